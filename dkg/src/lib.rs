@@ -1,3 +1,17 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![doc = include_str!("../README.md")]
+
+pub mod bls;
+pub mod error;
+#[cfg(feature = "insecure-dealer")]
+pub mod insecure_dealer;
+pub mod keys;
+mod party;
+pub mod secp;
+mod secret;
+pub mod suite;
+pub mod wire;
+
+pub use error::{Error, Fault};
+pub use party::{PartyIndex, ZeroIndex};

@@ -1,0 +1,230 @@
+//! Wire framing shared by every keynet protocol message (dkg and tss).
+//!
+//! Messages are CBOR ([RFC 8949]) produced by `ciborium` from serde-derived structs that
+//! carry `#[serde(deny_unknown_fields)]`, and every message starts with a [`Header`].
+//! [`decode`] is the one entry point for untrusted bytes: it bounds the input size,
+//! rejects trailing bytes and returns a typed [`DecodeError`], never panics.
+//!
+//! [RFC 8949]: https://www.rfc-editor.org/rfc/rfc8949
+#![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// Current wire version of every message in this crate and in `tss`.
+pub const VERSION: u16 = 1;
+
+/// Largest message [`decode`] accepts. A round-1 broadcast for t = 255 over BLS12-381 is
+/// about 12 KiB; this leaves room for every message of both crates.
+pub const MAX_MESSAGE_LEN: usize = 1 << 20;
+
+/// Which key type (and so which group) a message belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Suite {
+    /// BLS12-381 with keys in G1 (DESIGN §4 key 1).
+    Bls12381G1,
+    /// secp256k1, FROST(secp256k1, SHA-256-TR) (DESIGN §4 key 2).
+    Secp256k1Tr,
+}
+
+impl Suite {
+    /// Stable one-byte code used inside hashes (transcripts, digests).
+    pub fn code(self) -> u8 {
+        match self {
+            Suite::Bls12381G1 => 1,
+            Suite::Secp256k1Tr => 2,
+        }
+    }
+}
+
+/// First field of every message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    /// Wire version, [`VERSION`].
+    pub version: u16,
+    /// Key type of the run.
+    pub suite: Suite,
+    /// Identifier of one protocol run, chosen by the caller (the node derives it from the
+    /// epoch and the committee); binds every message and proof to that run.
+    pub run_id: [u8; 32],
+}
+
+impl Header {
+    /// A header with the current [`VERSION`].
+    pub fn new(suite: Suite, run_id: [u8; 32]) -> Self {
+        Self {
+            version: VERSION,
+            suite,
+            run_id,
+        }
+    }
+}
+
+/// Encoding failed. Cannot happen for the message types of this crate; kept typed so the
+/// helper never panics.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// The serializer rejected the value.
+    #[error("CBOR encoding failed: {reason}")]
+    Serialize {
+        /// What the serializer reported.
+        reason: String,
+    },
+}
+
+/// Why bytes did not decode into a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// More than [`MAX_MESSAGE_LEN`] bytes.
+    #[error("message of {len} bytes exceeds the limit of {max}")]
+    TooLarge {
+        /// Input length.
+        len: usize,
+        /// Limit.
+        max: usize,
+    },
+    /// The input ended inside a CBOR item.
+    #[error("message truncated")]
+    Truncated,
+    /// Not well-formed CBOR.
+    #[error("malformed CBOR at byte {offset}")]
+    Syntax {
+        /// Byte offset of the error.
+        offset: usize,
+    },
+    /// Well-formed CBOR that does not match the message schema (unknown or missing field,
+    /// wrong type, invalid point or scalar, zero party index...).
+    #[error("invalid message: {reason}")]
+    Semantic {
+        /// Byte offset, when the decoder knows it.
+        offset: Option<usize>,
+        /// The schema violation, as reported by the decoder.
+        reason: String,
+    },
+    /// Bytes left after one complete message.
+    #[error("{count} trailing bytes after the message")]
+    TrailingBytes {
+        /// Number of unread bytes.
+        count: usize,
+    },
+    /// The nesting is deeper than the decoder allows.
+    #[error("message nested too deeply")]
+    RecursionLimit,
+}
+
+/// Encodes a message as CBOR.
+pub fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>, EncodeError> {
+    let mut out = Vec::new();
+    ciborium::into_writer(message, &mut out).map_err(|e| EncodeError::Serialize {
+        reason: e.to_string(),
+    })?;
+    Ok(out)
+}
+
+/// Decodes exactly one message from untrusted bytes.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    if bytes.len() > MAX_MESSAGE_LEN {
+        return Err(DecodeError::TooLarge {
+            len: bytes.len(),
+            max: MAX_MESSAGE_LEN,
+        });
+    }
+    let mut reader = bytes;
+    let value = ciborium::from_reader(&mut reader).map_err(|e| match e {
+        ciborium::de::Error::Io(_) => DecodeError::Truncated,
+        ciborium::de::Error::Syntax(offset) => DecodeError::Syntax { offset },
+        ciborium::de::Error::Semantic(offset, reason) => DecodeError::Semantic { offset, reason },
+        ciborium::de::Error::RecursionLimitExceeded => DecodeError::RecursionLimit,
+    })?;
+    if !reader.is_empty() {
+        return Err(DecodeError::TrailingBytes {
+            count: reader.len(),
+        });
+    }
+    Ok(value)
+}
+
+/// Byte strings encoded as CBOR byte strings (major type 2) rather than arrays of
+/// integers. Used for points and scalars inside messages.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Bytes(pub(crate) Vec<u8>);
+
+impl core::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "[{} bytes]", self.0.len())
+    }
+}
+
+impl Serialize for Bytes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Bytes;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a byte string")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Bytes, E> {
+                Ok(Bytes(v.to_vec()))
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Bytes, E> {
+                Ok(Bytes(v))
+            }
+        }
+        deserializer.deserialize_bytes(V)
+    }
+}
+
+#[cfg(test)]
+#[allow(non_snake_case)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header__should_roundtrip() {
+        let h = Header::new(Suite::Secp256k1Tr, [7; 32]);
+        let bytes = encode(&h).unwrap();
+        assert_eq!(decode::<Header>(&bytes).unwrap(), h);
+    }
+
+    #[test]
+    fn decode__should_reject_trailing_bytes() {
+        let mut bytes = encode(&Header::new(Suite::Bls12381G1, [0; 32])).unwrap();
+        bytes.push(0);
+        assert_eq!(
+            decode::<Header>(&bytes),
+            Err(DecodeError::TrailingBytes { count: 1 })
+        );
+    }
+
+    #[test]
+    fn decode__should_reject_unknown_fields() {
+        #[derive(Serialize)]
+        struct Extra {
+            version: u16,
+            suite: Suite,
+            run_id: [u8; 32],
+            extra: u8,
+        }
+        let bytes = encode(&Extra {
+            version: 1,
+            suite: Suite::Bls12381G1,
+            run_id: [0; 32],
+            extra: 1,
+        })
+        .unwrap();
+        assert!(matches!(
+            decode::<Header>(&bytes),
+            Err(DecodeError::Semantic { .. })
+        ));
+    }
+}
