@@ -1,3 +1,18 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![doc = include_str!("../README.md")]
+
+pub mod error;
+pub mod prf;
+pub mod seal;
+pub mod sign;
+pub mod tweak;
+pub mod wire;
+
+pub use dkg::PartyIndex;
+pub use error::Error;
+pub use prf::{
+    combine, make_share, verify_share, Combined, DerivedKey, Identity, PrfInput, Sigma,
+    SignatureShare,
+};
+pub use tweak::AppSigningKey;
