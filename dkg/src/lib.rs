@@ -15,3 +15,8 @@ pub mod wire;
 
 pub use error::{Error, Fault};
 pub use party::{PartyIndex, ZeroIndex};
+pub mod pedersen;
+pub mod repair;
+pub mod reshare;
+pub mod sim;
+pub mod vss;

@@ -11,7 +11,7 @@ use crate::party::PartyIndex;
 use crate::wire;
 
 /// A prime-order group with its scalar field.
-pub trait Suite: Copy + Debug + Send + Sync + 'static {
+pub trait Suite: Copy + Debug + PartialEq + Eq + Send + Sync + 'static {
     /// Scalar field.
     type Scalar: PrimeField;
     /// Group element (projective).
@@ -164,13 +164,6 @@ pub(crate) fn lagrange<S: Suite>(
         den *= xj - xi;
     }
     Option::from(den.invert()).map(|inv: S::Scalar| num * inv)
-}
-
-/// Random weight of 128 bits for batch verification (soundness error 2^-128).
-pub(crate) fn batch_weight<S: Suite>(rng: &mut impl rand_core::RngCore) -> S::Scalar {
-    let hi = S::Scalar::from(rng.next_u64());
-    let lo = S::Scalar::from(rng.next_u64());
-    hi * S::Scalar::from(1u64 << 32) * S::Scalar::from(1u64 << 32) + lo
 }
 
 #[cfg(test)]

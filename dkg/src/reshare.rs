@@ -1,0 +1,107 @@
+//! Resharing from committee A `(t, n)` to committee B `(t', n')` (overlapping or
+//! disjoint) keeping the group key, and proactive refresh inside one committee.
+//!
+//! Resharing: every participating old member `i` deals its share `s_i` with a
+//! polynomial of degree `t'-1`; everyone checks the Feldman constant term against the
+//! recorded `PK_i`; new member `j` sets `x'_j = Σ_{i∈QUAL} λ_i·f_i(j)` with `λ_i` the
+//! Lagrange coefficients at 0 over QUAL (which must hold at least `t` old members), so
+//! `Σ λ_i·s_i = sk` and the group key is unchanged (checked). Refresh: every member
+//! deals zero (constant commitment must be the identity) and adds the sum of what it
+//! receives to its share.
+//!
+//! The rounds are those of [`crate::vss`].
+
+use std::collections::BTreeSet;
+
+use rand_core::CryptoRngCore;
+
+use crate::error::ParamError;
+use crate::keys::{KeyShare, PublicKeys};
+use crate::party::PartyIndex;
+use crate::suite::Suite;
+use crate::vss::{self, round1, Kind, Round1, Session};
+use crate::Error;
+
+/// Parameters of one resharing run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Params<S: Suite> {
+    /// Run identifier.
+    pub run_id: [u8; 32],
+    /// This party (old member, new member, or both).
+    pub me: PartyIndex,
+    /// Public keys of the old committee (from the chain / the old DKG output).
+    pub old: PublicKeys<S>,
+    /// Old members taking part as dealers (at least `old.threshold()` of them).
+    pub dealers: BTreeSet<PartyIndex>,
+    /// The new committee.
+    pub new_parties: BTreeSet<PartyIndex>,
+    /// The new threshold `t'`.
+    pub new_threshold: u16,
+}
+
+/// Round 1 of a resharing. `share` is this party's old share; required iff `me` is in
+/// `dealers`. Returns the broadcast iff this party deals.
+pub fn start<S: Suite>(
+    params: &Params<S>,
+    share: Option<&KeyShare<S>>,
+    rng: &mut impl CryptoRngCore,
+) -> Result<(Round1<S>, Option<round1::Broadcast>), Error> {
+    let n = u16::try_from(params.new_parties.len()).unwrap_or(u16::MAX);
+    if params.new_threshold == 0 || params.new_threshold > n {
+        return Err(ParamError::Threshold {
+            t: params.new_threshold,
+            n,
+        }
+        .into());
+    }
+    let t_old = usize::from(params.old.threshold());
+    if params.dealers.len() < t_old {
+        return Err(ParamError::TooFewParties {
+            have: params.dealers.len(),
+            need: t_old,
+        }
+        .into());
+    }
+    if params
+        .dealers
+        .iter()
+        .any(|d| params.old.share(*d).is_none())
+    {
+        return Err(ParamError::ForeignShare.into());
+    }
+    let session = Session {
+        kind: Kind::Reshare {
+            old: params.old.clone(),
+        },
+        run_id: params.run_id,
+        me: params.me,
+        dealers: params.dealers.clone(),
+        receivers: params.new_parties.clone(),
+        threshold: params.new_threshold,
+        min_qualified: t_old,
+    };
+    vss::start(session, share, rng)
+}
+
+/// Round 1 of a proactive refresh of `share`'s committee (same parties, same
+/// threshold, same group key, fresh shares). Every member takes part.
+pub fn start_refresh<S: Suite>(
+    run_id: [u8; 32],
+    share: &KeyShare<S>,
+    rng: &mut impl CryptoRngCore,
+) -> Result<(Round1<S>, round1::Broadcast), Error> {
+    let old = share.public().clone();
+    let parties: BTreeSet<PartyIndex> = old.parties().collect();
+    let session = Session {
+        kind: Kind::Refresh { old: old.clone() },
+        run_id,
+        me: share.index(),
+        dealers: parties.clone(),
+        receivers: parties,
+        threshold: old.threshold(),
+        min_qualified: usize::from(old.threshold()),
+    };
+    let (state, msg) = vss::start(session, Some(share), rng)?;
+    let msg = msg.ok_or(ParamError::NoRole(share.index()))?;
+    Ok((state, msg))
+}

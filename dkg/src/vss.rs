@@ -1,0 +1,978 @@
+//! The round engine shared by the DKG, resharing and refresh: joint-Feldman verifiable
+//! secret sharing with complaints and justifications.
+//!
+//! Follows Pedersen's DKG (EUROCRYPT '91) as presented by Gennaro, Jarecki, Krawczyk
+//! and Rabin, "Secure Distributed Key Generation for Discrete-Log Based Cryptosystems"
+//! (J. Cryptology 2007), Fig. 1 ("Joint-Feldman"), with a Schnorr proof of knowledge of
+//! each dealer's constant term (as FROST's `keys::dkg`, RFC 9591 appendix C / Komlo–
+//! Goldberg Fig. 1 step 2) against rogue-key attacks, and per-dealer echo digests
+//! against equivocation. Resharing follows Desmedt–Jajodia / Wong–Wang–Wing: each old
+//! dealer shares its own share `s_i` (Feldman constant term checked against `PK_i`) and
+//! new parties combine with Lagrange coefficients over the qualified dealers. Refresh
+//! (Herzberg et al., CRYPTO '95) shares zero.
+//!
+//! Four rounds, each a consuming transition:
+//!
+//! | round | message | channel |
+//! |---|---|---|
+//! | 1 | [`round1::Broadcast`]: Feldman commitment (+ proof of knowledge) | echo broadcast |
+//! | 2 | [`round2::Direct`]: the share `f_d(j)` and the digest of the sender's round-1 view | confidential, authenticated |
+//! | 3 | [`round3::Broadcast`]: echo digests of every round-1 broadcast + complaints | echo broadcast |
+//! | 4 | [`round4::Broadcast`]: shares revealed to answer complaints | echo broadcast |
+//!
+//! Share checks are batched: a receiver evaluates every dealer's commitment at its own
+//! (small) index with Horner's rule and checks one random linear combination
+//! `Σ ρ_d·s_d·G == Σ ρ_d·E_d(j)` with one multi-scalar multiplication; only when that
+//! fails does it test each dealer alone to find the culprits.
+#![deny(clippy::indexing_slicing)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ff::Field;
+use group::Group;
+use rand_core::CryptoRngCore;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroize;
+
+use crate::error::{Fault, ParamError};
+use crate::keys::{KeyShare, PublicKeys};
+use crate::party::PartyIndex;
+use crate::secret::{SecretPoly, SecretScalar};
+use crate::suite::{self, Suite};
+use crate::wire::{Bytes, Header, VERSION};
+use crate::Error;
+
+/// Round-1 message.
+pub mod round1 {
+    use serde::{Deserialize, Serialize};
+
+    use crate::wire::{Bytes, Header};
+
+    /// Sent by every dealer to every participant in round 1.
+    ///
+    /// # Security
+    ///
+    /// Requires the echo-broadcast channel: all participants must receive the same
+    /// bytes. Inconsistent delivery is detected in round 3 and the dealer is excluded.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Broadcast {
+        pub(crate) header: Header,
+        /// Feldman commitment `C_k = a_k·G`, `k = 0..t`.
+        pub(crate) commitment: Vec<Bytes>,
+        /// Proof of knowledge of `a_0` (fresh DKG only).
+        pub(crate) proof: Option<Proof>,
+    }
+
+    /// Schnorr proof of knowledge of the discrete log of the constant term.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Proof {
+        pub(crate) r: Bytes,
+        pub(crate) z: Bytes,
+    }
+
+    impl Broadcast {
+        /// The header.
+        pub fn header(&self) -> &Header {
+            &self.header
+        }
+    }
+}
+
+/// Round-2 message.
+pub mod round2 {
+    use serde::{Deserialize, Serialize};
+    use zeroize::Zeroize;
+
+    use crate::wire::{Bytes, Header};
+
+    /// Sent by a dealer to one receiver in round 2: the receiver's share.
+    ///
+    /// # Security
+    ///
+    /// Secret. Requires a confidential, authenticated channel to the receiver (the
+    /// attested Noise link). Zeroed on drop; `Debug` shows only sizes.
+    #[derive(Debug, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Direct {
+        pub(crate) header: Header,
+        pub(crate) share: Bytes,
+        /// SHA-256 digest of all round-1 broadcasts as the sender received them.
+        pub(crate) round1_digest: [u8; 32],
+    }
+
+    impl Drop for Direct {
+        fn drop(&mut self) {
+            self.share.0.zeroize();
+        }
+    }
+
+    impl Direct {
+        /// The header.
+        pub fn header(&self) -> &Header {
+            &self.header
+        }
+    }
+}
+
+/// Round-3 message.
+pub mod round3 {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use serde::{Deserialize, Serialize};
+
+    use crate::party::PartyIndex;
+    use crate::wire::Header;
+
+    /// Sent by every participant in round 3: what it received in round 1 and whom it
+    /// accuses of a missing or wrong share.
+    ///
+    /// # Security
+    ///
+    /// Requires the echo-broadcast channel.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Broadcast {
+        pub(crate) header: Header,
+        /// Dealer → SHA-256 digest of the round-1 broadcast received from it.
+        pub(crate) echo: BTreeMap<PartyIndex, [u8; 32]>,
+        /// Dealers whose share was missing or did not match the commitment.
+        pub(crate) complaints: BTreeSet<PartyIndex>,
+    }
+
+    impl Broadcast {
+        /// The header.
+        pub fn header(&self) -> &Header {
+            &self.header
+        }
+        /// Dealers this party complains about.
+        pub fn complaints(&self) -> &BTreeSet<PartyIndex> {
+            &self.complaints
+        }
+    }
+}
+
+/// Round-4 message.
+pub mod round4 {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Serialize};
+
+    use crate::party::PartyIndex;
+    use crate::wire::{Bytes, Header};
+
+    /// Sent by every dealer in round 4: the shares of the parties that complained about
+    /// it, revealed so everyone can check them against the commitment.
+    ///
+    /// # Security
+    ///
+    /// Requires the echo-broadcast channel. Revealed shares become public (they are
+    /// shares of parties that either are faulty or were wronged by this dealer).
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Broadcast {
+        pub(crate) header: Header,
+        pub(crate) revealed: BTreeMap<PartyIndex, Bytes>,
+    }
+
+    impl Broadcast {
+        /// The header.
+        pub fn header(&self) -> &Header {
+            &self.header
+        }
+    }
+}
+
+/// Which protocol a run is.
+pub(crate) enum Kind<S: Suite> {
+    /// Fresh key: random constant terms with proofs of knowledge.
+    Dkg,
+    /// Old dealers share their shares of `old`; new parties combine with Lagrange.
+    Reshare { old: PublicKeys<S> },
+    /// Same committee, zero constant terms added to the old shares.
+    Refresh { old: PublicKeys<S> },
+}
+
+impl<S: Suite> Kind<S> {
+    fn tag(&self) -> u8 {
+        match self {
+            Kind::Dkg => 1,
+            Kind::Reshare { .. } => 2,
+            Kind::Refresh { .. } => 3,
+        }
+    }
+}
+
+/// Everything fixed before round 1.
+pub(crate) struct Session<S: Suite> {
+    pub(crate) kind: Kind<S>,
+    pub(crate) run_id: [u8; 32],
+    pub(crate) me: PartyIndex,
+    pub(crate) dealers: BTreeSet<PartyIndex>,
+    pub(crate) receivers: BTreeSet<PartyIndex>,
+    /// Threshold of the sharing being created.
+    pub(crate) threshold: u16,
+    /// Minimum qualified dealers (`t` of the dealing committee: at least one is honest).
+    pub(crate) min_qualified: usize,
+}
+
+impl<S: Suite> Session<S> {
+    fn header(&self) -> Header {
+        Header::new(S::ID, self.run_id)
+    }
+
+    fn header_ok(&self, h: &Header) -> bool {
+        h.version == VERSION && h.suite == S::ID && h.run_id == self.run_id
+    }
+
+    fn is_participant(&self, p: PartyIndex) -> bool {
+        self.dealers.contains(&p) || self.receivers.contains(&p)
+    }
+
+    fn is_dealer(&self) -> bool {
+        self.dealers.contains(&self.me)
+    }
+
+    fn is_receiver(&self) -> bool {
+        self.receivers.contains(&self.me)
+    }
+
+    fn participants(&self) -> BTreeSet<PartyIndex> {
+        self.dealers.union(&self.receivers).copied().collect()
+    }
+}
+
+fn check_senders<'a>(
+    me: PartyIndex,
+    senders: impl Iterator<Item = &'a PartyIndex>,
+    allowed: &BTreeSet<PartyIndex>,
+) -> Result<(), Error> {
+    for s in senders {
+        if *s == me || !allowed.contains(s) {
+            return Err(Error::UnexpectedSender { sender: *s });
+        }
+    }
+    Ok(())
+}
+
+/// Unpredictable per-party seed for batch-verification weights.
+struct Seed([u8; 32]);
+
+impl Drop for Seed {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl Seed {
+    fn weight<S: Suite>(&self, purpose: &[u8], d: PartyIndex) -> S::Scalar {
+        suite::hash_to_scalar::<S>(b"batch-weight", &[&self.0, purpose, &d.get().to_be_bytes()])
+    }
+}
+
+fn digest_round1(msg: &round1::Broadcast) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"keynet/dkg/round1-digest/v1");
+    // Re-encoding is canonical: different messages give different encodings.
+    h.update(crate::wire::encode(msg).unwrap_or_default());
+    h.finalize().into()
+}
+
+fn view_digest(echo: &BTreeMap<PartyIndex, [u8; 32]>) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"keynet/dkg/round1-view/v1");
+    for (d, dg) in echo {
+        h.update(d.get().to_be_bytes());
+        h.update(dg);
+    }
+    h.finalize().into()
+}
+
+fn pok_challenge<S: Suite>(
+    run_id: &[u8; 32],
+    dealer: PartyIndex,
+    c0: &S::Point,
+    r: &S::Point,
+) -> S::Scalar {
+    suite::hash_to_scalar::<S>(
+        b"pok",
+        &[
+            run_id,
+            &dealer.get().to_be_bytes(),
+            &suite::point_bytes::<S>(c0),
+            &suite::point_bytes::<S>(r),
+        ],
+    )
+}
+
+/// State after [`start`]: the dealer's polynomial, waiting for round-1 broadcasts.
+///
+/// Neither `Clone` nor `Serialize`: a round secret cannot be used twice.
+pub struct Round1<S: Suite> {
+    session: Session<S>,
+    poly: Option<SecretPoly<S::Scalar>>,
+    own: Option<round1::Broadcast>,
+    old_secret: Option<SecretScalar<S::Scalar>>,
+    seed: Seed,
+}
+
+/// Round 1 > Every dealer `P_i` samples a polynomial `f_i` of degree `t-1` (constant
+/// term random, `s_i` or zero depending on the protocol), broadcasts the Feldman
+/// commitment `C_{i,k} = a_{i,k}·G` and, for a fresh DKG, a Schnorr proof of knowledge
+/// of `a_{i,0}` bound to the run and the dealer index.
+pub(crate) fn start<S: Suite>(
+    session: Session<S>,
+    own_share: Option<&KeyShare<S>>,
+    rng: &mut impl CryptoRngCore,
+) -> Result<(Round1<S>, Option<round1::Broadcast>), Error> {
+    if !session.is_participant(session.me) {
+        return Err(ParamError::NoRole(session.me).into());
+    }
+    let mut seed = Seed([0; 32]);
+    rng.fill_bytes(&mut seed.0);
+    let constant: Option<S::Scalar> = match &session.kind {
+        Kind::Dkg => Some(S::Scalar::random(&mut *rng)),
+        Kind::Reshare { old } => {
+            if session.is_dealer() {
+                let share = own_share.ok_or(ParamError::NoRole(session.me))?;
+                if share.public() != old || share.index() != session.me {
+                    return Err(ParamError::ForeignShare.into());
+                }
+                Some(*share.secret())
+            } else {
+                None
+            }
+        }
+        Kind::Refresh { old } => {
+            let share = own_share.ok_or(ParamError::NoRole(session.me))?;
+            if share.public() != old || share.index() != session.me {
+                return Err(ParamError::ForeignShare.into());
+            }
+            Some(S::Scalar::ZERO)
+        }
+    };
+    let old_secret = match (&session.kind, own_share) {
+        (Kind::Refresh { .. }, Some(s)) => Some(SecretScalar::new(*s.secret())),
+        _ => None,
+    };
+    let (poly, own) = match constant {
+        Some(a0) if session.is_dealer() => {
+            let mut coeffs = Vec::with_capacity(usize::from(session.threshold));
+            coeffs.push(a0);
+            for _ in 1..session.threshold {
+                coeffs.push(S::Scalar::random(&mut *rng));
+            }
+            let poly = SecretPoly(coeffs);
+            let commitment: Vec<S::Point> =
+                poly.0.iter().map(|a| S::Point::generator() * a).collect();
+            let proof = match session.kind {
+                Kind::Dkg => {
+                    let k = SecretScalar::new(S::Scalar::random(&mut *rng));
+                    let r = S::Point::generator() * k.expose();
+                    let c0 = commitment
+                        .first()
+                        .copied()
+                        .unwrap_or_else(S::Point::identity);
+                    let c = pok_challenge::<S>(&session.run_id, session.me, &c0, &r);
+                    let z = *k.expose() + c * a0;
+                    Some(round1::Proof {
+                        r: Bytes(suite::point_bytes::<S>(&r)),
+                        z: Bytes(suite::scalar_bytes::<S>(&z)),
+                    })
+                }
+                _ => None,
+            };
+            let msg = round1::Broadcast {
+                header: session.header(),
+                commitment: commitment
+                    .iter()
+                    .map(|c| Bytes(suite::point_bytes::<S>(c)))
+                    .collect(),
+                proof,
+            };
+            (Some(poly), Some(msg))
+        }
+        _ => (None, None),
+    };
+    let out = own.clone();
+    Ok((
+        Round1 {
+            session,
+            poly,
+            own,
+            old_secret,
+            seed,
+        },
+        out,
+    ))
+}
+
+/// A dealer's parsed round-1 commitment.
+struct Parsed<S: Suite> {
+    commitment: Vec<S::Point>,
+    proof: Option<(S::Point, S::Scalar)>,
+}
+
+fn parse<S: Suite>(session: &Session<S>, msg: &round1::Broadcast) -> Result<Parsed<S>, Fault> {
+    if !session.header_ok(&msg.header) || msg.commitment.len() != usize::from(session.threshold) {
+        return Err(Fault::Malformed);
+    }
+    let commitment = msg
+        .commitment
+        .iter()
+        .map(|b| suite::point_from_bytes::<S>(&b.0))
+        .collect::<Option<Vec<_>>>()
+        .ok_or(Fault::Malformed)?;
+    let proof = match (&session.kind, &msg.proof) {
+        (Kind::Dkg, Some(p)) => Some((
+            suite::point_from_bytes::<S>(&p.r.0).ok_or(Fault::Malformed)?,
+            suite::scalar_from_bytes::<S>(&p.z.0).ok_or(Fault::Malformed)?,
+        )),
+        (Kind::Dkg, None) => return Err(Fault::Malformed),
+        (_, Some(_)) => return Err(Fault::Malformed),
+        (_, None) => None,
+    };
+    Ok(Parsed { commitment, proof })
+}
+
+/// State after round 1: the accepted commitments, waiting for round-2 shares.
+pub struct Round2<S: Suite> {
+    session: Session<S>,
+    poly: Option<SecretPoly<S::Scalar>>,
+    old_secret: Option<SecretScalar<S::Scalar>>,
+    seed: Seed,
+    commitments: BTreeMap<PartyIndex, Vec<S::Point>>,
+    faults: BTreeMap<PartyIndex, Fault>,
+    echo: BTreeMap<PartyIndex, [u8; 32]>,
+    view: [u8; 32],
+}
+
+impl<S: Suite> Round1<S> {
+    /// Round 1 > Every participant checks each dealer's broadcast: header, degree,
+    /// encodings, and the proof of knowledge (fresh DKG) or the constant term (`PK_i`
+    /// when resharing, identity when refreshing). Failing dealers are disqualified.
+    /// Round 2 > Each dealer sends `f_i(j)` to every receiver `j`.
+    ///
+    /// `received` holds the round-1 broadcasts of the other dealers, by sender.
+    /// A missing dealer is disqualified.
+    pub fn advance(
+        self,
+        received: &BTreeMap<PartyIndex, round1::Broadcast>,
+    ) -> Result<(Round2<S>, BTreeMap<PartyIndex, round2::Direct>), Error> {
+        let Round1 {
+            session,
+            poly,
+            own,
+            old_secret,
+            seed,
+        } = self;
+        check_senders(session.me, received.keys(), &session.dealers)?;
+        let mut echo = BTreeMap::new();
+        let mut faults = BTreeMap::new();
+        let mut parsed: BTreeMap<PartyIndex, Parsed<S>> = BTreeMap::new();
+        for d in &session.dealers {
+            let msg = if *d == session.me {
+                own.as_ref()
+            } else {
+                received.get(d)
+            };
+            let Some(msg) = msg else {
+                faults.insert(*d, Fault::MissingBroadcast);
+                continue;
+            };
+            echo.insert(*d, digest_round1(msg));
+            match parse::<S>(&session, msg) {
+                Ok(p) => {
+                    parsed.insert(*d, p);
+                }
+                Err(f) => {
+                    faults.insert(*d, f);
+                }
+            }
+        }
+        // Constant-term checks.
+        match &session.kind {
+            Kind::Dkg => {
+                // Batched Schnorr check: Σ ρ_d (z_d·G − R_d − c_d·C_d0) = 0.
+                let mut points = vec![S::Point::generator()];
+                let mut scalars = vec![S::Scalar::ZERO];
+                let mut zsum = S::Scalar::ZERO;
+                for (d, p) in &parsed {
+                    if let (Some((r, z)), Some(c0)) = (&p.proof, p.commitment.first()) {
+                        let rho = seed.weight::<S>(b"pok", *d);
+                        let c = pok_challenge::<S>(&session.run_id, *d, c0, r);
+                        zsum += rho * z;
+                        points.push(*r);
+                        scalars.push(-rho);
+                        points.push(*c0);
+                        scalars.push(-(rho * c));
+                    }
+                }
+                if let Some(first) = scalars.first_mut() {
+                    *first = zsum;
+                }
+                if !bool::from(S::msm(&points, &scalars).is_identity()) {
+                    for (d, p) in &parsed {
+                        let ok = match (&p.proof, p.commitment.first()) {
+                            (Some((r, z)), Some(c0)) => {
+                                let c = pok_challenge::<S>(&session.run_id, *d, c0, r);
+                                S::Point::generator() * z == *r + *c0 * c
+                            }
+                            _ => false,
+                        };
+                        if !ok {
+                            faults.insert(*d, Fault::InvalidProof);
+                        }
+                    }
+                }
+            }
+            Kind::Reshare { old } => {
+                for (d, p) in &parsed {
+                    if p.commitment.first() != old.share(*d) {
+                        faults.insert(*d, Fault::BadConstantTerm);
+                    }
+                }
+            }
+            Kind::Refresh { .. } => {
+                for (d, p) in &parsed {
+                    if !p
+                        .commitment
+                        .first()
+                        .is_some_and(|c| bool::from(c.is_identity()))
+                    {
+                        faults.insert(*d, Fault::BadConstantTerm);
+                    }
+                }
+            }
+        }
+        let commitments: BTreeMap<PartyIndex, Vec<S::Point>> = parsed
+            .into_iter()
+            .filter(|(d, _)| !faults.contains_key(d))
+            .map(|(d, p)| (d, p.commitment))
+            .collect();
+        let view = view_digest(&echo);
+        let mut directs = BTreeMap::new();
+        if let Some(poly) = &poly {
+            for r in session.receivers.iter().filter(|r| **r != session.me) {
+                directs.insert(
+                    *r,
+                    round2::Direct {
+                        header: session.header(),
+                        share: Bytes(suite::scalar_bytes::<S>(&suite::eval_poly::<S>(
+                            &poly.0, *r,
+                        ))),
+                        round1_digest: view,
+                    },
+                );
+            }
+        }
+        Ok((
+            Round2 {
+                session,
+                poly,
+                old_secret,
+                seed,
+                commitments,
+                faults,
+                echo,
+                view,
+            },
+            directs,
+        ))
+    }
+}
+
+/// State after round 2: verified shares, waiting for complaints.
+pub struct Round3<S: Suite> {
+    r: Round2<S>,
+    shares: BTreeMap<PartyIndex, SecretScalar<S::Scalar>>,
+    view_mismatches: BTreeSet<PartyIndex>,
+    complaints: BTreeSet<PartyIndex>,
+}
+
+impl<S: Suite> Round2<S> {
+    /// Round 3 > Each receiver `j` checks its shares against the commitments
+    /// (`s_{i,j}·G == Σ_k j^k·C_{i,k}`, batched) and broadcasts a complaint against every
+    /// dealer whose share is missing or wrong, together with the digest of every round-1
+    /// broadcast it received (echo).
+    ///
+    /// `received` holds the round-2 messages addressed to this party, by sender.
+    pub fn advance(
+        self,
+        received: &BTreeMap<PartyIndex, round2::Direct>,
+    ) -> Result<(Round3<S>, round3::Broadcast), Error> {
+        check_senders(self.session.me, received.keys(), &self.session.dealers)?;
+        let me = self.session.me;
+        let mut shares = BTreeMap::new();
+        let mut complaints = BTreeSet::new();
+        let mut view_mismatches = BTreeSet::new();
+        if self.session.is_receiver() {
+            let mut candidates: Vec<(PartyIndex, S::Scalar, S::Point)> = Vec::new();
+            for (d, commitment) in &self.commitments {
+                let expected = suite::eval_commitment::<S>(commitment, me);
+                if *d == me {
+                    if let Some(poly) = &self.poly {
+                        shares.insert(me, SecretScalar::new(suite::eval_poly::<S>(&poly.0, me)));
+                    }
+                    continue;
+                }
+                let share = received.get(d).and_then(|m| {
+                    if !self.session.header_ok(&m.header) {
+                        return None;
+                    }
+                    if m.round1_digest != self.view {
+                        view_mismatches.insert(*d);
+                    }
+                    suite::scalar_from_bytes::<S>(&m.share.0)
+                });
+                match share {
+                    Some(s) => candidates.push((*d, s, expected)),
+                    None => {
+                        complaints.insert(*d);
+                    }
+                }
+            }
+            // Batched check Σ ρ_d·s_d·G == Σ ρ_d·E_d(j).
+            let mut lhs = S::Scalar::ZERO;
+            let mut points = Vec::with_capacity(candidates.len());
+            let mut scalars = Vec::with_capacity(candidates.len());
+            for (d, s, e) in &candidates {
+                let rho = self.seed.weight::<S>(b"share", *d);
+                lhs += rho * s;
+                points.push(*e);
+                scalars.push(rho);
+            }
+            let batch_ok = S::Point::generator() * lhs == S::msm(&points, &scalars);
+            for (d, s, e) in candidates {
+                if batch_ok || S::Point::generator() * s == e {
+                    shares.insert(d, SecretScalar::new(s));
+                } else {
+                    complaints.insert(d);
+                }
+            }
+        }
+        let msg = round3::Broadcast {
+            header: self.session.header(),
+            echo: self.echo.clone(),
+            complaints: complaints.clone(),
+        };
+        Ok((
+            Round3 {
+                r: self,
+                shares,
+                view_mismatches,
+                complaints,
+            },
+            msg,
+        ))
+    }
+}
+
+/// State after round 3: complaints known, waiting for justifications.
+pub struct Round4<S: Suite> {
+    r3: Round3<S>,
+    round3: BTreeMap<PartyIndex, round3::Broadcast>,
+}
+
+impl<S: Suite> Round3<S> {
+    /// Round 4 > Every dealer that received complaints reveals the complainers' shares
+    /// `f_i(j)` publicly.
+    ///
+    /// `received` holds the round-3 broadcasts of the other participants.
+    /// Messages with a wrong header are ignored (identically by every honest party).
+    pub fn advance(
+        self,
+        received: &BTreeMap<PartyIndex, round3::Broadcast>,
+    ) -> Result<(Round4<S>, round4::Broadcast), Error> {
+        let session = &self.r.session;
+        check_senders(session.me, received.keys(), &session.participants())?;
+        let mut round3: BTreeMap<PartyIndex, round3::Broadcast> = received
+            .iter()
+            .filter(|(_, m)| session.header_ok(&m.header))
+            .map(|(p, m)| (*p, m.clone()))
+            .collect();
+        round3.insert(
+            session.me,
+            round3::Broadcast {
+                header: session.header(),
+                echo: self.r.echo.clone(),
+                complaints: self.complaints.clone(),
+            },
+        );
+        let mut revealed = BTreeMap::new();
+        if let Some(poly) = &self.r.poly {
+            for (c, m) in &round3 {
+                if m.complaints.contains(&session.me) && session.receivers.contains(c) {
+                    revealed.insert(
+                        *c,
+                        Bytes(suite::scalar_bytes::<S>(&suite::eval_poly::<S>(
+                            &poly.0, *c,
+                        ))),
+                    );
+                }
+            }
+        }
+        let msg = round4::Broadcast {
+            header: session.header(),
+            revealed,
+        };
+        Ok((Round4 { r3: self, round3 }, msg))
+    }
+}
+
+/// Result of a run.
+pub struct Output<S: Suite> {
+    key_share: Option<KeyShare<S>>,
+    public: PublicKeys<S>,
+    qualified: BTreeSet<PartyIndex>,
+    disqualified: BTreeMap<PartyIndex, Fault>,
+    transcript: [u8; 32],
+    view_mismatches: BTreeSet<PartyIndex>,
+}
+
+impl<S: Suite> core::fmt::Debug for Output<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Output")
+            .field("key_share", &self.key_share)
+            .field("public", &self.public)
+            .field("qualified", &self.qualified)
+            .field("disqualified", &self.disqualified)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Suite> Output<S> {
+    /// This party's new share (`None` for a dealer that is not in the new committee).
+    pub fn key_share(&self) -> Option<&KeyShare<S>> {
+        self.key_share.as_ref()
+    }
+    /// Takes the share out.
+    pub fn into_key_share(self) -> Option<KeyShare<S>> {
+        self.key_share
+    }
+    /// The committee's public keys.
+    pub fn public(&self) -> &PublicKeys<S> {
+        &self.public
+    }
+    /// Qualified dealers (QUAL).
+    pub fn qualified(&self) -> &BTreeSet<PartyIndex> {
+        &self.qualified
+    }
+    /// Excluded dealers and why (with evidence).
+    pub fn disqualified(&self) -> &BTreeMap<PartyIndex, Fault> {
+        &self.disqualified
+    }
+    /// SHA-256 transcript hash (QUAL, commitments of QUAL, resulting keys); identical at
+    /// every honest party.
+    pub fn transcript_hash(&self) -> [u8; 32] {
+        self.transcript
+    }
+    /// Dealers whose round-2 message carried a round-1 view digest different from ours.
+    /// Diagnostic only: the per-dealer echo comparison decides exclusions.
+    pub fn view_mismatches(&self) -> &BTreeSet<PartyIndex> {
+        &self.view_mismatches
+    }
+}
+
+impl<S: Suite> Round4<S> {
+    /// Finish > Dealers whose round-1 broadcast was reported differently by anyone are
+    /// disqualified, as are dealers that did not answer a complaint with a share
+    /// matching their commitment. `QUAL` is the rest; it must hold at least `t` dealers.
+    /// Each receiver's share is `Σ_{i∈QUAL} w_i·f_i(j)` and the public keys follow from
+    /// `Σ_{i∈QUAL} w_i·C_i` (`w_i = 1`, or the Lagrange coefficient of `i` over QUAL
+    /// when resharing).
+    pub fn finish(
+        self,
+        received: &BTreeMap<PartyIndex, round4::Broadcast>,
+    ) -> Result<Output<S>, Error> {
+        let Round4 { r3, round3 } = self;
+        let Round3 {
+            r,
+            mut shares,
+            view_mismatches,
+            ..
+        } = r3;
+        let session = &r.session;
+        check_senders(session.me, received.keys(), &session.dealers)?;
+        let mut faults = r.faults.clone();
+        // Echo consistency.
+        for d in &session.dealers {
+            let echoes: BTreeMap<PartyIndex, Option<[u8; 32]>> = round3
+                .iter()
+                .map(|(p, m)| (*p, m.echo.get(d).copied()))
+                .collect();
+            let mut values = echoes.values();
+            let first = values.next().copied().flatten();
+            if values.any(|v| *v != first) {
+                faults.insert(*d, Fault::InconsistentBroadcast { echoes });
+            }
+        }
+        // Justifications.
+        let mut verdicts = Vec::new();
+        for (d, commitment) in &r.commitments {
+            if faults.contains_key(d) {
+                continue;
+            }
+            let reveal = received.get(d).filter(|m| session.header_ok(&m.header));
+            for (c, m) in &round3 {
+                if !m.complaints.contains(d) || !session.receivers.contains(c) {
+                    continue;
+                }
+                let revealed = if *d == session.me {
+                    r.poly.as_ref().map(|p| suite::eval_poly::<S>(&p.0, *c))
+                } else {
+                    reveal
+                        .and_then(|m| m.revealed.get(c))
+                        .and_then(|b| suite::scalar_from_bytes::<S>(&b.0))
+                };
+                match revealed {
+                    None => verdicts.push((*d, Fault::MissingJustification { complainer: *c })),
+                    Some(s) => {
+                        if S::Point::generator() * s != suite::eval_commitment::<S>(commitment, *c)
+                        {
+                            verdicts.push((*d, Fault::FailedJustification { complainer: *c }));
+                        } else if *c == session.me {
+                            shares.insert(*d, SecretScalar::new(s));
+                        }
+                    }
+                }
+            }
+        }
+        for (d, f) in verdicts {
+            faults.entry(d).or_insert(f);
+        }
+        let qualified: BTreeSet<PartyIndex> = r
+            .commitments
+            .keys()
+            .filter(|d| !faults.contains_key(d))
+            .copied()
+            .collect();
+        if qualified.len() < session.min_qualified {
+            return Err(Error::TooFewQualified {
+                qualified: qualified.len(),
+                needed: session.min_qualified,
+                disqualified: faults,
+            });
+        }
+        // Combination weights.
+        let mut weights: BTreeMap<PartyIndex, S::Scalar> = BTreeMap::new();
+        for d in &qualified {
+            let w = match &session.kind {
+                Kind::Reshare { .. } => suite::lagrange::<S>(&qualified, *d, S::Scalar::ZERO)
+                    .ok_or(crate::keys::InvalidPublicKeys::Inconsistent)?,
+                _ => S::Scalar::ONE,
+            };
+            weights.insert(*d, w);
+        }
+        let threshold = session.threshold;
+        let mut combined = Vec::with_capacity(usize::from(threshold));
+        for k in 0..usize::from(threshold) {
+            let mut pts = Vec::with_capacity(qualified.len());
+            let mut sc = Vec::with_capacity(qualified.len());
+            for d in &qualified {
+                if let (Some(c), Some(w)) =
+                    (r.commitments.get(d).and_then(|c| c.get(k)), weights.get(d))
+                {
+                    pts.push(*c);
+                    sc.push(*w);
+                }
+            }
+            combined.push(match &session.kind {
+                Kind::Reshare { .. } => S::msm(&pts, &sc),
+                _ => pts.iter().fold(S::Point::identity(), |a, p| a + p),
+            });
+        }
+        let (group_key, public_shares) = match &session.kind {
+            Kind::Dkg => {
+                let gk = combined.first().copied().unwrap_or_else(S::Point::identity);
+                let ps = session
+                    .receivers
+                    .iter()
+                    .map(|j| (*j, suite::eval_commitment::<S>(&combined, *j)))
+                    .collect::<BTreeMap<_, _>>();
+                (gk, ps)
+            }
+            Kind::Reshare { old } => {
+                let gk = combined.first().copied().unwrap_or_else(S::Point::identity);
+                if gk != *old.group_key() {
+                    return Err(crate::keys::InvalidPublicKeys::Inconsistent.into());
+                }
+                let ps = session
+                    .receivers
+                    .iter()
+                    .map(|j| (*j, suite::eval_commitment::<S>(&combined, *j)))
+                    .collect::<BTreeMap<_, _>>();
+                (gk, ps)
+            }
+            Kind::Refresh { old } => {
+                let mut ps = BTreeMap::new();
+                for j in &session.receivers {
+                    let o = old
+                        .share(*j)
+                        .ok_or(crate::keys::InvalidPublicKeys::Inconsistent)?;
+                    ps.insert(*j, *o + suite::eval_commitment::<S>(&combined, *j));
+                }
+                (*old.group_key(), ps)
+            }
+        };
+        let public = PublicKeys::new(threshold, group_key, public_shares)?;
+        let transcript = transcript::<S>(session, &qualified, &r.commitments, &public);
+        let key_share = if session.is_receiver() {
+            let mut x = r
+                .old_secret
+                .as_ref()
+                .map(|s| *s.expose())
+                .unwrap_or(S::Scalar::ZERO);
+            for d in &qualified {
+                let s = shares.get(d).ok_or(Error::MissingShare { dealer: *d })?;
+                let w = weights.get(d).copied().unwrap_or(S::Scalar::ZERO);
+                x += w * s.expose();
+            }
+            let x = SecretScalar::new(x);
+            Some(KeyShare::new(session.me, x, public.clone())?)
+        } else {
+            None
+        };
+        Ok(Output {
+            key_share,
+            public,
+            qualified,
+            disqualified: faults,
+            transcript,
+            view_mismatches,
+        })
+    }
+}
+
+/// SHA-256 over: label, suite, protocol kind, run id, threshold, QUAL, every QUAL
+/// dealer's commitment, group key, every public share (each integer big-endian, each
+/// point in its canonical compressed encoding).
+fn transcript<S: Suite>(
+    session: &Session<S>,
+    qualified: &BTreeSet<PartyIndex>,
+    commitments: &BTreeMap<PartyIndex, Vec<S::Point>>,
+    public: &PublicKeys<S>,
+) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"keynet/dkg/transcript/v1");
+    h.update([S::ID.code(), session.kind.tag()]);
+    h.update(session.run_id);
+    h.update(public.threshold().to_be_bytes());
+    h.update((qualified.len() as u32).to_be_bytes());
+    for d in qualified {
+        h.update(d.get().to_be_bytes());
+        let c = commitments.get(d).map(Vec::as_slice).unwrap_or_default();
+        h.update((c.len() as u32).to_be_bytes());
+        for p in c {
+            h.update(suite::point_bytes::<S>(p));
+        }
+    }
+    h.update(suite::point_bytes::<S>(public.group_key()));
+    h.update((public.shares().len() as u32).to_be_bytes());
+    for (j, p) in public.shares() {
+        h.update(j.get().to_be_bytes());
+        h.update(suite::point_bytes::<S>(p));
+    }
+    h.finalize().into()
+}

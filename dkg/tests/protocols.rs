@@ -1,0 +1,240 @@
+#![allow(non_snake_case)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use dkg::keys::{KeyShare, PublicKeys};
+use dkg::secp::{SecpKeyShare, SecpPublicKeys};
+use dkg::suite::{Bls12381G1, Secp256k1, Suite};
+use dkg::{sim, PartyIndex};
+use group::Group;
+use rand::SeedableRng;
+
+fn rng(seed: u64) -> rand_chacha::ChaCha20Rng {
+    rand_chacha::ChaCha20Rng::seed_from_u64(seed)
+}
+
+fn idx(i: u16) -> PartyIndex {
+    PartyIndex::new(i).unwrap()
+}
+
+fn set(ix: &[u16]) -> BTreeSet<PartyIndex> {
+    ix.iter().map(|i| idx(*i)).collect()
+}
+
+/// All outputs agree and every share matches its public share; the public shares are
+/// consistent with the group key.
+fn must_agree<S: Suite>(outputs: &BTreeMap<PartyIndex, dkg::vss::Output<S>>) -> PublicKeys<S> {
+    let first = outputs.values().next().unwrap();
+    for o in outputs.values() {
+        assert_eq!(o.public(), first.public());
+        assert_eq!(o.transcript_hash(), first.transcript_hash());
+        assert_eq!(o.qualified(), first.qualified());
+        if let Some(s) = o.key_share() {
+            assert_eq!(
+                Some(&s.mul(&S::Point::generator())),
+                first.public().share(s.index())
+            );
+        }
+    }
+    first.public().check_consistent().unwrap();
+    first.public().clone()
+}
+
+fn must_sign_secp(public: &SecpPublicKeys, shares: &[&SecpKeyShare], seed: u64) {
+    let mut rng = rng(seed);
+    let mut nonces = BTreeMap::new();
+    let mut commitments = BTreeMap::new();
+    for s in shares {
+        let (n, c) = frost_secp256k1_tr::round1::commit(s.key_package().signing_share(), &mut rng);
+        nonces.insert(*s.key_package().identifier(), n);
+        commitments.insert(*s.key_package().identifier(), c);
+    }
+    let msg = b"keynet dkg test";
+    let pkg = frost_secp256k1_tr::SigningPackage::new(commitments, msg);
+    let mut sig_shares = BTreeMap::new();
+    for s in shares {
+        let id = *s.key_package().identifier();
+        sig_shares.insert(
+            id,
+            frost_secp256k1_tr::round2::sign(&pkg, &nonces[&id], s.key_package()).unwrap(),
+        );
+    }
+    let sig = frost_secp256k1_tr::aggregate(&pkg, &sig_shares, public.package()).unwrap();
+    public.group_key().verify(msg, &sig).unwrap();
+}
+
+fn dkg__should_agree_on_keys<S: Suite>() {
+    for (t, n) in [(1u16, 1u16), (2, 3), (3, 5), (5, 7)] {
+        let outs = sim::dkg::<S>(t, n, &mut rng(u64::from(t * 100 + n))).unwrap();
+        assert_eq!(outs.len(), usize::from(n));
+        let public = must_agree(&outs);
+        assert_eq!(public.threshold(), t);
+        assert!(outs.values().all(|o| o.disqualified().is_empty()));
+    }
+}
+
+#[test]
+fn dkg__should_agree_on_keys_bls() {
+    dkg__should_agree_on_keys::<Bls12381G1>();
+}
+
+#[test]
+fn dkg__should_agree_on_keys_secp() {
+    dkg__should_agree_on_keys::<Secp256k1>();
+}
+
+#[test]
+fn dkg_secp__should_produce_frost_key_packages_that_sign() {
+    let (public, shares, _) = sim::dkg_secp(3, 5, &mut rng(7)).unwrap();
+    must_sign_secp(&public, &[&shares[0], &shares[2], &shares[4]], 8);
+    must_sign_secp(&public, &[&shares[1], &shares[3], &shares[4]], 9);
+}
+
+#[test]
+fn dkg_bls__should_produce_shares_whose_g2_partials_combine_to_the_group_key() {
+    let (public, shares, _) = sim::dkg_bls(2, 3, &mut rng(10)).unwrap();
+    let h = blstrs::G2Projective::random(&mut rng(11));
+    // λ over {1, 3} at 0: λ1 = 3/2, λ3 = -1/2.
+    let s = set(&[1, 3]);
+    let two_inv =
+        Option::<blstrs::Scalar>::from(ff::Field::invert(&blstrs::Scalar::from(2u64))).unwrap();
+    let l1 = blstrs::Scalar::from(3u64) * two_inv;
+    let l3 = -two_inv;
+    let sigma = shares[0].mul_g2(&h) * l1 + shares[2].mul_g2(&h) * l3;
+    let _ = s;
+    // e(g1, sigma) == e(PK, h)
+    let lhs = blstrs::pairing(
+        &blstrs::G1Affine::from(blstrs::G1Projective::generator()),
+        &sigma.into(),
+    );
+    let rhs = blstrs::pairing(public.group_key(), &h.into());
+    assert_eq!(lhs, rhs);
+}
+
+fn reshare__should_keep_group_key<S: Suite>(
+    t: u16,
+    n: u16,
+    dealers: &[u16],
+    new: &[u16],
+    t_new: u16,
+    seed: u64,
+) -> (PublicKeys<S>, Vec<KeyShare<S>>) {
+    let outs = sim::dkg::<S>(t, n, &mut rng(seed)).unwrap();
+    let old_public = must_agree(&outs);
+    let shares: Vec<KeyShare<S>> = outs
+        .into_values()
+        .filter_map(|o| o.into_key_share())
+        .collect();
+    let dealer_shares: Vec<&KeyShare<S>> = shares
+        .iter()
+        .filter(|s| dealers.contains(&s.index().get()))
+        .collect();
+    let outs = sim::reshare(&dealer_shares, &set(new), t_new, &mut rng(seed + 1)).unwrap();
+    let new_public = must_agree(&outs);
+    assert_eq!(new_public.group_key(), old_public.group_key());
+    assert_eq!(new_public.threshold(), t_new);
+    assert_eq!(new_public.parties().collect::<BTreeSet<_>>(), set(new));
+    let new_shares: Vec<KeyShare<S>> = outs
+        .into_values()
+        .filter_map(|o| o.into_key_share())
+        .collect();
+    assert_eq!(new_shares.len(), new.len());
+    (new_public, new_shares)
+}
+
+#[test]
+fn reshare__should_keep_group_key_for_overlapping_disjoint_and_new_thresholds() {
+    reshare__should_keep_group_key::<Bls12381G1>(2, 3, &[1, 2, 3], &[2, 3, 4, 5], 3, 20);
+    reshare__should_keep_group_key::<Bls12381G1>(3, 4, &[1, 3, 4], &[5, 6, 7, 8, 9], 4, 21);
+    reshare__should_keep_group_key::<Secp256k1>(3, 5, &[2, 3, 5], &[6, 7], 2, 22);
+    reshare__should_keep_group_key::<Secp256k1>(2, 4, &[1, 2, 3, 4], &[1, 2, 3, 4, 5, 6], 5, 23);
+}
+
+#[test]
+fn reshare_secp__should_sign_with_frost_after_disjoint_reshare() {
+    let (_, old_shares, _) = sim::dkg_secp(2, 3, &mut rng(30)).unwrap();
+    let dealers: Vec<&SecpKeyShare> = old_shares.iter().skip(1).collect();
+    let (public, shares, _) =
+        sim::reshare_secp(&dealers, &set(&[4, 5, 6, 7]), 3, &mut rng(31)).unwrap();
+    assert_eq!(public.group_key(), old_shares[0].public().group_key());
+    must_sign_secp(&public, &[&shares[0], &shares[1], &shares[3]], 32);
+}
+
+fn refresh__should_keep_group_key_and_change_shares<S: Suite>() {
+    let outs = sim::dkg::<S>(3, 5, &mut rng(40)).unwrap();
+    let old_public = must_agree(&outs);
+    let shares: Vec<KeyShare<S>> = outs
+        .into_values()
+        .filter_map(|o| o.into_key_share())
+        .collect();
+    let refs: Vec<&KeyShare<S>> = shares.iter().collect();
+    let outs = sim::refresh(&refs, &mut rng(41)).unwrap();
+    let new_public = must_agree(&outs);
+    assert_eq!(new_public.group_key(), old_public.group_key());
+    for i in old_public.parties() {
+        assert_ne!(new_public.share(i), old_public.share(i));
+    }
+}
+
+#[test]
+fn refresh__should_keep_group_key_and_change_shares_bls() {
+    refresh__should_keep_group_key_and_change_shares::<Bls12381G1>();
+}
+
+#[test]
+fn refresh__should_keep_group_key_and_change_shares_secp() {
+    refresh__should_keep_group_key_and_change_shares::<Secp256k1>();
+}
+
+#[test]
+fn refresh_secp__should_sign_with_frost() {
+    let (_, shares, _) = sim::dkg_secp(2, 3, &mut rng(42)).unwrap();
+    let refs: Vec<&KeyShare<Secp256k1>> = shares.iter().map(|s| s.as_generic()).collect();
+    let outs = sim::refresh(&refs, &mut rng(43)).unwrap();
+    let new: Vec<SecpKeyShare> = outs
+        .into_values()
+        .filter_map(|o| o.into_key_share())
+        .map(SecpKeyShare::from_generic)
+        .collect();
+    must_sign_secp(new[0].public(), &[&new[0], &new[2]], 44);
+}
+
+fn repair__should_rebuild_the_lost_share<S: Suite>() {
+    let outs = sim::dkg::<S>(3, 5, &mut rng(50)).unwrap();
+    let shares: Vec<KeyShare<S>> = outs
+        .into_values()
+        .filter_map(|o| o.into_key_share())
+        .collect();
+    let helpers: Vec<&KeyShare<S>> = shares
+        .iter()
+        .filter(|s| s.index().get() != 2)
+        .take(3)
+        .collect();
+    let repaired = sim::repair(&helpers, idx(2), &mut rng(51)).unwrap();
+    let p = S::Point::generator();
+    assert_eq!(repaired.mul(&p), shares[1].mul(&p));
+    assert_eq!(repaired.index(), idx(2));
+}
+
+#[test]
+fn repair__should_rebuild_the_lost_share_bls() {
+    repair__should_rebuild_the_lost_share::<Bls12381G1>();
+}
+
+#[test]
+fn repair__should_rebuild_the_lost_share_secp() {
+    repair__should_rebuild_the_lost_share::<Secp256k1>();
+}
+
+#[test]
+fn repair_secp__should_sign_with_the_repaired_share() {
+    let (public, shares, _) = sim::dkg_secp(2, 4, &mut rng(52)).unwrap();
+    let helpers: Vec<&KeyShare<Secp256k1>> = [&shares[0], &shares[3]]
+        .iter()
+        .map(|s| s.as_generic())
+        .collect();
+    let repaired = SecpKeyShare::from_generic(sim::repair(&helpers, idx(3), &mut rng(53)).unwrap());
+    assert_eq!(repaired.key_package(), shares[2].key_package());
+    must_sign_secp(&public, &[&repaired, &shares[1]], 54);
+}
