@@ -1,3 +1,41 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![doc = include_str!("../README.md")]
+
+pub mod binding;
+pub mod claims;
+pub mod collateral;
+pub mod error;
+#[cfg(feature = "nitro")]
+pub mod nitro;
+pub mod policy;
+pub mod types;
+
+pub use binding::{Binding, Purpose};
+pub use claims::{
+    Claims, NitroRaw, RawClaims, SevSnpRaw, SgxRaw, SimulatedRaw, SnpSigner, TdxRaw, Validity,
+};
+pub use collateral::Collateral;
+pub use error::Error;
+pub use policy::{appraise, Accepted, Policy, PolicyViolation};
+pub use types::{Measurement, Platform, ReportData, TcbStatus, UnixTime, Vendor};
+
+/// One verifier per platform (STYLE.md §3).
+///
+/// Verification is offline and pure: signatures and certificate chains are checked
+/// against roots pinned in this crate, and every certificate, CRL and collateral item
+/// must be valid at `now`. Genuine evidence becomes [`Claims`]; policy is applied
+/// afterwards by [`appraise`].
+pub trait VerifyEvidence {
+    /// The platform this verifier handles.
+    fn platform(&self) -> Platform;
+
+    /// Verifies `evidence` (the platform's binary form, already decoded from any text
+    /// encoding) with `collateral` at `now`.
+    fn verify(
+        &self,
+        evidence: &[u8],
+        collateral: &Collateral,
+        now: UnixTime,
+    ) -> Result<Claims, Error>;
+}
