@@ -20,7 +20,7 @@
 //! `fp12_be` is blst's `blst_bendian_from_fp12`: the twelve base-field coefficients as
 //! 48-byte big-endian integers in the order `c0.c0.c0, c0.c0.c1, c1.c0.c0, c1.c0.c1,
 //! c0.c1.c0, c0.c1.c1, c1.c1.c0, c1.c1.c1, c0.c2.c0, c0.c2.c1, c1.c2.c0, c1.c2.c1`
-//! (Fp12 = Fp6[w], Fp6 = Fp2[v], Fp2 = Fp[u]).
+//! (`Fp12 = Fp6[w]`, `Fp6 = Fp2[v]`, `Fp2 = Fp[u]`).
 #![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 use blstrs::{G1Affine, G1Projective, G2Affine, Scalar};
@@ -42,6 +42,9 @@ pub const VERSION: u8 = 1;
 /// Domain label (HKDF salt, start of the associated data).
 pub const SEAL_LABEL: &[u8] = b"keynet/seal/v1";
 
+const INFO_CAPACITY: usize = G1_LEN + 32 + 1 + 255;
+const AD_CAPACITY: usize = 14 + 1 + 32 + 1 + 255 + G1_LEN;
+
 /// Bytes a sealed box adds to its plaintext: version, `U`, tag.
 pub const OVERHEAD: usize = 1 + G1_LEN + 16;
 
@@ -56,16 +59,7 @@ pub fn seal(
         return Err(Error::MalformedPoint { what: "group key" });
     }
     let input = PrfInput::new(identity.clone());
-    let r = loop {
-        let r = Scalar::random(&mut *rng);
-        if !bool::from(r.is_zero()) {
-            break Zeroizing::new(r.to_bytes_le());
-        }
-    };
-    let r_scalar = Option::<Scalar>::from(Scalar::from_bytes_le(&r))
-        .ok_or(Error::MalformedPoint { what: "nonce" })?;
-    let u = (G1Projective::generator() * r_scalar).to_affine();
-    let r_pk = (G1Projective::from(*group_key) * r_scalar).to_affine();
+    let (u, r_pk) = encapsulate(group_key, rng);
     let z = gt_bytes(&r_pk, input.point());
     let u_bytes = u.to_compressed();
     let cipher = aead(&z, &u_bytes, identity);
@@ -119,6 +113,23 @@ pub fn unseal(sigma: &Sigma, identity: &Identity, sealed: &[u8]) -> Result<Vec<u
         .map_err(|_| Error::DecryptionFailed)
 }
 
+/// `(U, r·PK) = (r·g1, r·PK)` for a fresh nonzero `r`.
+#[expect(
+    clippy::arithmetic_side_effects,
+    reason = "group arithmetic, exempt per STYLE §5; no untrusted lengths involved"
+)]
+fn encapsulate(group_key: &G1Affine, rng: &mut impl CryptoRngCore) -> (G1Affine, G1Affine) {
+    let mut r = Scalar::random(&mut *rng);
+    while bool::from(r.is_zero()) {
+        r = Scalar::random(&mut *rng);
+    }
+    let u = (G1Projective::generator() * r).to_affine();
+    let r_pk = (G1Projective::from(*group_key) * r).to_affine();
+    // `r` is not zeroized: blstrs scalars do not implement Zeroize. It protects one
+    // sealed box only and never leaves this stack frame.
+    (u, r_pk)
+}
+
 /// `fp12_be(e(p, q))`, see the module docs.
 fn gt_bytes(p: &G1Affine, q: &G2Affine) -> Zeroizing<[u8; 576]> {
     let z = blst::blst_fp12::miller_loop(q.as_ref(), p.as_ref()).final_exp();
@@ -127,7 +138,7 @@ fn gt_bytes(p: &G1Affine, q: &G2Affine) -> Zeroizing<[u8; 576]> {
 
 fn aead(z: &[u8; 576], u: &[u8; G1_LEN], identity: &Identity) -> ChaCha20Poly1305 {
     let hk = hkdf::Hkdf::<Sha256>::new(Some(SEAL_LABEL), z);
-    let mut info = Vec::with_capacity(G1_LEN + 32 + 1 + identity.path().len());
+    let mut info = Vec::with_capacity(INFO_CAPACITY);
     info.extend_from_slice(u);
     identity.encode_tail(&mut info);
     let mut k = Zeroizing::new([0u8; 32]);
@@ -137,7 +148,7 @@ fn aead(z: &[u8; 576], u: &[u8; G1_LEN], identity: &Identity) -> ChaCha20Poly130
 }
 
 fn associated_data(u: &[u8; G1_LEN], identity: &Identity) -> Vec<u8> {
-    let mut ad = Vec::with_capacity(SEAL_LABEL.len() + 1 + 32 + 1 + 255 + G1_LEN);
+    let mut ad = Vec::with_capacity(AD_CAPACITY);
     ad.extend_from_slice(SEAL_LABEL);
     ad.push(VERSION);
     identity.encode_tail(&mut ad);
