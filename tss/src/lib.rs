@@ -12,7 +12,7 @@ pub mod wire;
 pub use dkg::PartyIndex;
 pub use error::Error;
 pub use prf::{
-    combine, make_share, verify_share, Combined, DerivedKey, Identity, PrfInput, Sigma,
-    SignatureShare,
+    combine, interpolate, make_share, verify_share, Combined, DerivedKey, Identity, PrfInput,
+    Sigma, SignatureShare,
 };
 pub use tweak::AppSigningKey;

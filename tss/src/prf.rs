@@ -342,17 +342,32 @@ pub fn combine(
             culprits,
         });
     }
-    let chosen: Vec<(PartyIndex, &SignatureShare)> =
-        valid.into_iter().take(usize::from(needed)).collect();
-    let indices: Vec<PartyIndex> = chosen.iter().map(|(i, _)| *i).collect();
+    let chosen: Vec<(PartyIndex, SignatureShare)> = valid
+        .into_iter()
+        .take(usize::from(needed))
+        .map(|(i, s)| (i, *s))
+        .collect();
+    let sigma = interpolate(public.group_key(), input, &chosen)?;
+    Ok(Combined { sigma, culprits })
+}
+
+/// Combines shares the caller has already verified (any `t` of them) with Lagrange
+/// coefficients at 0, as one multi-scalar multiplication, and checks the result
+/// against `group_key`. [`combine`] is the entry point for unverified shares.
+pub fn interpolate(
+    group_key: &G1Affine,
+    input: &PrfInput,
+    shares: &[(PartyIndex, SignatureShare)],
+) -> Result<Sigma, Error> {
+    let indices: Vec<PartyIndex> = shares.iter().map(|(i, _)| *i).collect();
     let lambdas = lagrange_at_zero(&indices)?;
-    let points: Vec<G2Projective> = chosen
+    let points: Vec<G2Projective> = shares
         .iter()
         .map(|(_, s)| G2Projective::from(s.0))
         .collect();
     let sigma = Sigma::from_point(G2Projective::multi_exp(&points, &lambdas).to_affine());
-    sigma.verify(public.group_key(), input)?;
-    Ok(Combined { sigma, culprits })
+    sigma.verify(group_key, input)?;
+    Ok(sigma)
 }
 
 /// Lagrange coefficients at 0 for distinct nonzero indices:
