@@ -79,6 +79,14 @@ pub enum Error {
         what: &'static str,
     },
 
+    /// The evidence is genuine but the TEE runs with attributes keynet never accepts
+    /// (e.g. a migratable TD, SEPT_VE_DISABLE off).
+    #[error("insecure TEE attributes: {what}")]
+    InsecureAttributes {
+        /// The attribute.
+        what: &'static str,
+    },
+
     /// The collateral bundle lacks an item the platform needs.
     #[error("the collateral has no {what}")]
     MissingCollateral {
@@ -125,6 +133,7 @@ impl Error {
             Error::NotYetValid { .. } => "not_yet_valid",
             Error::Revoked { .. } => "revoked",
             Error::TcbMismatch { .. } => "tcb_mismatch",
+            Error::InsecureAttributes { .. } => "insecure_attributes",
             Error::MissingCollateral { .. } => "missing_collateral",
             Error::CollateralMismatch { .. } => "collateral_mismatch",
             Error::ReportDataMismatch => "report_data_mismatch",
@@ -166,6 +175,7 @@ mod tests {
             Error::Revoked { what: "x" },
             Error::TcbMismatch { what: "x" },
             Error::MissingCollateral { what: "x" },
+            Error::InsecureAttributes { what: "x" },
             Error::CollateralMismatch { what: "x" },
             Error::ReportDataMismatch,
             Error::Policy(PolicyViolation::DebugForbidden),

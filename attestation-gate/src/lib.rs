@@ -5,10 +5,16 @@
 pub mod binding;
 pub mod claims;
 pub mod collateral;
+#[cfg(any(feature = "tdx", feature = "sgx"))]
+pub mod dcap;
 pub mod error;
 #[cfg(feature = "nitro")]
 pub mod nitro;
 pub mod policy;
+#[cfg(feature = "sev_snp")]
+pub mod sev_snp;
+#[cfg(feature = "simulated")]
+pub mod simulated;
 pub mod types;
 
 pub use binding::{Binding, Purpose};

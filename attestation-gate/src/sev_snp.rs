@@ -1,0 +1,306 @@
+//! AMD SEV-SNP attestation reports (SNP ABI spec 56860, `ATTESTATION_REPORT`).
+//!
+//! Checks, in order:
+//!
+//! 1. The report parses: 1184 bytes, version 2 to 5, signature algorithm 1
+//!    (ECDSA P-384 with SHA-384). Fields are read at the ABI's fixed offsets.
+//! 2. The endorsement key certificate (VCEK, or VLEK when the report's SIGNING_KEY field
+//!    says so) chains to a pinned AMD root of one product line (Milan, Genoa, Turin):
+//!    ARK self-signed, ARK signs ASK (or ASVK for a VLEK), ASK/ASVK signs the VCEK/VLEK,
+//!    RSA-PSS/SHA-384, verified by the `sev` crate. The ARK and ASK/ASVK are compiled in;
+//!    an ASK or ARK in the collateral is ignored.
+//! 3. Every certificate of that chain is valid at `now` (the `sev` crate does not look
+//!    at time, so we check notBefore/notAfter ourselves).
+//! 4. The report signature verifies under the VCEK/VLEK over bytes `0x000..0x2A0` of the
+//!    report *as received*. The `sev` crate's own report check hashes its
+//!    re-serialisation of the parsed report, which would let bytes the parser skips
+//!    escape the signature; so this one ECDSA verification is done here with `p384`.
+//! 5. REPORTED_TCB equals the certificate's TCB extensions (bootloader, TEE, SNP,
+//!    microcode, and FMC on Turin), and for a VCEK the hwID extension equals CHIP_ID
+//!    (the `sev` crate checks neither).
+//!
+//! Debug is POLICY bit 19. SEV-SNP has no Intel-style TCB status: `tcb_status` is `None`;
+//! governance pins TCB through the measurement and through `reported_tcb` in the raw
+//! claims.
+
+#![cfg(feature = "sev_snp")]
+#![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
+mod report;
+mod roots;
+
+pub use report::SnpReport;
+pub use roots::ProductLine;
+
+use p384::ecdsa::signature::Verifier;
+use sev::certs::snp::{ca, Certificate, Verifiable};
+use x509_cert::der::{Decode, DecodePem};
+
+use crate::claims::{Claims, RawClaims, SevSnpRaw, SnpSigner, Validity};
+use crate::collateral::Collateral;
+use crate::error::Error;
+use crate::types::{Platform, ReportData, UnixTime};
+use crate::VerifyEvidence;
+
+/// Collateral name of a VCEK certificate (DER or PEM).
+pub const VCEK: &str = "vcek.der";
+/// Collateral name of a VLEK certificate (DER or PEM).
+pub const VLEK: &str = "vlek.der";
+
+/// Verifies SEV-SNP reports against the pinned AMD roots.
+#[derive(Debug, Clone)]
+pub struct SevSnpVerifier {
+    lines: Vec<ProductLine>,
+}
+
+impl Default for SevSnpVerifier {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SevSnpVerifier {
+    /// A verifier that accepts every product line whose root is pinned.
+    pub fn new() -> Self {
+        SevSnpVerifier {
+            lines: ProductLine::ALL.to_vec(),
+        }
+    }
+
+    /// A verifier restricted to `lines` (a subset of the pinned roots; it can never add
+    /// a root).
+    pub fn with_product_lines(lines: &[ProductLine]) -> Self {
+        SevSnpVerifier {
+            lines: lines.to_vec(),
+        }
+    }
+
+    /// Verifies a parsed report with the endorsement certificate `vek` (DER or PEM).
+    pub fn verify_report(
+        &self,
+        report: &SnpReport,
+        vek: &[u8],
+        now: UnixTime,
+    ) -> Result<Claims, Error> {
+        let vek_x509 = parse_cert(vek, "VCEK/VLEK certificate")?;
+        let (line, validity) = self.chain(report.signer, &vek_x509, now)?;
+        verify_report_signature(report, &vek_x509)?;
+        check_tcb_extensions(report, &vek_x509, line)?;
+        Ok(Claims::new(
+            RawClaims::SevSnp(SevSnpRaw {
+                measurement: report.measurement,
+                host_data: report.host_data,
+                chip_id: report.chip_id,
+                policy: report.policy,
+                reported_tcb: report.reported_tcb,
+                version: report.version,
+                vmpl: report.vmpl,
+                id_key_digest: report.id_key_digest,
+                author_key_digest: report.author_key_digest,
+                signer: report.signer,
+            }),
+            Some(ReportData(report.report_data)),
+            None,
+            None,
+            Some(validity),
+        ))
+    }
+
+    /// Finds the pinned product line whose ASK (or ASVK) signs `vek`, checks the whole
+    /// chain's signatures and validity at `now`, and returns the line and the window.
+    pub(crate) fn chain(
+        &self,
+        signer: SnpSigner,
+        vek: &x509_cert::Certificate,
+        now: UnixTime,
+    ) -> Result<(ProductLine, Validity), Error> {
+        let vek_sev = Certificate::from(vek.clone());
+        let what = match signer {
+            SnpSigner::Vcek => "VCEK certificate chain",
+            SnpSigner::Vlek => "VLEK certificate chain",
+        };
+        for line in &self.lines {
+            let roots = line.roots()?;
+            let intermediate = match signer {
+                SnpSigner::Vcek => &roots.ask,
+                SnpSigner::Vlek => &roots.asvk,
+            };
+            let ca_chain = ca::Chain {
+                ark: Certificate::from(roots.ark.clone()),
+                ask: Certificate::from(intermediate.clone()),
+            };
+            // ARK self-signed and ARK -> ASK/ASVK: pinned data, so a failure here is a
+            // build defect, reported as an untrusted root rather than a panic.
+            let ask = (&ca_chain)
+                .verify()
+                .map_err(|_| Error::UntrustedRoot { what })?;
+            if (ask, &vek_sev).verify().is_err() {
+                continue;
+            }
+            let mut validity = cert_validity(vek);
+            for c in [&roots.ark, intermediate] {
+                validity = validity.intersect(cert_validity(c));
+            }
+            check_window(validity, now, what)?;
+            return Ok((*line, validity));
+        }
+        Err(Error::UntrustedRoot { what })
+    }
+}
+
+impl VerifyEvidence for SevSnpVerifier {
+    fn platform(&self) -> Platform {
+        Platform::SevSnp
+    }
+
+    fn verify(
+        &self,
+        evidence: &[u8],
+        collateral: &Collateral,
+        now: UnixTime,
+    ) -> Result<Claims, Error> {
+        let report = SnpReport::parse(evidence)?;
+        let name = match report.signer {
+            SnpSigner::Vcek => VCEK,
+            SnpSigner::Vlek => VLEK,
+        };
+        let vek = collateral
+            .get(name)
+            .ok_or(Error::MissingCollateral { what: name })?;
+        self.verify_report(&report, vek, now)
+    }
+}
+
+/// Parses a certificate given as DER or PEM.
+pub(crate) fn parse_cert(
+    bytes: &[u8],
+    what: &'static str,
+) -> Result<x509_cert::Certificate, Error> {
+    if bytes.starts_with(b"-----BEGIN") {
+        x509_cert::Certificate::from_pem(bytes).map_err(|_| Error::malformed(what))
+    } else {
+        x509_cert::Certificate::from_der(bytes).map_err(|_| Error::malformed(what))
+    }
+}
+
+fn cert_validity(c: &x509_cert::Certificate) -> Validity {
+    let v = &c.tbs_certificate.validity;
+    Validity {
+        not_before: UnixTime(v.not_before.to_unix_duration().as_secs()),
+        not_after: UnixTime(v.not_after.to_unix_duration().as_secs()),
+    }
+}
+
+fn check_window(v: Validity, now: UnixTime, what: &'static str) -> Result<(), Error> {
+    if now < v.not_before {
+        return Err(Error::NotYetValid {
+            what,
+            not_before: Some(v.not_before),
+            now,
+        });
+    }
+    if now > v.not_after {
+        return Err(Error::Expired {
+            what,
+            not_after: Some(v.not_after),
+            now,
+        });
+    }
+    Ok(())
+}
+
+fn verify_report_signature(report: &SnpReport, vek: &x509_cert::Certificate) -> Result<(), Error> {
+    let bad = Error::BadSignature {
+        what: "SEV-SNP report",
+    };
+    let spki = vek
+        .tbs_certificate
+        .subject_public_key_info
+        .subject_public_key
+        .as_bytes()
+        .ok_or(Error::malformed("VCEK/VLEK public key"))?;
+    let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(spki)
+        .map_err(|_| Error::malformed("VCEK/VLEK public key (not P-384)"))?;
+    let sig = report.signature().ok_or(bad)?;
+    key.verify(report.signed_bytes(), &sig)
+        .map_err(|_| Error::BadSignature {
+            what: "SEV-SNP report",
+        })
+}
+
+/// AMD VCEK/VLEK extension OIDs (VCEK spec 57230, table 8), under 1.3.6.1.4.1.3704.1.
+mod oid {
+    use x509_cert::der::asn1::ObjectIdentifier as Oid;
+    pub const BL_SPL: Oid = Oid::new_unwrap("1.3.6.1.4.1.3704.1.3.1");
+    pub const TEE_SPL: Oid = Oid::new_unwrap("1.3.6.1.4.1.3704.1.3.2");
+    pub const SNP_SPL: Oid = Oid::new_unwrap("1.3.6.1.4.1.3704.1.3.3");
+    pub const UCODE_SPL: Oid = Oid::new_unwrap("1.3.6.1.4.1.3704.1.3.8");
+    pub const FMC_SPL: Oid = Oid::new_unwrap("1.3.6.1.4.1.3704.1.3.9");
+    pub const HW_ID: Oid = Oid::new_unwrap("1.3.6.1.4.1.3704.1.4");
+}
+
+fn extension(
+    cert: &x509_cert::Certificate,
+    id: x509_cert::der::asn1::ObjectIdentifier,
+) -> Option<&[u8]> {
+    cert.tbs_certificate
+        .extensions
+        .as_ref()?
+        .iter()
+        .find(|e| e.extn_id == id)
+        .map(|e| e.extn_value.as_bytes())
+}
+
+/// An SPL extension: a DER INTEGER inside the extension's OCTET STRING.
+fn spl(
+    cert: &x509_cert::Certificate,
+    id: x509_cert::der::asn1::ObjectIdentifier,
+) -> Result<u8, Error> {
+    let raw = extension(cert, id).ok_or(Error::TcbMismatch {
+        what: "the VCEK/VLEK lacks a TCB extension",
+    })?;
+    u8::from_der(raw).map_err(|_| Error::malformed("VCEK/VLEK TCB extension"))
+}
+
+fn check_tcb_extensions(
+    report: &SnpReport,
+    vek: &x509_cert::Certificate,
+    line: ProductLine,
+) -> Result<(), Error> {
+    let tcb = report.reported_tcb.to_le_bytes();
+    // Byte positions of each SPL inside REPORTED_TCB (SNP ABI, TCB_VERSION).
+    let positions: &[(x509_cert::der::asn1::ObjectIdentifier, usize)] = match line {
+        ProductLine::Turin => &[
+            (oid::FMC_SPL, 0),
+            (oid::BL_SPL, 1),
+            (oid::TEE_SPL, 2),
+            (oid::SNP_SPL, 3),
+            (oid::UCODE_SPL, 7),
+        ],
+        ProductLine::Milan | ProductLine::Genoa => &[
+            (oid::BL_SPL, 0),
+            (oid::TEE_SPL, 1),
+            (oid::SNP_SPL, 6),
+            (oid::UCODE_SPL, 7),
+        ],
+    };
+    for (id, at) in positions {
+        let want = spl(vek, *id)?;
+        if tcb.get(*at) != Some(&want) {
+            return Err(Error::TcbMismatch {
+                what: "REPORTED_TCB differs from the VCEK/VLEK TCB extensions",
+            });
+        }
+    }
+    if report.signer == SnpSigner::Vcek {
+        let hwid = extension(vek, oid::HW_ID).ok_or(Error::TcbMismatch {
+            what: "the VCEK has no hwID extension",
+        })?;
+        if hwid.is_empty() || report.chip_id.get(..hwid.len()) != Some(hwid) {
+            return Err(Error::TcbMismatch {
+                what: "CHIP_ID differs from the VCEK hwID",
+            });
+        }
+    }
+    Ok(())
+}
