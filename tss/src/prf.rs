@@ -22,6 +22,7 @@
 
 use core::sync::atomic::{compiler_fence, Ordering};
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use blstrs::{Bls12, G1Affine, G1Projective, G2Affine, G2Prepared, G2Projective, Scalar};
 use dkg::bls::{BlsKeyShare, BlsPublicKeys};
@@ -110,18 +111,22 @@ impl Identity {
 #[derive(Debug, Clone)]
 pub struct PrfInput {
     identity: Identity,
-    h: G2Affine,
-    h_prepared: G2Prepared,
+    h: G2Projective,
+    h_affine: OnceLock<G2Affine>,
+    /// Miller-loop line coefficients of `h`, computed on first use: a node that only
+    /// makes its share never needs them.
+    h_prepared: OnceLock<G2Prepared>,
 }
 
 impl PrfInput {
     /// Hashes the identity's message to G2 with [`DST`].
     pub fn new(identity: Identity) -> Self {
-        let h = hash_to_g2(&identity.message(), DST).to_affine();
+        let h = hash_to_g2(&identity.message(), DST);
         Self {
             identity,
             h,
-            h_prepared: G2Prepared::from(h),
+            h_affine: OnceLock::new(),
+            h_prepared: OnceLock::new(),
         }
     }
 
@@ -132,7 +137,7 @@ impl PrfInput {
 
     /// `H(msg)`.
     pub fn point(&self) -> &G2Affine {
-        &self.h
+        self.h_affine.get_or_init(|| self.h.to_affine())
     }
 
     /// `e(-g1, s) · e(P, H) == 1`, i.e. `e(g1, s) == e(P, H)`, with one final
@@ -140,7 +145,10 @@ impl PrfInput {
     fn check(&self, p: &G1Affine, s: &G2Affine) -> bool {
         let neg_g1 = -G1Affine::generator();
         let s_prepared = G2Prepared::from(*s);
-        let lhs = Bls12::multi_miller_loop(&[(&neg_g1, &s_prepared), (p, &self.h_prepared)]);
+        let h_prepared = self
+            .h_prepared
+            .get_or_init(|| G2Prepared::from(*self.point()));
+        let lhs = Bls12::multi_miller_loop(&[(&neg_g1, &s_prepared), (p, h_prepared)]);
         bool::from(lhs.final_exponentiation().is_identity())
     }
 }
@@ -173,7 +181,7 @@ impl SignatureShare {
 
 /// Node side: `share_i = sk_i · H(msg)`.
 pub fn make_share(key: &BlsKeyShare, input: &PrfInput) -> SignatureShare {
-    SignatureShare(key.mul_g2(&G2Projective::from(input.h)).to_affine())
+    SignatureShare(key.mul_g2(&input.h).to_affine())
 }
 
 /// Checks `e(g1, share) == e(PK_i, H(msg))` for the share of party `index`.
