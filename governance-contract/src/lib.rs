@@ -1,3 +1,16 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![doc = include_str!("../README.md")]
+
+pub mod bindings;
+pub mod errors;
+pub mod types;
+
+pub mod anvil;
+
+pub use bindings::Governance;
+pub use errors::{decode_contract_error, ContractError, Error};
+pub use types::{
+    AppInfo, EpochInfo, EpochStatus, NodeRecord, Platform, ProposalAction, ProposalInfo,
+    ProposalKind, ProposalState, TeeFamily, Vendor,
+};

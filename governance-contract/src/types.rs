@@ -1,0 +1,769 @@
+//! Domain types for what the contract stores, converted from the generated ABI types
+//! with `TryFrom` (every code and length is checked; nothing panics on chain data).
+#![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
+use std::fmt;
+use std::str::FromStr;
+
+use alloy::primitives::{Address, Bytes, FixedBytes, U256};
+use alloy::sol_types::SolValue;
+
+use crate::bindings::Governance;
+use crate::errors::Error;
+
+/// First code of the simulated labels (vendor and TEE family).
+const SIMULATED_BASE: u8 = 0x80;
+
+/// A hardware vendor. Each simulated label counts as a distinct vendor for the
+/// diversity rule, so a development network can exercise it (DESIGN.md §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Vendor {
+    /// Intel (SGX, TDX). Code 1.
+    Intel,
+    /// AMD (SEV-SNP). Code 2.
+    Amd,
+    /// AWS (Nitro). Code 3.
+    Aws,
+    /// A simulated vendor with label `0..=127`. Code `128 + label`.
+    Simulated(u8),
+}
+
+impl Vendor {
+    /// The on-chain code.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Intel => 1,
+            Self::Amd => 2,
+            Self::Aws => 3,
+            Self::Simulated(label) => SIMULATED_BASE | (label & 0x7f),
+        }
+    }
+}
+
+impl TryFrom<u8> for Vendor {
+    type Error = Error;
+    fn try_from(code: u8) -> Result<Self, Error> {
+        match code {
+            1 => Ok(Self::Intel),
+            2 => Ok(Self::Amd),
+            3 => Ok(Self::Aws),
+            c if c >= SIMULATED_BASE => Ok(Self::Simulated(c & 0x7f)),
+            c => Err(Error::UnknownCode {
+                field: "vendor",
+                value: c.into(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Vendor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Intel => f.write_str("intel"),
+            Self::Amd => f.write_str("amd"),
+            Self::Aws => f.write_str("aws"),
+            Self::Simulated(label) => write!(f, "simulated-{label}"),
+        }
+    }
+}
+
+impl FromStr for Vendor {
+    type Err = Error;
+    /// `intel`, `amd`, `aws`, `simulated` (label 0) or `simulated-N` (N in 0..=127).
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "intel" => Ok(Self::Intel),
+            "amd" => Ok(Self::Amd),
+            "aws" => Ok(Self::Aws),
+            "simulated" => Ok(Self::Simulated(0)),
+            other => other
+                .strip_prefix("simulated-")
+                .and_then(|n| n.parse::<u8>().ok())
+                .filter(|n| *n < SIMULATED_BASE)
+                .map(Self::Simulated)
+                .ok_or_else(|| Error::UnknownName {
+                    field: "vendor",
+                    value: s.to_owned(),
+                }),
+        }
+    }
+}
+
+/// A TEE platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Platform {
+    /// Intel TDX. Code 1.
+    Tdx,
+    /// Intel SGX. Code 2.
+    Sgx,
+    /// AMD SEV-SNP. Code 3.
+    SevSnp,
+    /// AWS Nitro Enclaves. Code 4.
+    Nitro,
+    /// Simulated enclave (development only). Code 5.
+    Simulated,
+}
+
+impl Platform {
+    /// The on-chain code.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Tdx => 1,
+            Self::Sgx => 2,
+            Self::SevSnp => 3,
+            Self::Nitro => 4,
+            Self::Simulated => 5,
+        }
+    }
+
+    /// The TEE family this platform belongs to (simulated: label 0).
+    pub fn family(self) -> TeeFamily {
+        match self {
+            Self::Tdx | Self::Sgx | Self::SevSnp => TeeFamily::MemoryEncryption,
+            Self::Nitro => TeeFamily::Hypervisor,
+            Self::Simulated => TeeFamily::Simulated(0),
+        }
+    }
+}
+
+impl TryFrom<u8> for Platform {
+    type Error = Error;
+    fn try_from(code: u8) -> Result<Self, Error> {
+        match code {
+            1 => Ok(Self::Tdx),
+            2 => Ok(Self::Sgx),
+            3 => Ok(Self::SevSnp),
+            4 => Ok(Self::Nitro),
+            5 => Ok(Self::Simulated),
+            c => Err(Error::UnknownCode {
+                field: "platform",
+                value: c.into(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Tdx => "tdx",
+            Self::Sgx => "sgx",
+            Self::SevSnp => "sev-snp",
+            Self::Nitro => "nitro",
+            Self::Simulated => "simulated",
+        })
+    }
+}
+
+impl FromStr for Platform {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "tdx" => Ok(Self::Tdx),
+            "sgx" => Ok(Self::Sgx),
+            "sev-snp" => Ok(Self::SevSnp),
+            "nitro" => Ok(Self::Nitro),
+            "simulated" => Ok(Self::Simulated),
+            _ => Err(Error::UnknownName {
+                field: "platform",
+                value: s.to_owned(),
+            }),
+        }
+    }
+}
+
+/// A TEE family, for the optional family rule of DESIGN.md §2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum TeeFamily {
+    /// Memory-encryption CPUs: SGX, TDX, SEV-SNP. Code 1.
+    MemoryEncryption,
+    /// Hypervisor-isolated: Nitro. Code 2.
+    Hypervisor,
+    /// A simulated family with label `0..=127`. Code `128 + label`.
+    Simulated(u8),
+}
+
+impl TeeFamily {
+    /// The on-chain code.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::MemoryEncryption => 1,
+            Self::Hypervisor => 2,
+            Self::Simulated(label) => SIMULATED_BASE | (label & 0x7f),
+        }
+    }
+}
+
+impl TryFrom<u8> for TeeFamily {
+    type Error = Error;
+    fn try_from(code: u8) -> Result<Self, Error> {
+        match code {
+            1 => Ok(Self::MemoryEncryption),
+            2 => Ok(Self::Hypervisor),
+            c if c >= SIMULATED_BASE => Ok(Self::Simulated(c & 0x7f)),
+            c => Err(Error::UnknownCode {
+                field: "tee_family",
+                value: c.into(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for TeeFamily {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MemoryEncryption => f.write_str("memory-encryption"),
+            Self::Hypervisor => f.write_str("hypervisor"),
+            Self::Simulated(label) => write!(f, "simulated-{label}"),
+        }
+    }
+}
+
+/// What a proposal does (its kind).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ProposalKind {
+    /// Approve a measurement for an application.
+    Approve,
+    /// Revoke a measurement (fast path).
+    Revoke,
+    /// Replace an application's council (voters, quorums, timelock).
+    Council,
+    /// Set the next committee.
+    Committee,
+    /// Cancel a stuck committee transition.
+    CancelTransition,
+    /// Switch the TEE-family diversity rule.
+    FamilyCap,
+}
+
+impl ProposalKind {
+    /// The on-chain code.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Approve => 1,
+            Self::Revoke => 2,
+            Self::Council => 3,
+            Self::Committee => 4,
+            Self::CancelTransition => 5,
+            Self::FamilyCap => 6,
+        }
+    }
+
+    /// The name used in CLI output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Approve => "approve",
+            Self::Revoke => "revoke",
+            Self::Council => "council",
+            Self::Committee => "committee",
+            Self::CancelTransition => "cancel_transition",
+            Self::FamilyCap => "family_cap",
+        }
+    }
+}
+
+impl TryFrom<u8> for ProposalKind {
+    type Error = Error;
+    fn try_from(code: u8) -> Result<Self, Error> {
+        match code {
+            1 => Ok(Self::Approve),
+            2 => Ok(Self::Revoke),
+            3 => Ok(Self::Council),
+            4 => Ok(Self::Committee),
+            5 => Ok(Self::CancelTransition),
+            6 => Ok(Self::FamilyCap),
+            c => Err(Error::UnknownCode {
+                field: "proposal kind",
+                value: c.into(),
+            }),
+        }
+    }
+}
+
+/// Where a proposal is in its life-cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ProposalState {
+    /// Fewer votes than its quorum.
+    Pending,
+    /// Quorum reached, timelock running.
+    Queued,
+    /// Executable now.
+    Ready,
+    /// Executed.
+    Executed,
+    /// Cancelled by its proposer.
+    Cancelled,
+    /// Not executed before it expired.
+    Expired,
+}
+
+impl ProposalState {
+    /// The name used in CLI output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Queued => "queued",
+            Self::Ready => "ready",
+            Self::Executed => "executed",
+            Self::Cancelled => "cancelled",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+impl TryFrom<u8> for ProposalState {
+    type Error = Error;
+    fn try_from(code: u8) -> Result<Self, Error> {
+        match code {
+            1 => Ok(Self::Pending),
+            2 => Ok(Self::Queued),
+            3 => Ok(Self::Ready),
+            4 => Ok(Self::Executed),
+            5 => Ok(Self::Cancelled),
+            6 => Ok(Self::Expired),
+            c => Err(Error::UnknownCode {
+                field: "proposal state",
+                value: c.into(),
+            }),
+        }
+    }
+}
+
+/// A proposal's decoded payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProposalAction {
+    /// Approve `measurement`.
+    Approve {
+        /// The 32-byte measurement digest.
+        measurement: [u8; 32],
+    },
+    /// Revoke `measurement`.
+    Revoke {
+        /// The 32-byte measurement digest.
+        measurement: [u8; 32],
+    },
+    /// Replace the council.
+    Council {
+        /// The new voters.
+        voters: Vec<Address>,
+        /// Votes needed for ordinary proposals.
+        quorum: u16,
+        /// Votes needed for revocations.
+        revoke_quorum: u16,
+        /// Seconds between reaching quorum and execution.
+        timelock: u64,
+    },
+    /// Set the next committee.
+    Committee {
+        /// Node ids in party order (party index = position + 1).
+        committee: Vec<[u8; 32]>,
+        /// The threshold `t`.
+        threshold: u16,
+    },
+    /// Cancel the pending transition to `epoch`.
+    CancelTransition {
+        /// The pending epoch.
+        epoch: u64,
+    },
+    /// Switch the TEE-family rule.
+    FamilyCap {
+        /// Whether the rule applies.
+        enabled: bool,
+    },
+}
+
+impl ProposalAction {
+    /// Decodes `payload` of a proposal of `kind` (the contract's `abi.encode`).
+    pub fn decode(kind: ProposalKind, payload: &[u8]) -> Result<Self, Error> {
+        let bad = |_| Error::BadPayload { kind: kind.name() };
+        Ok(match kind {
+            ProposalKind::Approve => Self::Approve {
+                measurement: FixedBytes::<32>::abi_decode(payload).map_err(bad)?.0,
+            },
+            ProposalKind::Revoke => Self::Revoke {
+                measurement: FixedBytes::<32>::abi_decode(payload).map_err(bad)?.0,
+            },
+            ProposalKind::Council => {
+                let (voters, quorum, revoke_quorum, timelock) =
+                    <(Vec<Address>, u16, u16, u64)>::abi_decode_params(payload).map_err(bad)?;
+                Self::Council {
+                    voters,
+                    quorum,
+                    revoke_quorum,
+                    timelock,
+                }
+            }
+            ProposalKind::Committee => {
+                let (committee, threshold) =
+                    <(Vec<FixedBytes<32>>, u16)>::abi_decode_params(payload).map_err(bad)?;
+                Self::Committee {
+                    committee: committee.into_iter().map(|b| b.0).collect(),
+                    threshold,
+                }
+            }
+            ProposalKind::CancelTransition => Self::CancelTransition {
+                epoch: u64::abi_decode(payload).map_err(bad)?,
+            },
+            ProposalKind::FamilyCap => Self::FamilyCap {
+                enabled: bool::abi_decode(payload).map_err(bad)?,
+            },
+        })
+    }
+
+    /// This action's kind.
+    pub fn kind(&self) -> ProposalKind {
+        match self {
+            Self::Approve { .. } => ProposalKind::Approve,
+            Self::Revoke { .. } => ProposalKind::Revoke,
+            Self::Council { .. } => ProposalKind::Council,
+            Self::Committee { .. } => ProposalKind::Committee,
+            Self::CancelTransition { .. } => ProposalKind::CancelTransition,
+            Self::FamilyCap { .. } => ProposalKind::FamilyCap,
+        }
+    }
+}
+
+/// A proposal as `proposal(id)` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProposalInfo {
+    /// Proposal id (1-based).
+    pub id: u64,
+    /// The application whose council votes on it (`nodeAppId` for network matters).
+    pub app_id: [u8; 32],
+    /// Who proposed it (its first vote).
+    pub proposer: Address,
+    /// What it does.
+    pub action: ProposalAction,
+    /// Its state at the block read.
+    pub state: ProposalState,
+    /// Votes of current voters.
+    pub votes: u16,
+    /// Votes it needs.
+    pub required: u16,
+    /// Block time of creation (unix seconds).
+    pub created_at: u64,
+    /// Earliest execution time, once the quorum was reached.
+    pub eta: Option<u64>,
+    /// Last second at which it can be voted or executed.
+    pub expires_at: u64,
+}
+
+impl ProposalInfo {
+    /// What it does.
+    pub fn kind(&self) -> ProposalKind {
+        self.action.kind()
+    }
+}
+
+impl TryFrom<Governance::ProposalView> for ProposalInfo {
+    type Error = Error;
+    fn try_from(v: Governance::ProposalView) -> Result<Self, Error> {
+        let kind = ProposalKind::try_from(v.kind)?;
+        Ok(Self {
+            id: u256_to_u64("proposal id", v.id)?,
+            app_id: v.appId.0,
+            proposer: v.proposer,
+            action: ProposalAction::decode(kind, &v.payload)?,
+            state: ProposalState::try_from(v.state)?,
+            votes: v.votes,
+            required: v.required,
+            created_at: v.createdAt,
+            eta: (v.eta != 0).then_some(v.eta),
+            expires_at: v.expiresAt,
+        })
+    }
+}
+
+/// An application's record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppInfo {
+    /// `keccak256(abi.encode(owner, salt))`.
+    pub app_id: [u8; 32],
+    /// The registering account.
+    pub owner: Address,
+    /// Its council's voters.
+    pub voters: Vec<Address>,
+    /// Votes needed for ordinary proposals.
+    pub quorum: u16,
+    /// Votes needed for revocations.
+    pub revoke_quorum: u16,
+    /// Seconds between reaching quorum and execution.
+    pub timelock: u64,
+    /// Approved measurement digests, in no particular order.
+    pub measurements: Vec<[u8; 32]>,
+}
+
+impl From<Governance::AppView> for AppInfo {
+    fn from(v: Governance::AppView) -> Self {
+        Self {
+            app_id: v.appId.0,
+            owner: v.owner,
+            voters: v.voters,
+            quorum: v.quorum,
+            revoke_quorum: v.revokeQuorum,
+            timelock: v.timelock,
+            measurements: v.measurements.into_iter().map(|m| m.0).collect(),
+        }
+    }
+}
+
+/// A registered node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRecord {
+    /// `keccak256(p2p_key)`.
+    pub node_id: [u8; 32],
+    /// The account that registered it and confirms epochs for it.
+    pub operator: Address,
+    /// Hardware vendor.
+    pub vendor: Vendor,
+    /// TEE platform.
+    pub platform: Platform,
+    /// TEE family.
+    pub tee_family: TeeFamily,
+    /// Block time of registration.
+    pub registered_at: u64,
+    /// The node's Noise static public key (X25519).
+    pub noise_key: [u8; 32],
+    /// The node's p2p identity public key (encoding chosen by kms-node).
+    pub p2p_key: Vec<u8>,
+    /// Where the node listens (one or more, comma-separated).
+    pub endpoint: String,
+}
+
+impl TryFrom<Governance::NodeView> for NodeRecord {
+    type Error = Error;
+    fn try_from(v: Governance::NodeView) -> Result<Self, Error> {
+        Ok(Self {
+            node_id: v.nodeId.0,
+            operator: v.operator,
+            vendor: Vendor::try_from(v.vendor)?,
+            platform: Platform::try_from(v.platform)?,
+            tee_family: TeeFamily::try_from(v.teeFamily)?,
+            registered_at: v.registeredAt,
+            noise_key: v.noiseKey.0,
+            p2p_key: v.p2pKey.to_vec(),
+            endpoint: v.endpoint,
+        })
+    }
+}
+
+/// An epoch's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EpochStatus {
+    /// No such epoch (epoch 0 before genesis).
+    None,
+    /// Committee set, waiting for every member's confirmation.
+    Pending,
+    /// The serving epoch.
+    Active,
+    /// Replaced by a later epoch.
+    Superseded,
+    /// Cancelled by governance before activation.
+    Cancelled,
+}
+
+impl TryFrom<u8> for EpochStatus {
+    type Error = Error;
+    fn try_from(code: u8) -> Result<Self, Error> {
+        match code {
+            0 => Ok(Self::None),
+            1 => Ok(Self::Pending),
+            2 => Ok(Self::Active),
+            3 => Ok(Self::Superseded),
+            4 => Ok(Self::Cancelled),
+            c => Err(Error::UnknownCode {
+                field: "epoch status",
+                value: c.into(),
+            }),
+        }
+    }
+}
+
+/// An epoch: committee, threshold and (once active) the confirmed group keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpochInfo {
+    /// Epoch number (0: none).
+    pub epoch: u64,
+    /// Its status.
+    pub status: EpochStatus,
+    /// The threshold `t`.
+    pub threshold: u16,
+    /// Node ids in party order (party index = position + 1).
+    pub committee: Vec<[u8; 32]>,
+    /// Block time at which the committee was set.
+    pub created_at: u64,
+    /// Block time of activation.
+    pub activated_at: Option<u64>,
+    /// The DKG/reshare transcript hash every member confirmed.
+    pub transcript_hash: Option<[u8; 32]>,
+    /// BLS12-381 group key `PK` (G1 compressed).
+    pub bls_group_pk: Option<[u8; 48]>,
+    /// secp256k1 group key `P` (SEC1 compressed).
+    pub secp_group_pk: Option<[u8; 33]>,
+    /// Matching confirmations so far.
+    pub confirmations: u16,
+}
+
+impl TryFrom<Governance::EpochView> for EpochInfo {
+    type Error = Error;
+    fn try_from(v: Governance::EpochView) -> Result<Self, Error> {
+        Ok(Self {
+            epoch: v.epoch,
+            status: EpochStatus::try_from(v.status)?,
+            threshold: v.threshold,
+            committee: v.committee.into_iter().map(|b| b.0).collect(),
+            created_at: v.createdAt,
+            activated_at: (v.activatedAt != 0).then_some(v.activatedAt),
+            transcript_hash: (v.transcriptHash != FixedBytes::ZERO).then_some(v.transcriptHash.0),
+            bls_group_pk: optional_array("bls_group_pk", &v.blsGroupPk)?,
+            secp_group_pk: optional_array("secp_group_pk", &v.secpGroupPk)?,
+            confirmations: v.confirmations,
+        })
+    }
+}
+
+fn optional_array<const N: usize>(
+    field: &'static str,
+    b: &Bytes,
+) -> Result<Option<[u8; N]>, Error> {
+    if b.is_empty() {
+        return Ok(None);
+    }
+    <[u8; N]>::try_from(b.as_ref())
+        .map(Some)
+        .map_err(|_| Error::BadLength {
+            field,
+            expected: N,
+            got: b.len(),
+        })
+}
+
+fn u256_to_u64(field: &'static str, v: U256) -> Result<u64, Error> {
+    u64::try_from(v).map_err(|_| Error::OutOfRange { field })
+}
+
+/// `app_id = keccak256(abi.encode(owner, salt))`, as `registerApp` computes it. The
+/// network's own `nodeAppId` is this with the contract's address and a zero salt.
+pub fn app_id(owner: Address, salt: [u8; 32]) -> [u8; 32] {
+    alloy::primitives::keccak256((owner, FixedBytes::<32>::from(salt)).abi_encode_params()).0
+}
+
+/// `node_id = keccak256(p2p_key)`, as `registerNode` computes it.
+pub fn node_id(p2p_key: &[u8]) -> [u8; 32] {
+    alloy::primitives::keccak256(p2p_key).0
+}
+
+#[cfg(test)]
+#[allow(non_snake_case)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn vendor__should_round_trip_codes_and_names() {
+        for v in [
+            Vendor::Intel,
+            Vendor::Amd,
+            Vendor::Aws,
+            Vendor::Simulated(0),
+            Vendor::Simulated(127),
+        ] {
+            assert_eq!(Vendor::try_from(v.code()).unwrap(), v);
+            assert_eq!(v.to_string().parse::<Vendor>().unwrap(), v);
+        }
+        assert!(Vendor::try_from(0).is_err());
+        assert!(Vendor::try_from(4).is_err());
+        assert!("simulated-128".parse::<Vendor>().is_err());
+    }
+
+    #[test]
+    fn platform__should_round_trip_codes_and_names() {
+        for p in [
+            Platform::Tdx,
+            Platform::Sgx,
+            Platform::SevSnp,
+            Platform::Nitro,
+            Platform::Simulated,
+        ] {
+            assert_eq!(Platform::try_from(p.code()).unwrap(), p);
+            assert_eq!(p.to_string().parse::<Platform>().unwrap(), p);
+        }
+        assert_eq!(Platform::Nitro.family(), TeeFamily::Hypervisor);
+    }
+
+    #[test]
+    fn proposal_action__should_decode_what_solidity_abi_encode_produces() {
+        let voters = vec![Address::repeat_byte(1), Address::repeat_byte(2)];
+        let payload = (voters.clone(), 2u16, 1u16, 3600u64).abi_encode_params();
+        assert_eq!(
+            ProposalAction::decode(ProposalKind::Council, &payload).unwrap(),
+            ProposalAction::Council {
+                voters,
+                quorum: 2,
+                revoke_quorum: 1,
+                timelock: 3600
+            }
+        );
+        let m = [7u8; 32];
+        let payload = FixedBytes::<32>::from(m).abi_encode();
+        assert_eq!(
+            ProposalAction::decode(ProposalKind::Approve, &payload).unwrap(),
+            ProposalAction::Approve { measurement: m }
+        );
+    }
+
+    #[test]
+    fn epoch_info__should_refuse_a_group_key_of_the_wrong_length() {
+        let v = Governance::EpochView {
+            epoch: 1,
+            status: 2,
+            threshold: 2,
+            createdAt: 1,
+            activatedAt: 2,
+            transcriptHash: FixedBytes::repeat_byte(1),
+            blsGroupPk: Bytes::from(vec![1u8; 47]),
+            secpGroupPk: Bytes::from(vec![2u8; 33]),
+            committee: vec![],
+            confirmations: 3,
+        };
+        assert!(matches!(
+            EpochInfo::try_from(v),
+            Err(Error::BadLength {
+                field: "bls_group_pk",
+                expected: 48,
+                got: 47
+            })
+        ));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn proposal_action_decode__should_never_panic_on_random_bytes(
+            kind in 1u8..=6,
+            payload in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
+            let kind = ProposalKind::try_from(kind).unwrap();
+            let _ = ProposalAction::decode(kind, &payload);
+        }
+
+        #[test]
+        fn codes__should_never_panic_on_any_byte(code in any::<u8>()) {
+            let _ = Vendor::try_from(code);
+            let _ = Platform::try_from(code);
+            let _ = TeeFamily::try_from(code);
+            let _ = ProposalKind::try_from(code);
+            let _ = ProposalState::try_from(code);
+            let _ = EpochStatus::try_from(code);
+        }
+    }
+}
