@@ -72,6 +72,16 @@ impl Binding {
         }
     }
 
+    /// A binding to report data computed by another convention than
+    /// [`ReportData::bind`] (third-party evidence, e.g. in `kms attest` or tests).
+    /// keynet's own flows use [`Binding::new`].
+    pub fn from_report_data(report_data: ReportData, issued_at: UnixTime) -> Binding {
+        Binding {
+            report_data,
+            issued_at,
+        }
+    }
+
     /// The expected report data.
     pub fn report_data(&self) -> &ReportData {
         &self.report_data

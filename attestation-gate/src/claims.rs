@@ -49,6 +49,16 @@ impl Claims {
     /// Claims from a platform's raw fields. `report_data` is `None` only where the
     /// platform lets the enclave omit it (a Nitro document without 64-byte `user_data`);
     /// [`crate::appraise`] refuses such claims.
+    #[cfg_attr(
+        not(any(
+            feature = "tdx",
+            feature = "sgx",
+            feature = "sev_snp",
+            feature = "nitro",
+            feature = "simulated"
+        )),
+        allow(dead_code)
+    )]
     pub(crate) fn new(
         raw: RawClaims,
         report_data: Option<ReportData>,

@@ -128,13 +128,24 @@ pub fn verify_with_collateral(
     collateral: QuoteCollateralV3,
     now: UnixTime,
 ) -> Result<Claims, Error> {
-    let verifier = QuoteVerifier::new(INTEL_SGX_ROOT_CA_DER.to_vec()).allow_debug(true);
+    verify_with_root(quote, collateral, now, INTEL_SGX_ROOT_CA_DER)
+}
+
+fn verify_with_root(
+    quote: &[u8],
+    collateral: QuoteCollateralV3,
+    now: UnixTime,
+    root_der: &[u8],
+) -> Result<Claims, Error> {
+    let verifier = QuoteVerifier::new(root_der.to_vec()).allow_debug(true);
     let qc = verifier
         .verify_with_policy(quote, collateral, now.0, &CollectClaims)
         .map_err(|e| errors::classify(&e, now))?;
+    // webpki treats a CRL's nextUpdate as exclusive, and the earliest expiration is
+    // often the PCK CRL's: the last second accepted everywhere is one before it.
     let validity = Validity {
         not_before: UnixTime(qc.latest_issue_date),
-        not_after: UnixTime(qc.earliest_expiration_date),
+        not_after: UnixTime(qc.earliest_expiration_date.saturating_sub(1)),
     };
     if now < validity.not_before {
         return Err(Error::NotYetValid {
@@ -214,34 +225,90 @@ fn map_tcb_status(s: dcap_qvl::TcbStatus) -> TcbStatus {
     }
 }
 
-/// The Intel QE vendor id in every DCAP quote header.
-const INTEL_QE_VENDOR_ID: [u8; 16] = [
-    0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9, 0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07,
-];
-
-/// Recognises a DCAP quote header: version (u16 LE) 3, 4 or 5, attestation key type 2
-/// (ECDSA P-256), TEE type 0 (SGX) or 0x81 (TDX), Intel QE vendor id. Returns the
-/// platform, or [`Error::Malformed`].
+/// The platform of a DCAP quote header ([`crate::detect::intel_quote`]), or
+/// [`Error::Malformed`].
 pub fn quote_platform(quote: &[u8]) -> Result<Platform, Error> {
-    let bad = || Error::malformed("DCAP quote header");
-    let le16 = |at: usize| -> Option<u16> {
-        let b = quote.get(at..at.checked_add(2)?)?;
-        Some(u16::from_le_bytes(b.try_into().ok()?))
-    };
-    let version = le16(0).ok_or_else(bad)?;
-    let key_type = le16(2).ok_or_else(bad)?;
-    let tee_type = quote
-        .get(4..8)
-        .and_then(|b| b.try_into().ok())
-        .map(u32::from_le_bytes)
-        .ok_or_else(bad)?;
-    let vendor = quote.get(12..28).ok_or_else(bad)?;
-    if key_type != 2 || vendor != INTEL_QE_VENDOR_ID {
-        return Err(bad());
+    crate::detect::intel_quote(quote).ok_or(Error::malformed("DCAP quote header"))
+}
+
+#[cfg(test)]
+#[allow(non_snake_case)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use sha2::{Digest, Sha256};
+
+    const FIXTURES: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/fixtures/attestation"
+    );
+
+    fn must_sample() -> (Vec<u8>, QuoteCollateralV3) {
+        let dir = format!("{FIXTURES}/tdx/dcapqvl-v4-uptodate");
+        let quote = std::fs::read(format!("{dir}/quote.bin")).unwrap();
+        let json = std::fs::read(format!("{dir}/collateral.json")).unwrap();
+        (quote, serde_json::from_slice(&json).unwrap())
     }
-    match (version, tee_type) {
-        (3, 0) => Ok(Platform::Sgx),
-        (4 | 5, 0x81) => Ok(Platform::Tdx),
-        _ => Err(bad()),
+
+    #[test]
+    fn pinned_root__should_be_the_intel_sgx_root_ca() {
+        assert_eq!(
+            hex::encode(Sha256::digest(INTEL_SGX_ROOT_CA_DER)),
+            "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3"
+        );
+    }
+
+    #[test]
+    fn verify__should_refuse_a_chain_to_an_unpinned_root() {
+        let (quote, collateral) = must_sample();
+        // Any other self-signed root, here AMD's Milan ARK.
+        let pem = include_bytes!("sev_snp/milan_ask_ark_asvk.pem");
+        let certs = x509_cert::Certificate::load_pem_chain(pem).unwrap();
+        use x509_cert::der::Encode;
+        let other_root = certs[1].to_der().unwrap();
+        let e = verify_with_root(
+            &quote,
+            collateral.clone(),
+            UnixTime(1751328000),
+            &other_root,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, Error::UntrustedRoot { .. } | Error::BadSignature { .. }),
+            "{e:?}"
+        );
+        assert!(verify_with_root(
+            &quote,
+            collateral,
+            UnixTime(1751328000),
+            INTEL_SGX_ROOT_CA_DER
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn tcb_status__should_map_relaunch_advised_to_out_of_date() {
+        assert_eq!(
+            map_tcb_status(dcap_qvl::TcbStatus::TDRelaunchAdvised),
+            TcbStatus::OutOfDate
+        );
+        assert_eq!(
+            map_tcb_status(dcap_qvl::TcbStatus::SWHardeningNeeded),
+            TcbStatus::SwHardeningNeeded
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Random bytes and random single-byte corruptions of a real quote never panic.
+        #[test]
+        fn verify__should_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..6000),
+                                      at in 0usize..5006, x in 1u8..=255) {
+            let (quote, collateral) = must_sample();
+            let _ = verify_with_collateral(&bytes, collateral.clone(), UnixTime(1751328000));
+            let mut q = quote;
+            q[at] ^= x;
+            let _ = verify_with_collateral(&q, collateral, UnixTime(1751328000));
+        }
     }
 }

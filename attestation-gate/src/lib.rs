@@ -7,6 +7,7 @@ pub mod claims;
 pub mod collateral;
 #[cfg(any(feature = "tdx", feature = "sgx"))]
 pub mod dcap;
+pub mod detect;
 pub mod error;
 #[cfg(feature = "nitro")]
 pub mod nitro;
@@ -16,6 +17,7 @@ pub mod sev_snp;
 #[cfg(feature = "simulated")]
 pub mod simulated;
 pub mod types;
+pub mod verifiers;
 
 pub use binding::{Binding, Purpose};
 pub use claims::{
@@ -25,6 +27,7 @@ pub use collateral::Collateral;
 pub use error::Error;
 pub use policy::{appraise, Accepted, Policy, PolicyViolation};
 pub use types::{Measurement, Platform, ReportData, TcbStatus, UnixTime, Vendor};
+pub use verifiers::Verifiers;
 
 /// One verifier per platform (STYLE.md §3).
 ///

@@ -195,3 +195,158 @@ fn check_age(issued: UnixTime, policy: &Policy, now: UnixTime) -> Result<(), Pol
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(non_snake_case)]
+mod tests {
+    use super::*;
+    use crate::binding::Purpose;
+    use crate::claims::{RawClaims, SgxRaw, SimulatedRaw};
+    use crate::types::ReportData;
+
+    const T: UnixTime = UnixTime(1_800_000_000);
+
+    fn binding() -> Binding {
+        Binding::new(Purpose::NodeIdentity, b"noise-static-key", T)
+    }
+
+    fn sgx(debug: bool, tcb: TcbStatus, rd: ReportData) -> Claims {
+        let raw = RawClaims::Sgx(SgxRaw {
+            mrenclave: [1; 32],
+            mrsigner: [2; 32],
+            isv_prod_id: 3,
+            isv_svn: 4,
+            attributes: [
+                if debug { 0x07 } else { 0x05 },
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0xe7,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+            ],
+            cpu_svn: [0; 16],
+        });
+        Claims::new(raw, Some(rd), Some(tcb), None, None)
+    }
+
+    fn simulated(rd: ReportData, issued_at: UnixTime) -> Claims {
+        let raw = RawClaims::Simulated(SimulatedRaw::new("dev-a".into(), [9; 32], false));
+        Claims::new(raw, Some(rd), None, Some(issued_at), None)
+    }
+
+    fn policy_for(c: &Claims) -> Policy {
+        Policy::new([c.measurement()])
+    }
+
+    #[test]
+    fn appraise__should_accept_bound_approved_claims() {
+        let c = sgx(false, TcbStatus::UpToDate, *binding().report_data());
+        let a = appraise(c.clone(), &binding(), &policy_for(&c), T).unwrap();
+        assert_eq!(a.claims(), &c);
+        assert_eq!(a.appraised_at(), T);
+    }
+
+    #[test]
+    fn appraise__should_refuse_other_report_data_and_missing_report_data() {
+        let c = sgx(false, TcbStatus::UpToDate, ReportData([0; 64]));
+        let p = policy_for(&c);
+        assert!(matches!(
+            appraise(c, &binding(), &p, T),
+            Err(Error::ReportDataMismatch)
+        ));
+        let raw = RawClaims::Sgx(SgxRaw {
+            mrenclave: [0; 32],
+            mrsigner: [0; 32],
+            isv_prod_id: 0,
+            isv_svn: 0,
+            attributes: [0; 16],
+            cpu_svn: [0; 16],
+        });
+        let none = Claims::new(raw, None, None, None, None);
+        assert!(matches!(
+            appraise(none, &binding(), &p, T),
+            Err(Error::ReportDataMismatch)
+        ));
+    }
+
+    #[test]
+    fn appraise__should_refuse_debug_unless_insecurely_allowed() {
+        let c = sgx(true, TcbStatus::UpToDate, *binding().report_data());
+        let mut p = policy_for(&c);
+        assert!(matches!(
+            appraise(c.clone(), &binding(), &p, T),
+            Err(Error::Policy(PolicyViolation::DebugForbidden))
+        ));
+        p.insecure_allow_debug = true;
+        assert!(appraise(c, &binding(), &p, T).is_ok());
+    }
+
+    #[test]
+    fn appraise__should_enforce_the_minimum_tcb_status() {
+        let c = sgx(
+            false,
+            TcbStatus::SwHardeningNeeded,
+            *binding().report_data(),
+        );
+        let mut p = policy_for(&c);
+        assert!(matches!(
+            appraise(c.clone(), &binding(), &p, T),
+            Err(Error::Policy(PolicyViolation::TcbBelowMinimum {
+                status: TcbStatus::SwHardeningNeeded,
+                minimum: TcbStatus::UpToDate
+            }))
+        ));
+        p.minimum_tcb_status = TcbStatus::SwHardeningNeeded;
+        assert!(appraise(c, &binding(), &p, T).is_ok());
+    }
+
+    #[test]
+    fn appraise__should_refuse_simulated_unless_listed() {
+        let c = simulated(*binding().report_data(), T);
+        let mut p = policy_for(&c);
+        assert!(matches!(
+            appraise(c.clone(), &binding(), &p, T),
+            Err(Error::Policy(PolicyViolation::PlatformNotAllowed(
+                Platform::Simulated
+            )))
+        ));
+        p.allowed_platforms.insert(Platform::Simulated);
+        assert!(appraise(c, &binding(), &p, T).is_ok());
+    }
+
+    #[test]
+    fn appraise__should_refuse_old_and_future_evidence() {
+        let c = sgx(false, TcbStatus::UpToDate, *binding().report_data());
+        let p = policy_for(&c);
+        let late = UnixTime(T.0 + p.max_evidence_age_secs + 1);
+        assert!(matches!(
+            appraise(c.clone(), &binding(), &p, late),
+            Err(Error::Policy(PolicyViolation::EvidenceTooOld { .. }))
+        ));
+        let at_limit = UnixTime(T.0 + p.max_evidence_age_secs);
+        assert!(appraise(c.clone(), &binding(), &p, at_limit).is_ok());
+        let early = UnixTime(T.0 - p.max_clock_skew_secs - 1);
+        assert!(matches!(
+            appraise(c, &binding(), &p, early),
+            Err(Error::Policy(PolicyViolation::EvidenceFromFuture { .. }))
+        ));
+        // The evidence's own timestamp (Nitro, simulated) is checked too.
+        let stale = simulated(*binding().report_data(), UnixTime(T.0 - 10_000));
+        let mut p = policy_for(&stale);
+        p.allowed_platforms.insert(Platform::Simulated);
+        assert!(matches!(
+            appraise(stale, &binding(), &p, T),
+            Err(Error::Policy(PolicyViolation::EvidenceTooOld { .. }))
+        ));
+    }
+}

@@ -29,7 +29,7 @@
 mod report;
 mod roots;
 
-pub use report::SnpReport;
+pub use report::{SnpReport, REPORT_LEN};
 pub use roots::ProductLine;
 
 use p384::ecdsa::signature::Verifier;
@@ -104,6 +104,24 @@ impl SevSnpVerifier {
             None,
             Some(validity),
         ))
+    }
+
+    /// Checks that the VCEK `vek` (DER or PEM) chains to a pinned root and is valid at
+    /// `now`; returns the product line and the chain's validity window.
+    pub fn chain_vcek(&self, vek: &[u8], now: UnixTime) -> Result<(ProductLine, Validity), Error> {
+        self.chain_endorsement(SnpSigner::Vcek, vek, now)
+    }
+
+    /// Like [`SevSnpVerifier::chain_vcek`] for either kind of endorsement key: a VCEK
+    /// must be signed by the ASK, a VLEK by the ASVK.
+    pub fn chain_endorsement(
+        &self,
+        signer: SnpSigner,
+        vek: &[u8],
+        now: UnixTime,
+    ) -> Result<(ProductLine, Validity), Error> {
+        let vek = parse_cert(vek, "VCEK/VLEK certificate")?;
+        self.chain(signer, &vek, now)
     }
 
     /// Finds the pinned product line whose ASK (or ASVK) signs `vek`, checks the whole
@@ -303,4 +321,118 @@ fn check_tcb_extensions(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(non_snake_case)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use sha2::{Digest, Sha256};
+    use x509_cert::der::Encode;
+
+    const FIXTURES: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/fixtures/attestation"
+    );
+
+    fn must_milan() -> (SnpReport, x509_cert::Certificate) {
+        let dir = format!("{FIXTURES}/sev-snp/virtee-milan-vcek");
+        let hex_text = std::fs::read_to_string(format!("{dir}/report.hex")).unwrap();
+        let report = SnpReport::parse(&hex::decode(hex_text.trim()).unwrap()).unwrap();
+        let vcek = std::fs::read(format!("{dir}/vcek.der")).unwrap();
+        (report, parse_cert(&vcek, "vcek").unwrap())
+    }
+
+    #[test]
+    fn pinned_arks__should_have_the_published_fingerprints() {
+        let want = [
+            (
+                ProductLine::Milan,
+                "69d063b45344d26a2e94e1f4210de49ef555308287d4c174445c95639a540bcd",
+                "67d303bd3905fd38db8b20e0793699870e7fa612eaad5dec358293fd8c0bac1b",
+                "c5e081f59b7efab1fe2f8b505e159704e72f29cab7ef7cf628a05a42439082f5",
+            ),
+            (
+                ProductLine::Genoa,
+                "4c6598d19c18719c5dfd4a7d335f674e5bfe1d8f800cea2cf270c10d103db2f1",
+                "5464738c1546aed5f2cecf1dc98c5c960a92e8913238a61711bc90ec6e828521",
+                "197e610743a917d6b9bb982a5a9226ccc0a15b611be0619e626aca9151457372",
+            ),
+            (
+                ProductLine::Turin,
+                "1f084161a44bb6d93778a904877d4819cafa5d05ef4193b2ded9dd9c73dd3f6a",
+                "5b77ef5fe7a7a004fd9032668fba9d0fda22f88c4442069a479636a6ae3b3185",
+                "104e10a8bd060a3c20a434261a57d0588fd65a88915b4f65b08bdecaf8df1a3c",
+            ),
+        ];
+        for (line, ark, ask, asvk) in want {
+            let r = line.roots().unwrap();
+            let fp = |c: &x509_cert::Certificate| hex::encode(Sha256::digest(c.to_der().unwrap()));
+            assert_eq!(
+                (
+                    fp(&r.ark).as_str(),
+                    fp(&r.ask).as_str(),
+                    fp(&r.asvk).as_str()
+                ),
+                (ark, ask, asvk),
+                "{line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn tcb_extensions__should_accept_the_matching_report() {
+        let (report, vcek) = must_milan();
+        check_tcb_extensions(&report, &vcek, ProductLine::Milan).unwrap();
+    }
+
+    #[test]
+    fn tcb_extensions__should_refuse_a_different_reported_tcb() {
+        let (mut report, vcek) = must_milan();
+        report.reported_tcb ^= 1 << 56; // microcode byte
+        assert!(matches!(
+            check_tcb_extensions(&report, &vcek, ProductLine::Milan),
+            Err(Error::TcbMismatch { what }) if what.contains("REPORTED_TCB")
+        ));
+    }
+
+    #[test]
+    fn tcb_extensions__should_refuse_a_different_chip_id() {
+        let (mut report, vcek) = must_milan();
+        report.chip_id[63] ^= 1;
+        assert!(matches!(
+            check_tcb_extensions(&report, &vcek, ProductLine::Milan),
+            Err(Error::TcbMismatch { what }) if what.contains("CHIP_ID")
+        ));
+    }
+
+    #[test]
+    fn report__should_expose_debug_bit_19() {
+        let (report, _) = must_milan();
+        assert_eq!(report.policy, 0x30000);
+        assert_eq!(report.policy & (1 << 19), 0);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn parse__should_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..1400)) {
+            let _ = SnpReport::parse(&bytes);
+        }
+
+        /// Any report-sized input runs the whole verifier without panicking.
+        #[test]
+        fn verify__should_never_panic_on_report_sized_input(
+            mut bytes in proptest::collection::vec(any::<u8>(), REPORT_LEN..=REPORT_LEN),
+            version in 2u32..=5,
+        ) {
+            bytes[..4].copy_from_slice(&version.to_le_bytes());
+            bytes[0x34..0x38].copy_from_slice(&1u32.to_le_bytes());
+            bytes[0x48..0x4C].copy_from_slice(&0u32.to_le_bytes());
+            let vcek = std::fs::read(format!("{FIXTURES}/sev-snp/virtee-milan-vcek/vcek.der")).unwrap();
+            let c = Collateral::new().with(VCEK, vcek);
+            let _ = SevSnpVerifier::new().verify(&bytes, &c, UnixTime(1735689600));
+        }
+    }
 }

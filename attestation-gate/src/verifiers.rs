@@ -1,0 +1,93 @@
+//! One entry point over every compiled-in verifier: route evidence to its platform's
+//! verifier, or report [`Error::PlatformDisabled`].
+
+use crate::claims::Claims;
+use crate::collateral::Collateral;
+use crate::detect::{self, Detected};
+use crate::error::Error;
+use crate::types::{Platform, UnixTime};
+#[allow(unused_imports)] // unused when every platform feature is off
+use crate::VerifyEvidence;
+
+/// The set of verifiers a node or the CLI uses.
+///
+/// Hardware platforms use their pinned roots. Simulated evidence is verified only when
+/// a [`crate::simulated::SimulatedVerifier`] with devnet keys is installed; without
+/// one it fails with [`Error::UntrustedRoot`]. (Policy still refuses it unless the
+/// simulated platform is explicitly allowed.)
+#[derive(Debug, Clone, Default)]
+pub struct Verifiers {
+    #[cfg(feature = "simulated")]
+    simulated: Option<crate::simulated::SimulatedVerifier>,
+}
+
+impl Verifiers {
+    /// Verifiers for every compiled-in hardware platform.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Also verify simulated evidence signed by the devnet keys `v` trusts.
+    #[cfg(feature = "simulated")]
+    pub fn with_simulated(mut self, v: crate::simulated::SimulatedVerifier) -> Self {
+        self.simulated = Some(v);
+        self
+    }
+
+    /// Verifies binary `evidence` of `platform`.
+    #[cfg_attr(
+        not(any(
+            feature = "tdx",
+            feature = "sgx",
+            feature = "sev_snp",
+            feature = "nitro",
+            feature = "simulated"
+        )),
+        allow(unused_variables)
+    )]
+    pub fn verify(
+        &self,
+        platform: Platform,
+        evidence: &[u8],
+        collateral: &Collateral,
+        now: UnixTime,
+    ) -> Result<Claims, Error> {
+        if !platform.is_enabled() {
+            return Err(Error::PlatformDisabled(platform));
+        }
+        match platform {
+            #[cfg(feature = "tdx")]
+            Platform::Tdx => crate::dcap::TdxVerifier.verify(evidence, collateral, now),
+            #[cfg(feature = "sgx")]
+            Platform::Sgx => crate::dcap::SgxVerifier.verify(evidence, collateral, now),
+            #[cfg(feature = "sev_snp")]
+            Platform::SevSnp => {
+                crate::sev_snp::SevSnpVerifier::new().verify(evidence, collateral, now)
+            }
+            #[cfg(feature = "nitro")]
+            Platform::Nitro => crate::nitro::NitroVerifier::new().verify(evidence, collateral, now),
+            #[cfg(feature = "simulated")]
+            Platform::Simulated => match &self.simulated {
+                Some(v) => v.verify(evidence, collateral, now),
+                None => Err(Error::UntrustedRoot {
+                    what: "simulated evidence (no devnet key is trusted here)",
+                }),
+            },
+            #[allow(unreachable_patterns)]
+            other => Err(Error::PlatformDisabled(other)),
+        }
+    }
+
+    /// Decodes `input` (raw, hex, base64 or CBOR-wrapped), recognises the platform and
+    /// verifies it.
+    pub fn verify_any(
+        &self,
+        input: &[u8],
+        collateral: &Collateral,
+        now: UnixTime,
+    ) -> Result<(Detected, Claims), Error> {
+        let detected = detect::detect(input)?;
+        let claims = self.verify(detected.platform, &detected.bytes, collateral, now)?;
+        Ok((detected, claims))
+    }
+}

@@ -1,0 +1,455 @@
+//! Every TDX, SGX and SEV-SNP sample in `shared/fixtures/attestation/` gets the outcome
+//! its README gives, with exactly the listed facts; then the README's broken variants.
+//! Generic tests are written once and instantiated per sample (STYLE.md §8).
+
+#![allow(non_snake_case)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+#[path = "support/samples.rs"]
+mod samples;
+
+use attestation_gate::{
+    appraise, Binding, Collateral, Error, Platform, Policy, PolicyViolation, ReportData, TcbStatus,
+    UnixTime, Verifiers,
+};
+use samples::{Expect, Sample};
+
+fn verify(
+    s: &Sample,
+    evidence: &[u8],
+    collateral: &Collateral,
+    now: UnixTime,
+) -> Result<attestation_gate::Claims, Error> {
+    Verifiers::new()
+        .verify_any(evidence, collateral, now)
+        .map(|(d, c)| {
+            assert_eq!(d.platform, s.platform, "{}: detected platform", s.name);
+            c
+        })
+}
+
+fn must_accept(s: &Sample) -> attestation_gate::Claims {
+    verify(s, &s.evidence_bytes(), &s.collateral(), s.t)
+        .unwrap_or_else(|e| panic!("{}: {e} ({})", s.name, e.kind()))
+}
+
+// ---- generic tests -------------------------------------------------------------------
+
+fn outcome__should_match_the_readme(s: &Sample) {
+    let result = verify(s, &s.evidence_bytes(), &s.collateral(), s.t);
+    match &s.expect {
+        Expect::Reject(kind) => {
+            let e = result.expect_err(s.name);
+            assert_eq!(e.kind(), *kind, "{}: {e}", s.name);
+        }
+        Expect::Accept {
+            raw,
+            report_data,
+            debug,
+            tcb_status,
+        } => {
+            let c = result.unwrap_or_else(|e| panic!("{}: {e} ({})", s.name, e.kind()));
+            assert_eq!(c.platform(), s.platform);
+            assert_eq!(c.vendor(), s.platform.vendor().unwrap());
+            let map = c.raw().to_hex_map();
+            for (k, v) in *raw {
+                assert_eq!(
+                    map.get(k).cloned().flatten().as_deref(),
+                    Some(*v),
+                    "{}: raw {k}",
+                    s.name
+                );
+            }
+            assert_eq!(
+                c.report_data().unwrap().to_hex(),
+                *report_data,
+                "{}",
+                s.name
+            );
+            assert_eq!(c.debug(), *debug, "{}", s.name);
+            assert_eq!(c.tcb_status(), *tcb_status, "{}", s.name);
+            assert_eq!(c.measurement(), c.raw().measurement());
+            let v = c.validity().unwrap();
+            assert!(
+                v.not_before <= s.t && s.t <= v.not_after,
+                "{}: {v:?}",
+                s.name
+            );
+            assert!(
+                s.before < v.not_before && v.not_after < s.after,
+                "{}: {v:?}",
+                s.name
+            );
+        }
+    }
+}
+
+fn after_window__should_be_expired(s: &Sample) {
+    let e = verify(s, &s.evidence_bytes(), &s.collateral(), s.after).expect_err(s.name);
+    assert!(matches!(e, Error::Expired { .. }), "{}: {e:?}", s.name);
+}
+
+fn before_window__should_be_not_yet_valid(s: &Sample) {
+    let e = verify(s, &s.evidence_bytes(), &s.collateral(), s.before).expect_err(s.name);
+    assert!(matches!(e, Error::NotYetValid { .. }), "{}: {e:?}", s.name);
+}
+
+/// The window the verifier reports is exact: valid at both ends, refused one second
+/// outside with the time kinds.
+fn window_edges__should_be_inclusive(s: &Sample) {
+    let Expect::Accept { .. } = s.expect else {
+        return;
+    };
+    let v = must_accept(s).validity().unwrap();
+    let (ev, c) = (s.evidence_bytes(), s.collateral());
+    for t in [v.not_before, v.not_after] {
+        verify(s, &ev, &c, t).unwrap_or_else(|e| panic!("{} at {t}: {e}", s.name));
+    }
+    let e = verify(s, &ev, &c, UnixTime(v.not_after.0 + 1)).unwrap_err();
+    assert!(matches!(e, Error::Expired { .. }), "{}: {e:?}", s.name);
+    let e = verify(s, &ev, &c, UnixTime(v.not_before.0 - 1)).unwrap_err();
+    assert!(matches!(e, Error::NotYetValid { .. }), "{}: {e:?}", s.name);
+}
+
+/// A policy approving exactly this sample's measurement and platform, at its TCB.
+fn policy_for(c: &attestation_gate::Claims) -> Policy {
+    let mut p = Policy::new([c.measurement()]);
+    p.minimum_tcb_status = c.tcb_status().unwrap_or(TcbStatus::UpToDate);
+    p
+}
+
+fn accepted__should_pass_appraisal_only_if_not_debug(s: &Sample) {
+    let Expect::Accept { debug, .. } = s.expect else {
+        return;
+    };
+    let c = must_accept(s);
+    let binding = Binding::from_report_data(*c.report_data().unwrap(), s.t);
+    let policy = policy_for(&c);
+    let r = appraise(c.clone(), &binding, &policy, s.t);
+    if debug {
+        assert!(
+            matches!(r, Err(Error::Policy(PolicyViolation::DebugForbidden))),
+            "{}: {r:?}",
+            s.name
+        );
+    } else {
+        let a = r.unwrap_or_else(|e| panic!("{}: {e}", s.name));
+        assert_eq!(a.claims(), &c);
+    }
+    // Any other binding is refused, before any policy rule.
+    let other = Binding::from_report_data(ReportData([0xAB; 64]), s.t);
+    assert!(matches!(
+        appraise(c.clone(), &other, &policy, s.t),
+        Err(Error::ReportDataMismatch)
+    ));
+    // A measurement nobody approved is refused.
+    let mut unapproved = policy.clone();
+    unapproved.approved_measurements.clear();
+    unapproved.insecure_allow_debug = true;
+    assert!(matches!(
+        appraise(c.clone(), &binding, &unapproved, s.t),
+        Err(Error::Policy(PolicyViolation::MeasurementNotApproved(m))) if m == c.measurement()
+    ));
+    // A platform not listed is refused.
+    let mut no_platform = policy.clone();
+    no_platform.allowed_platforms.remove(&s.platform);
+    assert!(matches!(
+        appraise(c, &binding, &no_platform, s.t),
+        Err(Error::Policy(PolicyViolation::PlatformNotAllowed(p))) if p == s.platform
+    ));
+}
+
+macro_rules! per_sample {
+    ($($name:ident => $sample:expr),* $(,)?) => {
+        mod outcome { use super::*; $( #[test] fn $name() { outcome__should_match_the_readme(&$sample) } )* }
+        mod expired { use super::*; $( #[test] fn $name() { after_window__should_be_expired(&$sample) } )* }
+        mod not_yet_valid { use super::*; $( #[test] fn $name() { before_window__should_be_not_yet_valid(&$sample) } )* }
+        mod window_edges { use super::*; $( #[test] fn $name() { window_edges__should_be_inclusive(&$sample) } )* }
+        mod appraisal { use super::*; $( #[test] fn $name() { accepted__should_pass_appraisal_only_if_not_debug(&$sample) } )* }
+    };
+}
+
+per_sample! {
+    tdx_v4_uptodate => samples::TDX_V4_UPTODATE,
+    tdx_v4_near_gas => samples::TDX_V4_NEAR_GAS,
+    tdx_v5_no_tcb_match => samples::TDX_V5_NO_TCB_MATCH,
+    tdx_v4_outofdate => samples::TDX_V4_OUTOFDATE,
+    sgx_v3 => samples::SGX_V3,
+    snp_milan_vcek => samples::SNP_MILAN_VCEK,
+    snp_milan_debug => samples::SNP_MILAN_DEBUG,
+    snp_milan_vlek => samples::SNP_MILAN_VLEK,
+}
+
+// ---- broken variants -----------------------------------------------------------------
+
+fn xor(bytes: &[u8], at: usize, mask: u8) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    b[at] ^= mask;
+    b
+}
+
+fn binary(s: &Sample) -> Vec<u8> {
+    attestation_gate::detect::detect(&s.evidence_bytes())
+        .unwrap()
+        .bytes
+}
+
+fn must_fail(s: &Sample, evidence: &[u8], collateral: &Collateral) -> Error {
+    verify(s, evidence, collateral, s.t).expect_err(s.name)
+}
+
+fn assert_bad_signature(e: Error, expected_what: &str) {
+    match e {
+        Error::BadSignature { what } => assert_eq!(what, expected_what),
+        other => panic!("expected BadSignature({expected_what}), got {other:?}"),
+    }
+}
+
+#[test]
+fn tdx_quote__should_fail_signature_when_body_or_signature_flipped() {
+    let s = &samples::TDX_V4_UPTODATE;
+    let q = binary(s);
+    let c = s.collateral();
+    for at in [184, 568, 646] {
+        assert_bad_signature(must_fail(s, &xor(&q, at, 0x01), &c), "quote body");
+    }
+    assert_bad_signature(must_fail(s, &xor(&q, 834, 0x01), &c), "QE report");
+}
+
+#[test]
+fn tdx_v5_quote__should_fail_signature_when_mrtd_flipped() {
+    let s = &samples::TDX_V5_NO_TCB_MATCH;
+    let q = binary(s);
+    assert_bad_signature(
+        must_fail(s, &xor(&q, 190, 0x01), &s.collateral()),
+        "quote body",
+    );
+}
+
+fn with_json_field(
+    c: &Collateral,
+    field: &str,
+    f: impl FnOnce(&mut serde_json::Value),
+) -> Collateral {
+    let mut json: serde_json::Value =
+        serde_json::from_slice(c.get("collateral.json").unwrap()).unwrap();
+    f(&mut json[field]);
+    c.clone()
+        .with("collateral.json", serde_json::to_vec(&json).unwrap())
+}
+
+fn flip_hex_bit(v: &mut serde_json::Value) {
+    let mut b = hex::decode(v.as_str().unwrap()).unwrap();
+    b[10] ^= 0x01;
+    *v = serde_json::Value::String(hex::encode(b));
+}
+
+#[test]
+fn tdx_collateral__should_fail_signature_when_tampered() {
+    let s = &samples::TDX_V4_UPTODATE;
+    let q = binary(s);
+    let c = s.collateral();
+    let e = must_fail(
+        s,
+        &q,
+        &with_json_field(&c, "tcb_info_signature", flip_hex_bit),
+    );
+    assert_bad_signature(e, "TCB info");
+    let e = must_fail(
+        s,
+        &q,
+        &with_json_field(&c, "qe_identity_signature", flip_hex_bit),
+    );
+    assert_bad_signature(e, "QE identity");
+    let e = must_fail(
+        s,
+        &q,
+        &with_json_field(&c, "tcb_info", |v| {
+            let t = v.as_str().unwrap().replacen(
+                "\"tcbEvaluationDataNumber\":",
+                "\"tcbEvaluationDataNumber\":1",
+                1,
+            );
+            *v = serde_json::Value::String(t);
+        }),
+    );
+    assert_bad_signature(e, "TCB info");
+}
+
+/// Flips one byte inside the signature of the TCB signing certificate in the collateral.
+#[test]
+fn tdx_collateral__should_fail_when_a_certificate_byte_is_flipped() {
+    let s = &samples::TDX_V4_UPTODATE;
+    let q = binary(s);
+    let c = s.collateral();
+    let tampered = with_json_field(&c, "tcb_info_issuer_chain", |v| {
+        let pem = v.as_str().unwrap();
+        let first_end = pem.find("-----END CERTIFICATE-----").unwrap();
+        let body: String = pem["-----BEGIN CERTIFICATE-----".len()..first_end]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        use base64::Engine;
+        let mut der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap();
+        let n = der.len();
+        der[n - 5] ^= 0x01; // inside the ECDSA signature value
+        let new = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n{}",
+            base64::engine::general_purpose::STANDARD.encode(der),
+            &pem[first_end..]
+        );
+        *v = serde_json::Value::String(new);
+    });
+    let e = must_fail(s, &q, &tampered);
+    assert_bad_signature(e, "certificate or CRL");
+}
+
+#[test]
+fn sgx_quote__should_fail_signature_when_flipped() {
+    let s = &samples::SGX_V3;
+    let q = binary(s);
+    let c = s.collateral();
+    for at in [112, 441] {
+        assert_bad_signature(must_fail(s, &xor(&q, at, 0x01), &c), "quote body");
+    }
+}
+
+#[test]
+fn sgx_quote__should_refuse_tdx_collateral() {
+    let s = &samples::SGX_V3;
+    let tdx_collateral = samples::TDX_V4_UPTODATE.collateral();
+    let e = must_fail(s, &binary(s), &tdx_collateral);
+    assert!(matches!(e, Error::CollateralMismatch { .. }), "{e:?}");
+}
+
+#[test]
+fn dcap__should_refuse_missing_collateral() {
+    let s = &samples::TDX_V4_UPTODATE;
+    let e = must_fail(s, &binary(s), &Collateral::new());
+    assert!(
+        matches!(
+            e,
+            Error::MissingCollateral {
+                what: "collateral.json"
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn snp_report__should_fail_signature_when_flipped() {
+    let s = &samples::SNP_MILAN_VCEK;
+    let r = binary(s);
+    let c = s.collateral();
+    for at in [0x90, 0x50, 0x2A0] {
+        assert_bad_signature(must_fail(s, &xor(&r, at, 0x01), &c), "SEV-SNP report");
+    }
+}
+
+#[test]
+fn snp_report__should_fail_with_another_chips_vcek() {
+    let s = &samples::SNP_MILAN_VCEK;
+    let other = samples::SNP_MILAN_DEBUG.collateral();
+    assert_bad_signature(must_fail(s, &binary(s), &other), "SEV-SNP report");
+}
+
+#[test]
+fn snp_report__should_fail_against_other_product_lines() {
+    use attestation_gate::sev_snp::{ProductLine, SevSnpVerifier, SnpReport};
+    let s = &samples::SNP_MILAN_VCEK;
+    let report = SnpReport::parse(&binary(s)).unwrap();
+    let vcek = samples::must_read("sev-snp/virtee-milan-vcek/vcek.der");
+    for lines in [
+        &[ProductLine::Genoa][..],
+        &[ProductLine::Turin],
+        &[ProductLine::Genoa, ProductLine::Turin],
+    ] {
+        let e = SevSnpVerifier::with_product_lines(lines)
+            .verify_report(&report, &vcek, s.t)
+            .unwrap_err();
+        assert!(matches!(e, Error::UntrustedRoot { .. }), "{e:?}");
+    }
+    assert!(SevSnpVerifier::with_product_lines(&[ProductLine::Milan])
+        .verify_report(&report, &vcek, s.t)
+        .is_ok());
+}
+
+#[test]
+fn snp_vcek__should_fail_when_a_certificate_byte_is_flipped() {
+    let s = &samples::SNP_MILAN_VCEK;
+    let mut vcek = samples::must_read("sev-snp/virtee-milan-vcek/vcek.der");
+    let n = vcek.len();
+    vcek[n - 10] ^= 0x01; // inside the RSA-PSS signature by the ASK
+    let c = Collateral::new().with("vcek.der", vcek);
+    let e = must_fail(s, &binary(s), &c);
+    assert!(
+        matches!(
+            e,
+            Error::UntrustedRoot {
+                what: "VCEK certificate chain"
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn snp_vlek__should_need_the_vlek_and_refuse_a_vcek_in_its_place() {
+    let s = &samples::SNP_MILAN_VLEK;
+    let vlek = samples::must_read("sev-snp/trustee-milan-vlek/vlek.der");
+    // Offered under the VCEK name, the report (signed by a VLEK) does not use it.
+    let e = must_fail(s, &binary(s), &Collateral::new().with("vcek.der", vlek));
+    assert!(
+        matches!(e, Error::MissingCollateral { what: "vlek.der" }),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn snp_vlek__should_not_chain_through_the_ask() {
+    use attestation_gate::sev_snp::SevSnpVerifier;
+    use attestation_gate::SnpSigner;
+    let s = &samples::SNP_MILAN_VLEK;
+    let vlek = samples::must_read("sev-snp/trustee-milan-vlek/vlek.der");
+    let v = SevSnpVerifier::new();
+    assert!(v.chain_endorsement(SnpSigner::Vlek, &vlek, s.t).is_ok());
+    let e = v
+        .chain_endorsement(SnpSigner::Vcek, &vlek, s.t)
+        .unwrap_err();
+    assert!(matches!(e, Error::UntrustedRoot { .. }), "{e:?}");
+}
+
+#[test]
+fn turin_vcek__should_chain_to_the_pinned_turin_root_only() {
+    use attestation_gate::sev_snp::{ProductLine, SevSnpVerifier};
+    let vcek = samples::must_read("sev-snp/virtee-turin-chain-only/vcek.der");
+    let t = UnixTime(1767225600); // 2026-01-01, inside 2024-11-06 .. 2031-11-06
+    let (line, validity) = SevSnpVerifier::new().chain_vcek(&vcek, t).unwrap();
+    assert_eq!(line, ProductLine::Turin);
+    assert!(validity.not_before.0 <= t.0 && t.0 <= validity.not_after.0);
+    let e = SevSnpVerifier::with_product_lines(&[ProductLine::Milan, ProductLine::Genoa])
+        .chain_vcek(&vcek, t)
+        .unwrap_err();
+    assert!(matches!(e, Error::UntrustedRoot { .. }), "{e:?}");
+    let e = SevSnpVerifier::new()
+        .chain_vcek(&vcek, UnixTime(1700000000))
+        .unwrap_err();
+    assert!(matches!(e, Error::NotYetValid { .. }), "{e:?}");
+}
+
+#[test]
+fn disabled_or_unknown__should_be_refused() {
+    let e = Verifiers::new()
+        .verify_any(b"definitely not evidence", &Collateral::new(), UnixTime(0))
+        .unwrap_err();
+    assert!(matches!(e, Error::UnknownFormat));
+    assert_eq!(Platform::Tdx.is_enabled(), cfg!(feature = "tdx"));
+}
