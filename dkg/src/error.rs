@@ -43,6 +43,8 @@ pub enum Fault {
     MissingBroadcast,
     /// The round-1 broadcast has a wrong header or undecodable or wrongly sized fields.
     Malformed,
+    /// A commitment point is on the curve but outside the prime-order subgroup.
+    NotInSubgroup,
     /// The proof of knowledge of the constant term does not verify.
     InvalidProof,
     /// The commitment's constant term is not the required value (`PK_i` when

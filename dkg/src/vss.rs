@@ -377,7 +377,7 @@ pub(crate) fn start<S: Suite>(
                     let c = pok_challenge::<S>(&session.run_id, session.me, &c0, &r);
                     let z = *k.expose() + c * a0;
                     Some(round1::Proof {
-                        r: Bytes(suite::point_bytes::<S>(&r)),
+                        r: Bytes(S::wide_bytes(&r)),
                         z: Bytes(suite::scalar_bytes::<S>(&z)),
                     })
                 }
@@ -385,10 +385,7 @@ pub(crate) fn start<S: Suite>(
             };
             let msg = round1::Broadcast {
                 header: session.header(),
-                commitment: commitment
-                    .iter()
-                    .map(|c| Bytes(suite::point_bytes::<S>(c)))
-                    .collect(),
+                commitment: commitment.iter().map(|c| Bytes(S::wide_bytes(c))).collect(),
                 proof,
             };
             (Some(poly), Some(msg))
@@ -410,7 +407,7 @@ pub(crate) fn start<S: Suite>(
 
 /// A dealer's parsed round-1 commitment.
 struct Parsed<S: Suite> {
-    commitment: Vec<S::Point>,
+    commitment: Vec<S::Affine>,
     proof: Option<(S::Point, S::Scalar)>,
 }
 
@@ -421,12 +418,12 @@ fn parse<S: Suite>(session: &Session<S>, msg: &round1::Broadcast) -> Result<Pars
     let commitment = msg
         .commitment
         .iter()
-        .map(|b| suite::point_from_bytes::<S>(&b.0))
+        .map(|b| S::wide_from_bytes(&b.0))
         .collect::<Option<Vec<_>>>()
         .ok_or(Fault::Malformed)?;
     let proof = match (&session.kind, &msg.proof) {
         (Kind::Dkg, Some(p)) => Some((
-            suite::point_from_bytes::<S>(&p.r.0).ok_or(Fault::Malformed)?,
+            suite::proj::<S>(S::wide_from_bytes(&p.r.0).ok_or(Fault::Malformed)?),
             suite::scalar_from_bytes::<S>(&p.z.0).ok_or(Fault::Malformed)?,
         )),
         (Kind::Dkg, None) => return Err(Fault::Malformed),
@@ -442,7 +439,7 @@ pub struct Round2<S: Suite> {
     poly: Option<SecretPoly<S::Scalar>>,
     old_secret: Option<SecretScalar<S::Scalar>>,
     seed: Seed,
-    commitments: BTreeMap<PartyIndex, Vec<S::Point>>,
+    commitments: BTreeMap<PartyIndex, Vec<S::Affine>>,
     faults: BTreeMap<PartyIndex, Fault>,
     echo: BTreeMap<PartyIndex, [u8; 32]>,
     view: [u8; 32],
@@ -499,7 +496,11 @@ impl<S: Suite> Round1<S> {
                 let mut scalars = vec![S::Scalar::ZERO];
                 let mut zsum = S::Scalar::ZERO;
                 for (d, p) in &parsed {
-                    if let (Some((r, z)), Some(c0)) = (&p.proof, p.commitment.first()) {
+                    if let (Some((r, z)), Some(c0)) = (
+                        &p.proof,
+                        p.commitment.first().copied().map(suite::proj::<S>),
+                    ) {
+                        let c0 = &c0;
                         let rho = seed.weight::<S>(b"pok", *d);
                         let c = pok_challenge::<S>(&session.run_id, *d, c0, r);
                         zsum += rho * z;
@@ -514,10 +515,13 @@ impl<S: Suite> Round1<S> {
                 }
                 if !bool::from(S::msm(&points, &scalars).is_identity()) {
                     for (d, p) in &parsed {
-                        let ok = match (&p.proof, p.commitment.first()) {
+                        let ok = match (
+                            &p.proof,
+                            p.commitment.first().copied().map(suite::proj::<S>),
+                        ) {
                             (Some((r, z)), Some(c0)) => {
-                                let c = pok_challenge::<S>(&session.run_id, *d, c0, r);
-                                S::Point::generator() * z == *r + *c0 * c
+                                let c = pok_challenge::<S>(&session.run_id, *d, &c0, r);
+                                S::Point::generator() * z == *r + c0 * c
                             }
                             _ => false,
                         };
@@ -529,7 +533,8 @@ impl<S: Suite> Round1<S> {
             }
             Kind::Reshare { old } => {
                 for (d, p) in &parsed {
-                    if p.commitment.first() != old.share(*d) {
+                    if p.commitment.first().copied().map(suite::proj::<S>).as_ref() != old.share(*d)
+                    {
                         faults.insert(*d, Fault::BadConstantTerm);
                     }
                 }
@@ -539,14 +544,14 @@ impl<S: Suite> Round1<S> {
                     if !p
                         .commitment
                         .first()
-                        .is_some_and(|c| bool::from(c.is_identity()))
+                        .is_some_and(|c| bool::from(suite::proj::<S>(*c).is_identity()))
                     {
                         faults.insert(*d, Fault::BadConstantTerm);
                     }
                 }
             }
         }
-        let commitments: BTreeMap<PartyIndex, Vec<S::Point>> = parsed
+        let commitments: BTreeMap<PartyIndex, Vec<S::Affine>> = parsed
             .into_iter()
             .filter(|(d, _)| !faults.contains_key(d))
             .map(|(d, p)| (d, p.commitment))
@@ -842,82 +847,106 @@ impl<S: Suite> Round4<S> {
         for (d, f) in verdicts {
             faults.entry(d).or_insert(f);
         }
-        let qualified: BTreeSet<PartyIndex> = r
-            .commitments
-            .keys()
-            .filter(|d| !faults.contains_key(d))
-            .copied()
-            .collect();
-        if qualified.len() < session.min_qualified {
-            return Err(Error::TooFewQualified {
-                qualified: qualified.len(),
-                needed: session.min_qualified,
-                disqualified: faults,
-            });
-        }
-        // Combination weights.
-        let mut weights: BTreeMap<PartyIndex, S::Scalar> = BTreeMap::new();
-        for d in &qualified {
-            let w = match &session.kind {
-                Kind::Reshare { .. } => suite::lagrange::<S>(&qualified, *d, S::Scalar::ZERO)
-                    .ok_or(crate::keys::InvalidPublicKeys::Inconsistent)?,
-                _ => S::Scalar::ONE,
-            };
-            weights.insert(*d, w);
-        }
+        // QUAL, combination weights and the combined commitment `A_k = Σ w_i·C_{i,k}`.
+        // Commitments were decoded without subgroup checks (cheap); the combined
+        // commitment, from which every output key is computed, is checked instead, and
+        // only if that fails are the individual dealers checked and excluded.
         let threshold = session.threshold;
-        let mut combined = Vec::with_capacity(usize::from(threshold));
-        for k in 0..usize::from(threshold) {
-            let mut pts = Vec::with_capacity(qualified.len());
-            let mut sc = Vec::with_capacity(qualified.len());
+        let (qualified, weights, combined) = loop {
+            let qualified: BTreeSet<PartyIndex> = r
+                .commitments
+                .keys()
+                .filter(|d| !faults.contains_key(d))
+                .copied()
+                .collect();
+            if qualified.len() < session.min_qualified {
+                return Err(Error::TooFewQualified {
+                    qualified: qualified.len(),
+                    needed: session.min_qualified,
+                    disqualified: faults,
+                });
+            }
+            let mut weights: BTreeMap<PartyIndex, S::Scalar> = BTreeMap::new();
             for d in &qualified {
-                if let (Some(c), Some(w)) =
-                    (r.commitments.get(d).and_then(|c| c.get(k)), weights.get(d))
+                let w = match &session.kind {
+                    Kind::Reshare { .. } => suite::lagrange::<S>(&qualified, *d, S::Scalar::ZERO)
+                        .ok_or(crate::keys::InvalidPublicKeys::Inconsistent)?,
+                    _ => S::Scalar::ONE,
+                };
+                weights.insert(*d, w);
+            }
+            let mut combined = Vec::with_capacity(usize::from(threshold));
+            for k in 0..usize::from(threshold) {
+                let mut pts = Vec::with_capacity(qualified.len());
+                let mut sc = Vec::with_capacity(qualified.len());
+                for d in &qualified {
+                    if let (Some(c), Some(w)) =
+                        (r.commitments.get(d).and_then(|c| c.get(k)), weights.get(d))
+                    {
+                        pts.push(*c);
+                        sc.push(*w);
+                    }
+                }
+                combined.push(match &session.kind {
+                    Kind::Reshare { .. } => {
+                        let pts: Vec<S::Point> = pts.into_iter().map(suite::proj::<S>).collect();
+                        S::msm(&pts, &sc)
+                    }
+                    _ => pts.iter().fold(S::Point::identity(), |a, p| a + *p),
+                });
+            }
+            if combined.iter().all(S::is_torsion_free) {
+                break (qualified, weights, suite::to_affine::<S>(&combined));
+            }
+            let mut found = false;
+            for d in &qualified {
+                if r.commitments
+                    .get(d)
+                    .is_some_and(|c| !c.iter().all(|p| S::is_torsion_free(&suite::proj::<S>(*p))))
                 {
-                    pts.push(*c);
-                    sc.push(*w);
+                    faults.insert(*d, Fault::NotInSubgroup);
+                    found = true;
                 }
             }
-            combined.push(match &session.kind {
-                Kind::Reshare { .. } => S::msm(&pts, &sc),
-                _ => pts.iter().fold(S::Point::identity(), |a, p| a + p),
-            });
-        }
+            if !found {
+                return Err(crate::keys::InvalidPublicKeys::Point.into());
+            }
+        };
         let (group_key, public_shares) = match &session.kind {
             Kind::Dkg => {
-                let gk = combined.first().copied().unwrap_or_else(S::Point::identity);
-                let ps = session
-                    .receivers
-                    .iter()
-                    .map(|j| (*j, suite::eval_commitment::<S>(&combined, *j)))
-                    .collect::<BTreeMap<_, _>>();
+                let gk = combined
+                    .first()
+                    .copied()
+                    .map(suite::proj::<S>)
+                    .unwrap_or_else(S::Point::identity);
+                let ps = suite::eval_commitment_all::<S>(&combined, &session.receivers);
                 (gk, ps)
             }
             Kind::Reshare { old } => {
-                let gk = combined.first().copied().unwrap_or_else(S::Point::identity);
+                let gk = combined
+                    .first()
+                    .copied()
+                    .map(suite::proj::<S>)
+                    .unwrap_or_else(S::Point::identity);
                 if gk != *old.group_key() {
                     return Err(crate::keys::InvalidPublicKeys::Inconsistent.into());
                 }
-                let ps = session
-                    .receivers
-                    .iter()
-                    .map(|j| (*j, suite::eval_commitment::<S>(&combined, *j)))
-                    .collect::<BTreeMap<_, _>>();
+                let ps = suite::eval_commitment_all::<S>(&combined, &session.receivers);
                 (gk, ps)
             }
             Kind::Refresh { old } => {
-                let mut ps = BTreeMap::new();
-                for j in &session.receivers {
+                let mut ps = suite::eval_commitment_all::<S>(&combined, &session.receivers);
+                for (j, p) in ps.iter_mut() {
                     let o = old
                         .share(*j)
                         .ok_or(crate::keys::InvalidPublicKeys::Inconsistent)?;
-                    ps.insert(*j, *o + suite::eval_commitment::<S>(&combined, *j));
+                    *p += o;
                 }
                 (*old.group_key(), ps)
             }
         };
         let public = PublicKeys::new(threshold, group_key, public_shares)?;
-        let transcript = transcript::<S>(session, &qualified, &r.commitments, &public);
+        let transcript = transcript::<S>(session, &qualified, &r.echo, &public);
         let key_share = if session.is_receiver() {
             let mut x = r
                 .old_secret
@@ -945,13 +974,14 @@ impl<S: Suite> Round4<S> {
     }
 }
 
-/// SHA-256 over: label, suite, protocol kind, run id, threshold, QUAL, every QUAL
-/// dealer's commitment, group key, every public share (each integer big-endian, each
-/// point in its canonical compressed encoding).
+/// SHA-256 over: label, suite, protocol kind, run id, threshold, QUAL with the SHA-256
+/// digest of each QUAL dealer's round-1 broadcast (which holds its commitment), group
+/// key, every public share (integers big-endian, points compressed). See
+/// docs/PROTOCOL.md "DKG wire messages".
 fn transcript<S: Suite>(
     session: &Session<S>,
     qualified: &BTreeSet<PartyIndex>,
-    commitments: &BTreeMap<PartyIndex, Vec<S::Point>>,
+    echo: &BTreeMap<PartyIndex, [u8; 32]>,
     public: &PublicKeys<S>,
 ) -> [u8; 32] {
     let mut h = Sha256::new();
@@ -962,11 +992,7 @@ fn transcript<S: Suite>(
     h.update((qualified.len() as u32).to_be_bytes());
     for d in qualified {
         h.update(d.get().to_be_bytes());
-        let c = commitments.get(d).map(Vec::as_slice).unwrap_or_default();
-        h.update((c.len() as u32).to_be_bytes());
-        for p in c {
-            h.update(suite::point_bytes::<S>(p));
-        }
+        h.update(echo.get(d).copied().unwrap_or_default());
     }
     h.update(suite::point_bytes::<S>(public.group_key()));
     h.update((public.shares().len() as u32).to_be_bytes());
