@@ -162,7 +162,19 @@ fn verify_with_root(
         });
     }
     let tcb_status = Some(map_tcb_status(qc.tcb.status));
-    let (raw, report_data) = match &qc.report {
+    let (raw, report_data) = raw_claims(&qc.report);
+    Ok(Claims::new(
+        raw,
+        Some(ReportData(report_data)),
+        tcb_status,
+        None,
+        Some(validity),
+    ))
+}
+
+/// The typed fields and REPORT_DATA of a quote body.
+pub(crate) fn raw_claims(report: &Report) -> (RawClaims, [u8; 64]) {
+    match report {
         Report::SgxEnclave(r) => (
             RawClaims::Sgx(SgxRaw {
                 mrenclave: r.mr_enclave,
@@ -180,14 +192,7 @@ fn verify_with_root(
             RawClaims::Tdx(tdx_raw(&r.base.base)),
             r.base.base.report_data,
         ),
-    };
-    Ok(Claims::new(
-        raw,
-        Some(ReportData(report_data)),
-        tcb_status,
-        None,
-        Some(validity),
-    ))
+    }
 }
 
 fn tdx_raw(r: &dcap_qvl::quote::TDReport10) -> TdxRaw {

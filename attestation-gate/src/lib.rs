@@ -9,6 +9,7 @@ pub mod collateral;
 pub mod dcap;
 pub mod detect;
 pub mod error;
+pub mod measure;
 #[cfg(feature = "nitro")]
 pub mod nitro;
 pub mod policy;

@@ -87,18 +87,7 @@ impl SevSnpVerifier {
         verify_report_signature(report, &vek_x509)?;
         check_tcb_extensions(report, &vek_x509, line)?;
         Ok(Claims::new(
-            RawClaims::SevSnp(SevSnpRaw {
-                measurement: report.measurement,
-                host_data: report.host_data,
-                chip_id: report.chip_id,
-                policy: report.policy,
-                reported_tcb: report.reported_tcb,
-                version: report.version,
-                vmpl: report.vmpl,
-                id_key_digest: report.id_key_digest,
-                author_key_digest: report.author_key_digest,
-                signer: report.signer,
-            }),
+            RawClaims::SevSnp(raw_claims(report)),
             Some(ReportData(report.report_data)),
             None,
             None,
@@ -186,6 +175,22 @@ impl VerifyEvidence for SevSnpVerifier {
             .get(name)
             .ok_or(Error::MissingCollateral { what: name })?;
         self.verify_report(&report, vek, now)
+    }
+}
+
+/// The typed fields of a report.
+pub(crate) fn raw_claims(report: &SnpReport) -> SevSnpRaw {
+    SevSnpRaw {
+        measurement: report.measurement,
+        host_data: report.host_data,
+        chip_id: report.chip_id,
+        policy: report.policy,
+        reported_tcb: report.reported_tcb,
+        version: report.version,
+        vmpl: report.vmpl,
+        id_key_digest: report.id_key_digest,
+        author_key_digest: report.author_key_digest,
+        signer: report.signer,
     }
 }
 

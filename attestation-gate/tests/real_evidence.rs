@@ -164,12 +164,24 @@ fn accepted__should_pass_appraisal_only_if_not_debug(s: &Sample) {
     ));
 }
 
+/// `kms attest measure` (unverified parsing) prints the digest verification reports.
+fn measure__should_equal_the_verified_measurement(s: &Sample) {
+    let (d, raw) = attestation_gate::measure::measure_unverified(&s.evidence_bytes()).unwrap();
+    assert_eq!(d.platform, s.platform);
+    if let Expect::Accept { .. } = s.expect {
+        let c = must_accept(s);
+        assert_eq!(&raw, c.raw(), "{}", s.name);
+        assert_eq!(raw.measurement(), c.measurement(), "{}", s.name);
+    }
+}
+
 macro_rules! per_sample {
     ($($name:ident => $sample:expr),* $(,)?) => {
         mod outcome { use super::*; $( #[test] fn $name() { outcome__should_match_the_readme(&$sample) } )* }
         mod expired { use super::*; $( #[test] fn $name() { after_window__should_be_expired(&$sample) } )* }
         mod not_yet_valid { use super::*; $( #[test] fn $name() { before_window__should_be_not_yet_valid(&$sample) } )* }
         mod window_edges { use super::*; $( #[test] fn $name() { window_edges__should_be_inclusive(&$sample) } )* }
+        mod measure { use super::*; $( #[test] fn $name() { measure__should_equal_the_verified_measurement(&$sample) } )* }
         mod appraisal { use super::*; $( #[test] fn $name() { accepted__should_pass_appraisal_only_if_not_debug(&$sample) } )* }
     };
 }
@@ -452,4 +464,45 @@ fn disabled_or_unknown__should_be_refused() {
         .unwrap_err();
     assert!(matches!(e, Error::UnknownFormat));
     assert_eq!(Platform::Tdx.is_enabled(), cfg!(feature = "tdx"));
+}
+
+#[test]
+fn measure__should_equal_the_verified_measurement_for_nitro() {
+    let doc = samples::must_read("nitro/evervault-2022-nondebug/attestation_doc.cbor");
+    let c = attestation_gate::nitro::NitroVerifier::new()
+        .verify_document(&doc, UnixTime(1665651482))
+        .unwrap();
+    let (d, raw) = attestation_gate::measure::measure_unverified(&doc).unwrap();
+    assert_eq!(d.platform, Platform::Nitro);
+    assert_eq!(&raw, c.raw());
+    let b64 = samples::must_read("nitro/blocky-2024-debug/attestation_doc.b64");
+    let (d, raw) = attestation_gate::measure::measure_unverified(&b64).unwrap();
+    assert_eq!(d.encoding, attestation_gate::detect::Encoding::Base64);
+    assert!(raw.debug());
+}
+
+#[test]
+fn measure__should_equal_the_verified_measurement_for_simulated() {
+    use attestation_gate::simulated::{DevnetSigningKey, SimulatedAttester, SimulatedVerifier};
+    let key = DevnetSigningKey::from_seed(&[7; 32]);
+    let attester = SimulatedAttester::new(key, "sim-intel", [5; 32]).unwrap();
+    let ev = attester.attest(&ReportData([1; 64]), UnixTime(100));
+    let c = SimulatedVerifier::new([attester.public_key()])
+        .verify_evidence(&ev)
+        .unwrap();
+    let (d, raw) = attestation_gate::measure::measure_unverified(&ev).unwrap();
+    assert_eq!(d.platform, Platform::Simulated);
+    assert_eq!(&raw, c.raw());
+    // And through the dispatcher: refused without a trusted devnet key.
+    let e = Verifiers::new()
+        .verify_any(&ev, &Collateral::new(), UnixTime(100))
+        .unwrap_err();
+    assert!(matches!(e, Error::UntrustedRoot { .. }), "{e:?}");
+    let v = Verifiers::new().with_simulated(SimulatedVerifier::new([attester.public_key()]));
+    assert_eq!(
+        v.verify_any(&ev, &Collateral::new(), UnixTime(100))
+            .unwrap()
+            .1,
+        c
+    );
 }
