@@ -141,11 +141,7 @@ impl Error {
         match self {
             Error::MalformedMessage { culprit } => vec![*culprit],
             Error::InvalidRepairContribution { culprit } => vec![*culprit],
-            Error::TooFewQualified { disqualified, .. } => disqualified
-                .iter()
-                .filter(|(_, f)| !matches!(f, Fault::MissingBroadcast))
-                .map(|(p, _)| *p)
-                .collect(),
+            Error::TooFewQualified { disqualified, .. } => disqualified.keys().copied().collect(),
             Error::MissingShare { dealer } => vec![*dealer],
             Error::InvalidParameters { .. }
             | Error::UnexpectedSender { .. }

@@ -238,3 +238,86 @@ fn repair_secp__should_sign_with_the_repaired_share() {
     assert_eq!(repaired.key_package(), shares[2].key_package());
     must_sign_secp(&public, &[&repaired, &shares[1]], 54);
 }
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn subset(n: u16, k: usize, seed: u64) -> BTreeSet<PartyIndex> {
+        use rand::seq::SliceRandom;
+        let mut all: Vec<u16> = (1..=n).collect();
+        all.shuffle(&mut rng(seed));
+        all.into_iter().take(k).map(idx).collect()
+    }
+
+    fn reshare_refresh_repair<S: Suite>(t: u16, n: u16, t2: u16, n2: u16, offset: u16, seed: u64) {
+        let outs = sim::dkg::<S>(t, n, &mut rng(seed)).unwrap();
+        let public = must_agree(&outs);
+        let shares: Vec<KeyShare<S>> = outs
+            .into_values()
+            .filter_map(|o| o.into_key_share())
+            .collect();
+        // Random dealer subset of size >= t; new committee offset..offset+n2 (overlapping
+        // or disjoint depending on offset).
+        let k = usize::from(t) + (seed as usize % usize::from(n - t + 1));
+        let dealers = subset(n, k, seed);
+        let dealer_shares: Vec<&KeyShare<S>> = shares
+            .iter()
+            .filter(|s| dealers.contains(&s.index()))
+            .collect();
+        let new: BTreeSet<PartyIndex> = (offset + 1..=offset + n2).map(idx).collect();
+        let outs = sim::reshare(&dealer_shares, &new, t2, &mut rng(seed + 1)).unwrap();
+        let public2 = must_agree(&outs);
+        assert_eq!(public2.group_key(), public.group_key());
+        let shares2: Vec<KeyShare<S>> = outs
+            .into_values()
+            .filter_map(|o| o.into_key_share())
+            .collect();
+        assert_eq!(shares2.len(), usize::from(n2));
+        // Refresh the new committee.
+        let refs: Vec<&KeyShare<S>> = shares2.iter().collect();
+        let public3 = must_agree(&sim::refresh(&refs, &mut rng(seed + 2)).unwrap());
+        assert_eq!(public3.group_key(), public.group_key());
+        // Repair one share of the new committee from a random t2-subset of the others.
+        if n2 > t2 {
+            let lost = shares2[seed as usize % shares2.len()].index();
+            let order = subset(n2, usize::from(t2) + 1, seed + 3);
+            let helpers: Vec<&KeyShare<S>> = order
+                .iter()
+                .map(|i| &shares2[usize::from(i.get() - 1)])
+                .filter(|s| s.index() != lost)
+                .take(usize::from(t2))
+                .collect();
+            let repaired = sim::repair(&helpers, lost, &mut rng(seed + 4)).unwrap();
+            assert_eq!(
+                Some(&repaired.mul(&S::Point::generator())),
+                public2.share(lost)
+            );
+        }
+    }
+
+    fn params() -> impl Strategy<Value = (u16, u16, u16, u16, u16, u64)> {
+        (1u16..=7, 1u16..=7)
+            .prop_flat_map(|(n, n2)| (1..=n, Just(n), 1..=n2, Just(n2), 0u16..=8, any::<u64>()))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 12,
+            failure_persistence: Some(Box::new(
+                proptest::test_runner::FileFailurePersistence::Direct("proptest-regressions/protocols.txt"),
+            )),
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn reshare_refresh_repair__should_keep_the_group_key_bls((t, n, t2, n2, off, seed) in params()) {
+            reshare_refresh_repair::<Bls12381G1>(t, n, t2, n2, off, seed);
+        }
+
+        #[test]
+        fn reshare_refresh_repair__should_keep_the_group_key_secp((t, n, t2, n2, off, seed) in params()) {
+            reshare_refresh_repair::<Secp256k1>(t, n, t2, n2, off, seed);
+        }
+    }
+}

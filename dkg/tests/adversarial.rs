@@ -1,0 +1,372 @@
+//! One malicious party, dropped messages, random committees: honest parties agree on
+//! consistent keys or all abort naming the culprit.
+#![allow(non_snake_case)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ciborium::Value;
+use dkg::suite::{Bls12381G1, Secp256k1, Suite};
+use dkg::vss::{round1, round2, round3, round4, Output, Round1};
+use dkg::{pedersen, sim, wire, Error, PartyIndex};
+use ff::{Field, PrimeField};
+use group::Group;
+use proptest::prelude::*;
+use rand::SeedableRng;
+
+#[derive(Debug, Clone)]
+enum Attack {
+    None,
+    /// Wrong shares to `victims`; in round 4 reveal the right share or a wrong one.
+    BadShare {
+        victims: Vec<u16>,
+        justify_honestly: bool,
+    },
+    /// Proof of knowledge replaced.
+    BadProof,
+    /// One commitment coefficient replaced by a random point.
+    BadCommitment,
+    /// A second, independently valid round-1 broadcast to `victims`.
+    Equivocate {
+        victims: Vec<u16>,
+    },
+    /// No messages from this round on (1..=4).
+    Silent {
+        from_round: u8,
+    },
+    /// An honest dealer's share to one honest receiver is lost.
+    DropDirect {
+        from: u16,
+        to: u16,
+    },
+}
+
+fn tamper<T: serde::Serialize + serde::de::DeserializeOwned>(
+    msg: &T,
+    field: &str,
+    f: impl FnOnce(&mut Value),
+) -> T {
+    let bytes = wire::encode(msg).unwrap();
+    let mut v: Value = ciborium::from_reader(bytes.as_slice()).unwrap();
+    let Value::Map(entries) = &mut v else {
+        panic!("not a map")
+    };
+    let (_, val) = entries
+        .iter_mut()
+        .find(|(k, _)| k.as_text() == Some(field))
+        .unwrap();
+    f(val);
+    let mut out = Vec::new();
+    ciborium::into_writer(&v, &mut out).unwrap();
+    wire::decode(&out).unwrap()
+}
+
+fn random_scalar_bytes<S: Suite>(rng: &mut impl rand::RngCore) -> Vec<u8> {
+    S::Scalar::random(rng).to_repr().as_ref().to_vec()
+}
+
+type Results<S> = BTreeMap<PartyIndex, Result<Output<S>, Error>>;
+
+fn idx(i: u16) -> PartyIndex {
+    PartyIndex::new(i).unwrap()
+}
+
+/// Runs a DKG where party `bad` (if any) deviates as `attack` says. Returns the
+/// results of the honest parties.
+fn run<S: Suite>(n: u16, t: u16, bad: u16, attack: &Attack, seed: u64) -> Results<S> {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+    let parties = sim::committee(n);
+    let run_id = [seed as u8; 32];
+    let bad = idx(bad);
+    let honest: BTreeSet<PartyIndex> = parties.iter().copied().filter(|p| *p != bad).collect();
+    let silent =
+        |round: u8| matches!(attack, Attack::Silent { from_round } if *from_round <= round);
+    let victim = |p: PartyIndex, v: &Vec<u16>| v.contains(&p.get());
+
+    let mut results: Results<S> = BTreeMap::new();
+    let mut s1: BTreeMap<PartyIndex, Round1<S>> = BTreeMap::new();
+    let mut b1: BTreeMap<PartyIndex, round1::Broadcast> = BTreeMap::new();
+    for me in &parties {
+        let params = pedersen::Params {
+            run_id,
+            me: *me,
+            parties: parties.clone(),
+            threshold: t,
+        };
+        let (st, msg) = pedersen::start::<S>(&params, &mut rng).unwrap();
+        s1.insert(*me, st);
+        b1.insert(*me, msg);
+    }
+    // The equivocator's second broadcast: a valid one from a fresh polynomial.
+    let alt = {
+        let params = pedersen::Params {
+            run_id,
+            me: bad,
+            parties: parties.clone(),
+            threshold: t,
+        };
+        pedersen::start::<S>(&params, &mut rng).unwrap().1
+    };
+    let bad_b1 = match attack {
+        Attack::BadProof => tamper(&b1[&bad], "proof", |v| {
+            let Value::Map(e) = v else { panic!() };
+            for (k, val) in e.iter_mut() {
+                if k.as_text() == Some("z") {
+                    *val = Value::Bytes(random_scalar_bytes::<S>(
+                        &mut rand_chacha::ChaCha20Rng::seed_from_u64(seed + 1),
+                    ));
+                }
+            }
+        }),
+        Attack::BadCommitment => tamper(&b1[&bad], "commitment", |v| {
+            let Value::Array(a) = v else { panic!() };
+            let p = S::Point::random(&mut rand_chacha::ChaCha20Rng::seed_from_u64(seed + 2));
+            *a.last_mut().unwrap() = Value::Bytes(S::wide_bytes(&p));
+        }),
+        _ => b1[&bad].clone(),
+    };
+
+    // Round 1 -> 2.
+    let mut s2 = BTreeMap::new();
+    let mut inbox: BTreeMap<PartyIndex, BTreeMap<PartyIndex, round2::Direct>> = BTreeMap::new();
+    for (me, st) in s1 {
+        let mut received: BTreeMap<PartyIndex, round1::Broadcast> = b1
+            .iter()
+            .filter(|(p, _)| **p != me)
+            .map(|(p, m)| (*p, m.clone()))
+            .collect();
+        if me != bad {
+            if silent(1) {
+                received.remove(&bad);
+            } else if let Attack::Equivocate { victims } = attack {
+                if victim(me, victims) {
+                    received.insert(bad, alt.clone());
+                }
+            } else {
+                received.insert(bad, bad_b1.clone());
+            }
+        }
+        match st.advance(&received) {
+            Ok((next, directs)) => {
+                for (to, mut m) in directs {
+                    if me == bad {
+                        if silent(2) {
+                            continue;
+                        }
+                        if let Attack::BadShare { victims, .. } = attack {
+                            if victim(to, victims) {
+                                m = tamper(&m, "share", |v| {
+                                    *v = Value::Bytes(random_scalar_bytes::<S>(
+                                        &mut rand_chacha::ChaCha20Rng::seed_from_u64(
+                                            seed + u64::from(to.get()),
+                                        ),
+                                    ));
+                                });
+                            }
+                        }
+                    }
+                    if let Attack::DropDirect { from, to: dropped } = attack {
+                        if me.get() == *from && to.get() == *dropped {
+                            continue;
+                        }
+                    }
+                    inbox.entry(to).or_default().insert(me, m);
+                }
+                s2.insert(me, next);
+            }
+            Err(e) => {
+                results.insert(me, Err(e));
+            }
+        }
+    }
+    // Round 2 -> 3.
+    let mut s3 = BTreeMap::new();
+    let mut b3: BTreeMap<PartyIndex, round3::Broadcast> = BTreeMap::new();
+    for (me, st) in s2 {
+        match st.advance(&inbox.remove(&me).unwrap_or_default()) {
+            Ok((next, msg)) => {
+                if !(me == bad && silent(3)) {
+                    b3.insert(me, msg);
+                }
+                s3.insert(me, next);
+            }
+            Err(e) => {
+                results.insert(me, Err(e));
+            }
+        }
+    }
+    // Round 3 -> 4.
+    let mut s4 = BTreeMap::new();
+    let mut b4: BTreeMap<PartyIndex, round4::Broadcast> = BTreeMap::new();
+    for (me, st) in s3 {
+        let received: BTreeMap<_, _> = b3
+            .iter()
+            .filter(|(p, _)| **p != me)
+            .map(|(p, m)| (*p, m.clone()))
+            .collect();
+        match st.advance(&received) {
+            Ok((next, mut msg)) => {
+                if me == bad {
+                    if let Attack::BadShare {
+                        justify_honestly: false,
+                        ..
+                    } = attack
+                    {
+                        msg = tamper(&msg, "revealed", |v| {
+                            let Value::Map(e) = v else { panic!() };
+                            for (_, val) in e.iter_mut() {
+                                *val = Value::Bytes(random_scalar_bytes::<S>(
+                                    &mut rand_chacha::ChaCha20Rng::seed_from_u64(seed + 99),
+                                ));
+                            }
+                        });
+                    }
+                }
+                if !(me == bad && silent(4)) {
+                    b4.insert(me, msg);
+                }
+                s4.insert(me, next);
+            }
+            Err(e) => {
+                results.insert(me, Err(e));
+            }
+        }
+    }
+    for (me, st) in s4 {
+        let received: BTreeMap<_, _> = b4
+            .iter()
+            .filter(|(p, _)| **p != me)
+            .map(|(p, m)| (*p, m.clone()))
+            .collect();
+        results.insert(me, st.finish(&received));
+    }
+    results.retain(|p, _| honest.contains(p));
+    results
+}
+
+/// Honest parties all succeed with the same consistent keys, or all fail naming only
+/// the bad party. Returns the common output's qualified set when they succeed.
+fn must_be_consistent_or_blame<S: Suite>(
+    results: &Results<S>,
+    bad: u16,
+) -> Option<BTreeSet<PartyIndex>> {
+    let oks: Vec<&Output<S>> = results.values().filter_map(|r| r.as_ref().ok()).collect();
+    if oks.len() != results.len() {
+        for r in results.values() {
+            let e = r
+                .as_ref()
+                .err()
+                .expect("honest parties disagree on success");
+            let culprits = e.culprits();
+            assert!(!culprits.is_empty(), "error without culprit: {e}");
+            assert!(
+                culprits.iter().all(|c| c.get() == bad),
+                "honest party blamed: {e}"
+            );
+        }
+        return None;
+    }
+    let first = oks[0];
+    for o in &oks {
+        assert_eq!(o.public(), first.public());
+        assert_eq!(o.transcript_hash(), first.transcript_hash());
+        assert_eq!(o.qualified(), first.qualified());
+        let s = o.key_share().unwrap();
+        assert_eq!(
+            Some(&s.mul(&S::Point::generator())),
+            first.public().share(s.index())
+        );
+    }
+    // Any t public shares interpolate to the group key (Lagrange in the exponent).
+    first.public().check_consistent().unwrap();
+    for (p, f) in first.disqualified() {
+        assert_eq!(p.get(), bad, "honest party {p} disqualified: {f:?}");
+    }
+    Some(first.qualified().clone())
+}
+
+fn attack_strategy(n: u16) -> impl Strategy<Value = (u16, Attack)> {
+    let victims = proptest::collection::vec(1..=n, 1..=usize::from(n));
+    (
+        1..=n,
+        prop_oneof![
+            Just(Attack::None),
+            (victims.clone(), any::<bool>()).prop_map(|(victims, justify_honestly)| {
+                Attack::BadShare {
+                    victims,
+                    justify_honestly,
+                }
+            }),
+            Just(Attack::BadProof),
+            Just(Attack::BadCommitment),
+            victims.prop_map(|victims| Attack::Equivocate { victims }),
+            (1u8..=4).prop_map(|from_round| Attack::Silent { from_round }),
+            (1..=n, 1..=n).prop_map(|(from, to)| Attack::DropDirect { from, to }),
+        ],
+    )
+}
+
+fn committee() -> impl Strategy<Value = (u16, u16)> {
+    (2u16..=16).prop_flat_map(|n| (Just(n), 1..=n))
+}
+
+fn check<S: Suite>(n: u16, t: u16, bad: u16, attack: Attack, seed: u64) {
+    // DropDirect models an honest-but-unlucky dealer: skip cases that involve `bad`.
+    if let Attack::DropDirect { from, to } = attack {
+        if from == bad || to == bad || from == to {
+            return;
+        }
+    }
+    let results = run::<S>(n, t, bad, &attack, seed);
+    let qual = must_be_consistent_or_blame(&results, bad);
+    let expelled = match &attack {
+        Attack::None | Attack::DropDirect { .. } => false,
+        Attack::BadShare {
+            victims,
+            justify_honestly,
+        } => !justify_honestly && victims.iter().any(|v| *v != bad && *v <= n),
+        Attack::Equivocate { victims } => victims.iter().any(|v| *v != bad && *v <= n),
+        Attack::BadProof | Attack::BadCommitment => true,
+        // Silent in round 1: no commitment. Silent from round 2: complaints that are
+        // never answered. Silent later: it already dealt correctly, so it stays.
+        Attack::Silent { from_round } => *from_round <= 2,
+    };
+    match qual {
+        Some(q) => {
+            assert_eq!(q.contains(&idx(bad)), !expelled, "attack {attack:?}");
+            assert!(q.len() >= usize::from(t));
+        }
+        // Failing is allowed only when excluding the bad party leaves fewer than t.
+        None => assert!(expelled && n - 1 < t, "unexpected abort for {attack:?}"),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 40,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct("proptest-regressions/adversarial.txt"),
+        )),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn dkg_bls__should_agree_or_blame_the_malicious_party(
+        (n, t) in committee(),
+        (bad, attack) in (2u16..=16).prop_flat_map(attack_strategy),
+        seed in any::<u64>(),
+    ) {
+        let bad = (bad - 1) % n + 1;
+        check::<Bls12381G1>(n, t, bad, attack, seed);
+    }
+
+    #[test]
+    fn dkg_secp__should_agree_or_blame_the_malicious_party(
+        (n, t) in committee(),
+        (bad, attack) in (2u16..=16).prop_flat_map(attack_strategy),
+        seed in any::<u64>(),
+    ) {
+        let bad = (bad - 1) % n + 1;
+        check::<Secp256k1>(n, t, bad, attack, seed);
+    }
+}
