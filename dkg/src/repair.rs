@@ -199,20 +199,21 @@ pub struct Helper<S: Suite> {
     own_part: SecretScalar<S::Scalar>,
 }
 
+/// What [`start_helper`] returns: the helper's state, its broadcast, and the additive
+/// parts for the other helpers (by recipient).
+pub type HelperStart<S> = (
+    Helper<S>,
+    step1::Broadcast,
+    BTreeMap<PartyIndex, step1::Direct>,
+);
+
 /// Step 1 for helper `share.index()`: returns the state, the broadcast and the parts
 /// for the other helpers.
 pub fn start_helper<S: Suite>(
     params: &Params<S>,
     share: &KeyShare<S>,
     rng: &mut impl CryptoRngCore,
-) -> Result<
-    (
-        Helper<S>,
-        step1::Broadcast,
-        BTreeMap<PartyIndex, step1::Direct>,
-    ),
-    Error,
-> {
+) -> Result<HelperStart<S>, Error> {
     params.check()?;
     let me = share.index();
     if !params.helpers.contains(&me) {

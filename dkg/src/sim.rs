@@ -102,9 +102,9 @@ pub fn dkg<S: Suite>(
     drive(states, r1)
 }
 
-fn split<S: Suite>(
-    outputs: BTreeMap<PartyIndex, Output<S>>,
-) -> Result<(PublicKeys<S>, Vec<KeyShare<S>>, [u8; 32]), Error> {
+type Split<S> = (PublicKeys<S>, Vec<KeyShare<S>>, [u8; 32]);
+
+fn split<S: Suite>(outputs: BTreeMap<PartyIndex, Output<S>>) -> Result<Split<S>, Error> {
     let mut public = None;
     let mut transcript = [0u8; 32];
     let mut shares = Vec::new();
@@ -121,7 +121,7 @@ fn split<S: Suite>(
     Ok((public, shares, transcript))
 }
 
-/// [`dkg`] for the BLS12-381 key: public keys, shares (index order), transcript hash.
+/// [`dkg()`] for the BLS12-381 key: public keys, shares (index order), transcript hash.
 pub fn dkg_bls(
     t: u16,
     n: u16,
@@ -135,7 +135,7 @@ pub fn dkg_bls(
     ))
 }
 
-/// [`dkg`] for the secp256k1 FROST key: public keys, shares (index order), transcript hash.
+/// [`dkg()`] for the secp256k1 FROST key: public keys, shares (index order), transcript hash.
 pub fn dkg_secp(
     t: u16,
     n: u16,
@@ -184,7 +184,7 @@ pub fn reshare<S: Suite>(
     drive(states, r1)
 }
 
-/// [`reshare`] for BLS shares: the new public keys and the new shares.
+/// [`reshare()`] for BLS shares: the new public keys and the new shares.
 pub fn reshare_bls(
     dealers: &[&BlsKeyShare],
     new_parties: &BTreeSet<PartyIndex>,
@@ -200,7 +200,7 @@ pub fn reshare_bls(
     ))
 }
 
-/// [`reshare`] for secp shares: the new public keys and the new key packages.
+/// [`reshare()`] for secp shares: the new public keys and the new key packages.
 pub fn reshare_secp(
     dealers: &[&SecpKeyShare],
     new_parties: &BTreeSet<PartyIndex>,

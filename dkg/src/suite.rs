@@ -29,7 +29,7 @@ pub trait Suite: Copy + Debug + PartialEq + Eq + Send + Sync + 'static {
     /// Domain-separation label, part of every hash of this crate.
     const LABEL: &'static [u8];
 
-    /// Σ scalars[i]·points[i] (extra entries of the longer slice are ignored).
+    /// `Σ scalars[i]·points[i]` (extra entries of the longer slice are ignored).
     fn msm(points: &[Self::Point], scalars: &[Self::Scalar]) -> Self::Point {
         pippenger::<Self>(points, scalars)
     }

@@ -306,7 +306,7 @@ fn pok_challenge<S: Suite>(
     )
 }
 
-/// State after [`start`]: the dealer's polynomial, waiting for round-1 broadcasts.
+/// State after round 1 started ([`crate::pedersen::start`], [`crate::reshare::start`]): the dealer's polynomial, waiting for round-1 broadcasts.
 ///
 /// Neither `Clone` nor `Serialize`: a round secret cannot be used twice.
 pub struct Round1<S: Suite> {

@@ -1,7 +1,12 @@
 //! One malicious party, dropped messages, random committees: honest parties agree on
 //! consistent keys or all abort naming the culprit.
 #![allow(non_snake_case)]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -253,10 +258,7 @@ fn must_be_consistent_or_blame<S: Suite>(
     let oks: Vec<&Output<S>> = results.values().filter_map(|r| r.as_ref().ok()).collect();
     if oks.len() != results.len() {
         for r in results.values() {
-            let e = r
-                .as_ref()
-                .err()
-                .expect("honest parties disagree on success");
+            let e = r.as_ref().expect_err("honest parties disagree on success");
             let culprits = e.culprits();
             assert!(!culprits.is_empty(), "error without culprit: {e}");
             assert!(

@@ -1,6 +1,11 @@
 //! Every wire decoder returns a typed error on random or corrupted bytes, never panics.
 #![allow(non_snake_case)]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use dkg::bls::{BlsKeyShare, BlsPublicKeys};
 use dkg::repair::{step1, step2};
