@@ -222,15 +222,45 @@ pub(crate) fn scalar_from_bytes<S: Suite>(bytes: &[u8]) -> Option<S::Scalar> {
     Option::from(S::Scalar::from_repr(repr))
 }
 
-/// `k·p` for a small non-negative integer by double-and-add. Used by Horner evaluation
-/// of commitments at party indices: much cheaper than a full scalar multiplication.
+/// `k·p` for a small non-negative integer (public) by double-and-add over the
+/// non-adjacent form of `k`, starting from `p` at the top digit. Used by Horner
+/// evaluation of commitments at party indices: much cheaper than a full scalar
+/// multiplication.
 pub(crate) fn mul_small<S: Suite>(p: &S::Point, k: u16) -> S::Point {
-    let mut acc = S::Point::identity();
-    let top = 16u32.saturating_sub(k.leading_zeros());
-    for bit in (0..top).rev() {
+    // NAF digits, least significant first.
+    let mut digits = [0i8; 18];
+    let mut len = 0usize;
+    let mut v = u32::from(k);
+    while v > 0 {
+        let d: i8 = if v & 1 == 1 {
+            if v & 3 == 3 {
+                -1
+            } else {
+                1
+            }
+        } else {
+            0
+        };
+        if let Some(slot) = digits.get_mut(len) {
+            *slot = d;
+        }
+        len += 1;
+        v = match d {
+            -1 => (v + 1) >> 1,
+            1 => (v - 1) >> 1,
+            _ => v >> 1,
+        };
+    }
+    let Some(top) = len.checked_sub(1) else {
+        return S::Point::identity();
+    };
+    let mut acc = *p;
+    for d in digits.iter().take(top).rev() {
         acc = acc.double();
-        if (k >> bit) & 1 == 1 {
-            acc += p;
+        match d {
+            1 => acc += p,
+            -1 => acc -= p,
+            _ => {}
         }
     }
     acc
@@ -439,6 +469,19 @@ mod tests {
             Bls12381G1::wide_from_bytes(&Bls12381G1::wide_bytes(&id)),
             Some(id.into())
         );
+    }
+
+    #[test]
+    fn mul_small__should_match_scalar_multiplication() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(6);
+        let p = k256::ProjectivePoint::random(&mut rng);
+        for k in (0u16..=300).chain([1023, 1024, 21845, 43690, u16::MAX]) {
+            assert_eq!(
+                mul_small::<Secp256k1>(&p, k),
+                p * k256::Scalar::from(u64::from(k)),
+                "k={k}"
+            );
+        }
     }
 
     #[test]
