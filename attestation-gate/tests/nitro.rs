@@ -311,3 +311,55 @@ fn debug_samples__should_never_be_accepted_by_a_production_policy() {
         assert!(matches!(err, Error::ReportDataMismatch), "{err:?}");
     }
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn verify__should_never_panic_on_random_bytes(
+            bytes in proptest::collection::vec(any::<u8>(), 0..6000),
+        ) {
+            let v = NitroVerifier::new();
+            let now = UnixTime(1665651482);
+            prop_assert!(v.verify_document(&bytes, now).is_err());
+            let mut cose = vec![0x84];
+            cose.extend_from_slice(&bytes);
+            prop_assert!(v.verify_document(&cose, now).is_err());
+        }
+    }
+
+    fn original() -> &'static Claims {
+        static ORIGINAL: std::sync::OnceLock<Claims> = std::sync::OnceLock::new();
+        ORIGINAL.get_or_init(|| {
+            let s = evervault_2022();
+            must_verify(&s, suggested_t(&s))
+        })
+    }
+
+    proptest! {
+        // Few cases: a full verification costs ~0.1 s in an unoptimised test build
+        // (the generic P-384 code is compiled into this crate at opt-level 0).
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// Any byte change either fails or leaves the claims unchanged (only the
+        /// unprotected header is outside the signature).
+        #[test]
+        fn verify__should_give_the_same_claims_or_fail_after_a_byte_change(
+            at in 0usize..4654,
+            flip in 1u8..=255,
+        ) {
+            let s = evervault_2022();
+            let doc = must_read(s.path);
+            let mut t = doc.clone();
+            let at = at % t.len();
+            t[at] ^= flip;
+            if let Ok(c) = NitroVerifier::new().verify_document(&t, suggested_t(&s)) {
+                prop_assert_eq!(&c, original());
+            }
+        }
+    }
+}
