@@ -127,6 +127,21 @@ fn combine__should_fail_naming_culprits_below_threshold() {
 }
 
 #[test]
+fn combine__should_name_sender_outside_committee_and_still_succeed() {
+    let (public, keys) = must_deal(2, 3, 6);
+    let input = PrfInput::new(identity());
+    let mut shares = shares_of(&keys[..2], &input);
+    let stranger = PartyIndex::new(9).unwrap();
+    shares.insert(stranger, make_share(&keys[2], &input));
+    let combined = combine(&public, &input, &shares).unwrap();
+    assert_eq!(combined.culprits, vec![stranger]);
+    assert_eq!(
+        verify_share(&public, &input, stranger, &shares[&stranger]),
+        Err(Error::UnknownSender { culprit: stranger })
+    );
+}
+
+#[test]
 fn sigma_from_bytes__should_reject_wrong_sigma() {
     let (public, keys) = must_deal(2, 2, 5);
     let input = PrfInput::new(identity());
