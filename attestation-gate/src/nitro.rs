@@ -112,6 +112,13 @@ impl NitroVerifier {
     }
 }
 
+/// The `user_data` of a document, decoded but **not verified** (no signature, no
+/// chain). For the NSM attester's sanity check of its own device's answer only.
+#[cfg(feature = "attester")]
+pub(crate) fn unverified_user_data(document: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+    Ok(doc::decode(document)?.payload.user_data)
+}
+
 impl VerifyEvidence for NitroVerifier {
     fn platform(&self) -> Platform {
         Platform::Nitro

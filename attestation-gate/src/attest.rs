@@ -1,0 +1,187 @@
+//! Attesters: produce evidence on the running platform (DESIGN §5), behind the
+//! `attester` feature. Verifiers never import this module.
+//!
+//! Every attester takes the **device root** as an argument (`/` in production), so tests
+//! run against fake directory trees:
+//!
+//! | attester | device under the root | produces |
+//! |---|---|---|
+//! | [`tsm::ConfigfsTsm`] | `sys/kernel/config/tsm/report` (Linux ≥ 6.7) | TDX quote or SEV-SNP report, per the kernel's `provider` |
+//! | [`sev_guest::SevGuest`] | `dev/sev-guest` (`SNP_GET_REPORT`) | SEV-SNP report |
+//! | [`nsm::Nsm`] | `dev/nsm` | Nitro attestation document |
+//! | [`crate::simulated::SimulatedAttester`] | none | simulated evidence |
+//!
+//! `/dev/tdx_guest` (`TDX_CMD_GET_REPORT0`) only yields a TDREPORT, which is MAC'ed
+//! for the local CPU and is not remotely verifiable; quotes come from configfs-tsm. The
+//! request encoding and TDREPORT parsing are in [`tdx_guest`], but no attester issues
+//! the ioctl: it needs `unsafe`, which this crate forbids (docs/ATTESTERS.md).
+//!
+//! What is and is not tested on real hardware: docs/ATTESTERS.md.
+
+pub mod nsm;
+pub mod sev_guest;
+pub mod tdx_guest;
+pub mod tsm;
+
+use std::path::{Path, PathBuf};
+
+use crate::types::{Platform, ReportData};
+
+/// Evidence produced by an attester.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// The platform that produced it.
+    pub platform: Platform,
+    /// The evidence in the platform's binary form (what the verifiers take).
+    pub bytes: Vec<u8>,
+    /// Extra bytes the platform returned alongside, when any (configfs-tsm `auxblob`:
+    /// the SEV-SNP certificate table with the VCEK/VLEK, if the host provides it).
+    pub aux: Option<Vec<u8>>,
+}
+
+/// Why an attester could not produce evidence.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AttestError {
+    /// No supported attestation device exists under the root.
+    #[error("no attestation device under {0}")]
+    NoDevice(PathBuf),
+
+    /// A file operation on the device failed.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// The operation.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+
+    /// configfs-tsm: another writer changed the report entry while we used it (the
+    /// `generation` counter moved), so the outblob may not be ours.
+    #[error("configfs-tsm report generation changed from {before} to {after}")]
+    GenerationChanged {
+        /// Generation after our writes.
+        before: u64,
+        /// Generation after reading the outblob.
+        after: u64,
+    },
+
+    /// The device returned something this crate does not accept.
+    #[error("unexpected device response: {what}")]
+    UnexpectedResponse {
+        /// What was wrong.
+        what: &'static str,
+    },
+
+    /// The device (or its firmware) reported an error.
+    #[error("the device reported an error: {what}")]
+    Device {
+        /// The device's error, by name.
+        what: String,
+    },
+
+    /// The device exists but this build cannot drive it.
+    #[error("unsupported: {what}")]
+    Unsupported {
+        /// Why.
+        what: &'static str,
+    },
+}
+
+/// Produces evidence bound to 64 bytes of report data.
+pub trait Attester {
+    /// The platform, when known before attesting (configfs-tsm learns it from the
+    /// kernel's `provider` file).
+    fn platform(&self) -> Option<Platform>;
+
+    /// Evidence whose report data (Nitro: `user_data`) is exactly `report_data`.
+    fn attest(&self, report_data: &ReportData) -> Result<Evidence, AttestError>;
+}
+
+/// What [`detect`] found under a root, in order of preference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Detected {
+    /// `sys/kernel/config/tsm/report` (TDX or SEV-SNP; quotes for TDX).
+    ConfigfsTsm,
+    /// `dev/sev-guest`.
+    SevGuest,
+    /// `dev/nsm`.
+    Nsm,
+    /// `dev/tdx_guest` (or `dev/tdx-guest`) without configfs-tsm: detected, but no
+    /// attester here can produce a remotely verifiable quote from it.
+    TdxGuestOnly,
+}
+
+/// Which attestation device exists under `root`. configfs-tsm is preferred over the
+/// per-vendor devices because it is the kernel's common interface and the only one that
+/// returns TDX quotes.
+pub fn detect(root: &Path) -> Option<Detected> {
+    if root.join(tsm::REPORT_DIR).is_dir() {
+        return Some(Detected::ConfigfsTsm);
+    }
+    if root.join(sev_guest::DEVICE).exists() {
+        return Some(Detected::SevGuest);
+    }
+    if root.join(nsm::DEVICE).exists() {
+        return Some(Detected::Nsm);
+    }
+    if tdx_guest::DEVICES.iter().any(|d| root.join(d).exists()) {
+        return Some(Detected::TdxGuestOnly);
+    }
+    None
+}
+
+/// The attester for whatever device exists under `root` ([`detect`]).
+pub fn auto(root: &Path) -> Result<Box<dyn Attester>, AttestError> {
+    match detect(root) {
+        Some(Detected::ConfigfsTsm) => Ok(Box::new(tsm::ConfigfsTsm::new(root))),
+        Some(Detected::SevGuest) => Ok(Box::new(sev_guest::SevGuest::new(root))),
+        Some(Detected::Nsm) => Ok(Box::new(nsm::Nsm::new(root))),
+        Some(Detected::TdxGuestOnly) => Err(AttestError::Unsupported {
+            what: "TDX without configfs-tsm: /dev/tdx_guest gives only a local TDREPORT \
+                   (use a kernel with CONFIG_TSM_REPORTS)",
+        }),
+        None => Err(AttestError::NoDevice(root.to_path_buf())),
+    }
+}
+
+#[cfg(test)]
+#[allow(non_snake_case)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detect__should_find_nothing_in_an_empty_root() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(detect(dir.path()), None);
+        assert!(matches!(auto(dir.path()), Err(AttestError::NoDevice(_))));
+    }
+
+    #[test]
+    fn detect__should_prefer_configfs_tsm() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("dev")).unwrap();
+        std::fs::write(dir.path().join("dev/sev-guest"), b"").unwrap();
+        assert_eq!(detect(dir.path()), Some(Detected::SevGuest));
+        std::fs::create_dir_all(dir.path().join(tsm::REPORT_DIR)).unwrap();
+        assert_eq!(detect(dir.path()), Some(Detected::ConfigfsTsm));
+    }
+
+    #[test]
+    fn auto__should_refuse_tdx_guest_alone_and_pick_nsm() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("dev")).unwrap();
+        std::fs::write(dir.path().join("dev/tdx_guest"), b"").unwrap();
+        assert_eq!(detect(dir.path()), Some(Detected::TdxGuestOnly));
+        assert!(matches!(
+            auto(dir.path()),
+            Err(AttestError::Unsupported { .. })
+        ));
+        std::fs::write(dir.path().join("dev/nsm"), b"").unwrap();
+        let a = auto(dir.path()).unwrap();
+        assert_eq!(a.platform(), Some(Platform::Nitro));
+    }
+}
