@@ -2,6 +2,8 @@
 #![deny(missing_docs)]
 #![doc = include_str!("../README.md")]
 
+#[cfg(feature = "attester")]
+pub mod attest;
 pub mod binding;
 pub mod claims;
 pub mod collateral;
