@@ -17,6 +17,8 @@ use crate::VerifyEvidence;
 /// simulated platform is explicitly allowed.)
 #[derive(Debug, Clone, Default)]
 pub struct Verifiers {
+    #[cfg(feature = "sev_snp")]
+    sev_snp: crate::sev_snp::SevSnpVerifier,
     #[cfg(feature = "simulated")]
     simulated: Option<crate::simulated::SimulatedVerifier>,
 }
@@ -61,9 +63,7 @@ impl Verifiers {
             #[cfg(feature = "sgx")]
             Platform::Sgx => crate::dcap::SgxVerifier.verify(evidence, collateral, now),
             #[cfg(feature = "sev_snp")]
-            Platform::SevSnp => {
-                crate::sev_snp::SevSnpVerifier::new().verify(evidence, collateral, now)
-            }
+            Platform::SevSnp => self.sev_snp.verify(evidence, collateral, now),
             #[cfg(feature = "nitro")]
             Platform::Nitro => crate::nitro::NitroVerifier::new().verify(evidence, collateral, now),
             #[cfg(feature = "simulated")]

@@ -3,6 +3,7 @@
 //! `shared/fixtures/attestation/sev-snp/amd-roots/`. SHA-256 of each ARK DER is pinned
 //! in the tests.
 
+use sev::certs::snp::{ca, Verifiable};
 use x509_cert::Certificate;
 
 use crate::error::Error;
@@ -19,12 +20,29 @@ pub enum ProductLine {
     Turin,
 }
 
-/// The certificates pinned for one product line.
+/// The certificates pinned for one product line, parsed, also in the `sev` crate's
+/// form.
 #[derive(Debug, Clone)]
 pub(crate) struct Roots {
     pub(crate) ask: Certificate,
     pub(crate) ark: Certificate,
     pub(crate) asvk: Certificate,
+    pub(crate) ask_sev: sev::certs::snp::Certificate,
+    pub(crate) asvk_sev: sev::certs::snp::Certificate,
+}
+
+impl Roots {
+    /// ARK self-signed, ARK signs ASK, ARK signs ASVK (RSA-PSS, by the `sev` crate).
+    pub(crate) fn self_check(&self) -> bool {
+        let ark = sev::certs::snp::Certificate::from(self.ark.clone());
+        [&self.ask_sev, &self.asvk_sev].into_iter().all(|i| {
+            let chain = ca::Chain {
+                ark: ark.clone(),
+                ask: i.clone(),
+            };
+            (&chain).verify().is_ok()
+        })
+    }
 }
 
 impl ProductLine {
@@ -46,7 +64,13 @@ impl ProductLine {
         };
         let certs = Certificate::load_pem_chain(self.pem()).map_err(|_| bad())?;
         match <[Certificate; 3]>::try_from(certs) {
-            Ok([ask, ark, asvk]) => Ok(Roots { ask, ark, asvk }),
+            Ok([ask, ark, asvk]) => Ok(Roots {
+                ask_sev: ask.clone().into(),
+                asvk_sev: asvk.clone().into(),
+                ask,
+                ark,
+                asvk,
+            }),
             Err(_) => Err(bad()),
         }
     }
