@@ -84,7 +84,7 @@ const _: fn() = || {
 
 /// Produces simulated evidence: the "attester" of the simulated platform.
 ///
-/// It lives next to the format (not in [`crate::attest`]) so that devnet nodes and
+/// It lives next to the format (not in the `attest` module) so that devnet nodes and
 /// tests need no device access; it is still an attester, and the verifier never
 /// calls it.
 pub struct SimulatedAttester {

@@ -209,3 +209,39 @@ fn recorded_snp_report_through_fake_configfs__should_verify_end_to_end() {
         .unwrap();
     assert_eq!(claims.report_data(), Some(&rd));
 }
+
+mod never_panics {
+    use super::*;
+    use attestation_gate::attest::{tdx_guest, tsm};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// The parsers of device output return errors, never panic, on any bytes.
+        #[test]
+        fn device_output_parsers__should_never_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..1400),
+        ) {
+            let _ = tsm::parse_generation(&bytes);
+            let _ = tsm::parse_provider(&bytes);
+            for p in [Platform::Tdx, Platform::SevSnp, Platform::Nitro] {
+                let _ = tsm::check_report_data(p, &bytes, &RD);
+            }
+            let _ = tdx_guest::parse_response(&bytes);
+        }
+
+        /// A report carrying other report data is always refused.
+        #[test]
+        fn check_report_data__should_refuse_any_other_report_data(
+            other in proptest::array::uniform32(any::<u8>()),
+        ) {
+            let mut rd = RD;
+            rd.0[..32].copy_from_slice(&other);
+            prop_assume!(rd != RD);
+            prop_assert!(tsm::check_report_data(Platform::SevSnp, &snp_report(&rd), &RD).is_err());
+            prop_assert!(tsm::check_report_data(Platform::Tdx, &tdx_quote_v4(&rd), &RD).is_err());
+            prop_assert!(tsm::check_report_data(Platform::SevSnp, &snp_report(&RD), &RD).is_ok());
+        }
+    }
+}
