@@ -18,6 +18,7 @@
 //!
 //! What is and is not tested on real hardware: docs/ATTESTERS.md.
 
+pub mod cert_table;
 pub mod nsm;
 pub mod sev_guest;
 pub mod tdx_guest;
@@ -25,6 +26,7 @@ pub mod tsm;
 
 use std::path::{Path, PathBuf};
 
+use crate::collateral::Collateral;
 use crate::types::{Platform, ReportData};
 
 /// Evidence produced by an attester.
@@ -37,6 +39,26 @@ pub struct Evidence {
     /// Extra bytes the platform returned alongside, when any (configfs-tsm `auxblob`:
     /// the SEV-SNP certificate table with the VCEK/VLEK, if the host provides it).
     pub aux: Option<Vec<u8>>,
+}
+
+impl Evidence {
+    /// The collateral that came with the evidence, named as [`Collateral`] expects: for
+    /// SEV-SNP, the VCEK (`vcek.der`) or VLEK (`vlek.der`) from the host's certificate
+    /// table in [`Evidence::aux`]. Empty when the platform returned none; the caller
+    /// then fetches it (AMD KDS) or, for TDX, uses a PCCS.
+    pub fn collateral(&self) -> Result<Collateral, AttestError> {
+        let mut c = Collateral::new();
+        if let (Platform::SevSnp, Some(aux)) = (self.platform, &self.aux) {
+            for entry in cert_table::parse(aux)? {
+                match entry.guid {
+                    cert_table::VCEK_GUID => c.insert("vcek.der", entry.data),
+                    cert_table::VLEK_GUID => c.insert("vlek.der", entry.data),
+                    _ => {}
+                }
+            }
+        }
+        Ok(c)
+    }
 }
 
 /// Why an attester could not produce evidence.

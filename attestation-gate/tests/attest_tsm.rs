@@ -12,6 +12,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use attestation_gate::attest::cert_table;
 use attestation_gate::attest::tsm::{ConfigfsTsm, REPORT_DIR};
 use attestation_gate::attest::{auto, detect, AttestError, Attester, Detected};
 use attestation_gate::{Platform, ReportData};
@@ -189,15 +190,23 @@ fn recorded_snp_report_through_fake_configfs__should_verify_end_to_end() {
     let hex_text = fs::read_to_string(format!("{dir}/report.hex")).unwrap();
     let report = hex::decode(hex_text.trim()).unwrap();
     let rd = ReportData(report[0x50..0x90].try_into().unwrap());
+    // The host's certificate table with the VCEK, as the kernel returns it in auxblob.
+    let vcek = fs::read(format!("{dir}/vcek.der")).unwrap();
+    let table = cert_table::encode(&[cert_table::CertEntry {
+        guid: cert_table::VCEK_GUID,
+        data: vcek.clone(),
+    }])
+    .unwrap();
     let root = tempfile::tempdir().unwrap();
-    fake_entry(root.path(), "s", "sev_guest", &report);
+    let entry = fake_entry(root.path(), "s", "sev_guest", &report);
+    fs::write(entry.join("auxblob"), &table).unwrap();
     let ev = ConfigfsTsm::new(root.path())
         .with_entry_name("s")
         .attest(&rd)
         .unwrap();
     assert_eq!(ev.bytes, report);
-    let collateral = attestation_gate::Collateral::new()
-        .with("vcek.der", fs::read(format!("{dir}/vcek.der")).unwrap());
+    let collateral = ev.collateral().unwrap();
+    assert_eq!(collateral.get("vcek.der"), Some(&vcek[..]));
     // Inside the fixture window (README 1.1: 1680549823 .. 1901474623).
     let claims = attestation_gate::Verifiers::new()
         .verify(
@@ -229,6 +238,7 @@ mod never_panics {
                 let _ = tsm::check_report_data(p, &bytes, &RD);
             }
             let _ = tdx_guest::parse_response(&bytes);
+            let _ = cert_table::parse(&bytes);
         }
 
         /// A report carrying other report data is always refused.
