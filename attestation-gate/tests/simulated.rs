@@ -199,6 +199,24 @@ fn evidence_for_another_binding__should_fail_report_data_mismatch() {
     assert!(matches!(err, Error::ReportDataMismatch), "{err:?}");
 }
 
+/// Known answer: the same evidence encoded independently from docs/PROTOCOL.md
+/// ("Simulated evidence format") with python `cryptography` 48:
+///
+/// ```text
+/// sk = Ed25519PrivateKey.from_private_bytes(bytes([1]*32)); pk = raw public key
+/// body = b"kn-simev" + u16be(1) + u8(9) + b"sim-intel" + bytes([2]*32) + b"\x00"
+///        + bytes([3]*64) + u64be(1800000000) + pk
+/// evidence = body + sk.sign(b"keynet/simulated-evidence/v1" + body)
+/// ```
+#[test]
+fn attest__should_match_an_independent_encoding() {
+    const EXPECTED: &str = "6b6e2d73696d657600010973696d2d696e74656c02020202020202020202020202020202020202020202020202020202020202020003030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303000000006b49d2008a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c69fc376b60bc393ec2b7238f9b4afafd5c21f98aec8974f2ea730fa4c5e939e88c78dc748841e7c11d612b13c325df24f61d72e712b3370c1e8a3b4e34befe0e";
+    let a = SimulatedAttester::new(DevnetSigningKey::from_seed(&[1; 32]), "sim-intel", [2; 32])
+        .unwrap();
+    let evidence = a.attest(&attestation_gate::ReportData([3; 64]), T);
+    assert_eq!(hex::encode(&evidence), EXPECTED);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
