@@ -22,6 +22,8 @@
 //! - Tests and benches get keys from `crate::insecure_dealer` (feature
 //!   `insecure-dealer`) or from the honest in-memory runner `crate::sim`.
 
+#![deny(clippy::indexing_slicing)]
+
 use std::collections::BTreeMap;
 
 use group::Group;

@@ -20,6 +20,19 @@
 //! | 3 | [`round3::Broadcast`]: echo digests of every round-1 broadcast + complaints | echo broadcast |
 //! | 4 | [`round4::Broadcast`]: shares revealed to answer complaints | echo broadcast |
 //!
+//! # Security
+//!
+//! As with FROST's DKG (the same joint-Feldman construction with proofs of knowledge),
+//! a rushing adversary can bias the distribution of the group key by choosing, after
+//! seeing the honest commitments, whether its dealers get disqualified (Gennaro et al.,
+//! J. Cryptology 2007, §3). Gennaro et al., "Secure Applications of Pedersen's
+//! Distributed Key Generation Protocol" (CT-RSA 2003), show that threshold Schnorr
+//! signatures stay secure with such keys; keynet's BLS PRF and secp256k1 FROST rely on
+//! that. The qualified set always keeps at least `t` dealers, so at least one honest
+//! dealer's secret is in the key. Echo reports are authenticated by the transport but
+//! not signed, so a lying reporter can get an honest dealer excluded (never a wrong
+//! key; at worst the run ends with `Error::TooFewQualified`).
+//!
 //! Share checks are batched: a receiver evaluates every dealer's commitment at its own
 //! (small) index with Horner's rule and checks one random linear combination
 //! `Σ ρ_d·s_d·G == Σ ρ_d·E_d(j)` with one multi-scalar multiplication; only when that
