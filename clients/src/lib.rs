@@ -2,4 +2,6 @@
 #![deny(missing_docs)]
 #![doc = include_str!("../README.md")]
 
+pub mod attest;
 pub mod cli;
+pub mod gov;

@@ -23,6 +23,14 @@ struct Cli {
 enum Command {
     /// Print the version of this `kms` build.
     Version,
+    /// Attestation tools: verify evidence offline, print measurement digests.
+    Attest(clients::attest::AttestArgs),
+    /// Governance: deploy, register applications, propose, vote, execute.
+    Gov(clients::gov::GovArgs),
+    /// Node operators: register a node on chain.
+    Node(clients::gov::node::NodeArgs),
+    /// The network as the chain records it: active epoch, keys, committee.
+    Network(clients::gov::node::NetworkArgs),
 }
 
 fn run(cli: &Cli) -> Result<(), CliError> {
@@ -32,6 +40,10 @@ fn run(cli: &Cli) -> Result<(), CliError> {
             clients::cli::emit(cli.json, &serde_json::json!({ "version": v }), v);
             Ok(())
         }
+        Command::Attest(args) => clients::attest::run(args, cli.json),
+        Command::Gov(args) => clients::gov::run(args, cli.json),
+        Command::Node(args) => clients::gov::node::run_node(args, cli.json),
+        Command::Network(args) => clients::gov::node::run_network(args, cli.json),
     }
 }
 

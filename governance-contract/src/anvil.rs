@@ -47,14 +47,15 @@ pub struct Anvil {
 }
 
 impl Anvil {
-    /// The anvil binary: `$KEYNET_ANVIL` if set, else the native binary of the
-    /// platform package under this crate's `node_modules`, else `node_modules/.bin/anvil`.
+    /// The anvil binary: `$KEYNET_ANVIL` if set, else the native binary of the pinned
+    /// `@foundry-rs/anvil-linux-amd64` package under this crate's `node_modules`, else
+    /// `node_modules/.bin/anvil`.
     pub fn binary() -> Result<PathBuf, AnvilError> {
         if let Some(p) = std::env::var_os("KEYNET_ANVIL") {
             return Ok(PathBuf::from(p));
         }
         let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules");
-        // The native binary first: killing the node wrapper would orphan it.
+        // The native binary first: killing a node wrapper would orphan it.
         let native = modules.join("@foundry-rs/anvil-linux-amd64/bin/anvil");
         if native.is_file() {
             return Ok(native);

@@ -242,3 +242,73 @@ pub fn decode_contract_error(err: &alloy::contract::Error) -> Option<ContractErr
     err.as_decoded_interface_error::<GovernanceErrors>()
         .map(ContractError)
 }
+
+#[cfg(test)]
+#[allow(non_snake_case)]
+mod tests {
+    use alloy::primitives::U256;
+    use alloy::sol_types::{SolError, SolInterface};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::bindings::Governance;
+
+    #[test]
+    fn contract_error__should_decode_revert_data_into_its_kind_and_message() {
+        let data = Governance::TimelockPending {
+            id: U256::from(3),
+            eta: 1_700_000_000,
+        }
+        .abi_encode();
+        let e = ContractError::decode(&data).unwrap();
+        assert_eq!(e.kind(), "timelock_pending");
+        assert!(e.message().contains("1700000000"));
+        let data = Governance::DiversityViolation {
+            rule: 1,
+            key: Default::default(),
+            seats: U256::from(2),
+            threshold: U256::from(2),
+        }
+        .abi_encode();
+        let e = ContractError::decode(&data).unwrap();
+        assert_eq!(e.kind(), "diversity_violation");
+        assert!(e.message().contains("vendor"), "{}", e.message());
+    }
+
+    #[test]
+    fn contract_error__should_give_every_error_a_distinct_snake_case_kind() {
+        let mut kinds = std::collections::BTreeSet::new();
+        for selector in GovernanceErrors::selectors() {
+            // Arguments of zeros decode for every error of this contract.
+            let mut data = selector.to_vec();
+            data.extend(std::iter::repeat_n(0u8, 32 * 4));
+            let e = ContractError::decode(&data).unwrap();
+            assert!(e.kind().chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            assert!(!e.message().is_empty());
+            kinds.insert(e.kind());
+        }
+        assert_eq!(kinds.len(), GovernanceErrors::COUNT);
+    }
+
+    #[test]
+    fn contract_error__should_refuse_foreign_revert_data() {
+        assert!(ContractError::decode(&[]).is_none());
+        assert!(ContractError::decode(&[0x08, 0xc3, 0x79, 0xa0]).is_none());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn contract_error_decode__should_never_panic(
+            pick in 0usize..64,
+            tail in proptest::collection::vec(any::<u8>(), 0..200),
+        ) {
+            let selectors: Vec<[u8; 4]> = GovernanceErrors::selectors().collect();
+            let mut data = selectors[pick % selectors.len()].to_vec();
+            data.extend(tail);
+            if let Some(e) = ContractError::decode(&data) {
+                let _ = e.message();
+            }
+        }
+    }
+}

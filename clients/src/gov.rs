@@ -1,0 +1,554 @@
+//! `kms gov …`: deploy the governance contract, register applications, propose, vote,
+//! execute and list (CLI.md "Governance", docs/GOVERNANCE.md).
+//!
+//! Every command talks to any JSON-RPC endpoint (`--rpc URL --contract ADDR`, or
+//! `KMS_RPC_URL`, `KMS_CONTRACT`). Commands that send a transaction sign it with the key
+//! in `--key-file FILE` or `KMS_PRIVATE_KEY` (hex), never a command-line argument.
+//! A refusal by the contract exits non-zero with the contract's error kind
+//! (`already_voted`, `timelock_pending`, `diversity_violation`, …).
+
+pub mod chain;
+pub mod node;
+pub mod parse;
+
+use std::path::PathBuf;
+
+use alloy::primitives::{FixedBytes, U256};
+use alloy::rpc::types::TransactionReceipt;
+use clap::{Args, Subcommand};
+use governance_contract::{
+    types, AppInfo, EpochInfo, EpochStatus, Governance, ProposalAction, ProposalInfo,
+};
+use serde_json::{json, Value};
+
+use self::chain::Gov;
+use self::parse::hex;
+use crate::cli::{emit, CliError};
+
+/// Where the network is and who signs.
+#[derive(Args, Debug, Clone)]
+pub struct ChainArgs {
+    /// JSON-RPC endpoint of the chain holding the governance contract.
+    #[arg(long, env = "KMS_RPC_URL", global = true)]
+    pub rpc: Option<String>,
+    /// Address of the governance contract.
+    #[arg(long, env = "KMS_CONTRACT", global = true)]
+    pub contract: Option<String>,
+    /// File with the hex private key that signs transactions (else `KMS_PRIVATE_KEY`).
+    #[arg(long, global = true)]
+    pub key_file: Option<PathBuf>,
+}
+
+/// `kms gov`.
+#[derive(Args, Debug)]
+pub struct GovArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    #[command(subcommand)]
+    command: GovCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum GovCommand {
+    /// Deploy the governance contract with the network's voters.
+    Deploy {
+        /// Network voters, comma-separated addresses.
+        #[arg(long)]
+        voters: String,
+        /// Votes needed for ordinary proposals.
+        #[arg(long)]
+        quorum: u16,
+        /// Delay between reaching the quorum and execution (90s, 10m, 1h, 7d).
+        #[arg(long)]
+        timelock: String,
+        /// Votes needed for a revocation (no timelock). Default: the quorum.
+        #[arg(long)]
+        revoke_quorum: Option<u16>,
+        /// How long a proposal stays executable after its timelock.
+        #[arg(long, default_value = "7d")]
+        proposal_lifetime: String,
+        /// Also forbid one TEE family from holding t or more seats.
+        #[arg(long)]
+        family_cap: bool,
+    },
+    /// Register an application, governed by its own voters.
+    RegisterApp {
+        /// Its voters (default: the signing account alone).
+        #[arg(long)]
+        voters: Option<String>,
+        /// Votes needed for ordinary proposals.
+        #[arg(long, default_value_t = 1)]
+        quorum: u16,
+        /// Delay between reaching the quorum and execution.
+        #[arg(long, default_value = "0s")]
+        timelock: String,
+        /// Votes needed for a revocation. Default: the quorum.
+        #[arg(long)]
+        revoke_quorum: Option<u16>,
+        /// 32-byte salt (hex); app_id = keccak256(abi.encode(account, salt)). Default: random.
+        #[arg(long)]
+        salt: Option<String>,
+    },
+    /// Propose a change; the proposer's vote is counted.
+    #[command(subcommand)]
+    Propose(ProposeCommand),
+    /// Vote for a proposal.
+    Vote {
+        /// Proposal id.
+        id: u64,
+    },
+    /// Execute a proposal whose quorum is reached and timelock has passed.
+    Execute {
+        /// Proposal id.
+        id: u64,
+    },
+    /// Cancel a proposal you proposed.
+    Cancel {
+        /// Proposal id.
+        id: u64,
+    },
+    /// List proposals.
+    Proposals {
+        /// Only the proposals of this application (32-byte hex).
+        #[arg(long)]
+        app: Option<String>,
+    },
+    /// Show an application: owner, council, approved measurements.
+    App {
+        /// The application id (32-byte hex).
+        app_id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ProposeCommand {
+    /// Approve a measurement for an application.
+    Approve {
+        /// Application id (32-byte hex); the network's node_app_id for kms-node builds.
+        #[arg(long)]
+        app: String,
+        /// Measurement digest (32-byte hex).
+        #[arg(long)]
+        measurement: String,
+    },
+    /// Revoke a measurement (fast path: revocation quorum, no timelock).
+    Revoke {
+        /// Application id (32-byte hex).
+        #[arg(long)]
+        app: String,
+        /// Measurement digest (32-byte hex).
+        #[arg(long)]
+        measurement: String,
+    },
+    /// Set the next committee: the current one with nodes added and removed.
+    Committee {
+        /// Node ids to add (32-byte hex), appended in order.
+        #[arg(long, num_args = 1..)]
+        add: Vec<String>,
+        /// Node ids to remove.
+        #[arg(long, num_args = 1..)]
+        remove: Vec<String>,
+        /// The new threshold (default: the current one if still valid, else n/2+1).
+        #[arg(long)]
+        threshold: Option<u16>,
+    },
+    /// Replace an application's council (voters, quorums, timelock).
+    Council {
+        /// Application id (32-byte hex).
+        #[arg(long)]
+        app: String,
+        /// The new voters, comma-separated.
+        #[arg(long)]
+        voters: String,
+        /// Votes needed for ordinary proposals.
+        #[arg(long)]
+        quorum: u16,
+        /// Votes needed for revocations. Default: the quorum.
+        #[arg(long)]
+        revoke_quorum: Option<u16>,
+        /// Delay between reaching the quorum and execution.
+        #[arg(long, default_value = "0s")]
+        timelock: String,
+    },
+    /// Cancel the pending (stuck) committee transition.
+    CancelTransition {
+        /// The pending epoch (default: the one pending now).
+        #[arg(long)]
+        epoch: Option<u64>,
+    },
+}
+
+/// Runs a `kms gov` command, printing its result (JSON with `json`).
+pub fn run(args: &GovArgs, json: bool) -> Result<(), CliError> {
+    let (value, human) = block_on(dispatch(args))?;
+    emit(json, &value, &human);
+    Ok(())
+}
+
+/// Runs `f` to completion on a single-threaded runtime.
+fn block_on<T>(f: impl std::future::Future<Output = Result<T, CliError>>) -> Result<T, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new("internal", format!("cannot start the runtime: {e}")))?
+        .block_on(f)
+}
+
+async fn dispatch(args: &GovArgs) -> Result<(Value, String), CliError> {
+    let c = &args.chain;
+    match &args.command {
+        GovCommand::Deploy {
+            voters,
+            quorum,
+            timelock,
+            revoke_quorum,
+            proposal_lifetime,
+            family_cap,
+        } => {
+            let voters = parse::address_list("--voters", voters)?;
+            let timelock = parse::duration(timelock)?;
+            let lifetime = parse::duration(proposal_lifetime)?;
+            let provider = chain::provider(rpc(c)?, Some(chain::signer(c.key_file.as_deref())?))?;
+            let gov = Governance::deploy(
+                provider,
+                voters,
+                *quorum,
+                revoke_quorum.unwrap_or(*quorum),
+                timelock,
+                lifetime,
+                *family_cap,
+            )
+            .await
+            .map_err(chain::call_error)?;
+            let node_app = gov.nodeAppId().call().await.map_err(chain::call_error)?;
+            let address = *gov.address();
+            Ok((
+                json!({ "contract": hex(address), "node_app_id": hex(node_app) }),
+                format!(
+                    "contract     0x{}\nnode_app_id  {}",
+                    hex(address),
+                    hex(node_app)
+                ),
+            ))
+        }
+        GovCommand::RegisterApp {
+            voters,
+            quorum,
+            timelock,
+            revoke_quorum,
+            salt,
+        } => {
+            let voters = match voters {
+                Some(v) => parse::address_list("--voters", v)?,
+                None => Vec::new(),
+            };
+            let timelock = parse::duration(timelock)?;
+            let salt = match salt {
+                Some(s) => parse::bytes32("--salt", s)?,
+                None => rand::random::<[u8; 32]>(),
+            };
+            let signer = chain::signer(c.key_file.as_deref())?;
+            let owner = signer.address();
+            let gov = signed(c, signer)?;
+            let receipt = chain::send(gov.registerApp(
+                salt.into(),
+                voters,
+                *quorum,
+                revoke_quorum.unwrap_or(*quorum),
+                timelock,
+            ))
+            .await?;
+            let app_id = types::app_id(owner, salt);
+            Ok((
+                json!({ "app_id": hex(app_id), "owner": hex(owner), "salt": hex(salt),
+                        "gas_used": receipt.gas_used }),
+                format!("app_id  {}", hex(app_id)),
+            ))
+        }
+        GovCommand::Propose(p) => propose(c, p).await,
+        GovCommand::Vote { id } => {
+            let gov = signed(c, chain::signer(c.key_file.as_deref())?)?;
+            let receipt = chain::send(gov.vote(U256::from(*id))).await?;
+            after_tx(&gov, *id, &receipt, "voted for").await
+        }
+        GovCommand::Execute { id } => {
+            let gov = signed(c, chain::signer(c.key_file.as_deref())?)?;
+            let receipt = chain::send(gov.execute(U256::from(*id))).await?;
+            after_tx(&gov, *id, &receipt, "executed").await
+        }
+        GovCommand::Cancel { id } => {
+            let gov = signed(c, chain::signer(c.key_file.as_deref())?)?;
+            let receipt = chain::send(gov.cancel(U256::from(*id))).await?;
+            after_tx(&gov, *id, &receipt, "cancelled").await
+        }
+        GovCommand::Proposals { app } => {
+            let filter = app
+                .as_deref()
+                .map(|a| parse::bytes32("--app", a))
+                .transpose()?;
+            let gov = read_only(c)?;
+            let count = gov
+                .proposalCount()
+                .call()
+                .await
+                .map_err(chain::call_error)?;
+            let count = u64::try_from(count).map_err(|_| {
+                CliError::new(
+                    "chain_error",
+                    "the contract reports an impossible proposal count",
+                )
+            })?;
+            let mut list = Vec::new();
+            let mut lines = vec![format!(
+                "{:>4}  {:<18} {:>5}  {:<9} {:>11}  app",
+                "id", "kind", "votes", "state", "eta"
+            )];
+            for id in 1..=count {
+                let p = proposal(&gov, id).await?;
+                if filter.is_some_and(|f| f != p.app_id) {
+                    continue;
+                }
+                lines.push(format!(
+                    "{:>4}  {:<18} {:>2}/{:<2}  {:<9} {:>11}  {}",
+                    p.id,
+                    p.kind().name(),
+                    p.votes,
+                    p.required,
+                    p.state.name(),
+                    p.eta.map_or_else(|| "-".to_owned(), |e| e.to_string()),
+                    hex(p.app_id)
+                ));
+                list.push(proposal_json(&p));
+            }
+            Ok((json!({ "proposals": list }), lines.join("\n")))
+        }
+        GovCommand::App { app_id } => {
+            let id = parse::bytes32("APP_ID", app_id)?;
+            let gov = read_only(c)?;
+            let a = AppInfo::from(gov.app(id.into()).call().await.map_err(chain::call_error)?);
+            let ms: Vec<String> = a.measurements.iter().map(hex).collect();
+            let voters: Vec<String> = a.voters.iter().map(hex).collect();
+            let human = format!(
+                "app_id        {}\nowner         0x{}\nvoters        {}\nquorum        {} (revocation {})\ntimelock      {}s\nmeasurements  {}",
+                hex(a.app_id),
+                hex(a.owner),
+                voters.iter().map(|v| format!("0x{v}")).collect::<Vec<_>>().join(", "),
+                a.quorum,
+                a.revoke_quorum,
+                a.timelock,
+                if ms.is_empty() { "(none)".to_owned() } else { ms.join("\n              ") },
+            );
+            Ok((
+                json!({ "app_id": hex(a.app_id), "owner": hex(a.owner), "measurements": ms,
+                        "voters": voters, "quorum": a.quorum, "revoke_quorum": a.revoke_quorum,
+                        "timelock": a.timelock }),
+                human,
+            ))
+        }
+    }
+}
+
+async fn propose(c: &ChainArgs, p: &ProposeCommand) -> Result<(Value, String), CliError> {
+    let signer = chain::signer(c.key_file.as_deref())?;
+    let gov = signed(c, signer)?;
+    let receipt = match p {
+        ProposeCommand::Approve { app, measurement } => {
+            let app = parse::bytes32("--app", app)?;
+            let m = parse::bytes32("--measurement", measurement)?;
+            chain::send(gov.proposeApprove(app.into(), m.into())).await?
+        }
+        ProposeCommand::Revoke { app, measurement } => {
+            let app = parse::bytes32("--app", app)?;
+            let m = parse::bytes32("--measurement", measurement)?;
+            chain::send(gov.proposeRevoke(app.into(), m.into())).await?
+        }
+        ProposeCommand::Committee {
+            add,
+            remove,
+            threshold,
+        } => {
+            let (members, t) = next_committee(&gov, add, remove, *threshold).await?;
+            chain::send(gov.proposeCommittee(members, t)).await?
+        }
+        ProposeCommand::Council {
+            app,
+            voters,
+            quorum,
+            revoke_quorum,
+            timelock,
+        } => {
+            let app = parse::bytes32("--app", app)?;
+            let voters = parse::address_list("--voters", voters)?;
+            let timelock = parse::duration(timelock)?;
+            chain::send(gov.proposeCouncil(
+                app.into(),
+                voters,
+                *quorum,
+                revoke_quorum.unwrap_or(*quorum),
+                timelock,
+            ))
+            .await?
+        }
+        ProposeCommand::CancelTransition { epoch } => {
+            let e = match epoch {
+                Some(e) => *e,
+                None => gov.pendingEpoch().call().await.map_err(chain::call_error)?,
+            };
+            chain::send(gov.proposeCancelTransition(e)).await?
+        }
+    };
+    let id = receipt
+        .inner
+        .logs()
+        .iter()
+        .find_map(|l| l.log_decode::<Governance::ProposalCreated>().ok())
+        .and_then(|l| u64::try_from(l.inner.data.id).ok())
+        .ok_or_else(|| {
+            CliError::new(
+                "chain_error",
+                "the transaction succeeded but emitted no ProposalCreated",
+            )
+        })?;
+    let p = proposal(&gov, id).await?;
+    let mut v = proposal_json(&p);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("proposal".to_owned(), json!(id));
+        o.insert("gas_used".to_owned(), json!(receipt.gas_used));
+    }
+    Ok((
+        v,
+        format!(
+            "proposal {id} ({}): {} of {} votes, {}",
+            p.kind().name(),
+            p.votes,
+            p.required,
+            p.state.name()
+        ),
+    ))
+}
+
+/// The committee that results from the current one (pending if any, else active) with
+/// `remove` taken out and `add` appended.
+async fn next_committee(
+    gov: &Gov,
+    add: &[String],
+    remove: &[String],
+    threshold: Option<u16>,
+) -> Result<(Vec<FixedBytes<32>>, u16), CliError> {
+    let active = gov
+        .activeCommittee()
+        .call()
+        .await
+        .map_err(chain::call_error)?;
+    let current = EpochInfo::try_from(active)
+        .map_err(|e| CliError::new("chain_error", format!("bad epoch record: {e}")))?;
+    let mut members: Vec<[u8; 32]> = if current.status == EpochStatus::Active {
+        current.committee.clone()
+    } else {
+        Vec::new()
+    };
+    for r in remove {
+        let r = parse::bytes32("--remove", r)?;
+        let before = members.len();
+        members.retain(|m| *m != r);
+        if members.len() == before {
+            return Err(CliError::new(
+                "bad_input",
+                format!("node {} is not in the active committee", hex(r)),
+            ));
+        }
+    }
+    for a in add {
+        members.push(parse::bytes32("--add", a)?);
+    }
+    let n = members.len();
+    let majority = u16::try_from(n / 2 + 1).unwrap_or(u16::MAX);
+    let t = threshold.unwrap_or(
+        if current.threshold > 0
+            && usize::from(current.threshold) <= n
+            && usize::from(current.threshold) * 2 > n
+        {
+            current.threshold
+        } else {
+            majority
+        },
+    );
+    Ok((members.into_iter().map(FixedBytes::from).collect(), t))
+}
+
+async fn after_tx(
+    gov: &Gov,
+    id: u64,
+    receipt: &TransactionReceipt,
+    verb: &str,
+) -> Result<(Value, String), CliError> {
+    let p = proposal(gov, id).await?;
+    Ok((
+        json!({ "proposal": id, "kind": p.kind().name(), "votes": p.votes,
+                "required": p.required, "state": p.state.name(), "eta": p.eta,
+                "tx": hex(receipt.transaction_hash), "gas_used": receipt.gas_used }),
+        format!(
+            "{verb} proposal {id} ({}): {} of {} votes, {}{}",
+            p.kind().name(),
+            p.votes,
+            p.required,
+            p.state.name(),
+            p.eta
+                .map_or_else(String::new, |e| format!(", executable from unix time {e}"))
+        ),
+    ))
+}
+
+async fn proposal(gov: &Gov, id: u64) -> Result<ProposalInfo, CliError> {
+    let v = gov
+        .proposal(U256::from(id))
+        .call()
+        .await
+        .map_err(chain::call_error)?;
+    ProposalInfo::try_from(v)
+        .map_err(|e| CliError::new("chain_error", format!("proposal {id} does not decode: {e}")))
+}
+
+fn proposal_json(p: &ProposalInfo) -> Value {
+    let action = match &p.action {
+        ProposalAction::Approve { measurement } | ProposalAction::Revoke { measurement } => {
+            json!({ "measurement": hex(measurement) })
+        }
+        ProposalAction::Council {
+            voters,
+            quorum,
+            revoke_quorum,
+            timelock,
+        } => json!({
+            "voters": voters.iter().map(hex).collect::<Vec<_>>(),
+            "quorum": quorum, "revoke_quorum": revoke_quorum, "timelock": timelock }),
+        ProposalAction::Committee {
+            committee,
+            threshold,
+        } => json!({
+            "committee": committee.iter().map(hex).collect::<Vec<_>>(), "threshold": threshold }),
+        ProposalAction::CancelTransition { epoch } => json!({ "epoch": epoch }),
+        ProposalAction::FamilyCap { enabled } => json!({ "enabled": enabled }),
+        _ => json!({}),
+    };
+    json!({ "id": p.id, "kind": p.kind().name(), "votes": p.votes, "required": p.required,
+            "state": p.state.name(), "eta": p.eta, "expires_at": p.expires_at,
+            "app_id": hex(p.app_id), "proposer": hex(p.proposer), "action": action })
+}
+
+fn rpc(c: &ChainArgs) -> Result<&str, CliError> {
+    c.rpc
+        .as_deref()
+        .ok_or_else(|| CliError::new("missing_rpc", "give --rpc URL or set KMS_RPC_URL"))
+}
+
+fn signed(c: &ChainArgs, signer: alloy::signers::local::PrivateKeySigner) -> Result<Gov, CliError> {
+    chain::contract(
+        c.contract.as_deref(),
+        chain::provider(rpc(c)?, Some(signer))?,
+    )
+}
+
+fn read_only(c: &ChainArgs) -> Result<Gov, CliError> {
+    chain::contract(c.contract.as_deref(), chain::provider(rpc(c)?, None)?)
+}

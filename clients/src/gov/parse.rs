@@ -1,0 +1,124 @@
+//! Parsing of command-line values: durations, hex, addresses, comma lists.
+#![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
+use alloy::primitives::Address;
+
+use crate::cli::CliError;
+
+/// Parses `90s`, `10m`, `1h`, `7d` or a bare number of seconds.
+pub fn duration(s: &str) -> Result<u64, CliError> {
+    let s = s.trim();
+    let bad = || {
+        CliError::new(
+            "bad_input",
+            format!("{s:?} is not a duration; write it like 90s, 10m, 1h or 7d"),
+        )
+    };
+    let (digits, unit) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (s.get(..i).ok_or_else(bad)?, c),
+        Some(_) => (s, 's'),
+        None => return Err(bad()),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let mult = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86400,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(mult).ok_or_else(bad)
+}
+
+/// Parses exactly 32 bytes of hex (with or without `0x`).
+pub fn bytes32(what: &str, s: &str) -> Result<[u8; 32], CliError> {
+    let v = hex_bytes(what, s)?;
+    <[u8; 32]>::try_from(v.as_slice()).map_err(|_| {
+        CliError::new(
+            "bad_input",
+            format!(
+                "{what} must be 32 bytes of hex (64 digits), got {} bytes",
+                v.len()
+            ),
+        )
+    })
+}
+
+/// Parses hex bytes (with or without `0x`).
+pub fn hex_bytes(what: &str, s: &str) -> Result<Vec<u8>, CliError> {
+    alloy::hex::decode(s.trim())
+        .map_err(|_| CliError::new("bad_input", format!("{what} must be hex digits, got {s:?}")))
+}
+
+/// Parses an account address (with or without `0x`, any case).
+pub fn address(what: &str, s: &str) -> Result<Address, CliError> {
+    let v = hex_bytes(what, s)?;
+    <[u8; 20]>::try_from(v.as_slice())
+        .map(Address::from)
+        .map_err(|_| {
+            CliError::new(
+                "bad_input",
+                format!("{what} must be a 20-byte address, got {s:?}"),
+            )
+        })
+}
+
+/// Parses `ADDR,ADDR,…`.
+pub fn address_list(what: &str, s: &str) -> Result<Vec<Address>, CliError> {
+    s.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| address(what, p))
+        .collect()
+}
+
+/// Lowercase hex without `0x`, the CLI's JSON form for byte strings.
+pub fn hex(b: impl AsRef<[u8]>) -> String {
+    alloy::hex::encode(b)
+}
+
+#[cfg(test)]
+#[allow(non_snake_case)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn duration__should_read_the_documented_units() {
+        assert_eq!(duration("90s").unwrap(), 90);
+        assert_eq!(duration("10m").unwrap(), 600);
+        assert_eq!(duration("1h").unwrap(), 3600);
+        assert_eq!(duration("7d").unwrap(), 604_800);
+        assert_eq!(duration("0").unwrap(), 0);
+        for bad in ["", "h", "1w", "-1s", "1.5h", "99999999999999999999d", "1ss"] {
+            assert_eq!(duration(bad).unwrap_err().kind, "bad_input", "{bad}");
+        }
+    }
+
+    #[test]
+    fn address__should_accept_with_and_without_prefix() {
+        let a = address("voter", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8").unwrap();
+        assert_eq!(
+            address("voter", "70997970c51812dc3a010c7d01b50e0d17dc79c8").unwrap(),
+            a
+        );
+        assert_eq!(address("voter", "0x1234").unwrap_err().kind, "bad_input");
+        assert_eq!(
+            address_list("voters", &format!("{a},{a}")).unwrap().len(),
+            2
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn parsers__should_never_panic(s in ".{0,80}") {
+            let _ = duration(&s);
+            let _ = bytes32("x", &s);
+            let _ = address_list("x", &s);
+        }
+    }
+}

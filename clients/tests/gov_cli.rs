@@ -1,0 +1,503 @@
+//! `kms gov …` end to end: the built binary against a fresh anvil (from the pinned npm
+//! package in governance-contract/), checking the JSON fields CLI.md fixes and the
+//! error kinds of refusals.
+#![allow(non_snake_case)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+
+use alloy::primitives::{Address, Bytes, FixedBytes};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use governance_contract::anvil::{Anvil, DEV_KEYS};
+use governance_contract::{types, Governance};
+use serde_json::Value;
+
+struct Kms {
+    rpc: String,
+    contract: Option<String>,
+}
+
+impl Kms {
+    /// Runs `kms gov ARGS --json` signed by dev account `who`; (exit ok, JSON output).
+    fn gov(&self, who: Option<usize>, args: &[&str]) -> (bool, Value) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kms"));
+        cmd.arg("gov")
+            .args(args)
+            .arg("--json")
+            .arg("--rpc")
+            .arg(&self.rpc);
+        cmd.env_remove("KMS_PRIVATE_KEY")
+            .env_remove("KMS_CONTRACT")
+            .env_remove("KMS_RPC_URL");
+        if let Some(c) = &self.contract {
+            cmd.env("KMS_CONTRACT", c);
+        }
+        if let Some(i) = who {
+            cmd.env("KMS_PRIVATE_KEY", DEV_KEYS[i]);
+        }
+        let out = cmd.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let v: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "not one JSON object ({e}): {stdout} / {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.success(), v)
+    }
+
+    fn ok(&self, who: Option<usize>, args: &[&str]) -> Value {
+        let (ok, v) = self.gov(who, args);
+        assert!(ok, "kms gov {args:?} failed: {v}");
+        v
+    }
+
+    /// Runs a command that must be refused; returns the error kind.
+    fn refused(&self, who: Option<usize>, args: &[&str]) -> String {
+        let (ok, v) = self.gov(who, args);
+        assert!(!ok, "kms gov {args:?} should have failed: {v}");
+        assert!(v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+        v["error"]["kind"].as_str().unwrap().to_owned()
+    }
+}
+
+fn addr(i: usize) -> Address {
+    DEV_KEYS[i].parse::<PrivateKeySigner>().unwrap().address()
+}
+
+fn h(s: &Value) -> String {
+    s.as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn kms_gov__should_deploy_propose_vote_execute_and_refuse_per_the_rules() {
+    let anvil = Anvil::spawn().unwrap();
+    let mut kms = Kms {
+        rpc: anvil.endpoint(),
+        contract: None,
+    };
+    let voters = format!("{},{},{}", addr(0), addr(1), addr(2));
+
+    assert_eq!(
+        kms.refused(
+            None,
+            &[
+                "deploy",
+                "--voters",
+                &voters,
+                "--quorum",
+                "2",
+                "--timelock",
+                "1h"
+            ]
+        ),
+        "missing_key"
+    );
+    let d = kms.ok(
+        Some(0),
+        &[
+            "deploy",
+            "--voters",
+            &voters,
+            "--quorum",
+            "2",
+            "--timelock",
+            "1h",
+            "--revoke-quorum",
+            "1",
+        ],
+    );
+    let contract = h(&d["contract"]);
+    let node_app = h(&d["node_app_id"]);
+    assert_eq!(contract.len(), 40);
+    assert_eq!(
+        node_app,
+        alloy::hex::encode(types::app_id(contract.parse().unwrap(), [0; 32]))
+    );
+    kms.contract = Some(contract.clone());
+
+    // An application with its own two voters.
+    let salt = "11".repeat(32);
+    let r = kms.ok(
+        Some(3),
+        &[
+            "register-app",
+            "--voters",
+            &format!("{},{}", addr(3), addr(4)),
+            "--quorum",
+            "2",
+            "--salt",
+            &salt,
+        ],
+    );
+    let app = h(&r["app_id"]);
+    assert_eq!(app, alloy::hex::encode(types::app_id(addr(3), [0x11; 32])));
+    assert_eq!(
+        kms.refused(Some(3), &["register-app", "--salt", &salt]),
+        "app_exists"
+    );
+
+    // Network approval of a kms-node build: quorum 2, timelock 1h.
+    let meas = "ab".repeat(32);
+    let p = kms.ok(
+        Some(0),
+        &[
+            "propose",
+            "approve",
+            "--app",
+            &node_app,
+            "--measurement",
+            &meas,
+        ],
+    );
+    assert_eq!(p["proposal"], 1);
+    assert_eq!(p["state"], "pending");
+    assert_eq!(kms.refused(Some(0), &["vote", "1"]), "already_voted");
+    assert_eq!(kms.refused(Some(5), &["vote", "1"]), "not_voter");
+    let v = kms.ok(Some(1), &["vote", "1"]);
+    assert_eq!(
+        (v["votes"].as_u64(), v["state"].as_str()),
+        (Some(2), Some("queued"))
+    );
+    assert_eq!(kms.refused(Some(1), &["execute", "1"]), "timelock_pending");
+
+    // The same vote through --key-file instead of the environment.
+    let dir = std::env::temp_dir().join(format!("kms-gov-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_file = dir.join("voter2.key");
+    std::fs::write(&key_file, format!("0x{}\n", DEV_KEYS[2])).unwrap();
+    let v = kms.ok(
+        None,
+        &["vote", "1", "--key-file", key_file.to_str().unwrap()],
+    );
+    assert_eq!(v["votes"], 3);
+
+    // Move the chain's clock past the timelock.
+    let provider = ProviderBuilder::new().connect_http(kms.rpc.parse().unwrap());
+    let _: Value = provider
+        .raw_request("evm_increaseTime".into(), (3601u64,))
+        .await
+        .unwrap();
+    let _: Value = provider.raw_request("evm_mine".into(), ()).await.unwrap();
+    let e = kms.ok(Some(5), &["execute", "1"]);
+    assert_eq!(e["state"], "executed");
+    assert_eq!(kms.refused(Some(5), &["execute", "1"]), "proposal_closed");
+
+    let a = kms.ok(None, &["app", &node_app]);
+    assert_eq!(a["app_id"].as_str(), Some(node_app.as_str()));
+    assert_eq!(a["owner"].as_str().unwrap(), alloy::hex::encode(addr(0)));
+    assert_eq!(a["measurements"], serde_json::json!([meas]));
+
+    // The application's own voters approve its build; network voters cannot.
+    let m2 = "cd".repeat(32);
+    assert_eq!(
+        kms.refused(
+            Some(0),
+            &["propose", "approve", "--app", &app, "--measurement", &m2]
+        ),
+        "not_voter"
+    );
+    let p = kms.ok(
+        Some(3),
+        &["propose", "approve", "--app", &app, "--measurement", &m2],
+    );
+    assert_eq!(p["proposal"], 2);
+    kms.ok(Some(4), &["vote", "2"]);
+    kms.ok(Some(4), &["execute", "2"]);
+    assert_eq!(
+        kms.ok(None, &["app", &app])["measurements"],
+        serde_json::json!([m2])
+    );
+
+    // Fast revocation: one network voter, no timelock.
+    let p = kms.ok(
+        Some(2),
+        &[
+            "propose",
+            "revoke",
+            "--app",
+            &node_app,
+            "--measurement",
+            &meas,
+        ],
+    );
+    assert_eq!(p["state"], "ready");
+    kms.ok(Some(2), &["execute", "3"]);
+    assert_eq!(
+        kms.ok(None, &["app", &node_app])["measurements"],
+        serde_json::json!([])
+    );
+
+    let list = kms.ok(None, &["proposals"]);
+    let list = list["proposals"].as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    for (p, (kind, state)) in list.iter().zip([
+        ("approve", "executed"),
+        ("approve", "executed"),
+        ("revoke", "executed"),
+    ]) {
+        assert_eq!(
+            (p["kind"].as_str(), p["state"].as_str()),
+            (Some(kind), Some(state))
+        );
+        assert!(p["votes"].is_u64() && p.get("eta").is_some() && p["id"].is_u64());
+    }
+    let only = kms.ok(None, &["proposals", "--app", &app]);
+    assert_eq!(only["proposals"].as_array().unwrap().len(), 1);
+
+    // A committee with one vendor at the threshold is refused with its kind.
+    let gov = Governance::new(
+        contract.parse().unwrap(),
+        ProviderBuilder::new()
+            .wallet(DEV_KEYS[6].parse::<PrivateKeySigner>().unwrap())
+            .connect_http(kms.rpc.parse().unwrap()),
+    );
+    let mut ids = Vec::new();
+    for (k, vendor) in [(1u8, 1u8), (2, 1), (3, 2)] {
+        let key = Bytes::from(vec![k; 36]);
+        gov.registerNode(
+            key.clone(),
+            FixedBytes::repeat_byte(k),
+            vendor,
+            1,
+            1,
+            "127.0.0.1:1".into(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+        ids.push(alloy::hex::encode(types::node_id(&key)));
+    }
+    let add = |n: &[usize]| {
+        n.iter()
+            .flat_map(|i| ["--add".to_owned(), ids[*i].clone()])
+            .collect::<Vec<_>>()
+    };
+    let mut args = vec!["propose".to_owned(), "committee".to_owned()];
+    args.extend(add(&[0, 1, 2]));
+    args.extend(["--threshold".to_owned(), "2".to_owned()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // Intel holds 2 of the seats at t = 2 (and account 6 operates all three).
+    assert_eq!(kms.refused(Some(0), &args), "diversity_violation");
+    let mut args = vec!["propose".to_owned(), "committee".to_owned()];
+    args.extend(add(&[0, 2]));
+    args.extend(["--threshold".to_owned(), "1".to_owned()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(kms.refused(Some(0), &args), "threshold_too_low");
+
+    assert_eq!(kms.refused(Some(0), &["vote", "99"]), "unknown_proposal");
+    assert_eq!(kms.refused(Some(0), &["app", "00"]), "bad_input");
+    assert_eq!(
+        kms.refused(
+            Some(0),
+            &[
+                "deploy",
+                "--voters",
+                &voters,
+                "--quorum",
+                "2",
+                "--timelock",
+                "1w"
+            ]
+        ),
+        "bad_input"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn kms_gov__should_report_an_unreachable_endpoint_with_its_kind() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let kms = Kms {
+        rpc: format!("http://127.0.0.1:{port}"),
+        contract: Some("5fbdb2315678afecb367f032d93f642f64180aa3".into()),
+    };
+    assert_eq!(kms.refused(None, &["proposals"]), "rpc_unreachable");
+}
+
+impl Kms {
+    /// Runs `kms SUBCOMMAND ARGS --json` (not under `gov`) signed by dev account `who`.
+    fn top(&self, who: Option<usize>, args: &[&str]) -> Value {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kms"));
+        cmd.args(args).arg("--json").arg("--rpc").arg(&self.rpc);
+        cmd.env_remove("KMS_PRIVATE_KEY")
+            .env_remove("KMS_CONTRACT")
+            .env_remove("KMS_RPC_URL");
+        if let Some(c) = &self.contract {
+            cmd.env("KMS_CONTRACT", c);
+        }
+        if let Some(i) = who {
+            cmd.env("KMS_PRIVATE_KEY", DEV_KEYS[i]);
+        }
+        let out = cmd.output().unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(out.status.success(), "kms {args:?} failed: {v}");
+        v
+    }
+}
+
+#[tokio::test]
+async fn kms_node_register_and_network_info__should_show_the_confirmed_committee() {
+    let anvil = Anvil::spawn().unwrap();
+    let mut kms = Kms {
+        rpc: anvil.endpoint(),
+        contract: None,
+    };
+    let voters = format!("{},{}", addr(0), addr(1));
+    let d = kms.ok(
+        Some(0),
+        &[
+            "deploy",
+            "--voters",
+            &voters,
+            "--quorum",
+            "2",
+            "--timelock",
+            "0s",
+        ],
+    );
+    kms.contract = Some(h(&d["contract"]));
+
+    let mut ids = Vec::new();
+    for (op, vendor, platform) in [
+        (6usize, "intel", "tdx"),
+        (7, "amd", "sev-snp"),
+        (8, "simulated-2", "simulated"),
+    ] {
+        let p2p = format!("{op:02x}").repeat(36);
+        let noise = format!("{:02x}", op + 0x10).repeat(32);
+        let endpoint = format!("10.0.0.{op}:7000");
+        let r = kms.top(
+            Some(op),
+            &[
+                "node",
+                "register",
+                "--endpoint",
+                &endpoint,
+                "--p2p-key",
+                &p2p,
+                "--noise-key",
+                &noise,
+                "--vendor",
+                vendor,
+                "--platform",
+                platform,
+            ],
+        );
+        let id = h(&r["node_id"]);
+        assert_eq!(
+            id,
+            alloy::hex::encode(types::node_id(&alloy::hex::decode(&p2p).unwrap()))
+        );
+        assert_eq!(r["vendor"], vendor);
+        ids.push(id);
+    }
+    let info = kms.top(None, &["network", "info"]);
+    assert_eq!(
+        (
+            info["epoch"].as_u64(),
+            info["committee"].as_array().map(Vec::len)
+        ),
+        (Some(0), Some(0))
+    );
+
+    let p = kms.ok(
+        Some(0),
+        &[
+            "propose",
+            "committee",
+            "--add",
+            &ids[0],
+            "--add",
+            &ids[1],
+            "--add",
+            &ids[2],
+            "--threshold",
+            "2",
+        ],
+    );
+    let id = p["proposal"].as_u64().unwrap().to_string();
+    assert_eq!(p["kind"], "committee");
+    kms.ok(Some(1), &["vote", &id]);
+    kms.ok(Some(1), &["execute", &id]);
+
+    // Each operator confirms the DKG outcome (kms-node's job; done directly here).
+    let mut secp = vec![0x42u8; 33];
+    secp[0] = 0x03;
+    for (i, op) in [6usize, 7, 8].into_iter().enumerate() {
+        let gov = Governance::new(
+            kms.contract.as_ref().unwrap().parse().unwrap(),
+            ProviderBuilder::new()
+                .wallet(DEV_KEYS[op].parse::<PrivateKeySigner>().unwrap())
+                .connect_http(kms.rpc.parse().unwrap()),
+        );
+        let node: [u8; 32] = alloy::hex::decode(&ids[i]).unwrap().try_into().unwrap();
+        gov.confirm(
+            1,
+            node.into(),
+            FixedBytes::repeat_byte(0x31),
+            Bytes::from(vec![0x41u8; 48]),
+            Bytes::from(secp.clone()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    }
+    let info = kms.top(None, &["network", "info"]);
+    assert_eq!(
+        (info["epoch"].as_u64(), info["threshold"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(info["bls_group_pk"].as_str().unwrap(), "41".repeat(48));
+    assert_eq!(
+        info["secp_group_pk"].as_str().unwrap(),
+        alloy::hex::encode(&secp)
+    );
+    let committee = info["committee"].as_array().unwrap();
+    for (i, (c, (vendor, platform))) in committee
+        .iter()
+        .zip([
+            ("intel", "tdx"),
+            ("amd", "sev-snp"),
+            ("simulated-2", "simulated"),
+        ])
+        .enumerate()
+    {
+        assert_eq!(c["index"].as_u64(), Some(i as u64 + 1));
+        assert_eq!(c["node_id"].as_str(), Some(ids[i].as_str()));
+        assert_eq!(
+            (c["vendor"].as_str(), c["platform"].as_str()),
+            (Some(vendor), Some(platform))
+        );
+        assert!(c["endpoint"].as_str().unwrap().starts_with("10.0.0."));
+    }
+    // Removing a member through the CLI keeps the rest in order.
+    let p = kms.ok(
+        Some(0),
+        &[
+            "propose",
+            "committee",
+            "--remove",
+            &ids[1],
+            "--threshold",
+            "2",
+        ],
+    );
+    assert_eq!(
+        p["action"]["committee"],
+        serde_json::json!([ids[0], ids[2]])
+    );
+}
