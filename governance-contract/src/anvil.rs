@@ -25,6 +25,9 @@ pub const DEV_KEYS: [&str; 10] = [
     "2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
 ];
 
+/// How long [`Anvil::spawn`] lets anvil run before it stops by itself.
+pub const TEST_LIFETIME: Duration = Duration::from_secs(1800);
+
 /// Why anvil could not be started.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -67,11 +70,27 @@ impl Anvil {
         Err(AnvilError::Missing(native))
     }
 
-    /// Starts anvil on 127.0.0.1 and a port the OS picks (`--port 0`: no race with
-    /// other tests), waiting until it prints the address it listens on.
+    /// Starts anvil for at most [`TEST_LIFETIME`] (it stops by itself even if this
+    /// process is killed before dropping it). See [`Anvil::spawn_for`].
     pub fn spawn() -> Result<Self, AnvilError> {
+        Self::spawn_for(Some(TEST_LIFETIME))
+    }
+
+    /// Starts anvil on 127.0.0.1 and a port the OS picks (`--port 0`: no race with
+    /// other tests), waiting until it prints the address it listens on. With a
+    /// `lifetime`, anvil runs under coreutils `timeout` and is killed when it ends.
+    pub fn spawn_for(lifetime: Option<Duration>) -> Result<Self, AnvilError> {
         let bin = Self::binary()?;
-        let mut child = Command::new(&bin)
+        let mut cmd = match lifetime {
+            Some(l) => {
+                let mut c = Command::new("timeout");
+                c.args(["--signal=KILL", &format!("{}s", l.as_secs().max(1))])
+                    .arg(&bin);
+                c
+            }
+            None => Command::new(&bin),
+        };
+        let mut child = cmd
             .args(["--host", "127.0.0.1", "--port", "0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -124,7 +143,15 @@ impl Anvil {
 
 impl Drop for Anvil {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // SIGTERM: `timeout` forwards it to anvil (SIGKILL would orphan anvil until the
+        // lifetime ends); anvil itself exits on it too.
+        let terminated = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !terminated {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
