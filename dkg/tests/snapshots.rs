@@ -25,7 +25,10 @@ fn messages<S: Suite>() -> String {
     let (s2, b2) = pedersen::start::<S>(&params(two), &mut rng).unwrap();
     let (s1, d1) = s1.advance(&BTreeMap::from([(two, b2.clone())])).unwrap();
     let (s2, d2) = s2.advance(&BTreeMap::from([(one, b1.clone())])).unwrap();
-    let (d1, d2) = (d1.into_values().next().unwrap(), d2.into_values().next().unwrap());
+    let (d1, d2) = (
+        d1.into_values().next().unwrap(),
+        d2.into_values().next().unwrap(),
+    );
     let direct = wire::encode(&d1).unwrap();
     let (s1, c1) = s1.advance(&BTreeMap::from([(two, d2)])).unwrap();
     let (s2, c2) = s2.advance(&BTreeMap::from([(one, d1)])).unwrap();
