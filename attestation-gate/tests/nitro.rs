@@ -152,6 +152,22 @@ fn evervault_2022__should_accept_with_readme_facts() {
     );
     // No user_data, so no report data: appraise can never bind it.
     assert_eq!(c.report_data(), None);
+    // Known answer, computed with python hashlib from the README's PCRs.
+    assert_eq!(
+        c.measurement().to_hex(),
+        "d2cee62eb07b27e4b92120ec18fd92e5cc84def102e7fbc42ec1a733e9f8879c"
+    );
+}
+
+#[test]
+fn debug_samples__should_share_the_all_zero_measurement() {
+    // SHA-256("keynet/measurement/nitro/v1" || 144 zero bytes), python hashlib.
+    for s in [evervault_2023(), blocky_2024()] {
+        assert_eq!(
+            must_verify(&s, suggested_t(&s)).measurement().to_hex(),
+            "8bbf592f7a2fd3072177e92f331ba4f977fbae86a31fbd6e224d3d9a673525ea"
+        );
+    }
 }
 
 #[test]
