@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ciborium::Value;
 use dkg::suite::{Bls12381G1, Secp256k1, Suite};
 use dkg::vss::{round1, round2, round3, round4, Output, Round1};
-use dkg::{pedersen, sim, wire, Error, PartyIndex};
+use dkg::{pedersen, sim, wire, Error, Fault, PartyIndex};
 use ff::{Field, PrimeField};
 use group::Group;
 use proptest::prelude::*;
@@ -254,7 +254,7 @@ fn run<S: Suite>(n: u16, t: u16, bad: u16, attack: &Attack, seed: u64) -> Result
 fn must_be_consistent_or_blame<S: Suite>(
     results: &Results<S>,
     bad: u16,
-) -> Option<BTreeSet<PartyIndex>> {
+) -> Option<(BTreeSet<PartyIndex>, BTreeMap<PartyIndex, Fault>)> {
     let oks: Vec<&Output<S>> = results.values().filter_map(|r| r.as_ref().ok()).collect();
     if oks.len() != results.len() {
         for r in results.values() {
@@ -284,7 +284,7 @@ fn must_be_consistent_or_blame<S: Suite>(
     for (p, f) in first.disqualified() {
         assert_eq!(p.get(), bad, "honest party {p} disqualified: {f:?}");
     }
-    Some(first.qualified().clone())
+    Some((first.qualified().clone(), first.disqualified().clone()))
 }
 
 fn attack_strategy(n: u16) -> impl Strategy<Value = (u16, Attack)> {
@@ -334,9 +334,44 @@ fn check<S: Suite>(n: u16, t: u16, bad: u16, attack: Attack, seed: u64) {
         Attack::Silent { from_round } => *from_round <= 2,
     };
     match qual {
-        Some(q) => {
+        Some((q, faults)) => {
             assert_eq!(q.contains(&idx(bad)), !expelled, "attack {attack:?}");
             assert!(q.len() >= usize::from(t));
+            // The recorded reason (evidence) matches the attack.
+            let fault = faults.get(&idx(bad));
+            match &attack {
+                Attack::Equivocate { .. } if expelled => {
+                    let Some(Fault::InconsistentBroadcast { echoes }) = fault else {
+                        panic!("equivocation not identified: {fault:?}")
+                    };
+                    let distinct: BTreeSet<_> = echoes.values().collect();
+                    assert!(distinct.len() >= 2, "no conflicting echoes: {echoes:?}");
+                }
+                // The bad party echoes its own untampered broadcast in round 3, so the
+                // echo conflict (which takes precedence) may be the recorded reason.
+                Attack::BadProof => assert!(
+                    matches!(
+                        fault,
+                        Some(Fault::InvalidProof | Fault::InconsistentBroadcast { .. })
+                    ),
+                    "{fault:?}"
+                ),
+                Attack::Silent { from_round: 1 } => {
+                    assert_eq!(fault, Some(&Fault::MissingBroadcast))
+                }
+                Attack::Silent { from_round: 2 } => assert!(
+                    matches!(fault, Some(Fault::MissingJustification { .. })),
+                    "{fault:?}"
+                ),
+                Attack::BadShare {
+                    justify_honestly: false,
+                    ..
+                } if expelled => assert!(
+                    matches!(fault, Some(Fault::FailedJustification { .. })),
+                    "{fault:?}"
+                ),
+                _ => {}
+            }
         }
         // Failing is allowed only when excluding the bad party leaves fewer than t.
         None => assert!(expelled && n - 1 < t, "unexpected abort for {attack:?}"),
