@@ -419,8 +419,11 @@ contract Governance {
     function _recordVote(uint256 id, Proposal storage p, address voter) private {
         hasVoted[id][voter] = true;
         p.votes += 1;
-        emit Voted(id, voter, p.votes);
-        if (p.eta == 0 && p.votes >= _required(p)) {
+        // Counted over the current voters, so a removed voter's vote cannot start the
+        // timelock.
+        uint256 live = _liveVotes(id, p.appId);
+        emit Voted(id, voter, uint16(live));
+        if (p.eta == 0 && live >= _required(p)) {
             p.eta = uint64(block.timestamp) + p.delay;
             emit ProposalQueued(id, p.eta);
         }
@@ -435,12 +438,21 @@ contract Governance {
     }
 
     /// Executes proposal `id` once its quorum (counted over the current voters) is
-    /// reached and its timelock has passed. Anyone may call it.
+    /// reached and its timelock has passed. Anyone may call it. If the quorum was
+    /// reached only through a council change, this call starts the timelock instead
+    /// (and executes at once when the proposal has none).
     function execute(uint256 id) external {
         Proposal storage p = _openProposal(id);
         uint256 live = _liveVotes(id, p.appId);
         uint256 required = _required(p);
-        if (live < required || p.eta == 0) revert QuorumNotReached(id, live, required);
+        if (live < required) revert QuorumNotReached(id, live, required);
+        if (p.eta == 0) {
+            // The quorum was reached by a council change (a lower quorum), not by a vote:
+            // the timelock starts now. Without a timelock the proposal executes at once.
+            p.eta = uint64(block.timestamp) + p.delay;
+            emit ProposalQueued(id, p.eta);
+            if (p.delay != 0) return;
+        }
         if (block.timestamp < p.eta) revert TimelockPending(id, p.eta);
         p.status = STATUS_EXECUTED;
         _apply(id, p);

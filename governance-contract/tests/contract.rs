@@ -310,6 +310,31 @@ async fn council__should_change_voters_and_quorum_only_through_a_proposal() {
 }
 
 #[tokio::test]
+async fn execute__should_accept_a_quorum_reached_by_lowering_the_quorum() {
+    let net = Net::start(&[0, 1, 2], 3, 1, 0, 86400, false).await;
+    let app = net.node_app().await;
+    let id = proposal_id(&tx!(net.as_(0).proposeApprove(app, m(9))).unwrap());
+    tx!(net.as_(1).vote(U256::from(id))).unwrap();
+    assert_eq!(
+        tx!(net.as_(0).execute(U256::from(id))).unwrap_err(),
+        "quorum_not_reached"
+    );
+    let c = proposal_id(
+        &tx!(net
+            .as_(0)
+            .proposeCouncil(app, vec![addr(0), addr(1), addr(2)], 2, 1, 0))
+        .unwrap(),
+    );
+    tx!(net.as_(1).vote(U256::from(c))).unwrap();
+    tx!(net.as_(2).vote(U256::from(c))).unwrap();
+    tx!(net.as_(0).execute(U256::from(c))).unwrap();
+    // Nobody is left to vote, yet the two votes now meet the quorum.
+    assert_eq!(net.proposal(id).await.state, ProposalState::Pending);
+    tx!(net.as_(2).execute(U256::from(id))).unwrap();
+    assert!(net.as_(0).isApproved(app, m(9)).call().await.unwrap());
+}
+
+#[tokio::test]
 async fn register_app__should_be_governed_by_its_own_voters() {
     let net = Net::start(&[0, 1, 2], 2, 1, 3600, 86400, false).await;
     let salt = FixedBytes::repeat_byte(9);
