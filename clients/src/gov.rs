@@ -17,7 +17,7 @@ use alloy::primitives::{FixedBytes, U256};
 use alloy::rpc::types::TransactionReceipt;
 use clap::{Args, Subcommand};
 use governance_contract::{
-    types, AppInfo, EpochInfo, EpochStatus, Governance, ProposalAction, ProposalInfo,
+    types, AppInfo, EpochInfo, EpochStatus, Governance, ProposalAction, ProposalInfo, ProposalState,
 };
 use serde_json::{json, Value};
 
@@ -493,8 +493,10 @@ async fn after_tx(
             p.votes,
             p.required,
             p.state.name(),
-            p.eta
-                .map_or_else(String::new, |e| format!(", executable from unix time {e}"))
+            match (p.state, p.eta) {
+                (ProposalState::Queued, Some(e)) => format!(", executable from unix time {e}"),
+                _ => String::new(),
+            }
         ),
     ))
 }
