@@ -44,6 +44,9 @@ enum Attack {
         from: u16,
         to: u16,
     },
+    /// The round-1 commitment (encoded points) rewritten by a suite-specific function;
+    /// the bad party then stays silent from round 3 on.
+    RewriteCommitment(fn(&[Vec<u8>]) -> Vec<Vec<u8>>),
 }
 
 fn tamper<T: serde::Serialize + serde::de::DeserializeOwned>(
@@ -84,8 +87,11 @@ fn run<S: Suite>(n: u16, t: u16, bad: u16, attack: &Attack, seed: u64) -> Result
     let run_id = [seed as u8; 32];
     let bad = idx(bad);
     let honest: BTreeSet<PartyIndex> = parties.iter().copied().filter(|p| *p != bad).collect();
-    let silent =
-        |round: u8| matches!(attack, Attack::Silent { from_round } if *from_round <= round);
+    let silent = |round: u8| match attack {
+        Attack::Silent { from_round } => *from_round <= round,
+        Attack::RewriteCommitment(_) => round >= 3,
+        _ => false,
+    };
     let victim = |p: PartyIndex, v: &Vec<u16>| v.contains(&p.get());
 
     let mut results: Results<S> = BTreeMap::new();
@@ -127,6 +133,11 @@ fn run<S: Suite>(n: u16, t: u16, bad: u16, attack: &Attack, seed: u64) -> Result
             let Value::Array(a) = v else { panic!() };
             let p = S::Point::random(&mut rand_chacha::ChaCha20Rng::seed_from_u64(seed + 2));
             *a.last_mut().unwrap() = Value::Bytes(S::wide_bytes(&p));
+        }),
+        Attack::RewriteCommitment(f) => tamper(&b1[&bad], "commitment", |v| {
+            let Value::Array(a) = v else { panic!() };
+            let points: Vec<Vec<u8>> = a.iter().map(|p| p.as_bytes().unwrap().clone()).collect();
+            *a = f(&points).into_iter().map(Value::Bytes).collect();
         }),
         _ => b1[&bad].clone(),
     };
@@ -322,7 +333,7 @@ fn check<S: Suite>(n: u16, t: u16, bad: u16, attack: Attack, seed: u64) {
     let results = run::<S>(n, t, bad, &attack, seed);
     let qual = must_be_consistent_or_blame(&results, bad);
     let expelled = match &attack {
-        Attack::None | Attack::DropDirect { .. } => false,
+        Attack::None | Attack::DropDirect { .. } | Attack::RewriteCommitment(_) => false,
         Attack::BadShare {
             victims,
             justify_honestly,
@@ -406,4 +417,75 @@ proptest! {
         let bad = (bad - 1) % n + 1;
         check::<Secp256k1>(n, t, bad, attack, seed);
     }
+}
+
+/// `k·p` for a big-endian integer `k` (not reduced mod r), by double-and-add.
+fn mul_int(p: blstrs::G1Projective, k: &[u8]) -> blstrs::G1Projective {
+    let mut acc = blstrs::G1Projective::identity();
+    for byte in k {
+        for bit in (0..8).rev() {
+            acc = acc.double();
+            if (byte >> bit) & 1 == 1 {
+                acc += p;
+            }
+        }
+    }
+    acc
+}
+
+/// A point of order 3 on the BLS12-381 curve (so outside G1): a curve point from an
+/// unchecked decompression, times `r·h/3`.
+fn order3_point() -> blstrs::G1Projective {
+    // r, and h/3 for the cofactor h = 0x396c8c005555e1568c00aaab0000aaab.
+    let r =
+        hex::decode("73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001").unwrap();
+    let h3 = hex::decode("13242eaac71ca0722eaae38e55558e39").unwrap();
+    for x in 1u8..=255 {
+        let mut c = [0u8; 48];
+        c[0] = 0x80; // compressed, not infinity, "smaller" y
+        c[47] = x;
+        let p: Option<blstrs::G1Affine> = blstrs::G1Affine::from_compressed_unchecked(&c).into();
+        if let Some(p) = p {
+            let t = mul_int(mul_int(p.into(), &r), &h3);
+            if !bool::from(t.is_identity()) {
+                return t;
+            }
+        }
+    }
+    panic!("no order-3 point found")
+}
+
+/// Adds an order-3 point `T` (outside G1) to `C_3` and subtracts it from `C_1`: the
+/// torsion part `T·(x³ − x)` vanishes at every integer `x` (Fermat), so every share
+/// check passes, but the combined commitment leaves G1.
+fn add_order3_torsion(points: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let t = order3_point();
+    assert!(bool::from(mul_int(t, &[3]).is_identity()));
+    assert!(!Bls12381G1::is_torsion_free(&t));
+    let mut pts: Vec<blstrs::G1Projective> = points
+        .iter()
+        .map(|b| Bls12381G1::wide_from_bytes(b).unwrap().into())
+        .collect();
+    pts[1] -= t;
+    pts[3] += t;
+    pts.iter().map(Bls12381G1::wide_bytes).collect()
+}
+
+#[test]
+fn dkg_bls__should_exclude_a_dealer_whose_commitment_leaves_the_subgroup() {
+    let results = run::<Bls12381G1>(5, 4, 2, &Attack::RewriteCommitment(add_order3_torsion), 7);
+    let (qual, faults) = must_be_consistent_or_blame(&results, 2).unwrap();
+    assert!(!qual.contains(&idx(2)));
+    assert_eq!(faults.get(&idx(2)), Some(&Fault::NotInSubgroup));
+    for r in results.values() {
+        let public = r.as_ref().unwrap().public();
+        assert!(Bls12381G1::is_torsion_free(public.group_key()));
+        assert!(public.shares().values().all(Bls12381G1::is_torsion_free));
+    }
+}
+
+#[test]
+fn dkg_bls__should_abort_naming_the_dealer_when_too_few_remain_after_torsion() {
+    let results = run::<Bls12381G1>(4, 4, 3, &Attack::RewriteCommitment(add_order3_torsion), 8);
+    assert!(must_be_consistent_or_blame(&results, 3).is_none());
 }
