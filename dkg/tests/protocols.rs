@@ -326,3 +326,106 @@ mod prop {
         }
     }
 }
+
+mod repair_faults {
+    use super::*;
+    use dkg::repair::{self, step1, step2};
+    use dkg::{wire, Error};
+    use ff::{Field, PrimeField};
+
+    fn tamper<T: serde::Serialize + serde::de::DeserializeOwned>(
+        msg: &T,
+        field: &str,
+        new: ciborium::Value,
+    ) -> T {
+        let bytes = wire::encode(msg).unwrap();
+        let mut v: ciborium::Value = ciborium::from_reader(bytes.as_slice()).unwrap();
+        let ciborium::Value::Map(entries) = &mut v else {
+            panic!("not a map")
+        };
+        for (k, val) in entries.iter_mut() {
+            if k.as_text() == Some(field) {
+                *val = new.clone();
+            }
+        }
+        let mut out = Vec::new();
+        ciborium::into_writer(&v, &mut out).unwrap();
+        wire::decode(&out).unwrap()
+    }
+
+    /// Runs a repair of party 2 with helpers {1, 3, 4} (t = 3) where helper 3 cheats
+    /// as `cheat` says; returns the lost party's result.
+    fn repair_with_cheat<S: Suite>(cheat: u8) -> Result<KeyShare<S>, Error> {
+        let outs = sim::dkg::<S>(3, 5, &mut rng(60)).unwrap();
+        let shares: Vec<KeyShare<S>> = outs
+            .into_values()
+            .filter_map(|o| o.into_key_share())
+            .collect();
+        let params = repair::Params {
+            run_id: [9; 32],
+            lost: idx(2),
+            helpers: set(&[1, 3, 4]),
+            public: shares[0].public().clone(),
+        };
+        let mut r = rng(61);
+        let mut states = BTreeMap::new();
+        let mut b: BTreeMap<PartyIndex, step1::Broadcast> = BTreeMap::new();
+        let mut inbox: BTreeMap<PartyIndex, BTreeMap<PartyIndex, step1::Direct>> = BTreeMap::new();
+        for i in [1u16, 3, 4] {
+            let (st, msg, d) =
+                repair::start_helper(&params, &shares[usize::from(i - 1)], &mut r).unwrap();
+            states.insert(idx(i), st);
+            b.insert(idx(i), msg);
+            for (to, m) in d {
+                inbox.entry(to).or_default().insert(idx(i), m);
+            }
+        }
+        let junk = ciborium::Value::Bytes(S::Scalar::random(&mut r).to_repr().as_ref().to_vec());
+        if cheat == 1 {
+            // Helper 3 sends helper 1 a part that does not match its broadcast.
+            let m = inbox.get_mut(&idx(1)).unwrap().remove(&idx(3)).unwrap();
+            inbox
+                .get_mut(&idx(1))
+                .unwrap()
+                .insert(idx(3), tamper(&m, "delta", junk.clone()));
+        }
+        let mut sigmas: BTreeMap<PartyIndex, step2::Direct> = BTreeMap::new();
+        for (p, st) in states {
+            let others: BTreeMap<_, _> = b
+                .iter()
+                .filter(|(q, _)| **q != p)
+                .map(|(q, m)| (*q, m.clone()))
+                .collect();
+            match st.advance(&others, &inbox.remove(&p).unwrap_or_default()) {
+                Ok(s) => {
+                    sigmas.insert(p, s);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if cheat == 2 {
+            // Helper 3 sends the lost party a wrong sigma.
+            let m = sigmas.remove(&idx(3)).unwrap();
+            sigmas.insert(idx(3), tamper(&m, "sigma", junk));
+        }
+        repair::recover(&params, &b, &sigmas)
+    }
+
+    fn repair__should_name_the_cheating_helper<S: Suite>() {
+        assert!(repair_with_cheat::<S>(0).is_ok());
+        for cheat in [1u8, 2] {
+            let err = repair_with_cheat::<S>(cheat).unwrap_err();
+            assert_eq!(err.culprits(), vec![idx(3)], "cheat {cheat}: {err}");
+        }
+    }
+
+    #[test]
+    fn repair__should_name_the_cheating_helper_bls() {
+        repair__should_name_the_cheating_helper::<Bls12381G1>();
+    }
+
+    #[test]
+    fn repair__should_name_the_cheating_helper_secp() {
+        repair__should_name_the_cheating_helper::<Secp256k1>();
+    }
+}
