@@ -298,7 +298,7 @@ pub struct TdxRaw {
     pub rtmr3: [u8; 48],
     /// Measurement of the TDX module.
     pub mrseam: [u8; 48],
-    /// TD attributes; bit 0 is DEBUG.
+    /// TD attributes; byte 0 is TUD (bit 0 DEBUG), byte 3 SEC (SEPT_VE_DISABLE, …).
     pub td_attributes: [u8; 8],
     /// Extended features allowed (XFAM).
     pub xfam: [u8; 8],
@@ -335,9 +335,12 @@ impl TdxRaw {
         )
     }
 
-    /// TD_ATTRIBUTES.DEBUG (bit 0).
+    /// Any bit of the TUD ("TD under debug") byte of TD_ATTRIBUTES: DEBUG (bit 0) and
+    /// the debug/profiling features next to it. dcap-qvl lets these through when asked
+    /// to allow debug (we ask, so that policy refuses them by name), so all of them
+    /// count as debug here.
     pub fn debug(&self) -> bool {
-        self.td_attributes.first().is_some_and(|b| b & 1 == 1)
+        self.td_attributes.first().is_some_and(|b| *b != 0)
     }
 }
 
@@ -544,5 +547,89 @@ impl SimulatedRaw {
     /// `SHA-256("keynet/measurement/simulated/v1" || image)`.
     pub fn measurement(&self) -> Measurement {
         digest(Self::MEASUREMENT_LABEL, &[&self.image])
+    }
+}
+
+#[cfg(test)]
+#[allow(non_snake_case)]
+mod tests {
+    use super::*;
+
+    fn tdx(td_attributes: [u8; 8]) -> TdxRaw {
+        TdxRaw {
+            mrtd: [1; 48],
+            rtmr0: [2; 48],
+            rtmr1: [3; 48],
+            rtmr2: [4; 48],
+            rtmr3: [5; 48],
+            mrseam: [6; 48],
+            td_attributes,
+            xfam: [7; 8],
+            mrconfigid: [0; 48],
+            mrowner: [0; 48],
+            mrownerconfig: [0; 48],
+            tee_tcb_svn: [0; 16],
+        }
+    }
+
+    #[test]
+    fn tdx_debug__should_count_every_tud_bit() {
+        assert!(!tdx([0, 0, 0, 0x10, 0, 0, 0, 0]).debug());
+        assert!(tdx([0x01, 0, 0, 0x10, 0, 0, 0, 0]).debug());
+        assert!(tdx([0x10, 0, 0, 0x10, 0, 0, 0, 0]).debug());
+    }
+
+    #[test]
+    fn tdx_measurement__should_ignore_rtmr3_mrseam_and_xfam_only() {
+        let base = tdx([0; 8]);
+        let m = base.measurement();
+        let mut t = base.clone();
+        t.rtmr3 = [9; 48];
+        t.mrseam = [9; 48];
+        t.xfam = [9; 8];
+        t.tee_tcb_svn = [9; 16];
+        assert_eq!(t.measurement(), m);
+        for f in [
+            |t: &mut TdxRaw| t.mrtd[0] ^= 1,
+            |t: &mut TdxRaw| t.rtmr0[0] ^= 1,
+            |t: &mut TdxRaw| t.rtmr1[0] ^= 1,
+            |t: &mut TdxRaw| t.rtmr2[0] ^= 1,
+            |t: &mut TdxRaw| t.mrconfigid[0] ^= 1,
+            |t: &mut TdxRaw| t.mrowner[0] ^= 1,
+            |t: &mut TdxRaw| t.mrownerconfig[0] ^= 1,
+            |t: &mut TdxRaw| t.td_attributes[3] ^= 1,
+        ] {
+            let mut t = base.clone();
+            f(&mut t);
+            assert_ne!(t.measurement(), m);
+        }
+    }
+
+    #[test]
+    fn debug_bits__should_follow_each_platform() {
+        let sgx = |flags: u8| SgxRaw {
+            mrenclave: [0; 32],
+            mrsigner: [0; 32],
+            isv_prod_id: 0,
+            isv_svn: 0,
+            attributes: [flags, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            cpu_svn: [0; 16],
+        };
+        assert!(!sgx(0x05).debug());
+        assert!(sgx(0x07).debug());
+        let snp = |policy: u64| SevSnpRaw {
+            measurement: [0; 48],
+            host_data: [0; 32],
+            chip_id: [0; 64],
+            policy,
+            reported_tcb: 0,
+            version: 2,
+            vmpl: 0,
+            id_key_digest: [0; 48],
+            author_key_digest: [0; 48],
+            signer: SnpSigner::Vcek,
+        };
+        assert!(!snp(0x30000).debug());
+        assert!(snp(0xb0000).debug());
     }
 }

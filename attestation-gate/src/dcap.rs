@@ -15,7 +15,7 @@
 //! * leave debug-mode reports to policy (dcap-qvl is told to allow them, so that
 //!   [`crate::appraise`] can refuse them with a named rule).
 //!
-//! dcap-qvl reports failures as `anyhow` strings; [`errors::classify`] maps them to
+//! dcap-qvl reports failures as `anyhow` strings; the private `errors` module maps them to
 //! typed kinds.
 
 #![cfg(any(feature = "tdx", feature = "sgx"))]

@@ -32,6 +32,8 @@ mod roots;
 pub use report::{SnpReport, REPORT_LEN};
 pub use roots::ProductLine;
 
+use std::sync::OnceLock;
+
 use p384::ecdsa::signature::Verifier;
 use sev::certs::snp::{Certificate, Verifiable};
 use x509_cert::der::{Decode, DecodePem};
@@ -49,13 +51,14 @@ pub const VLEK: &str = "vlek.der";
 
 /// Verifies SEV-SNP reports against the pinned AMD roots.
 ///
-/// Construction parses the pinned ASK/ARK/ASVK of each product line and verifies their
-/// signatures once (ARK self-signed, ARK signs ASK and ASVK): this is the only cache,
-/// and it holds compiled-in data only. Each verification still checks the VCEK/VLEK
-/// signature by the ASK/ASVK, every certificate's validity at `now`, and the report.
+/// The first use of a product line parses its pinned ASK/ARK/ASVK and verifies their
+/// signatures (ARK self-signed, ARK signs ASK and ASVK); the verifier keeps the result.
+/// This is the only cache, and it holds compiled-in data only: each verification still
+/// checks the VCEK/VLEK signature by the ASK/ASVK, every certificate's validity at
+/// `now`, and the report.
 #[derive(Debug, Clone)]
 pub struct SevSnpVerifier {
-    lines: Vec<(ProductLine, Option<roots::Roots>)>,
+    lines: Vec<(ProductLine, OnceLock<Option<roots::Roots>>)>,
 }
 
 impl Default for SevSnpVerifier {
@@ -71,14 +74,11 @@ impl SevSnpVerifier {
     }
 
     /// A verifier restricted to `lines` (a subset of the pinned roots; it can never add
-    /// a root). A line whose pinned certificates fail their own checks is left out
-    /// (and then every chain to it fails with [`Error::UntrustedRoot`]).
+    /// a root). A line whose pinned certificates fail their own checks is skipped (and
+    /// then every chain to it fails with [`Error::UntrustedRoot`]).
     pub fn with_product_lines(lines: &[ProductLine]) -> Self {
         SevSnpVerifier {
-            lines: lines
-                .iter()
-                .map(|l| (*l, l.roots().ok().filter(roots::Roots::self_check)))
-                .collect(),
+            lines: lines.iter().map(|l| (*l, OnceLock::new())).collect(),
         }
     }
 
@@ -133,7 +133,8 @@ impl SevSnpVerifier {
             SnpSigner::Vcek => "VCEK certificate chain",
             SnpSigner::Vlek => "VLEK certificate chain",
         };
-        for (line, roots) in &self.lines {
+        for (line, cell) in &self.lines {
+            let roots = cell.get_or_init(|| line.roots().ok().filter(roots::Roots::self_check));
             let Some(roots) = roots else { continue };
             let (intermediate, intermediate_sev) = match signer {
                 SnpSigner::Vcek => (&roots.ask, &roots.ask_sev),

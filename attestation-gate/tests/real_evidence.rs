@@ -506,3 +506,25 @@ fn measure__should_equal_the_verified_measurement_for_simulated() {
         c
     );
 }
+
+/// The PROTOCOL.md digests, recomputed independently (python `hashlib` over the README's
+/// field values and the documented encodings), for one sample per platform.
+#[test]
+fn measurement__should_match_the_protocol_definition() {
+    for (s, want) in [
+        (
+            &samples::TDX_V4_UPTODATE,
+            "e91c1d2239472d4ddaed42b36efa11ca4d7965b7199c429d4fc652745541c8b4",
+        ),
+        (
+            &samples::SGX_V3,
+            "ae9cf636620a7b00ce0cb59d37cc836b8147b05023ae0a9d0e7a49e6084d6e76",
+        ),
+        (
+            &samples::SNP_MILAN_VCEK,
+            "c1ea2572871310e76ee45fe57d59d9eae9e0f2abd5b1108aaf22521399f757b7",
+        ),
+    ] {
+        assert_eq!(must_accept(s).measurement().to_hex(), want, "{}", s.name);
+    }
+}
