@@ -91,3 +91,46 @@ impl Verifiers {
         Ok((detected, claims))
     }
 }
+
+#[cfg(test)]
+#[allow(non_snake_case)]
+mod tests {
+    use super::*;
+
+    /// Runs in builds without the `tdx` feature, e.g.
+    /// `cargo test -p attestation-gate --no-default-features --features sgx --lib`.
+    #[cfg(not(feature = "tdx"))]
+    #[test]
+    fn verify__should_report_a_disabled_platform() {
+        let quote = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/fixtures/attestation/tdx/dcapqvl-v4-uptodate/quote.bin"
+        ))
+        .unwrap();
+        let e = Verifiers::new()
+            .verify_any(&quote, &Collateral::new(), UnixTime(1751328000))
+            .unwrap_err();
+        assert!(matches!(e, Error::PlatformDisabled(Platform::Tdx)), "{e:?}");
+        assert_eq!(e.kind(), "platform_disabled");
+    }
+
+    #[test]
+    fn verify__should_refuse_simulated_without_devnet_keys() {
+        let e = Verifiers::new()
+            .verify(
+                Platform::Simulated,
+                b"kn-simev",
+                &Collateral::new(),
+                UnixTime(0),
+            )
+            .unwrap_err();
+        if Platform::Simulated.is_enabled() {
+            assert!(matches!(e, Error::UntrustedRoot { .. }), "{e:?}");
+        } else {
+            assert!(
+                matches!(e, Error::PlatformDisabled(Platform::Simulated)),
+                "{e:?}"
+            );
+        }
+    }
+}
