@@ -2,6 +2,13 @@
 //! its README gives, with exactly the listed facts; then the README's broken variants.
 //! Generic tests are written once and instantiated per sample (STYLE.md §8).
 
+#![cfg(all(
+    feature = "tdx",
+    feature = "sgx",
+    feature = "sev_snp",
+    feature = "nitro",
+    feature = "simulated"
+))]
 #![allow(non_snake_case)]
 #![allow(
     clippy::unwrap_used,
