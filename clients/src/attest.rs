@@ -265,6 +265,9 @@ mod tests {
         );
         assert_eq!(parse_time("@1751328000").unwrap(), UnixTime(1751328000));
         assert_eq!(parse_time("yesterday").unwrap_err().kind, "bad_input");
-        assert_eq!(parse_time("1960-01-01T00:00:00Z").unwrap_err().kind, "bad_input");
+        assert_eq!(
+            parse_time("1960-01-01T00:00:00Z").unwrap_err().kind,
+            "bad_input"
+        );
     }
 }

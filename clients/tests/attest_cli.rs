@@ -1,7 +1,12 @@
 //! Runs the built `kms` binary on real fixtures (CLI.md "Attestation tools").
 
 #![allow(non_snake_case)]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::process::Command;
 
@@ -45,7 +50,15 @@ fn attest_verify__should_print_the_tdx_claims() {
     assert_eq!(v["tcb_status"], "up_to_date");
     assert_eq!(v["report_data"], "9a9d48e7f6799642d3d1b34e1e5e1742d4bb02dd6ddd551862c1211d35c304f9eca3efdbb481601c163cf52493d6e44aed55d51ec39b7e518fadb92c2b523f20");
     assert_eq!(v["raw"]["mrtd"], "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7");
-    for k in ["rtmr0", "rtmr1", "rtmr2", "rtmr3", "mrseam", "td_attributes", "xfam"] {
+    for k in [
+        "rtmr0",
+        "rtmr1",
+        "rtmr2",
+        "rtmr3",
+        "mrseam",
+        "td_attributes",
+        "xfam",
+    ] {
         assert!(v["raw"][k].is_string(), "{k}");
     }
     assert_eq!(v["measurement"].as_str().unwrap().len(), 64);
