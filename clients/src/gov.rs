@@ -17,7 +17,8 @@ use alloy::primitives::{FixedBytes, U256};
 use alloy::rpc::types::TransactionReceipt;
 use clap::{Args, Subcommand};
 use governance_contract::{
-    types, AppInfo, EpochInfo, EpochStatus, Governance, ProposalAction, ProposalInfo, ProposalState,
+    types, AppInfo, EpochInfo, EpochStatus, Governance, Platform, ProposalAction, ProposalInfo,
+    ProposalState,
 };
 use serde_json::{json, Value};
 
@@ -70,6 +71,10 @@ enum GovCommand {
         /// Also forbid one TEE family from holding t or more seats.
         #[arg(long)]
         family_cap: bool,
+        /// Platforms whose evidence nodes accept, comma-separated (add `simulated`
+        /// only for development networks).
+        #[arg(long, default_value = "tdx,sgx,sev-snp,nitro")]
+        platforms: String,
     },
     /// Register an application, governed by its own voters.
     RegisterApp {
@@ -176,6 +181,12 @@ enum ProposeCommand {
         #[arg(long)]
         epoch: Option<u64>,
     },
+    /// Set the platforms whose evidence nodes accept.
+    Platforms {
+        /// Comma-separated: tdx, sgx, sev-snp, nitro, simulated.
+        #[arg(long)]
+        allow: String,
+    },
 }
 
 /// Runs a `kms gov` command, printing its result (JSON with `json`).
@@ -204,8 +215,10 @@ async fn dispatch(args: &GovArgs) -> Result<(Value, String), CliError> {
             revoke_quorum,
             proposal_lifetime,
             family_cap,
+            platforms,
         } => {
             let voters = parse::address_list("--voters", voters)?;
+            let platforms = platform_mask(platforms)?;
             let timelock = parse::duration(timelock)?;
             let lifetime = parse::duration(proposal_lifetime)?;
             let provider = chain::provider(rpc(c)?, Some(chain::signer(c.key_file.as_deref())?))?;
@@ -217,6 +230,7 @@ async fn dispatch(args: &GovArgs) -> Result<(Value, String), CliError> {
                 timelock,
                 lifetime,
                 *family_cap,
+                platforms,
             )
             .await
             .map_err(chain::call_error)?;
@@ -396,6 +410,9 @@ async fn propose(c: &ChainArgs, p: &ProposeCommand) -> Result<(Value, String), C
             };
             chain::send(gov.proposeCancelTransition(e)).await?
         }
+        ProposeCommand::Platforms { allow } => {
+            chain::send(gov.proposePlatforms(platform_mask(allow)?)).await?
+        }
     };
     let id = receipt
         .inner
@@ -531,11 +548,30 @@ fn proposal_json(p: &ProposalInfo) -> Value {
             "committee": committee.iter().map(hex).collect::<Vec<_>>(), "threshold": threshold }),
         ProposalAction::CancelTransition { epoch } => json!({ "epoch": epoch }),
         ProposalAction::FamilyCap { enabled } => json!({ "enabled": enabled }),
+        ProposalAction::Platforms { mask } => json!({ "platforms":
+            Platform::from_mask(*mask).iter().map(ToString::to_string).collect::<Vec<_>>() }),
         _ => json!({}),
     };
     json!({ "id": p.id, "kind": p.kind().name(), "votes": p.votes, "required": p.required,
             "state": p.state.name(), "eta": p.eta, "expires_at": p.expires_at,
             "app_id": hex(p.app_id), "proposer": hex(p.proposer), "action": action })
+}
+
+/// Parses `tdx,sgx,…` into the contract's `allowedPlatforms` mask.
+fn platform_mask(list: &str) -> Result<u32, CliError> {
+    let platforms = list
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            p.trim().parse::<Platform>().map_err(|_| {
+                CliError::new(
+                    "bad_input",
+                    format!("unknown platform {p:?}; use tdx, sgx, sev-snp, nitro or simulated"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Platform::mask(&platforms))
 }
 
 fn rpc(c: &ChainArgs) -> Result<&str, CliError> {

@@ -364,9 +364,21 @@ async fn kms_node_register_and_network_info__should_show_the_confirmed_committee
             "2",
             "--timelock",
             "0s",
+            "--platforms",
+            "tdx,simulated",
         ],
     );
     kms.contract = Some(h(&d["contract"]));
+    let gov = Governance::new(
+        h(&d["contract"]).parse().unwrap(),
+        ProviderBuilder::new().connect_http(kms.rpc.parse().unwrap()),
+    );
+    assert_eq!(gov.allowedPlatforms().call().await.unwrap(), 0b10_0010);
+    let p = kms.ok(Some(0), &["propose", "platforms", "--allow", "tdx,sev-snp"]);
+    assert_eq!(
+        p["action"]["platforms"],
+        serde_json::json!(["tdx", "sev-snp"])
+    );
 
     let mut ids = Vec::new();
     for (op, vendor, platform) in [

@@ -18,6 +18,7 @@ contract Governance {
     uint8 public constant KIND_COMMITTEE = 4;
     uint8 public constant KIND_CANCEL_TRANSITION = 5;
     uint8 public constant KIND_FAMILY_CAP = 6;
+    uint8 public constant KIND_PLATFORMS = 7;
 
     /// Proposal states returned by `proposalState` (ABI: uint8).
     uint8 public constant STATE_UNKNOWN = 0;
@@ -219,6 +220,7 @@ contract Governance {
     event EpochActivated(uint64 indexed epoch, bytes32 transcriptHash, bytes blsGroupPk, bytes secpGroupPk);
     event EpochCancelled(uint64 indexed epoch);
     event FamilyCapChanged(bool enabled);
+    event PlatformsChanged(uint32 allowedPlatforms);
 
     // ------------------------------------------------------------------ storage
 
@@ -229,6 +231,9 @@ contract Governance {
     uint64 public immutable proposalLifetime;
     /// Whether no TEE family may hold `t` seats either.
     bool public familyCap;
+    /// Platforms whose evidence nodes accept (bit `code` set for each allowed platform
+    /// code; bit 5 = simulated, which only development networks allow). DESIGN.md §5.
+    uint32 public allowedPlatforms;
 
     mapping(bytes32 => App) private apps;
     mapping(bytes32 => mapping(address => bool)) private voterOf;
@@ -256,11 +261,14 @@ contract Governance {
         uint16 revokeQuorum,
         uint64 timelock,
         uint64 lifetime,
-        bool familyCapEnabled
+        bool familyCapEnabled,
+        uint32 platforms
     ) {
         if (lifetime == 0) revert InvalidLifetime(lifetime);
         proposalLifetime = lifetime;
         familyCap = familyCapEnabled;
+        allowedPlatforms = platforms;
+        emit PlatformsChanged(platforms);
         bytes32 id = keccak256(abi.encode(address(this), bytes32(0)));
         nodeAppId = id;
         _createApp(id, msg.sender, bytes32(0), voters, quorum, revokeQuorum, timelock);
@@ -391,6 +399,11 @@ contract Governance {
         return _propose(nodeAppId, KIND_FAMILY_CAP, abi.encode(enabled));
     }
 
+    /// Proposes the set of platforms whose evidence nodes accept (a bit per platform code).
+    function proposePlatforms(uint32 platforms) external returns (uint256) {
+        return _propose(nodeAppId, KIND_PLATFORMS, abi.encode(platforms));
+    }
+
     function _propose(bytes32 appId, uint8 kind, bytes memory payload) private returns (uint256 id) {
         Council storage c = apps[appId].council;
         if (!voterOf[appId][msg.sender]) revert NotVoter(appId, msg.sender);
@@ -503,10 +516,14 @@ contract Governance {
             epochs[e].status = EPOCH_CANCELLED;
             pendingEpoch = 0;
             emit EpochCancelled(e);
-        } else {
+        } else if (kind == KIND_FAMILY_CAP) {
             bool enabled = abi.decode(p.payload, (bool));
             familyCap = enabled;
             emit FamilyCapChanged(enabled);
+        } else {
+            uint32 platforms = abi.decode(p.payload, (uint32));
+            allowedPlatforms = platforms;
+            emit PlatformsChanged(platforms);
         }
     }
 
@@ -695,6 +712,12 @@ contract Governance {
     }
 
     // ------------------------------------------------------------------ views
+
+    /// Whether evidence of platform `code` (1 tdx, 2 sgx, 3 sev-snp, 4 nitro,
+    /// 5 simulated) is accepted.
+    function isPlatformAllowed(uint8 code) external view returns (bool) {
+        return code < 32 && (allowedPlatforms >> code) & 1 == 1;
+    }
 
     /// Whether `measurement` is currently approved for `appId`.
     function isApproved(bytes32 appId, bytes32 measurement) external view returns (bool) {

@@ -6,6 +6,7 @@
 //! `Governance::deploy` deploys the contract, `Governance::new(address, provider)`
 //! gives a typed instance; `Governance::GovernanceErrors` decodes its custom errors.
 #![allow(missing_docs)] // generated code
+#![allow(clippy::too_many_arguments)] // the constructor and deploy helpers mirror the ABI
 
 alloy::sol!(
     #[allow(missing_docs)]

@@ -118,6 +118,30 @@ impl Platform {
         }
     }
 
+    /// This platform's bit in the contract's `allowedPlatforms`.
+    pub fn bit(self) -> u32 {
+        1u32 << self.code()
+    }
+
+    /// The `allowedPlatforms` mask of `platforms`.
+    pub fn mask(platforms: &[Platform]) -> u32 {
+        platforms.iter().fold(0, |m, p| m | p.bit())
+    }
+
+    /// The platforms allowed by `mask`.
+    pub fn from_mask(mask: u32) -> Vec<Platform> {
+        [
+            Self::Tdx,
+            Self::Sgx,
+            Self::SevSnp,
+            Self::Nitro,
+            Self::Simulated,
+        ]
+        .into_iter()
+        .filter(|p| mask & p.bit() != 0)
+        .collect()
+    }
+
     /// The TEE family this platform belongs to (simulated: label 0).
     pub fn family(self) -> TeeFamily {
         match self {
@@ -238,6 +262,8 @@ pub enum ProposalKind {
     CancelTransition,
     /// Switch the TEE-family diversity rule.
     FamilyCap,
+    /// Set the platforms whose evidence nodes accept.
+    Platforms,
 }
 
 impl ProposalKind {
@@ -250,6 +276,7 @@ impl ProposalKind {
             Self::Committee => 4,
             Self::CancelTransition => 5,
             Self::FamilyCap => 6,
+            Self::Platforms => 7,
         }
     }
 
@@ -262,6 +289,7 @@ impl ProposalKind {
             Self::Committee => "committee",
             Self::CancelTransition => "cancel_transition",
             Self::FamilyCap => "family_cap",
+            Self::Platforms => "platforms",
         }
     }
 }
@@ -276,6 +304,7 @@ impl TryFrom<u8> for ProposalKind {
             4 => Ok(Self::Committee),
             5 => Ok(Self::CancelTransition),
             6 => Ok(Self::FamilyCap),
+            7 => Ok(Self::Platforms),
             c => Err(Error::UnknownCode {
                 field: "proposal kind",
                 value: c.into(),
@@ -376,6 +405,11 @@ pub enum ProposalAction {
         /// Whether the rule applies.
         enabled: bool,
     },
+    /// Set the allowed platforms.
+    Platforms {
+        /// The `allowedPlatforms` mask (see [`Platform::bit`]).
+        mask: u32,
+    },
 }
 
 impl ProposalAction {
@@ -413,6 +447,9 @@ impl ProposalAction {
             ProposalKind::FamilyCap => Self::FamilyCap {
                 enabled: bool::abi_decode(payload).map_err(bad)?,
             },
+            ProposalKind::Platforms => Self::Platforms {
+                mask: u32::abi_decode(payload).map_err(bad)?,
+            },
         })
     }
 
@@ -425,6 +462,7 @@ impl ProposalAction {
             Self::Committee { .. } => ProposalKind::Committee,
             Self::CancelTransition { .. } => ProposalKind::CancelTransition,
             Self::FamilyCap { .. } => ProposalKind::FamilyCap,
+            Self::Platforms { .. } => ProposalKind::Platforms,
         }
     }
 }
@@ -749,7 +787,7 @@ mod tests {
 
         #[test]
         fn proposal_action_decode__should_never_panic_on_random_bytes(
-            kind in 1u8..=6,
+            kind in 1u8..=7,
             payload in proptest::collection::vec(any::<u8>(), 0..300),
         ) {
             let kind = ProposalKind::try_from(kind).unwrap();

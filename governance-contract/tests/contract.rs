@@ -15,6 +15,9 @@ use governance_contract::{
 
 type Gov = Governance::GovernanceInstance<DynProvider>;
 
+/// Bits 1..=5: tdx, sgx, sev-snp, nitro, simulated.
+const ALL_PLATFORMS: u32 = 0b11_1110;
+
 struct Net {
     _anvil: Anvil,
     url: String,
@@ -56,6 +59,7 @@ impl Net {
             timelock,
             lifetime,
             family_cap,
+            ALL_PLATFORMS,
         )
         .await
         .unwrap();
@@ -601,6 +605,51 @@ async fn epoch__should_activate_only_when_every_member_confirms_the_same_keys() 
 }
 
 #[tokio::test]
+async fn platforms__should_change_only_through_a_network_proposal() {
+    use governance_contract::Platform;
+    let net = Net::start(&[0, 1], 2, 1, 0, 86400, false).await;
+    // A fresh instance per transaction: a provider's cached nonce is not rolled back
+    // when a send fails in estimation, so reusing it after a refusal leaves a gap.
+    let gov = || net.as_(0);
+    assert!(gov()
+        .isPlatformAllowed(Platform::Simulated.code())
+        .call()
+        .await
+        .unwrap());
+    let real = Platform::mask(&[Platform::Tdx, Platform::SevSnp, Platform::Nitro]);
+    let id = proposal_id(&tx!(gov().proposePlatforms(real)).unwrap());
+    assert_eq!(
+        tx!(gov().execute(U256::from(id))).unwrap_err(),
+        "quorum_not_reached"
+    );
+    assert_eq!(
+        tx!(net.as_(4).proposePlatforms(0)).unwrap_err(),
+        "not_voter"
+    );
+    tx!(net.as_(1).vote(U256::from(id))).unwrap();
+    tx!(gov().execute(U256::from(id))).unwrap();
+    assert_eq!(gov().allowedPlatforms().call().await.unwrap(), real);
+    assert_eq!(
+        Platform::from_mask(real),
+        vec![Platform::Tdx, Platform::SevSnp, Platform::Nitro]
+    );
+    for p in [Platform::Sgx, Platform::Simulated] {
+        assert!(!gov().isPlatformAllowed(p.code()).call().await.unwrap());
+    }
+    assert!(gov()
+        .isPlatformAllowed(Platform::Nitro.code())
+        .call()
+        .await
+        .unwrap());
+    assert!(!gov().isPlatformAllowed(200).call().await.unwrap());
+    let p = net.proposal(id).await;
+    assert_eq!(
+        p.action,
+        governance_contract::ProposalAction::Platforms { mask: real }
+    );
+}
+
+#[tokio::test]
 async fn dev_keys__should_be_the_funded_anvil_accounts() {
     let net = Net::start(&[0], 1, 1, 0, 86400, false).await;
     let p = provider(&net.url, 0);
@@ -1017,6 +1066,7 @@ async fn gas__should_stay_within_bounds_for_every_state_changing_call() {
         0,
         86400,
         true,
+        ALL_PLATFORMS,
     )
     .send()
     .await
