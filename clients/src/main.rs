@@ -47,8 +47,36 @@ fn run(cli: &Cli) -> Result<(), CliError> {
     }
 }
 
+/// Argument errors follow the CLI.md contract too: with `--json` anywhere on the
+/// command line they print `{"error": {"kind": "usage", …}}` and exit 2, as clap does.
+fn parse_or_report() -> Result<Cli, ExitCode> {
+    match Cli::try_parse() {
+        Ok(cli) => Ok(cli),
+        Err(e) if !e.use_stderr() => e.exit(), // --help and --version print and succeed
+        Err(e) if std::env::args_os().any(|a| a == "--json") => {
+            let rendered = e.render().to_string();
+            // clap's text up to its usage block, as one line.
+            let message = rendered
+                .lines()
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+                .trim_start_matches("error: ")
+                .to_owned();
+            println!("{}", CliError::new("usage", message).to_json());
+            Err(ExitCode::from(2))
+        }
+        Err(e) => e.exit(),
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_or_report() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
