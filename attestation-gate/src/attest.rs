@@ -7,19 +7,22 @@
 //! | attester | device under the root | produces |
 //! |---|---|---|
 //! | [`tsm::ConfigfsTsm`] | `sys/kernel/config/tsm/report` (Linux ≥ 6.7) | TDX quote or SEV-SNP report, per the kernel's `provider` |
-//! | [`sev_guest::SevGuest`] | `dev/sev-guest` (`SNP_GET_REPORT`) | SEV-SNP report |
+//! | [`sev_guest::SevGuest`] | `dev/sev-guest` (`SNP_GET_EXT_REPORT` / `SNP_GET_REPORT`) | SEV-SNP report (+ the host's certificate table) |
+//! | [`tdx_guest::TdxGuest`] | `dev/tdx_guest` (`TDX_CMD_GET_REPORT0`) + the host's QGS through a caller-given [`tdx_guest::QuoteTransport`] | TDX quote |
 //! | [`nsm::Nsm`] | `dev/nsm` | Nitro attestation document |
 //! | [`crate::simulated::SimulatedAttester`] | none | simulated evidence |
 //!
-//! `/dev/tdx_guest` (`TDX_CMD_GET_REPORT0`) only yields a TDREPORT, which is MAC'ed
-//! for the local CPU and is not remotely verifiable; quotes come from configfs-tsm. The
-//! request encoding and TDREPORT parsing are in [`tdx_guest`], but no attester issues
-//! the ioctl: it needs `unsafe`, which this crate forbids (docs/ATTESTERS.md).
+//! The `/dev/tdx_guest` and `/dev/sev-guest` ioctls are issued by the crate's one module
+//! with `unsafe` code, `attest/ioctl.rs` (Linux x86_64 only; elsewhere these attesters
+//! return [`AttestError::Unsupported`]).
 //!
 //! What is and is not tested on real hardware: docs/ATTESTERS.md.
 
 pub mod cert_table;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod ioctl;
 pub mod nsm;
+pub mod qgs;
 pub mod sev_guest;
 pub mod tdx_guest;
 pub mod tsm;
@@ -110,6 +113,80 @@ pub enum AttestError {
         /// Why.
         what: &'static str,
     },
+
+    /// The device file does not exist (`ENOENT`).
+    #[error("{path}: no such device")]
+    DeviceNotFound {
+        /// The device file.
+        path: PathBuf,
+    },
+
+    /// Opening or driving the device was refused (`EACCES` or `EPERM`): the process lacks
+    /// access to it.
+    #[error("{path}: permission denied ({op})")]
+    PermissionDenied {
+        /// The device file.
+        path: PathBuf,
+        /// The operation (`open` or the ioctl's name).
+        op: &'static str,
+    },
+
+    /// The file does not understand the request (`ENOTTY`): a regular file, or a device
+    /// of another driver, not the TEE guest device.
+    #[error("{path} is not a TEE guest device ({request} is not supported there)")]
+    NotATeeDevice {
+        /// The file.
+        path: PathBuf,
+        /// The ioctl.
+        request: &'static str,
+    },
+
+    /// TDX: `TDX_CMD_GET_REPORT0` failed with `EIO`, i.e. TDCALL[TDG.MR.REPORT] failed (the
+    /// uapi returns no further code).
+    #[error("{path}: TDCALL[TDG.MR.REPORT] failed")]
+    TdcallFailed {
+        /// The device file.
+        path: PathBuf,
+    },
+
+    /// SEV-SNP: the guest request failed with `EIO`; the codes are the kernel's
+    /// `exitinfo2` (bits 0-31 firmware error, 32-63 VMM error).
+    #[error(
+        "{path}: SEV-SNP guest request failed: firmware error {fw_error:#x} ({fw}), VMM error {vmm_error:#x} ({vmm})",
+        fw = sev_guest::status_name(*fw_error),
+        vmm = sev_guest::vmm_error_name(*vmm_error)
+    )]
+    SnpGuestRequest {
+        /// The device file.
+        path: PathBuf,
+        /// Firmware error (`sev_ret_code`).
+        fw_error: u32,
+        /// VMM error (`SNP_GUEST_VMM_ERR_*`).
+        vmm_error: u32,
+    },
+
+    /// SEV-SNP: the firmware answered the report request with a non-zero status in
+    /// `MSG_REPORT_RSP`.
+    #[error("SEV-SNP firmware report status {status:#x} ({name})", name = sev_guest::status_name(*status))]
+    SnpReportStatus {
+        /// `MSG_REPORT_RSP.status`.
+        status: u32,
+    },
+
+    /// TDX: the QGS response does not decode.
+    #[error("malformed QGS response: {0}")]
+    QgsMalformed(#[from] qgs::Malformed),
+
+    /// TDX: the QGS answered with an error code.
+    #[error("the TDX quote generation service answered error {code:#x} ({name})", name = qgs::error_name(*code))]
+    QgsService {
+        /// `qgs_msg_header_t.error_code`.
+        code: u32,
+    },
+
+    /// TDX: the transport to the QGS failed.
+    #[error("QGS transport: {0}")]
+    QgsTransport(#[source] std::io::Error),
 }
 
 /// Produces evidence bound to 64 bytes of report data.
@@ -132,14 +209,14 @@ pub enum Detected {
     SevGuest,
     /// `dev/nsm`.
     Nsm,
-    /// `dev/tdx_guest` (or `dev/tdx-guest`) without configfs-tsm: detected, but no
-    /// attester here can produce a remotely verifiable quote from it.
+    /// `dev/tdx_guest` (or `dev/tdx-guest`) without configfs-tsm: quotes need the host's
+    /// QGS, through [`tdx_guest::TdxGuest`] and a transport the caller supplies.
     TdxGuestOnly,
 }
 
 /// Which attestation device exists under `root`. configfs-tsm is preferred over the
-/// per-vendor devices because it is the kernel's common interface and the only one that
-/// returns TDX quotes.
+/// per-vendor devices because it is the kernel's common interface and, for TDX, the
+/// kernel then fetches the quote itself (no QGS transport in the application).
 pub fn detect(root: &Path) -> Option<Detected> {
     if root.join(tsm::REPORT_DIR).is_dir() {
         return Some(Detected::ConfigfsTsm);
@@ -163,8 +240,9 @@ pub fn auto(root: &Path) -> Result<Box<dyn Attester>, AttestError> {
         Some(Detected::SevGuest) => Ok(Box::new(sev_guest::SevGuest::new(root))),
         Some(Detected::Nsm) => Ok(Box::new(nsm::Nsm::new(root))),
         Some(Detected::TdxGuestOnly) => Err(AttestError::Unsupported {
-            what: "TDX without configfs-tsm: /dev/tdx_guest gives only a local TDREPORT \
-                   (use a kernel with CONFIG_TSM_REPORTS)",
+            what: "TDX without configfs-tsm: /dev/tdx_guest gives only a local TDREPORT; \
+                   use attest::tdx_guest::TdxGuest with a QGS transport, or a kernel with \
+                   CONFIG_TSM_REPORTS",
         }),
         None => Err(AttestError::NoDevice(root.to_path_buf())),
     }

@@ -37,9 +37,8 @@ fn bad(what: &'static str) -> AttestError {
     AttestError::UnexpectedResponse { what }
 }
 
-/// Parses a certificate table. Entries must lie inside `table`; the terminator must be
-/// present within [`MAX_ENTRIES`] entries.
-pub fn parse(table: &[u8]) -> Result<Vec<CertEntry>, AttestError> {
+/// The entries of a table as `(guid, start, len)`, each range checked to lie inside it.
+fn entries(table: &[u8]) -> Result<Vec<([u8; 16], usize, usize)>, AttestError> {
     let mut entries = Vec::new();
     let mut rest = table;
     loop {
@@ -59,15 +58,44 @@ pub fn parse(table: &[u8]) -> Result<Vec<CertEntry>, AttestError> {
         }
         let start = usize::try_from(offset).map_err(|_| bad("SNP certificate offset"))?;
         let len = usize::try_from(length).map_err(|_| bad("SNP certificate length"))?;
-        let data = start
-            .checked_add(len)
-            .and_then(|end| table.get(start..end))
-            .ok_or(bad("SNP certificate table: entry outside the table"))?;
-        entries.push(CertEntry {
-            guid: *guid,
-            data: data.to_vec(),
-        });
+        if start.checked_add(len).is_none_or(|end| end > table.len()) {
+            return Err(bad("SNP certificate table: entry outside the table"));
+        }
+        entries.push((*guid, start, len));
     }
+}
+
+/// Parses a certificate table. Entries must lie inside `table`; the terminator must be
+/// present within [`MAX_ENTRIES`] entries.
+pub fn parse(table: &[u8]) -> Result<Vec<CertEntry>, AttestError> {
+    entries(table)?
+        .into_iter()
+        .map(|(guid, start, len)| {
+            let data = start
+                .checked_add(len)
+                .and_then(|end| table.get(start..end))
+                .ok_or(bad("SNP certificate table: entry outside the table"))?;
+            Ok(CertEntry {
+                guid,
+                data: data.to_vec(),
+            })
+        })
+        .collect()
+}
+
+/// How many leading bytes of `table` the table uses: its entry list with the terminator
+/// and every certificate (the rest of a driver's fixed-size buffer is padding).
+pub fn used_len(table: &[u8]) -> Result<usize, AttestError> {
+    let list = entries(table)?;
+    let header = list
+        .len()
+        .checked_add(1)
+        .and_then(|n| n.checked_mul(ENTRY_LEN))
+        .ok_or(bad("SNP certificate table: too many entries"))?;
+    Ok(list
+        .iter()
+        .filter_map(|(_, start, len)| start.checked_add(*len))
+        .fold(header, usize::max))
 }
 
 /// Builds a table (for tests and for hosts written in Rust): the entries' data follow
@@ -108,6 +136,20 @@ mod tests {
         ];
         assert_eq!(parse(&encode(&entries).unwrap()).unwrap(), entries);
         assert_eq!(parse(&encode(&[]).unwrap()).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn used_len__should_ignore_trailing_padding() {
+        let t = encode(&[CertEntry {
+            guid: VCEK_GUID,
+            data: vec![7; 100],
+        }])
+        .unwrap();
+        let mut padded = t.clone();
+        padded.resize(4096, 0);
+        assert_eq!(used_len(&padded).unwrap(), t.len());
+        assert_eq!(used_len(&[0; 24]).unwrap(), 24);
+        assert!(used_len(&t[..30]).is_err());
     }
 
     #[test]

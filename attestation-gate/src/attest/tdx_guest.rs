@@ -1,15 +1,23 @@
-//! `/dev/tdx_guest` (Linux `include/uapi/linux/tdx-guest.h`): the request layout of
-//! `TDX_CMD_GET_REPORT0` and the parsing of the TDREPORT it returns.
+//! `/dev/tdx_guest` (Linux `include/uapi/linux/tdx-guest.h`) and the TDX Quote Generation
+//! Service: the [`TdxGuest`] attester.
 //!
-//! No attester here issues this ioctl: the raw ioctl needs `unsafe`, which the crate
-//! forbids, and no maintained crate wraps it with a caller-chosen device path. A
-//! TDREPORT is MAC'ed for the local CPU and is not remotely verifiable anyway; remote
-//! TDX evidence (a quote) comes from [`super::tsm::ConfigfsTsm`]. These functions are
-//! what a future ioctl module would use, and are tested as pure functions.
+//! `TDX_CMD_GET_REPORT0` yields a TDREPORT, MAC'ed for the local CPU and not remotely
+//! verifiable. A quote is made from it by the host's Quote Generation Service (Intel DCAP
+//! `qgs`), which the guest reaches over vsock (Intel `libtdx_attest`: host CID, port from
+//! `/etc/tdx-attest.conf`). This crate does no networking (DESIGN §3), so the attester
+//! takes a [`QuoteTransport`] that moves one framed QGS message each way; the messages
+//! themselves are encoded and decoded here ([`super::qgs`]).
+//!
+//! configfs-tsm ([`super::tsm::ConfigfsTsm`]) is preferred where the kernel has it
+//! (Linux ≥ 6.7, `CONFIG_TSM_REPORTS`): the kernel then talks to the QGS itself.
+//! [`TdxGuest`] is for kernels with only `/dev/tdx_guest`.
 
 #![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
-use crate::types::ReportData;
+use std::path::{Path, PathBuf};
+
+use super::{qgs, AttestError, Attester, Evidence};
+use crate::types::{Platform, ReportData};
 
 /// The device nodes (the driver's name is `tdx_guest`; some docs say `tdx-guest`).
 pub const DEVICES: [&str; 2] = ["dev/tdx_guest", "dev/tdx-guest"];
@@ -57,16 +65,134 @@ fn field<const N: usize>(bytes: &[u8], offset: usize) -> Option<[u8; N]> {
     bytes.get(offset..end)?.try_into().ok()
 }
 
+/// Parses a TDREPORT (exactly [`TDREPORT_LEN`] bytes).
+pub fn parse_tdreport(tdreport: &[u8]) -> Option<TdReport> {
+    if tdreport.len() != TDREPORT_LEN {
+        return None;
+    }
+    Some(TdReport {
+        report_data: ReportData(field(tdreport, 128)?),
+        td_attributes: field(tdreport, 512)?,
+        mrtd: field(tdreport, 528)?,
+    })
+}
+
 /// Parses the ioctl's response buffer (`struct tdx_report_req` after the call).
 pub fn parse_response(response: &[u8]) -> Option<TdReport> {
     if response.len() != REQUEST_LEN {
         return None;
     }
-    let tdreport = response.get(REPORT_DATA_LEN..)?;
-    Some(TdReport {
-        report_data: ReportData(field(tdreport, 128)?),
-        td_attributes: field(tdreport, 512)?,
-        mrtd: field(tdreport, 528)?,
+    parse_tdreport(response.get(REPORT_DATA_LEN..)?)
+}
+
+/// Carries one QGS message to the host's Quote Generation Service and its answer back.
+///
+/// `request` is a complete framed message (4-byte big-endian length, then the message),
+/// as [`qgs::encode_get_quote_request`] builds it; the transport writes it as is and
+/// returns the complete framed response: it reads 4 bytes, passes them to
+/// [`qgs::frame_len`] (which refuses oversized answers) and reads that many more.
+/// `kms-node` implements it over vsock (host CID 2, the QGS port, 4050 in Intel's sample
+/// `/etc/tdx-attest.conf`), with its own timeouts; tests implement it in memory.
+pub trait QuoteTransport {
+    /// One request/response exchange.
+    fn exchange(&self, request: &[u8]) -> Result<Vec<u8>, std::io::Error>;
+}
+
+impl<T: QuoteTransport + ?Sized> QuoteTransport for &T {
+    fn exchange(&self, request: &[u8]) -> Result<Vec<u8>, std::io::Error> {
+        (**self).exchange(request)
+    }
+}
+
+/// The `/dev/tdx_guest` attester: TDREPORT from the device, quote from the QGS.
+pub struct TdxGuest<T> {
+    root: PathBuf,
+    transport: T,
+}
+
+impl<T> std::fmt::Debug for TdxGuest<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TdxGuest")
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: QuoteTransport> TdxGuest<T> {
+    /// An attester for `<root>/dev/tdx_guest` (or `<root>/dev/tdx-guest`) that reaches
+    /// the QGS through `transport`.
+    pub fn new(root: &Path, transport: T) -> Self {
+        TdxGuest {
+            root: root.to_path_buf(),
+            transport,
+        }
+    }
+
+    /// The device path: the first of [`DEVICES`] that exists, else `dev/tdx_guest`.
+    pub fn device(&self) -> PathBuf {
+        DEVICES
+            .iter()
+            .map(|d| self.root.join(d))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| self.root.join(DEVICES[0]))
+    }
+
+    /// The TDREPORT binding `report_data` (`TDX_CMD_GET_REPORT0`), checked to carry it.
+    pub fn tdreport(&self, report_data: &ReportData) -> Result<[u8; TDREPORT_LEN], AttestError> {
+        let tdreport = get_report0(&self.device(), report_data)?;
+        let parsed = parse_tdreport(&tdreport).ok_or(AttestError::UnexpectedResponse {
+            what: "TDREPORT does not parse",
+        })?;
+        if parsed.report_data != *report_data {
+            return Err(AttestError::UnexpectedResponse {
+                what: "the TDREPORT does not carry the requested report data",
+            });
+        }
+        Ok(tdreport)
+    }
+
+    /// Exchanges `tdreport` for a quote with the QGS and checks that the quote carries
+    /// `report_data` (a stale or foreign quote is refused).
+    pub fn quote(
+        &self,
+        tdreport: &[u8; TDREPORT_LEN],
+        report_data: &ReportData,
+    ) -> Result<Evidence, AttestError> {
+        let request = qgs::encode_get_quote_request(tdreport);
+        let response = self
+            .transport
+            .exchange(&request)
+            .map_err(AttestError::QgsTransport)?;
+        let quote = qgs::decode_get_quote_response(&response)?.quote;
+        super::tsm::check_report_data(Platform::Tdx, &quote, report_data)?;
+        Ok(Evidence {
+            platform: Platform::Tdx,
+            bytes: quote,
+            aux: None,
+        })
+    }
+}
+
+impl<T: QuoteTransport> Attester for TdxGuest<T> {
+    fn platform(&self) -> Option<Platform> {
+        Some(Platform::Tdx)
+    }
+
+    fn attest(&self, report_data: &ReportData) -> Result<Evidence, AttestError> {
+        let tdreport = self.tdreport(report_data)?;
+        self.quote(&tdreport, report_data)
+    }
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn get_report0(path: &Path, report_data: &ReportData) -> Result<[u8; TDREPORT_LEN], AttestError> {
+    super::ioctl::tdx_get_report0(path, report_data.as_bytes())
+}
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+fn get_report0(_path: &Path, _report_data: &ReportData) -> Result<[u8; TDREPORT_LEN], AttestError> {
+    Err(AttestError::Unsupported {
+        what: "/dev/tdx_guest exists only on Linux x86_64",
     })
 }
 
@@ -98,6 +224,8 @@ mod tests {
         assert_eq!(r.report_data, ReportData([7; 64]));
         assert_eq!(r.td_attributes[0], 1);
         assert_eq!(r.mrtd, [0xaa; 48]);
+        assert_eq!(parse_tdreport(&resp[64..]), Some(r));
         assert!(parse_response(&resp[..1087]).is_none());
+        assert!(parse_tdreport(&resp[65..]).is_none());
     }
 }
