@@ -136,16 +136,32 @@ impl VerifyEvidence for NitroVerifier {
     }
 }
 
+/// The identity fields of a document, decoded with the verifier's strict decoder but
+/// **not verified** (no signature, no chain): for `kms attest measure`.
+pub(crate) fn raw_unverified(document: &[u8]) -> Result<NitroRaw, Error> {
+    Ok(raw_claims(doc::decode(document)?.payload))
+}
+
 fn claims(payload: doc::Payload, validity: crate::claims::Validity) -> Claims {
-    let pcr = |i: u8| payload.pcr(i).map(|p| p.to_vec()).unwrap_or_default();
-    let (pcr0, pcr1, pcr2) = (pcr(0), pcr(1), pcr(2));
     let report_data = payload
         .user_data
         .as_deref()
         .and_then(|u| <[u8; 64]>::try_from(u).ok())
         .map(ReportData);
     let issued_at = UnixTime(payload.timestamp_ms / 1000);
-    let raw = NitroRaw::new(
+    Claims::new(
+        RawClaims::Nitro(raw_claims(payload)),
+        report_data,
+        None,
+        Some(issued_at),
+        Some(validity),
+    )
+}
+
+fn raw_claims(payload: doc::Payload) -> NitroRaw {
+    let pcr = |i: u8| payload.pcr(i).map(|p| p.to_vec()).unwrap_or_default();
+    let (pcr0, pcr1, pcr2) = (pcr(0), pcr(1), pcr(2));
+    NitroRaw::new(
         pcr0,
         pcr1,
         pcr2,
@@ -153,13 +169,6 @@ fn claims(payload: doc::Payload, validity: crate::claims::Validity) -> Claims {
         payload.user_data,
         payload.public_key,
         payload.nonce,
-    );
-    Claims::new(
-        RawClaims::Nitro(raw),
-        report_data,
-        None,
-        Some(issued_at),
-        Some(validity),
     )
 }
 

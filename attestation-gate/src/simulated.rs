@@ -178,6 +178,13 @@ impl SimulatedVerifier {
     }
 }
 
+/// The identity fields of simulated evidence, decoded with the verifier's strict
+/// decoder but **not verified** (no key, no signature): for `kms attest measure`.
+pub(crate) fn raw_unverified(evidence: &[u8]) -> Result<SimulatedRaw, Error> {
+    let (body, _signature) = format::decode(evidence)?;
+    Ok(SimulatedRaw::new(body.vendor_label, body.image, body.debug))
+}
+
 impl VerifyEvidence for SimulatedVerifier {
     fn platform(&self) -> Platform {
         Platform::Simulated
