@@ -10,6 +10,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
+use crate::error::Error;
 use crate::types::{Measurement, Platform, ReportData, TcbStatus, UnixTime, Vendor};
 
 /// Genuine evidence, normalised. Returned by [`crate::VerifyEvidence::verify`]; turned
@@ -36,6 +37,51 @@ pub struct Validity {
 }
 
 impl Validity {
+    /// The window that contains every time (the neutral element of
+    /// [`Validity::intersect`]).
+    pub fn always() -> Validity {
+        Validity {
+            not_before: UnixTime(0),
+            not_after: UnixTime(u64::MAX),
+        }
+    }
+
+    /// Whether `now` lies inside the window (both ends inclusive).
+    pub fn contains(self, now: UnixTime) -> bool {
+        self.not_before <= now && now <= self.not_after
+    }
+
+    /// `Ok` if `now` lies inside the window, else [`Error::NotYetValid`] or
+    /// [`Error::Expired`] naming `what`, with the window's edge.
+    #[cfg_attr(not(any(feature = "sev_snp", feature = "nitro")), allow(dead_code))]
+    pub(crate) fn check(self, now: UnixTime, what: &'static str) -> Result<(), Error> {
+        if now < self.not_before {
+            return Err(Error::NotYetValid {
+                what,
+                not_before: Some(self.not_before),
+                now,
+            });
+        }
+        if now > self.not_after {
+            return Err(Error::Expired {
+                what,
+                not_after: Some(self.not_after),
+                now,
+            });
+        }
+        Ok(())
+    }
+
+    /// The notBefore..notAfter of an X.509 certificate.
+    #[cfg_attr(not(any(feature = "sev_snp", feature = "nitro")), allow(dead_code))]
+    pub(crate) fn of_certificate(c: &x509_cert::Certificate) -> Validity {
+        let v = &c.tbs_certificate.validity;
+        Validity {
+            not_before: UnixTime(v.not_before.to_unix_duration().as_secs()),
+            not_after: UnixTime(v.not_after.to_unix_duration().as_secs()),
+        }
+    }
+
     /// The intersection of two windows (may be empty: `not_before > not_after`).
     pub fn intersect(self, other: Validity) -> Validity {
         Validity {

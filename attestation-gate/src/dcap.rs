@@ -27,6 +27,7 @@ use dcap_qvl::quote::Report;
 use dcap_qvl::verify::QuoteVerifier;
 use dcap_qvl::{QuoteClaims, QuoteCollateralV3};
 
+use crate::cache::VerifiedCache;
 use crate::claims::{Claims, RawClaims, SgxRaw, TdxRaw, Validity};
 use crate::collateral::Collateral;
 use crate::error::Error;
@@ -62,7 +63,7 @@ impl VerifyEvidence for TdxVerifier {
         if !cfg!(feature = "tdx") {
             return Err(Error::PlatformDisabled(Platform::Tdx));
         }
-        verify_dcap(Platform::Tdx, evidence, collateral, now)
+        verify_dcap(Platform::Tdx, evidence, collateral, now, None)
     }
 }
 
@@ -80,7 +81,7 @@ impl VerifyEvidence for SgxVerifier {
         if !cfg!(feature = "sgx") {
             return Err(Error::PlatformDisabled(Platform::Sgx));
         }
-        verify_dcap(Platform::Sgx, evidence, collateral, now)
+        verify_dcap(Platform::Sgx, evidence, collateral, now, None)
     }
 }
 
@@ -104,11 +105,47 @@ impl dcap_qvl::Policy for CollectClaims {
     }
 }
 
+impl TdxVerifier {
+    /// [`VerifyEvidence::verify`] with a [`VerifiedCache`]: the result for this exact
+    /// quote and collateral is reused while `now` is inside its collateral window (see
+    /// [`crate::cache`] for why DCAP caches whole results).
+    pub fn verify_cached(
+        &self,
+        evidence: &[u8],
+        collateral: &Collateral,
+        now: UnixTime,
+        cache: &VerifiedCache,
+    ) -> Result<Claims, Error> {
+        if !cfg!(feature = "tdx") {
+            return Err(Error::PlatformDisabled(Platform::Tdx));
+        }
+        verify_dcap(Platform::Tdx, evidence, collateral, now, Some(cache))
+    }
+}
+
+impl SgxVerifier {
+    /// [`VerifyEvidence::verify`] with a [`VerifiedCache`], as
+    /// [`TdxVerifier::verify_cached`].
+    pub fn verify_cached(
+        &self,
+        evidence: &[u8],
+        collateral: &Collateral,
+        now: UnixTime,
+        cache: &VerifiedCache,
+    ) -> Result<Claims, Error> {
+        if !cfg!(feature = "sgx") {
+            return Err(Error::PlatformDisabled(Platform::Sgx));
+        }
+        verify_dcap(Platform::Sgx, evidence, collateral, now, Some(cache))
+    }
+}
+
 fn verify_dcap(
     expected: Platform,
     evidence: &[u8],
     collateral: &Collateral,
     now: UnixTime,
+    cache: Option<&VerifiedCache>,
 ) -> Result<Claims, Error> {
     let quote_platform = quote_platform(evidence)?;
     if quote_platform != expected {
@@ -118,7 +155,56 @@ fn verify_dcap(
         }));
     }
     let collateral = parse_collateral(collateral)?;
-    verify_with_collateral(evidence, collateral, now)
+    match cache {
+        Some(cache) => verify_with_collateral_cached(evidence, collateral, now, cache),
+        None => verify_with_collateral(evidence, collateral, now),
+    }
+}
+
+/// [`verify_with_collateral`] through `cache`: a hit needs the same pinned root, quote
+/// and every collateral field, and `now` inside the stored collateral window; a miss
+/// verifies cold and stores a success.
+pub fn verify_with_collateral_cached(
+    quote: &[u8],
+    collateral: QuoteCollateralV3,
+    now: UnixTime,
+    cache: &VerifiedCache,
+) -> Result<Claims, Error> {
+    let key = cache_key(INTEL_SGX_ROOT_CA_DER, quote, &collateral);
+    if let Some(claims) = cache.lookup(&cache.dcap, &key, now) {
+        return Ok(claims);
+    }
+    let claims = verify_with_collateral(quote, collateral, now)?;
+    if let Some(window) = claims.validity() {
+        cache.dcap.insert(key, claims.clone(), window);
+    }
+    Ok(claims)
+}
+
+/// Everything dcap-qvl reads: the trust anchor, the quote, every collateral field.
+fn cache_key(root_der: &[u8], quote: &[u8], c: &QuoteCollateralV3) -> crate::cache::Key {
+    let (has_pck_chain, pck_chain) = match &c.pck_certificate_chain {
+        Some(chain) => (&[1u8][..], chain.as_bytes()),
+        None => (&[0u8][..], &[][..]),
+    };
+    crate::cache::key(
+        "keynet/cache/dcap-result/v1",
+        &[
+            root_der,
+            quote,
+            c.pck_crl_issuer_chain.as_bytes(),
+            &c.root_ca_crl,
+            &c.pck_crl,
+            c.tcb_info_issuer_chain.as_bytes(),
+            c.tcb_info.as_bytes(),
+            &c.tcb_info_signature,
+            c.qe_identity_issuer_chain.as_bytes(),
+            c.qe_identity.as_bytes(),
+            &c.qe_identity_signature,
+            has_pck_chain,
+            pck_chain,
+        ],
+    )
 }
 
 /// Verifies a quote with already-parsed collateral (used by the benchmarks to time the

@@ -8,6 +8,7 @@
 #[cfg(feature = "attester")]
 pub mod attest;
 pub mod binding;
+pub mod cache;
 pub mod claims;
 pub mod collateral;
 #[cfg(any(feature = "tdx", feature = "sgx"))]
@@ -26,6 +27,7 @@ pub mod types;
 pub mod verifiers;
 
 pub use binding::{Binding, Purpose};
+pub use cache::VerifiedCache;
 pub use claims::{
     Claims, NitroRaw, RawClaims, SevSnpRaw, SgxRaw, SimulatedRaw, SnpSigner, TdxRaw, Validity,
 };

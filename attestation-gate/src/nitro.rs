@@ -28,6 +28,9 @@ use p384::ecdsa::signature::hazmat::PrehashVerifier;
 use p384::ecdsa::{Signature, VerifyingKey};
 use sha2::Digest;
 
+use std::sync::Arc;
+
+use crate::cache::VerifiedCache;
 use crate::claims::{Claims, NitroRaw, RawClaims};
 use crate::collateral::Collateral;
 use crate::error::Error;
@@ -87,13 +90,51 @@ impl NitroVerifier {
     /// Order: decode (size limits, strict field types), certificate path to the pinned
     /// root, validity of every certificate at `now`, then the COSE signature of the leaf.
     pub fn verify_document(&self, document: &[u8], now: UnixTime) -> Result<Claims, Error> {
+        self.verify_document_with(document, now, None)
+    }
+
+    /// Like [`NitroVerifier::verify_document`], taking the checked CA part of the path
+    /// (pinned root ← `cabundle[1..]`) from `cache` when it holds it for these exact
+    /// certificates and `now` lies in its window (see [`crate::cache`]), and storing it
+    /// after a successful verification. The leaf, its signature and validity and the
+    /// COSE signature are checked every time.
+    pub fn verify_document_cached(
+        &self,
+        document: &[u8],
+        now: UnixTime,
+        cache: &VerifiedCache,
+    ) -> Result<Claims, Error> {
+        self.verify_document_with(document, now, Some(cache))
+    }
+
+    fn verify_document_with(
+        &self,
+        document: &[u8],
+        now: UnixTime,
+        cache: Option<&VerifiedCache>,
+    ) -> Result<Claims, Error> {
         let doc = doc::decode(document)?;
-        let chain = chain::verify(
-            &self.root_der,
-            &doc.payload.cabundle,
-            &doc.payload.certificate,
-            now,
-        )?;
+        let cached = cache.map(|c| {
+            let mut parts: Vec<&[u8]> = vec![&self.root_der];
+            parts.extend(doc.payload.cabundle.iter().map(Vec::as_slice));
+            let key = crate::cache::key("keynet/cache/nitro-ca-path/v1", &parts);
+            (c, key, c.lookup(&c.nitro, &key, now))
+        });
+        let (chain, fresh) = match &cached {
+            Some((_, _, Some(hit))) => {
+                let leaf = chain::parse_leaf(&doc.payload.certificate)?;
+                (chain::verify_leaf(&hit.0, &leaf, now)?, None)
+            }
+            _ => {
+                let (chain, ca) = chain::verify(
+                    &self.root_der,
+                    &doc.payload.cabundle,
+                    &doc.payload.certificate,
+                    now,
+                )?;
+                (chain, Some(ca))
+            }
+        };
         let key = LeafKey(chain.leaf_key);
         match doc.cose.verify_signature::<Sha2>(&key) {
             Ok(true) => {}
@@ -108,9 +149,17 @@ impl NitroVerifier {
                 })
             }
         }
+        if let (Some((c, key, _)), Some(ca)) = (cached, fresh) {
+            let window = ca.window();
+            c.nitro.insert(key, Arc::new(CachedCaPath(ca)), window);
+        }
         Ok(claims(doc.payload, chain.validity))
     }
 }
+
+/// A checked CA path, as [`VerifiedCache`] keeps it.
+#[derive(Debug)]
+pub(crate) struct CachedCaPath(chain::CaPath);
 
 /// The `user_data` of a document, decoded but **not verified** (no signature, no
 /// chain). For the NSM attester's sanity check of its own device's answer only.

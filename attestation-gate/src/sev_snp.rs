@@ -38,6 +38,7 @@ use p384::ecdsa::signature::Verifier;
 use sev::certs::snp::{Certificate, Verifiable};
 use x509_cert::der::{Decode, DecodePem};
 
+use crate::cache::VerifiedCache;
 use crate::claims::{Claims, RawClaims, SevSnpRaw, SnpSigner, Validity};
 use crate::collateral::Collateral;
 use crate::error::Error;
@@ -52,10 +53,11 @@ pub const VLEK: &str = "vlek.der";
 /// Verifies SEV-SNP reports against the pinned AMD roots.
 ///
 /// The first use of a product line parses its pinned ASK/ARK/ASVK and verifies their
-/// signatures (ARK self-signed, ARK signs ASK and ASVK); the verifier keeps the result.
-/// This is the only cache, and it holds compiled-in data only: each verification still
-/// checks the VCEK/VLEK signature by the ASK/ASVK, every certificate's validity at
-/// `now`, and the report.
+/// signatures (ARK self-signed, ARK signs ASK and ASVK); the verifier keeps the result
+/// (compiled-in data only). Without a [`VerifiedCache`] each verification still checks
+/// the VCEK/VLEK signature by the ASK/ASVK, every certificate's validity at `now`, and
+/// the report; with one ([`SevSnpVerifier::verify_cached`]) a chain verified before is
+/// reused while `now` is inside its window.
 #[derive(Debug, Clone)]
 pub struct SevSnpVerifier {
     lines: Vec<(ProductLine, OnceLock<Option<roots::Roots>>)>,
@@ -89,10 +91,56 @@ impl SevSnpVerifier {
         vek: &[u8],
         now: UnixTime,
     ) -> Result<Claims, Error> {
+        self.verify_report_with(report, vek, now, None)
+    }
+
+    /// Like [`SevSnpVerifier::verify_report`], taking the verified ARK→ASK/ASVK→VCEK/VLEK
+    /// chain from `cache` when it holds it for these exact certificate bytes and `now`
+    /// lies in the chain's window (see [`crate::cache`]), and storing it after a
+    /// successful verification.
+    pub fn verify_report_cached(
+        &self,
+        report: &SnpReport,
+        vek: &[u8],
+        now: UnixTime,
+        cache: &VerifiedCache,
+    ) -> Result<Claims, Error> {
+        self.verify_report_with(report, vek, now, Some(cache))
+    }
+
+    /// [`VerifyEvidence::verify`] with a [`VerifiedCache`].
+    pub fn verify_cached(
+        &self,
+        evidence: &[u8],
+        collateral: &Collateral,
+        now: UnixTime,
+        cache: &VerifiedCache,
+    ) -> Result<Claims, Error> {
+        let report = SnpReport::parse(evidence)?;
+        self.verify_report_cached(&report, endorsement(&report, collateral)?, now, cache)
+    }
+
+    fn verify_report_with(
+        &self,
+        report: &SnpReport,
+        vek: &[u8],
+        now: UnixTime,
+        cache: Option<&VerifiedCache>,
+    ) -> Result<Claims, Error> {
         let vek_x509 = parse_cert(vek, "VCEK/VLEK certificate")?;
-        let (line, validity) = self.chain(report.signer, &vek_x509, now)?;
+        let cached = cache.map(|c| {
+            let key = self.cache_key(report.signer, vek);
+            (c, key, c.lookup(&c.snp, &key, now))
+        });
+        let (line, validity) = match cached {
+            Some((_, _, Some(hit))) => (hit.line, hit.validity),
+            _ => self.chain(report.signer, &vek_x509, now)?,
+        };
         verify_report_signature(report, &vek_x509)?;
         check_tcb_extensions(report, &vek_x509, line)?;
+        if let Some((c, key, None)) = cached {
+            c.snp.insert(key, CachedChain { line, validity }, validity);
+        }
         Ok(Claims::new(
             RawClaims::SevSnp(raw_claims(report)),
             Some(ReportData(report.report_data)),
@@ -100,6 +148,18 @@ impl SevSnpVerifier {
             None,
             Some(validity),
         ))
+    }
+
+    /// The cache key of a chain: the endorsement key's bytes, its kind, and this
+    /// verifier's product lines (a verifier restricted to fewer lines must not reuse a
+    /// chain another verifier accepted through a line it does not trust).
+    fn cache_key(&self, signer: SnpSigner, vek: &[u8]) -> crate::cache::Key {
+        let lines: Vec<u8> = self.lines.iter().map(|(l, _)| l.tag()).collect();
+        let signer = [match signer {
+            SnpSigner::Vcek => 0u8,
+            SnpSigner::Vlek => 1,
+        }];
+        crate::cache::key("keynet/cache/sev-snp-chain/v1", &[&signer, &lines, vek])
     }
 
     /// Checks that the VCEK `vek` (DER or PEM) chains to a pinned root and is valid at
@@ -143,11 +203,11 @@ impl SevSnpVerifier {
             if (intermediate_sev, &vek_sev).verify().is_err() {
                 continue;
             }
-            let mut validity = cert_validity(vek);
+            let mut validity = Validity::of_certificate(vek);
             for c in [&roots.ark, intermediate] {
-                validity = validity.intersect(cert_validity(c));
+                validity = validity.intersect(Validity::of_certificate(c));
             }
-            check_window(validity, now, what)?;
+            validity.check(now, what)?;
             return Ok((*line, validity));
         }
         Err(Error::UntrustedRoot { what })
@@ -166,15 +226,26 @@ impl VerifyEvidence for SevSnpVerifier {
         now: UnixTime,
     ) -> Result<Claims, Error> {
         let report = SnpReport::parse(evidence)?;
-        let name = match report.signer {
-            SnpSigner::Vcek => VCEK,
-            SnpSigner::Vlek => VLEK,
-        };
-        let vek = collateral
-            .get(name)
-            .ok_or(Error::MissingCollateral { what: name })?;
-        self.verify_report(&report, vek, now)
+        self.verify_report(&report, endorsement(&report, collateral)?, now)
     }
+}
+
+/// The VCEK or VLEK the report's SIGNING_KEY field names, from the collateral.
+fn endorsement<'c>(report: &SnpReport, collateral: &'c Collateral) -> Result<&'c [u8], Error> {
+    let name = match report.signer {
+        SnpSigner::Vcek => VCEK,
+        SnpSigner::Vlek => VLEK,
+    };
+    collateral
+        .get(name)
+        .ok_or(Error::MissingCollateral { what: name })
+}
+
+/// A verified endorsement-key chain, as [`VerifiedCache`] keeps it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CachedChain {
+    line: ProductLine,
+    validity: Validity,
 }
 
 /// The typed fields of a report.
@@ -203,32 +274,6 @@ pub(crate) fn parse_cert(
     } else {
         x509_cert::Certificate::from_der(bytes).map_err(|_| Error::malformed(what))
     }
-}
-
-fn cert_validity(c: &x509_cert::Certificate) -> Validity {
-    let v = &c.tbs_certificate.validity;
-    Validity {
-        not_before: UnixTime(v.not_before.to_unix_duration().as_secs()),
-        not_after: UnixTime(v.not_after.to_unix_duration().as_secs()),
-    }
-}
-
-fn check_window(v: Validity, now: UnixTime, what: &'static str) -> Result<(), Error> {
-    if now < v.not_before {
-        return Err(Error::NotYetValid {
-            what,
-            not_before: Some(v.not_before),
-            now,
-        });
-    }
-    if now > v.not_after {
-        return Err(Error::Expired {
-            what,
-            not_after: Some(v.not_after),
-            now,
-        });
-    }
-    Ok(())
 }
 
 fn verify_report_signature(report: &SnpReport, vek: &x509_cert::Certificate) -> Result<(), Error> {

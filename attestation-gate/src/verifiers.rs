@@ -1,6 +1,9 @@
 //! One entry point over every compiled-in verifier: route evidence to its platform's
 //! verifier, or report [`Error::PlatformDisabled`].
 
+use std::sync::Arc;
+
+use crate::cache::VerifiedCache;
 use crate::claims::Claims;
 use crate::collateral::Collateral;
 use crate::detect::{self, Detected};
@@ -15,18 +18,37 @@ use crate::VerifyEvidence;
 /// a [`crate::simulated::SimulatedVerifier`] with devnet keys is installed; without
 /// one it fails with [`Error::UntrustedRoot`]. (Policy still refuses it unless the
 /// simulated platform is explicitly allowed.)
+///
+/// Each `Verifiers` holds a [`VerifiedCache`] (clones share it) through which TDX,
+/// SGX, SEV-SNP and Nitro verifications reuse collateral and certificate-chain checks
+/// made before (see [`crate::cache`]); a cache hit never accepts what a cold
+/// verification would refuse. [`Verifiers::with_cache`] shares one cache between
+/// several `Verifiers`, and a cache of capacity 0 turns caching off.
 #[derive(Debug, Clone, Default)]
 pub struct Verifiers {
     #[cfg(feature = "sev_snp")]
     sev_snp: crate::sev_snp::SevSnpVerifier,
     #[cfg(feature = "simulated")]
     simulated: Option<crate::simulated::SimulatedVerifier>,
+    cache: Arc<VerifiedCache>,
 }
 
 impl Verifiers {
-    /// Verifiers for every compiled-in hardware platform.
+    /// Verifiers for every compiled-in hardware platform, with a cache of
+    /// [`crate::cache::DEFAULT_CAPACITY`] entries per platform.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Uses `cache` instead of this value's own.
+    pub fn with_cache(mut self, cache: Arc<VerifiedCache>) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// The cache in use.
+    pub fn cache(&self) -> &Arc<VerifiedCache> {
+        &self.cache
     }
 
     /// Also verify simulated evidence signed by the devnet keys `v` trusts.
@@ -42,7 +64,6 @@ impl Verifiers {
             feature = "tdx",
             feature = "sgx",
             feature = "sev_snp",
-            feature = "nitro",
             feature = "simulated"
         )),
         allow(unused_variables)
@@ -59,13 +80,23 @@ impl Verifiers {
         }
         match platform {
             #[cfg(feature = "tdx")]
-            Platform::Tdx => crate::dcap::TdxVerifier.verify(evidence, collateral, now),
+            Platform::Tdx => {
+                crate::dcap::TdxVerifier.verify_cached(evidence, collateral, now, &self.cache)
+            }
             #[cfg(feature = "sgx")]
-            Platform::Sgx => crate::dcap::SgxVerifier.verify(evidence, collateral, now),
+            Platform::Sgx => {
+                crate::dcap::SgxVerifier.verify_cached(evidence, collateral, now, &self.cache)
+            }
             #[cfg(feature = "sev_snp")]
-            Platform::SevSnp => self.sev_snp.verify(evidence, collateral, now),
+            Platform::SevSnp => self
+                .sev_snp
+                .verify_cached(evidence, collateral, now, &self.cache),
             #[cfg(feature = "nitro")]
-            Platform::Nitro => crate::nitro::NitroVerifier::new().verify(evidence, collateral, now),
+            Platform::Nitro => crate::nitro::NitroVerifier::new().verify_document_cached(
+                evidence,
+                now,
+                &self.cache,
+            ),
             #[cfg(feature = "simulated")]
             Platform::Simulated => match &self.simulated {
                 Some(v) => v.verify(evidence, collateral, now),

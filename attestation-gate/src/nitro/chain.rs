@@ -30,16 +30,65 @@ pub(crate) struct ValidChain {
     pub validity: Validity,
 }
 
+/// The CA part of a path, pinned root ← `cabundle[1..]`, with names, CA flags, path
+/// lengths and signatures checked (time is not looked at: see [`CaPath::check_time`]).
+/// It depends only on the pinned root and the `cabundle` bytes, which is what
+/// [`crate::cache::VerifiedCache`] keys it by.
+#[derive(Debug)]
+pub(crate) struct CaPath {
+    /// The last CA, issuer of the leaf.
+    issuer: Certificate,
+    /// Its key, when it is a valid P-384 key (else the leaf step reports why).
+    issuer_key: Option<VerifyingKey>,
+    /// Each CA's label and validity, root first.
+    validities: Vec<(&'static str, Validity)>,
+}
+
+impl CaPath {
+    /// The intersection of the CA certificates' validity periods.
+    pub(crate) fn window(&self) -> Validity {
+        self.validities
+            .iter()
+            .fold(Validity::always(), |w, (_, v)| w.intersect(*v))
+    }
+
+    /// Every CA certificate is valid at `now` (root first).
+    fn check_time(&self, now: UnixTime) -> Result<(), Error> {
+        for (what, v) in &self.validities {
+            v.check(now, what)?;
+        }
+        Ok(())
+    }
+}
+
 /// Validates `pinned_root ← cabundle[1..] ← leaf` at `now`.
 ///
 /// `cabundle[0]` must be byte-for-byte the pinned root: the document's copy is compared,
-/// never trusted.
+/// never trusted. Order: parse every certificate, CA signatures top down, the leaf's
+/// signature, validity of every certificate root first; [`verify_leaf`] with a cached
+/// [`CaPath`] runs the same steps from the leaf on.
 pub(crate) fn verify(
     pinned_root_der: &[u8],
     cabundle: &[Vec<u8>],
     leaf_der: &[u8],
     now: UnixTime,
-) -> Result<ValidChain, Error> {
+) -> Result<(ValidChain, CaPath), Error> {
+    let cas = parse_cas(pinned_root_der, cabundle)?;
+    let leaf = parse_leaf(leaf_der)?;
+    let ca_path = check_cas(cas)?;
+    let chain = verify_leaf(&ca_path, &leaf, now)?;
+    Ok((chain, ca_path))
+}
+
+/// Parses the leaf certificate.
+pub(crate) fn parse_leaf(leaf_der: &[u8]) -> Result<Certificate, Error> {
+    Certificate::from_der(leaf_der).map_err(|_| Error::Malformed {
+        what: "Nitro leaf certificate",
+    })
+}
+
+/// The pinned root (which `cabundle[0]` must equal) and the parsed intermediates.
+fn parse_cas(pinned_root_der: &[u8], cabundle: &[Vec<u8>]) -> Result<Vec<Certificate>, Error> {
     let Some((bundle_root, intermediates)) = cabundle.split_first() else {
         return Err(Error::Malformed {
             what: "Nitro cabundle (empty)",
@@ -51,78 +100,84 @@ pub(crate) fn verify(
     // A pinned root that does not parse can anchor nothing.
     let root =
         Certificate::from_der(pinned_root_der).map_err(|_| Error::UntrustedRoot { what: CHAIN })?;
-
-    let mut path = Vec::with_capacity(cabundle.len().saturating_add(1));
+    let mut path = Vec::with_capacity(cabundle.len());
     path.push(root);
     for der in intermediates {
         path.push(Certificate::from_der(der).map_err(|_| Error::Malformed {
             what: "Nitro cabundle certificate",
         })?);
     }
-    path.push(
-        Certificate::from_der(leaf_der).map_err(|_| Error::Malformed {
-            what: "Nitro leaf certificate",
-        })?,
-    );
+    Ok(path)
+}
 
-    // Signatures and names, top down. `ca_below` counts the CA certificates under the
-    // issuer (for pathLenConstraint): every certificate except the leaf is a CA.
-    let ca_count = path.len().saturating_sub(1);
-    for (issuer_index, pair) in path.windows(2).enumerate() {
+/// Names, CA flags, path lengths and signatures of the CA certificates, top down.
+/// `ca_below` counts the CA certificates under the issuer (for pathLenConstraint):
+/// every certificate except the leaf is a CA.
+fn check_cas(mut cas: Vec<Certificate>) -> Result<CaPath, Error> {
+    let ca_count = cas.len();
+    for (issuer_index, pair) in cas.windows(2).enumerate() {
         let [issuer, subject] = pair else {
             continue;
         };
-        if subject.tbs_certificate.issuer != issuer.tbs_certificate.subject {
-            return Err(Error::UntrustedRoot { what: CHAIN });
-        }
         let ca_below = ca_count.saturating_sub(issuer_index).saturating_sub(1);
-        check_ca(issuer, ca_below)?;
-        let key = p384_key(issuer)?;
-        check_signature(subject, &key)?;
+        check_issued(issuer, subject, ca_below, None)?;
     }
-
-    // Validity of every certificate, the root included.
-    let mut window = Validity {
-        not_before: UnixTime(0),
-        not_after: UnixTime(u64::MAX),
-    };
-    let last = path.len().saturating_sub(1);
-    for (index, cert) in path.iter().enumerate() {
-        let what = match index {
-            0 => "Nitro root certificate",
-            i if i == last => "Nitro leaf certificate",
-            _ => "Nitro intermediate certificate",
-        };
-        let validity = &cert.tbs_certificate.validity;
-        let not_before = UnixTime(validity.not_before.to_unix_duration().as_secs());
-        let not_after = UnixTime(validity.not_after.to_unix_duration().as_secs());
-        if now < not_before {
-            return Err(Error::NotYetValid {
-                what,
-                not_before: Some(not_before),
-                now,
-            });
-        }
-        if now > not_after {
-            return Err(Error::Expired {
-                what,
-                not_after: Some(not_after),
-                now,
-            });
-        }
-        window = window.intersect(Validity {
-            not_before,
-            not_after,
-        });
-    }
-
-    let leaf = path.last().ok_or(Error::Malformed {
-        what: "Nitro leaf certificate",
+    let validities = cas
+        .iter()
+        .enumerate()
+        .map(|(index, c)| {
+            let what = match index {
+                0 => "Nitro root certificate",
+                _ => "Nitro intermediate certificate",
+            };
+            (what, Validity::of_certificate(c))
+        })
+        .collect();
+    let issuer = cas.pop().ok_or(Error::Malformed {
+        what: "Nitro cabundle (empty)",
     })?;
+    Ok(CaPath {
+        issuer_key: p384_key(&issuer).ok(),
+        issuer,
+        validities,
+    })
+}
+
+/// The leaf under a checked CA path: the leaf's name, its issuer's CA flag, its
+/// signature, then the validity of every certificate at `now` (CAs first).
+pub(crate) fn verify_leaf(
+    ca: &CaPath,
+    leaf: &Certificate,
+    now: UnixTime,
+) -> Result<ValidChain, Error> {
+    // The last CA has no CA under it.
+    check_issued(&ca.issuer, leaf, 0, ca.issuer_key)?;
+    ca.check_time(now)?;
+    let leaf_validity = Validity::of_certificate(leaf);
+    leaf_validity.check(now, "Nitro leaf certificate")?;
     Ok(ValidChain {
         leaf_key: p384_key(leaf)?,
-        validity: window,
+        validity: ca.window().intersect(leaf_validity),
     })
+}
+
+/// `subject` names `issuer`, `issuer` may issue it, and the issuer's key
+/// (`issuer_key` when already extracted) signed it.
+fn check_issued(
+    issuer: &Certificate,
+    subject: &Certificate,
+    ca_below: usize,
+    issuer_key: Option<VerifyingKey>,
+) -> Result<(), Error> {
+    if subject.tbs_certificate.issuer != issuer.tbs_certificate.subject {
+        return Err(Error::UntrustedRoot { what: CHAIN });
+    }
+    check_ca(issuer, ca_below)?;
+    let key = match issuer_key {
+        Some(k) => k,
+        None => p384_key(issuer)?,
+    };
+    check_signature(subject, &key)
 }
 
 /// The issuer must be a CA (basicConstraints cA = TRUE) whose pathLenConstraint, if any,

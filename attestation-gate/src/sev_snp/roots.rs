@@ -45,6 +45,15 @@ impl ProductLine {
     /// Every pinned product line.
     pub const ALL: [ProductLine; 3] = [ProductLine::Milan, ProductLine::Genoa, ProductLine::Turin];
 
+    /// A stable one-byte tag (cache keys).
+    pub(crate) fn tag(self) -> u8 {
+        match self {
+            ProductLine::Milan => 1,
+            ProductLine::Genoa => 2,
+            ProductLine::Turin => 3,
+        }
+    }
+
     fn pem(self) -> &'static [u8] {
         match self {
             ProductLine::Milan => include_bytes!("milan_ask_ark_asvk.pem"),
