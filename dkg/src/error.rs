@@ -1,6 +1,6 @@
 //! The crate's error type.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::keys::{ImportError, InvalidPublicKeys};
 use crate::party::PartyIndex;
@@ -24,6 +24,12 @@ pub enum ParamError {
     /// A key share was given whose public keys differ from the run's.
     #[error("the key share does not belong to this committee")]
     ForeignShare,
+    /// No identity (signature verification) key is given for this participant.
+    #[error("no identity key for party {0}")]
+    MissingIdentity(PartyIndex),
+    /// The signer given to round 1 does not sign for this party's identity key.
+    #[error("the signer does not match the identity key of party {0}")]
+    WrongSigner(PartyIndex),
     /// Too few parties to run at all.
     #[error("{have} parties given, at least {need} needed")]
     TooFewParties {
@@ -34,12 +40,25 @@ pub enum ParamError {
     },
 }
 
-/// Why a dealer was left out of the qualified set. Every honest party reaches the same
-/// verdicts, because they are computed from broadcast data only.
+/// A dealer's Ed25519 signature over the digest of its round-1 broadcast, as reported
+/// in round 3 (or re-broadcast in round 4). Anyone holding the dealer's identity key can
+/// check it: `verify(identity, "keynet/dkg/round1-signature/v1" || digest, signature)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SignedDigest {
+    /// SHA-256 round-1 digest (docs/PROTOCOL.md "DKG wire messages").
+    pub digest: [u8; 32],
+    /// The dealer's signature over it.
+    pub signature: [u8; 64],
+}
+
+/// Why a party was blamed (and, if it deals, left out of the qualified set). Every
+/// honest party reaches the same verdicts, because they are computed from broadcast
+/// data only (see [`crate::vss`] for the channel assumptions).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fault {
-    /// No round-1 broadcast.
+    /// Nobody reported a validly signed round-1 broadcast from this dealer, and it did
+    /// not re-broadcast one in round 4.
     MissingBroadcast,
     /// The round-1 broadcast has a wrong header or undecodable or wrongly sized fields.
     Malformed,
@@ -50,16 +69,29 @@ pub enum Fault {
     /// The commitment's constant term is not the required value (`PK_i` when
     /// resharing, the identity when refreshing).
     BadConstantTerm,
-    /// Parties report different round-1 broadcasts from this dealer (equivocation, or
-    /// a broadcast delivered to only some parties). The evidence maps each reporter to
-    /// the digest of the broadcast it received (`None`: received nothing).
-    ///
-    /// The reports are authenticated by the transport, not signed, so a lying reporter
-    /// can cast suspicion on an honest dealer; excluding that dealer is still safe,
-    /// since the qualified set must keep at least `t` dealers (so at least one honest).
-    InconsistentBroadcast {
-        /// Reporter → digest of what it received.
-        echoes: BTreeMap<PartyIndex, Option<[u8; 32]>>,
+    /// Provable equivocation: two different round-1 digests, both signed by this
+    /// dealer's identity key (the two smallest digests seen, in ascending order).
+    Equivocation {
+        /// The first signed digest.
+        first: Box<SignedDigest>,
+        /// The second, different, signed digest.
+        second: Box<SignedDigest>,
+    },
+    /// Some participants reported this dealer's round-1 broadcast as missing, and the
+    /// dealer did not re-broadcast it (validly signed) in round 4.
+    MissingRebroadcast {
+        /// The parties that reported it missing.
+        reporters: BTreeSet<PartyIndex>,
+    },
+    /// Provable lie by a *reporter*: its round-3 echo for `dealer` carries a signature
+    /// that does not verify under that dealer's identity key. Honest parties echo only
+    /// validly signed broadcasts, so the reporter is malicious; its echo is ignored and
+    /// it is excluded from QUAL if it deals.
+    ForgedEcho {
+        /// The dealer the forged echo is about.
+        dealer: PartyIndex,
+        /// The forged report (digest and the signature that does not verify).
+        report: Box<SignedDigest>,
     },
     /// The dealer answered a complaint with a share that does not match its commitment.
     FailedJustification {
@@ -124,6 +156,12 @@ pub enum Error {
     /// reported rather than returning a wrong key.
     #[error("computed key material is inconsistent: {0}")]
     Inconsistent(#[from] InvalidPublicKeys),
+    /// The identity signer given to round 1 failed to sign.
+    #[error("the identity signer failed: {reason}")]
+    Signer {
+        /// What the signer reported.
+        reason: String,
+    },
     /// A key share could not be built or imported.
     #[error("key share: {0}")]
     KeyShare(#[from] ImportError),
@@ -146,6 +184,7 @@ impl Error {
             Error::InvalidParameters { .. }
             | Error::UnexpectedSender { .. }
             | Error::Inconsistent(_)
+            | Error::Signer { .. }
             | Error::KeyShare(_) => Vec::new(),
         }
     }

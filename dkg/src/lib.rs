@@ -13,7 +13,9 @@ mod secret;
 pub mod suite;
 pub mod wire;
 
-pub use error::{Error, Fault};
+/// Ed25519 types of participant identity keys (re-exported `ed25519-dalek` 2).
+pub use ed25519_dalek as identity;
+pub use error::{Error, Fault, SignedDigest};
 pub use party::{PartyIndex, ZeroIndex};
 pub mod pedersen;
 pub mod repair;

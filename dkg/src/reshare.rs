@@ -11,8 +11,9 @@
 //!
 //! The rounds are those of [`crate::vss`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
+use ed25519_dalek::{Signature, Signer, VerifyingKey};
 use rand_core::CryptoRngCore;
 
 use crate::error::ParamError;
@@ -37,13 +38,17 @@ pub struct Params<S: Suite> {
     pub new_parties: BTreeSet<PartyIndex>,
     /// The new threshold `t'`.
     pub new_threshold: u16,
+    /// Identity (Ed25519) key of every participant (dealers and new parties).
+    pub identities: BTreeMap<PartyIndex, VerifyingKey>,
 }
 
 /// Round 1 of a resharing. `share` is this party's old share; required iff `me` is in
-/// `dealers`. Returns the broadcast iff this party deals.
+/// `dealers`. Returns the broadcast, signed by `signer` (this party's identity key), iff
+/// this party deals.
 pub fn start<S: Suite>(
     params: &Params<S>,
     share: Option<&KeyShare<S>>,
+    signer: &impl Signer<Signature>,
     rng: &mut impl CryptoRngCore,
 ) -> Result<(Round1<S>, Option<round1::Broadcast>), Error> {
     let n = u16::try_from(params.new_parties.len()).unwrap_or(u16::MAX);
@@ -79,15 +84,19 @@ pub fn start<S: Suite>(
         receivers: params.new_parties.clone(),
         threshold: params.new_threshold,
         min_qualified: t_old,
+        identities: params.identities.clone(),
     };
-    vss::start(session, share, rng)
+    vss::start(session, share, signer, rng)
 }
 
 /// Round 1 of a proactive refresh of `share`'s committee (same parties, same
-/// threshold, same group key, fresh shares). Every member takes part.
+/// threshold, same group key, fresh shares). Every member takes part. `identities` holds
+/// every member's identity key; the broadcast is signed by `signer` (this member's).
 pub fn start_refresh<S: Suite>(
     run_id: [u8; 32],
     share: &KeyShare<S>,
+    identities: &BTreeMap<PartyIndex, VerifyingKey>,
+    signer: &impl Signer<Signature>,
     rng: &mut impl CryptoRngCore,
 ) -> Result<(Round1<S>, round1::Broadcast), Error> {
     let old = share.public().clone();
@@ -100,8 +109,9 @@ pub fn start_refresh<S: Suite>(
         receivers: parties,
         threshold: old.threshold(),
         min_qualified: usize::from(old.threshold()),
+        identities: identities.clone(),
     };
-    let (state, msg) = vss::start(session, Some(share), rng)?;
+    let (state, msg) = vss::start(session, Some(share), signer, rng)?;
     let msg = msg.ok_or(ParamError::NoRole(share.index()))?;
     Ok((state, msg))
 }

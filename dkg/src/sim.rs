@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use rand_core::CryptoRngCore;
+use sha2::{Digest, Sha256};
 
 use crate::bls::{BlsKeyShare, BlsPublicKeys};
 use crate::error::ParamError;
@@ -73,6 +75,33 @@ fn run_id(rng: &mut impl CryptoRngCore) -> [u8; 32] {
     id
 }
 
+/// Identity keys for `parties` in the run `run_id`, derived from the (public) run id
+/// and the index: deterministic and **not secret**, for tests, examples and benchmarks
+/// only. Derived without the caller's RNG, so adding identity keys changed no key
+/// material produced by the simulator for a given seed.
+pub fn identity_keys(
+    run_id: &[u8; 32],
+    parties: &BTreeSet<PartyIndex>,
+) -> BTreeMap<PartyIndex, SigningKey> {
+    parties
+        .iter()
+        .map(|p| {
+            let mut h = Sha256::new();
+            h.update(b"keynet/dkg/sim-identity/v1");
+            h.update(run_id);
+            h.update(p.get().to_be_bytes());
+            (*p, SigningKey::from_bytes(&h.finalize().into()))
+        })
+        .collect()
+}
+
+/// The verifying keys of [`identity_keys`].
+pub fn verifying_keys(
+    keys: &BTreeMap<PartyIndex, SigningKey>,
+) -> BTreeMap<PartyIndex, VerifyingKey> {
+    keys.iter().map(|(p, k)| (*p, k.verifying_key())).collect()
+}
+
 /// Parties `1..=n`.
 pub fn committee(n: u16) -> BTreeSet<PartyIndex> {
     (1..=n).filter_map(PartyIndex::new).collect()
@@ -86,16 +115,19 @@ pub fn dkg<S: Suite>(
 ) -> Result<BTreeMap<PartyIndex, Output<S>>, Error> {
     let parties = committee(n);
     let run_id = run_id(rng);
+    let keys = identity_keys(&run_id, &parties);
+    let identities = verifying_keys(&keys);
     let mut states = BTreeMap::new();
     let mut r1 = BTreeMap::new();
-    for me in &parties {
+    for (me, key) in &keys {
         let params = pedersen::Params {
             run_id,
             me: *me,
             parties: parties.clone(),
             threshold: t,
+            identities: identities.clone(),
         };
-        let (st, msg) = pedersen::start::<S>(&params, rng)?;
+        let (st, msg) = pedersen::start::<S>(&params, key, rng)?;
         states.insert(*me, st);
         r1.insert(*me, msg);
     }
@@ -163,9 +195,11 @@ pub fn reshare<S: Suite>(
         .ok_or(ParamError::TooFewParties { have: 0, need: 1 })?;
     let dealer_set: BTreeSet<PartyIndex> = dealers.iter().map(|s| s.index()).collect();
     let run_id = run_id(rng);
+    let keys = identity_keys(&run_id, &dealer_set.union(new_parties).copied().collect());
+    let identities = verifying_keys(&keys);
     let mut states = BTreeMap::new();
     let mut r1 = BTreeMap::new();
-    for me in dealer_set.union(new_parties) {
+    for (me, key) in &keys {
         let params = reshare::Params {
             run_id,
             me: *me,
@@ -173,9 +207,10 @@ pub fn reshare<S: Suite>(
             dealers: dealer_set.clone(),
             new_parties: new_parties.clone(),
             new_threshold,
+            identities: identities.clone(),
         };
         let share = dealers.iter().find(|s| s.index() == *me).copied();
-        let (st, msg) = reshare::start(&params, share, rng)?;
+        let (st, msg) = reshare::start(&params, share, key, rng)?;
         states.insert(*me, st);
         if let Some(msg) = msg {
             r1.insert(*me, msg);
@@ -222,10 +257,13 @@ pub fn refresh<S: Suite>(
     rng: &mut impl CryptoRngCore,
 ) -> Result<BTreeMap<PartyIndex, Output<S>>, Error> {
     let run_id = run_id(rng);
+    let keys = identity_keys(&run_id, &shares.iter().map(|s| s.index()).collect());
+    let identities = verifying_keys(&keys);
     let mut states = BTreeMap::new();
     let mut r1 = BTreeMap::new();
     for s in shares {
-        let (st, msg) = reshare::start_refresh(run_id, s, rng)?;
+        let key = keys.get(&s.index()).ok_or(ParamError::NoRole(s.index()))?;
+        let (st, msg) = reshare::start_refresh(run_id, s, &identities, key, rng)?;
         states.insert(s.index(), st);
         r1.insert(s.index(), msg);
     }

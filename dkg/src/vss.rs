@@ -41,32 +41,35 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use ed25519_dalek::{Signature, Signer, VerifyingKey};
 use ff::Field;
 use group::Group;
 use rand_core::CryptoRngCore;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroize;
 
-use crate::error::{Fault, ParamError};
+use crate::error::{Fault, ParamError, SignedDigest};
 use crate::keys::{KeyShare, PublicKeys};
 use crate::party::PartyIndex;
 use crate::secret::{SecretPoly, SecretScalar};
 use crate::suite::{self, Suite};
-use crate::wire::{Bytes, Header, VERSION};
+use crate::wire::{Bytes, Header, Sig, VERSION};
 use crate::Error;
 
 /// Round-1 message.
 pub mod round1 {
     use serde::{Deserialize, Serialize};
 
-    use crate::wire::{Bytes, Header};
+    use crate::wire::{Bytes, Header, Sig};
 
-    /// Sent by every dealer to every participant in round 1.
+    /// Sent by every dealer to every participant in round 1, signed with the dealer's
+    /// identity key.
     ///
     /// # Security
     ///
-    /// Requires the echo-broadcast channel: all participants must receive the same
-    /// bytes. Inconsistent delivery is detected in round 3 and the dealer is excluded.
+    /// Needs only authenticated delivery: the round-3 echoes of the signed digest expose
+    /// a dealer that signs two different broadcasts (excluded with both signatures as
+    /// evidence), and a broadcast that did not reach everyone is re-broadcast in round 4.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct Broadcast {
@@ -75,6 +78,8 @@ pub mod round1 {
         pub(crate) commitment: Vec<Bytes>,
         /// Proof of knowledge of `a_0` (fresh DKG only).
         pub(crate) proof: Option<Proof>,
+        /// Ed25519 signature of the dealer's identity key over the round-1 digest.
+        pub(crate) signature: Sig,
     }
 
     /// Schnorr proof of knowledge of the discrete log of the constant term.
@@ -89,6 +94,16 @@ pub mod round1 {
         /// The header.
         pub fn header(&self) -> &Header {
             &self.header
+        }
+        /// The digest `dealer` signs (and participants echo in round 3): SHA-256 over
+        /// `"keynet/dkg/round1-digest/v2" || be16(dealer) || CBOR([header, commitment,
+        /// proof])`.
+        pub fn digest(&self, dealer: crate::party::PartyIndex) -> [u8; 32] {
+            super::digest_round1(dealer, self)
+        }
+        /// The dealer's Ed25519 signature over [`super::signed_message`] of the digest.
+        pub fn signature(&self) -> [u8; 64] {
+            self.signature.0
         }
     }
 }
@@ -136,22 +151,32 @@ pub mod round3 {
     use serde::{Deserialize, Serialize};
 
     use crate::party::PartyIndex;
-    use crate::wire::Header;
+    use crate::wire::{Header, Sig};
 
     /// Sent by every participant in round 3: what it received in round 1 and whom it
     /// accuses of a missing or wrong share.
     ///
     /// # Security
     ///
-    /// Requires the echo-broadcast channel.
+    /// Requires the broadcast channel with agreement (see [`crate::vss`]).
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct Broadcast {
         pub(crate) header: Header,
-        /// Dealer → SHA-256 digest of the round-1 broadcast received from it.
-        pub(crate) echo: BTreeMap<PartyIndex, [u8; 32]>,
-        /// Dealers whose share was missing or did not match the commitment.
+        /// Dealer → the signed digest of the round-1 broadcast received from it. A
+        /// dealer absent from the map is reported missing (nothing validly signed came).
+        pub(crate) echo: BTreeMap<PartyIndex, Echo>,
+        /// Dealers whose share was missing or did not match the commitment, and dealers
+        /// whose round-1 broadcast is missing (their share is checked on the reveal).
         pub(crate) complaints: BTreeSet<PartyIndex>,
+    }
+
+    /// One echoed round-1 broadcast: its digest and the dealer's signature over it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Echo {
+        pub(crate) digest: [u8; 32],
+        pub(crate) signature: Sig,
     }
 
     impl Broadcast {
@@ -176,23 +201,31 @@ pub mod round4 {
     use crate::wire::{Bytes, Header};
 
     /// Sent by every dealer in round 4: the shares of the parties that complained about
-    /// it, revealed so everyone can check them against the commitment.
+    /// it, revealed so everyone can check them against the commitment, and its signed
+    /// round-1 broadcast again if any round-3 report said it was missing.
     ///
     /// # Security
     ///
-    /// Requires the echo-broadcast channel. Revealed shares become public (they are
-    /// shares of parties that either are faulty or were wronged by this dealer).
+    /// Requires the broadcast channel with agreement (see [`crate::vss`]). Revealed
+    /// shares become public (they are shares of parties that either are faulty or did
+    /// not get this dealer's messages).
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct Broadcast {
         pub(crate) header: Header,
         pub(crate) revealed: BTreeMap<PartyIndex, Bytes>,
+        /// The dealer's signed round-1 broadcast, re-sent for parties that missed it.
+        pub(crate) round1: Option<super::round1::Broadcast>,
     }
 
     impl Broadcast {
         /// The header.
         pub fn header(&self) -> &Header {
             &self.header
+        }
+        /// The re-broadcast round-1 message, if any.
+        pub fn rebroadcast(&self) -> Option<&super::round1::Broadcast> {
+            self.round1.as_ref()
         }
     }
 }
@@ -228,6 +261,8 @@ pub(crate) struct Session<S: Suite> {
     pub(crate) threshold: u16,
     /// Minimum qualified dealers (`t` of the dealing committee: at least one is honest).
     pub(crate) min_qualified: usize,
+    /// Identity (Ed25519) keys of every participant.
+    pub(crate) identities: BTreeMap<PartyIndex, VerifyingKey>,
 }
 
 impl<S: Suite> Session<S> {
@@ -284,20 +319,43 @@ impl Seed {
     }
 }
 
-fn digest_round1(msg: &round1::Broadcast) -> [u8; 32] {
+/// The digest a dealer signs: its round-1 broadcast without the signature, bound to the
+/// dealer index (the header binds it to the run).
+fn digest_round1(dealer: PartyIndex, msg: &round1::Broadcast) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update(b"keynet/dkg/round1-digest/v1");
+    h.update(b"keynet/dkg/round1-digest/v2");
+    h.update(dealer.get().to_be_bytes());
     // Re-encoding is canonical: different messages give different encodings.
-    h.update(crate::wire::encode(msg).unwrap_or_default());
+    h.update(crate::wire::encode(&(&msg.header, &msg.commitment, &msg.proof)).unwrap_or_default());
     h.finalize().into()
 }
 
-fn view_digest(echo: &BTreeMap<PartyIndex, [u8; 32]>) -> [u8; 32] {
+const SIGNATURE_LABEL: &[u8] = b"keynet/dkg/round1-signature/v1";
+
+/// The bytes a dealer's identity key signs for a round-1 digest:
+/// `"keynet/dkg/round1-signature/v1" || digest`. With [`round1::Broadcast::digest`],
+/// enough to check the evidence of [`Fault::Equivocation`] and [`Fault::ForgedEcho`]
+/// independently.
+pub fn signed_message(digest: &[u8; 32]) -> Vec<u8> {
+    [SIGNATURE_LABEL, digest.as_slice()].concat()
+}
+
+/// Strict Ed25519 verification (canonical encodings, no small-order key or `R`), so
+/// every honest party reaches the same verdict on the same bytes.
+fn signature_ok(key: &VerifyingKey, digest: &[u8; 32], signature: &Sig) -> bool {
+    key.verify_strict(
+        &signed_message(digest),
+        &Signature::from_bytes(&signature.0),
+    )
+    .is_ok()
+}
+
+fn view_digest(echo: &BTreeMap<PartyIndex, round3::Echo>) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"keynet/dkg/round1-view/v1");
-    for (d, dg) in echo {
+    for (d, e) in echo {
         h.update(d.get().to_be_bytes());
-        h.update(dg);
+        h.update(e.digest);
     }
     h.finalize().into()
 }
@@ -337,10 +395,18 @@ pub struct Round1<S: Suite> {
 pub(crate) fn start<S: Suite>(
     session: Session<S>,
     own_share: Option<&KeyShare<S>>,
+    signer: &impl Signer<Signature>,
     rng: &mut impl CryptoRngCore,
 ) -> Result<(Round1<S>, Option<round1::Broadcast>), Error> {
     if !session.is_participant(session.me) {
         return Err(ParamError::NoRole(session.me).into());
+    }
+    if let Some(p) = session
+        .participants()
+        .into_iter()
+        .find(|p| !session.identities.contains_key(p))
+    {
+        return Err(ParamError::MissingIdentity(p).into());
     }
     let mut seed = Seed([0; 32]);
     rng.fill_bytes(&mut seed.0);
@@ -396,11 +462,24 @@ pub(crate) fn start<S: Suite>(
                 }
                 _ => None,
             };
-            let msg = round1::Broadcast {
+            let mut msg = round1::Broadcast {
                 header: session.header(),
                 commitment: commitment.iter().map(|c| Bytes(S::wide_bytes(c))).collect(),
                 proof,
+                signature: Sig([0; 64]),
             };
+            let digest = digest_round1(session.me, &msg);
+            let signature =
+                signer
+                    .try_sign(&signed_message(&digest))
+                    .map_err(|e| Error::Signer {
+                        reason: e.to_string(),
+                    })?;
+            msg.signature = Sig(signature.to_bytes());
+            let own_key = session.identities.get(&session.me);
+            if !own_key.is_some_and(|k| signature_ok(k, &digest, &msg.signature)) {
+                return Err(ParamError::WrongSigner(session.me).into());
+            }
             (Some(poly), Some(msg))
         }
         _ => (None, None),
@@ -446,26 +525,80 @@ fn parse<S: Suite>(session: &Session<S>, msg: &round1::Broadcast) -> Result<Pars
     Ok(Parsed { commitment, proof })
 }
 
+/// The constant-term check of one dealer: the proof of knowledge (fresh DKG), `PK_d`
+/// (resharing) or the identity (refresh).
+fn check_constant_term<S: Suite>(
+    session: &Session<S>,
+    d: PartyIndex,
+    p: &Parsed<S>,
+) -> Result<(), Fault> {
+    let c0 = p.commitment.first().copied().map(suite::proj::<S>);
+    match &session.kind {
+        Kind::Dkg => {
+            let ok = match (&p.proof, c0) {
+                (Some((r, z)), Some(c0)) => {
+                    let c = pok_challenge::<S>(&session.run_id, d, &c0, r);
+                    S::Point::generator() * z == *r + c0 * c
+                }
+                _ => false,
+            };
+            if ok {
+                Ok(())
+            } else {
+                Err(Fault::InvalidProof)
+            }
+        }
+        Kind::Reshare { old } => {
+            if c0.as_ref() == old.share(d) {
+                Ok(())
+            } else {
+                Err(Fault::BadConstantTerm)
+            }
+        }
+        Kind::Refresh { .. } => {
+            if c0.is_some_and(|c| bool::from(c.is_identity())) {
+                Ok(())
+            } else {
+                Err(Fault::BadConstantTerm)
+            }
+        }
+    }
+}
+
+/// What this party received from one dealer in round 1, validly signed.
+struct Local<S: Suite> {
+    echo: round3::Echo,
+    /// The commitment, or why the broadcast fails the round-1 checks.
+    verdict: Result<Vec<S::Affine>, Fault>,
+}
+
 /// State after round 1: the accepted commitments, waiting for round-2 shares.
 pub struct Round2<S: Suite> {
     session: Session<S>,
     poly: Option<SecretPoly<S::Scalar>>,
+    own: Option<round1::Broadcast>,
     old_secret: Option<SecretScalar<S::Scalar>>,
     seed: Seed,
-    commitments: BTreeMap<PartyIndex, Vec<S::Affine>>,
-    faults: BTreeMap<PartyIndex, Fault>,
-    echo: BTreeMap<PartyIndex, [u8; 32]>,
+    /// Dealers whose validly signed round-1 broadcast arrived.
+    local: BTreeMap<PartyIndex, Local<S>>,
     view: [u8; 32],
 }
 
+impl<S: Suite> Round2<S> {
+    fn echo(&self) -> BTreeMap<PartyIndex, round3::Echo> {
+        self.local.iter().map(|(d, l)| (*d, l.echo)).collect()
+    }
+}
+
 impl<S: Suite> Round1<S> {
-    /// Round 1 > Every participant checks each dealer's broadcast: header, degree,
-    /// encodings, and the proof of knowledge (fresh DKG) or the constant term (`PK_i`
-    /// when resharing, identity when refreshing). Failing dealers are disqualified.
+    /// Round 1 > Every participant checks each dealer's broadcast: signature (a
+    /// broadcast that does not verify under the dealer's identity key counts as not
+    /// received), header, degree, encodings, and the proof of knowledge (fresh DKG) or
+    /// the constant term (`PK_i` when resharing, identity when refreshing). The verdicts
+    /// become final in [`Round4::finish`], once every party's echo is known.
     /// Round 2 > Each dealer sends `f_i(j)` to every receiver `j`.
     ///
     /// `received` holds the round-1 broadcasts of the other dealers, by sender.
-    /// A missing dealer is disqualified.
     pub fn advance(
         self,
         received: &BTreeMap<PartyIndex, round1::Broadcast>,
@@ -487,11 +620,20 @@ impl<S: Suite> Round1<S> {
             } else {
                 received.get(d)
             };
-            let Some(msg) = msg else {
-                faults.insert(*d, Fault::MissingBroadcast);
+            let (Some(msg), Some(key)) = (msg, session.identities.get(d)) else {
                 continue;
             };
-            echo.insert(*d, digest_round1(msg));
+            let digest = digest_round1(*d, msg);
+            if !signature_ok(key, &digest, &msg.signature) {
+                continue;
+            }
+            echo.insert(
+                *d,
+                round3::Echo {
+                    digest,
+                    signature: msg.signature,
+                },
+            );
             match parse::<S>(&session, msg) {
                 Ok(p) => {
                     parsed.insert(*d, p);
@@ -502,81 +644,74 @@ impl<S: Suite> Round1<S> {
             }
         }
         // Constant-term checks.
-        match &session.kind {
-            Kind::Dkg => {
-                // Batched Schnorr check: Σ ρ_d (z_d·G − R_d − c_d·C_d0) = 0.
-                let mut points = vec![S::Point::generator()];
-                let mut scalars = vec![S::Scalar::ZERO];
-                let mut zsum = S::Scalar::ZERO;
+        if let Kind::Dkg = &session.kind {
+            // Batched Schnorr check: Σ ρ_d (z_d·G − R_d − c_d·C_d0) = 0.
+            let mut points = vec![S::Point::generator()];
+            let mut scalars = vec![S::Scalar::ZERO];
+            let mut zsum = S::Scalar::ZERO;
+            for (d, p) in &parsed {
+                if let (Some((r, z)), Some(c0)) = (
+                    &p.proof,
+                    p.commitment.first().copied().map(suite::proj::<S>),
+                ) {
+                    let c0 = &c0;
+                    let rho = seed.weight::<S>(b"pok", *d);
+                    let c = pok_challenge::<S>(&session.run_id, *d, c0, r);
+                    zsum += rho * z;
+                    points.push(*r);
+                    scalars.push(-rho);
+                    points.push(*c0);
+                    scalars.push(-(rho * c));
+                }
+            }
+            if let Some(first) = scalars.first_mut() {
+                *first = zsum;
+            }
+            if !bool::from(S::msm(&points, &scalars).is_identity()) {
                 for (d, p) in &parsed {
-                    if let (Some((r, z)), Some(c0)) = (
-                        &p.proof,
-                        p.commitment.first().copied().map(suite::proj::<S>),
-                    ) {
-                        let c0 = &c0;
-                        let rho = seed.weight::<S>(b"pok", *d);
-                        let c = pok_challenge::<S>(&session.run_id, *d, c0, r);
-                        zsum += rho * z;
-                        points.push(*r);
-                        scalars.push(-rho);
-                        points.push(*c0);
-                        scalars.push(-(rho * c));
-                    }
-                }
-                if let Some(first) = scalars.first_mut() {
-                    *first = zsum;
-                }
-                if !bool::from(S::msm(&points, &scalars).is_identity()) {
-                    for (d, p) in &parsed {
-                        let ok = match (
-                            &p.proof,
-                            p.commitment.first().copied().map(suite::proj::<S>),
-                        ) {
-                            (Some((r, z)), Some(c0)) => {
-                                let c = pok_challenge::<S>(&session.run_id, *d, &c0, r);
-                                S::Point::generator() * z == *r + c0 * c
-                            }
-                            _ => false,
-                        };
-                        if !ok {
-                            faults.insert(*d, Fault::InvalidProof);
-                        }
+                    if let Err(f) = check_constant_term(&session, *d, p) {
+                        faults.insert(*d, f);
                     }
                 }
             }
-            Kind::Reshare { old } => {
-                for (d, p) in &parsed {
-                    if p.commitment.first().copied().map(suite::proj::<S>).as_ref() != old.share(*d)
-                    {
-                        faults.insert(*d, Fault::BadConstantTerm);
-                    }
-                }
-            }
-            Kind::Refresh { .. } => {
-                for (d, p) in &parsed {
-                    if !p
-                        .commitment
-                        .first()
-                        .is_some_and(|c| bool::from(suite::proj::<S>(*c).is_identity()))
-                    {
-                        faults.insert(*d, Fault::BadConstantTerm);
-                    }
+        } else {
+            for (d, p) in &parsed {
+                if let Err(f) = check_constant_term(&session, *d, p) {
+                    faults.insert(*d, f);
                 }
             }
         }
-        let commitments: BTreeMap<PartyIndex, Vec<S::Affine>> = parsed
-            .into_iter()
-            .filter(|(d, _)| !faults.contains_key(d))
-            .map(|(d, p)| (d, p.commitment))
-            .collect();
-        let view = view_digest(&echo);
+        let mut local = BTreeMap::new();
+        for (d, e) in echo {
+            let verdict = match (faults.remove(&d), parsed.remove(&d)) {
+                (Some(f), _) => Err(f),
+                (None, Some(p)) => Ok(p.commitment),
+                (None, None) => Err(Fault::Malformed),
+            };
+            local.insert(d, Local { echo: e, verdict });
+        }
+        let state = Round2 {
+            session,
+            poly,
+            own,
+            old_secret,
+            seed,
+            local,
+            view: [0; 32],
+        };
+        let view = view_digest(&state.echo());
         let mut directs = BTreeMap::new();
-        if let Some(poly) = &poly {
-            for r in session.receivers.iter().filter(|r| **r != session.me) {
+        if let Some(poly) = &state.poly {
+            for r in state
+                .session
+                .receivers
+                .iter()
+                .filter(|r| **r != state.session.me)
+            {
                 directs.insert(
                     *r,
                     round2::Direct {
-                        header: session.header(),
+                        header: state.session.header(),
                         share: Bytes(suite::scalar_bytes::<S>(&suite::eval_poly::<S>(
                             &poly.0, *r,
                         ))),
@@ -585,19 +720,7 @@ impl<S: Suite> Round1<S> {
                 );
             }
         }
-        Ok((
-            Round2 {
-                session,
-                poly,
-                old_secret,
-                seed,
-                commitments,
-                faults,
-                echo,
-                view,
-            },
-            directs,
-        ))
+        Ok((Round2 { view, ..state }, directs))
     }
 }
 
@@ -612,8 +735,8 @@ pub struct Round3<S: Suite> {
 impl<S: Suite> Round2<S> {
     /// Round 3 > Each receiver `j` checks its shares against the commitments
     /// (`s_{i,j}·G == Σ_k j^k·C_{i,k}`, batched) and broadcasts a complaint against every
-    /// dealer whose share is missing or wrong, together with the digest of every round-1
-    /// broadcast it received (echo).
+    /// dealer whose share is missing or wrong or whose round-1 broadcast it did not get,
+    /// together with the signed digest of every round-1 broadcast it received (echo).
     ///
     /// `received` holds the round-2 messages addressed to this party, by sender.
     pub fn advance(
@@ -627,7 +750,18 @@ impl<S: Suite> Round2<S> {
         let mut view_mismatches = BTreeSet::new();
         if self.session.is_receiver() {
             let mut candidates: Vec<(PartyIndex, S::Scalar, S::Point)> = Vec::new();
-            for (d, commitment) in &self.commitments {
+            for d in &self.session.dealers {
+                if *d != me && !self.local.contains_key(d) {
+                    // No commitment to check a share against: the dealer must reveal
+                    // it in round 4 (with its round-1 broadcast).
+                    complaints.insert(*d);
+                }
+            }
+            let commitments = self
+                .local
+                .iter()
+                .filter_map(|(d, l)| l.verdict.as_ref().ok().map(|c| (d, c)));
+            for (d, commitment) in commitments {
                 let expected = suite::eval_commitment::<S>(commitment, me);
                 if *d == me {
                     if let Some(poly) = &self.poly {
@@ -672,7 +806,7 @@ impl<S: Suite> Round2<S> {
         }
         let msg = round3::Broadcast {
             header: self.session.header(),
-            echo: self.echo.clone(),
+            echo: self.echo(),
             complaints: complaints.clone(),
         };
         Ok((
@@ -691,11 +825,14 @@ impl<S: Suite> Round2<S> {
 pub struct Round4<S: Suite> {
     r3: Round3<S>,
     round3: BTreeMap<PartyIndex, round3::Broadcast>,
+    /// This party's own round-4 message (its re-broadcast counts like anyone's).
+    own: round4::Broadcast,
 }
 
 impl<S: Suite> Round3<S> {
     /// Round 4 > Every dealer that received complaints reveals the complainers' shares
-    /// `f_i(j)` publicly.
+    /// `f_i(j)` publicly, and re-broadcasts its signed round-1 broadcast if any round-3
+    /// report lacks it.
     ///
     /// `received` holds the round-3 broadcasts of the other participants.
     /// Messages with a wrong header are ignored (identically by every honest party).
@@ -714,10 +851,16 @@ impl<S: Suite> Round3<S> {
             session.me,
             round3::Broadcast {
                 header: session.header(),
-                echo: self.r.echo.clone(),
+                echo: self.r.echo(),
                 complaints: self.complaints.clone(),
             },
         );
+        // Anyone reporting this dealer's round-1 broadcast missing gets it again.
+        let rebroadcast = if round3.values().any(|m| !m.echo.contains_key(&session.me)) {
+            self.r.own.clone()
+        } else {
+            None
+        };
         let mut revealed = BTreeMap::new();
         if let Some(poly) = &self.r.poly {
             for (c, m) in &round3 {
@@ -734,8 +877,16 @@ impl<S: Suite> Round3<S> {
         let msg = round4::Broadcast {
             header: session.header(),
             revealed,
+            round1: rebroadcast,
         };
-        Ok((Round4 { r3: self, round3 }, msg))
+        Ok((
+            Round4 {
+                r3: self,
+                round3,
+                own: msg.clone(),
+            },
+            msg,
+        ))
     }
 }
 
@@ -777,7 +928,9 @@ impl<S: Suite> Output<S> {
     pub fn qualified(&self) -> &BTreeSet<PartyIndex> {
         &self.qualified
     }
-    /// Excluded dealers and why (with evidence).
+    /// Blamed parties and why (with evidence): every dealer outside QUAL, and any
+    /// participant that provably lied ([`Fault::ForgedEcho`]; a receiver-only liar still
+    /// gets its share, the others can act on the blame).
     pub fn disqualified(&self) -> &BTreeMap<PartyIndex, Fault> {
         &self.disqualified
     }
@@ -804,7 +957,7 @@ impl<S: Suite> Round4<S> {
         self,
         received: &BTreeMap<PartyIndex, round4::Broadcast>,
     ) -> Result<Output<S>, Error> {
-        let Round4 { r3, round3 } = self;
+        let Round4 { r3, round3, own } = self;
         let Round3 {
             r,
             mut shares,
@@ -813,26 +966,116 @@ impl<S: Suite> Round4<S> {
         } = r3;
         let session = &r.session;
         check_senders(session.me, received.keys(), &session.dealers)?;
-        let mut faults = r.faults.clone();
-        // Echo consistency.
+        let mut round4: BTreeMap<PartyIndex, &round4::Broadcast> = received
+            .iter()
+            .filter(|(_, m)| session.header_ok(&m.header))
+            .map(|(p, m)| (*p, m))
+            .collect();
+        if session.is_dealer() {
+            round4.insert(session.me, &own);
+        }
+        let mut faults: BTreeMap<PartyIndex, Fault> = BTreeMap::new();
+        let mut reporter_faults: BTreeMap<PartyIndex, Fault> = BTreeMap::new();
+        // Signatures already verified (this party's own round-1 view): verification is
+        // deterministic, so equal bytes need no second check.
+        let mut verified: BTreeSet<(PartyIndex, [u8; 32], Sig)> = r
+            .local
+            .iter()
+            .map(|(d, l)| (*d, l.echo.digest, l.echo.signature))
+            .collect();
+        let mut commitments: BTreeMap<PartyIndex, Vec<S::Affine>> = BTreeMap::new();
+        let mut agreed: BTreeMap<PartyIndex, [u8; 32]> = BTreeMap::new();
+        // Echo consistency: every validly signed digest of each dealer.
         for d in &session.dealers {
-            let echoes: BTreeMap<PartyIndex, Option<[u8; 32]>> = round3
-                .iter()
-                .map(|(p, m)| (*p, m.echo.get(d).copied()))
-                .collect();
-            let mut values = echoes.values();
-            let first = values.next().copied().flatten();
-            if values.any(|v| *v != first) {
-                faults.insert(*d, Fault::InconsistentBroadcast { echoes });
+            let Some(key) = session.identities.get(d) else {
+                faults.insert(*d, Fault::MissingBroadcast);
+                continue;
+            };
+            let mut check = |digest: [u8; 32], signature: Sig| {
+                verified.contains(&(*d, digest, signature)) || {
+                    let ok = signature_ok(key, &digest, &signature);
+                    if ok {
+                        verified.insert((*d, digest, signature));
+                    }
+                    ok
+                }
+            };
+            let mut signed: BTreeMap<[u8; 32], SignedDigest> = BTreeMap::new();
+            let mut missing: BTreeSet<PartyIndex> = BTreeSet::new();
+            for (p, m) in &round3 {
+                let Some(e) = m.echo.get(d) else {
+                    missing.insert(*p);
+                    continue;
+                };
+                let sd = SignedDigest {
+                    digest: e.digest,
+                    signature: e.signature.0,
+                };
+                if check(e.digest, e.signature) {
+                    signed.entry(e.digest).or_insert(sd);
+                } else {
+                    reporter_faults.entry(*p).or_insert(Fault::ForgedEcho {
+                        dealer: *d,
+                        report: Box::new(sd),
+                    });
+                }
+            }
+            let rebroadcast = round4
+                .get(d)
+                .and_then(|m| m.round1.as_ref())
+                .and_then(|msg| {
+                    let digest = digest_round1(*d, msg);
+                    check(digest, msg.signature).then_some((digest, msg))
+                });
+            if let Some((digest, msg)) = rebroadcast {
+                signed.entry(digest).or_insert(SignedDigest {
+                    digest,
+                    signature: msg.signature.0,
+                });
+            }
+            let mut distinct = signed.values();
+            let (Some(first), second) = (distinct.next(), distinct.next()) else {
+                faults.insert(*d, Fault::MissingBroadcast);
+                continue;
+            };
+            if let Some(second) = second {
+                faults.insert(
+                    *d,
+                    Fault::Equivocation {
+                        first: Box::new(*first),
+                        second: Box::new(*second),
+                    },
+                );
+                continue;
+            }
+            if !missing.is_empty() && rebroadcast.is_none() {
+                faults.insert(*d, Fault::MissingRebroadcast { reporters: missing });
+                continue;
+            }
+            agreed.insert(*d, first.digest);
+            // The agreed broadcast: as received in round 1, or the re-broadcast (this
+            // party then reported it missing, so a re-broadcast was required).
+            let verdict = match (r.local.get(d), rebroadcast) {
+                (Some(l), _) if l.echo.digest == first.digest => l.verdict.clone(),
+                (_, Some((_, msg))) => parse::<S>(session, msg).and_then(|p| {
+                    check_constant_term(session, *d, &p)?;
+                    Ok(p.commitment)
+                }),
+                _ => Err(Fault::MissingBroadcast),
+            };
+            match verdict {
+                Ok(c) => {
+                    commitments.insert(*d, c);
+                }
+                Err(f) => {
+                    faults.insert(*d, f);
+                }
             }
         }
         // Justifications.
         let mut verdicts = Vec::new();
-        for (d, commitment) in &r.commitments {
-            if faults.contains_key(d) {
-                continue;
-            }
-            let reveal = received.get(d).filter(|m| session.header_ok(&m.header));
+        for (d, commitment) in &commitments {
+            let reveal = round4.get(d);
             for (c, m) in &round3 {
                 if !m.complaints.contains(d) || !session.receivers.contains(c) {
                     continue;
@@ -860,14 +1103,17 @@ impl<S: Suite> Round4<S> {
         for (d, f) in verdicts {
             faults.entry(d).or_insert(f);
         }
+        // Provably lying reporters are excluded too if they deal.
+        for (p, f) in reporter_faults {
+            faults.entry(p).or_insert(f);
+        }
         // QUAL, combination weights and the combined commitment `A_k = Σ w_i·C_{i,k}`.
         // Commitments were decoded without subgroup checks (cheap); the combined
         // commitment, from which every output key is computed, is checked instead, and
         // only if that fails are the individual dealers checked and excluded.
         let threshold = session.threshold;
         let (qualified, weights, combined) = loop {
-            let qualified: BTreeSet<PartyIndex> = r
-                .commitments
+            let qualified: BTreeSet<PartyIndex> = commitments
                 .keys()
                 .filter(|d| !faults.contains_key(d))
                 .copied()
@@ -894,7 +1140,7 @@ impl<S: Suite> Round4<S> {
                 let mut sc = Vec::with_capacity(qualified.len());
                 for d in &qualified {
                     if let (Some(c), Some(w)) =
-                        (r.commitments.get(d).and_then(|c| c.get(k)), weights.get(d))
+                        (commitments.get(d).and_then(|c| c.get(k)), weights.get(d))
                     {
                         pts.push(*c);
                         sc.push(*w);
@@ -913,7 +1159,7 @@ impl<S: Suite> Round4<S> {
             }
             let mut found = false;
             for d in &qualified {
-                if r.commitments
+                if commitments
                     .get(d)
                     .is_some_and(|c| !c.iter().all(|p| S::is_torsion_free(&suite::proj::<S>(*p))))
                 {
@@ -959,7 +1205,7 @@ impl<S: Suite> Round4<S> {
             }
         };
         let public = PublicKeys::new(threshold, group_key, public_shares)?;
-        let transcript = transcript::<S>(session, &qualified, &r.echo, &public);
+        let transcript = transcript::<S>(session, &qualified, &agreed, &public);
         let key_share = if session.is_receiver() {
             let mut x = r
                 .old_secret
@@ -994,7 +1240,7 @@ impl<S: Suite> Round4<S> {
 fn transcript<S: Suite>(
     session: &Session<S>,
     qualified: &BTreeSet<PartyIndex>,
-    echo: &BTreeMap<PartyIndex, [u8; 32]>,
+    digests: &BTreeMap<PartyIndex, [u8; 32]>,
     public: &PublicKeys<S>,
 ) -> [u8; 32] {
     let mut h = Sha256::new();
@@ -1005,7 +1251,7 @@ fn transcript<S: Suite>(
     h.update((qualified.len() as u32).to_be_bytes());
     for d in qualified {
         h.update(d.get().to_be_bytes());
-        h.update(echo.get(d).copied().unwrap_or_default());
+        h.update(digests.get(d).copied().unwrap_or_default());
     }
     h.update(suite::point_bytes::<S>(public.group_key()));
     h.update((public.shares().len() as u32).to_be_bytes());

@@ -184,6 +184,37 @@ impl<'de> Deserialize<'de> for Bytes {
     }
 }
 
+/// An Ed25519 signature: a CBOR byte string of exactly 64 bytes (any other length fails
+/// to decode). Whether it verifies is checked by the protocol, not the decoder.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Sig(pub(crate) [u8; 64]);
+
+impl core::fmt::Debug for Sig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Sig(")?;
+        for b in self.0.iter().take(8) {
+            write!(f, "{b:02x}")?;
+        }
+        write!(f, "..)")
+    }
+}
+
+impl Serialize for Sig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Sig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let Bytes(v) = Bytes::deserialize(deserializer)?;
+        let len = v.len();
+        <[u8; 64]>::try_from(v)
+            .map(Sig)
+            .map_err(|_| serde::de::Error::invalid_length(len, &"a 64-byte signature"))
+    }
+}
+
 #[cfg(test)]
 #[allow(non_snake_case)]
 mod tests {

@@ -1,5 +1,7 @@
 //! One malicious party, dropped messages, random committees: honest parties agree on
-//! consistent keys or all abort naming the culprit.
+//! consistent keys or all abort naming the culprit. The malicious party may be a dealer
+//! (bad share, bad commitment, equivocation, silence, withheld round-1 broadcast) or a
+//! lying reporter (forged or withheld round-3 echoes).
 #![allow(non_snake_case)]
 #![allow(
     clippy::unwrap_used,
@@ -11,9 +13,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ciborium::Value;
+use dkg::identity::{Signature, Signer, SigningKey, VerifyingKey};
 use dkg::suite::{Bls12381G1, Secp256k1, Suite};
 use dkg::vss::{round1, round2, round3, round4, Output, Round1};
-use dkg::{pedersen, sim, wire, Error, Fault, PartyIndex};
+use dkg::{pedersen, sim, vss, wire, Error, Fault, PartyIndex, SignedDigest};
 use ff::{Field, PrimeField};
 use group::Group;
 use proptest::prelude::*;
@@ -47,6 +50,45 @@ enum Attack {
     /// The round-1 commitment (encoded points) rewritten by a suite-specific function;
     /// the bad party then stays silent from round 3 on.
     RewriteCommitment(fn(&[Vec<u8>]) -> Vec<Vec<u8>>),
+    /// The round-1 broadcast withheld from `victims`; in round 4 re-broadcast (as the
+    /// protocol asks) or not.
+    OmitRound1 {
+        victims: Vec<u16>,
+        rebroadcast: bool,
+    },
+    /// A lying reporter: its round-3 echoes about the honest dealers `victims` lie.
+    LieEcho {
+        victims: Vec<u16>,
+        lie: Lie,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Lie {
+    /// Claims it received nothing.
+    Missing,
+    /// Reports a different digest with the dealer's real signature.
+    ForgedDigest,
+    /// Reports a different digest with a random signature.
+    GarbageSignature,
+}
+
+/// Re-signs a (tampered) round-1 broadcast with the dealer's real identity key, so the
+/// tampering is the dealer's own signed statement.
+fn resign(msg: &round1::Broadcast, dealer: PartyIndex, key: &SigningKey) -> round1::Broadcast {
+    let sig: Signature = key.sign(&vss::signed_message(&msg.digest(dealer)));
+    tamper(msg, "signature", |v| {
+        *v = Value::Bytes(sig.to_bytes().to_vec())
+    })
+}
+
+/// `e` is a valid signature by `key` over a digest.
+fn signed_by(key: &VerifyingKey, e: &SignedDigest) -> bool {
+    key.verify_strict(
+        &vss::signed_message(&e.digest),
+        &Signature::from_bytes(&e.signature),
+    )
+    .is_ok()
 }
 
 fn tamper<T: serde::Serialize + serde::de::DeserializeOwned>(
@@ -94,6 +136,8 @@ fn run<S: Suite>(n: u16, t: u16, bad: u16, attack: &Attack, seed: u64) -> Result
     };
     let victim = |p: PartyIndex, v: &Vec<u16>| v.contains(&p.get());
 
+    let keys = sim::identity_keys(&run_id, &parties);
+    let identities = sim::verifying_keys(&keys);
     let mut results: Results<S> = BTreeMap::new();
     let mut s1: BTreeMap<PartyIndex, Round1<S>> = BTreeMap::new();
     let mut b1: BTreeMap<PartyIndex, round1::Broadcast> = BTreeMap::new();
@@ -103,20 +147,24 @@ fn run<S: Suite>(n: u16, t: u16, bad: u16, attack: &Attack, seed: u64) -> Result
             me: *me,
             parties: parties.clone(),
             threshold: t,
+            identities: identities.clone(),
         };
-        let (st, msg) = pedersen::start::<S>(&params, &mut rng).unwrap();
+        let (st, msg) = pedersen::start::<S>(&params, &keys[me], &mut rng).unwrap();
         s1.insert(*me, st);
         b1.insert(*me, msg);
     }
-    // The equivocator's second broadcast: a valid one from a fresh polynomial.
+    // The equivocator's second broadcast: a valid one from a fresh polynomial, signed.
     let alt = {
         let params = pedersen::Params {
             run_id,
             me: bad,
             parties: parties.clone(),
             threshold: t,
+            identities: identities.clone(),
         };
-        pedersen::start::<S>(&params, &mut rng).unwrap().1
+        pedersen::start::<S>(&params, &keys[&bad], &mut rng)
+            .unwrap()
+            .1
     };
     let bad_b1 = match attack {
         Attack::BadProof => tamper(&b1[&bad], "proof", |v| {
@@ -141,6 +189,8 @@ fn run<S: Suite>(n: u16, t: u16, bad: u16, attack: &Attack, seed: u64) -> Result
         }),
         _ => b1[&bad].clone(),
     };
+    // Tampered broadcasts are signed by the bad dealer (otherwise they count as missing).
+    let bad_b1 = resign(&bad_b1, bad, &keys[&bad]);
 
     // Round 1 -> 2.
     let mut s2 = BTreeMap::new();
@@ -154,6 +204,10 @@ fn run<S: Suite>(n: u16, t: u16, bad: u16, attack: &Attack, seed: u64) -> Result
         if me != bad {
             if silent(1) {
                 received.remove(&bad);
+            } else if let Attack::OmitRound1 { victims, .. } = attack {
+                if victim(me, victims) {
+                    received.remove(&bad);
+                }
             } else if let Attack::Equivocate { victims } = attack {
                 if victim(me, victims) {
                     received.insert(bad, alt.clone());
@@ -200,7 +254,12 @@ fn run<S: Suite>(n: u16, t: u16, bad: u16, attack: &Attack, seed: u64) -> Result
     let mut b3: BTreeMap<PartyIndex, round3::Broadcast> = BTreeMap::new();
     for (me, st) in s2 {
         match st.advance(&inbox.remove(&me).unwrap_or_default()) {
-            Ok((next, msg)) => {
+            Ok((next, mut msg)) => {
+                if me == bad {
+                    if let Attack::LieEcho { victims, lie } = attack {
+                        msg = lie_about(&msg, victims, *lie, bad, seed);
+                    }
+                }
                 if !(me == bad && silent(3)) {
                     b3.insert(me, msg);
                 }
@@ -237,6 +296,12 @@ fn run<S: Suite>(n: u16, t: u16, bad: u16, attack: &Attack, seed: u64) -> Result
                             }
                         });
                     }
+                    if let Attack::OmitRound1 {
+                        rebroadcast: false, ..
+                    } = attack
+                    {
+                        msg = tamper(&msg, "round1", |v| *v = Value::Null);
+                    }
                 }
                 if !(me == bad && silent(4)) {
                     b4.insert(me, msg);
@@ -258,6 +323,43 @@ fn run<S: Suite>(n: u16, t: u16, bad: u16, attack: &Attack, seed: u64) -> Result
     }
     results.retain(|p, _| honest.contains(p));
     results
+}
+
+/// The bad party's round-3 echoes about `victims` (other than itself) replaced by a lie.
+fn lie_about(
+    msg: &round3::Broadcast,
+    victims: &[u16],
+    lie: Lie,
+    bad: PartyIndex,
+    seed: u64,
+) -> round3::Broadcast {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed ^ 0x11e);
+    tamper(msg, "echo", |v| {
+        let Value::Map(entries) = v else { panic!() };
+        entries.retain_mut(|(k, e)| {
+            let d: u16 = k.as_integer().unwrap().try_into().unwrap();
+            if d == bad.get() || !victims.contains(&d) {
+                return true;
+            }
+            let Value::Map(fields) = e else { panic!() };
+            for (name, val) in fields.iter_mut() {
+                match (name.as_text(), lie) {
+                    (Some("digest"), Lie::ForgedDigest | Lie::GarbageSignature) => {
+                        let mut dg = [0u8; 32];
+                        rand::RngCore::fill_bytes(&mut rng, &mut dg);
+                        *val = Value::Array(dg.iter().map(|b| Value::from(*b)).collect());
+                    }
+                    (Some("signature"), Lie::GarbageSignature) => {
+                        let mut sig = [0u8; 64];
+                        rand::RngCore::fill_bytes(&mut rng, &mut sig);
+                        *val = Value::Bytes(sig.to_vec());
+                    }
+                    _ => {}
+                }
+            }
+            !matches!(lie, Lie::Missing)
+        });
+    })
 }
 
 /// Honest parties all succeed with the same consistent keys, or all fail naming only
@@ -312,11 +414,33 @@ fn attack_strategy(n: u16) -> impl Strategy<Value = (u16, Attack)> {
             }),
             Just(Attack::BadProof),
             Just(Attack::BadCommitment),
-            victims.prop_map(|victims| Attack::Equivocate { victims }),
+            victims
+                .clone()
+                .prop_map(|victims| Attack::Equivocate { victims }),
+            (victims.clone(), any::<bool>()).prop_map(|(victims, rebroadcast)| {
+                Attack::OmitRound1 {
+                    victims,
+                    rebroadcast,
+                }
+            }),
+            (
+                victims,
+                prop_oneof![
+                    Just(Lie::Missing),
+                    Just(Lie::ForgedDigest),
+                    Just(Lie::GarbageSignature)
+                ]
+            )
+                .prop_map(|(victims, lie)| Attack::LieEcho { victims, lie }),
             (1u8..=4).prop_map(|from_round| Attack::Silent { from_round }),
             (1..=n, 1..=n).prop_map(|(from, to)| Attack::DropDirect { from, to }),
         ],
     )
+}
+
+/// The identity keys [`run`] uses.
+fn keys_of(n: u16, seed: u64) -> BTreeMap<PartyIndex, VerifyingKey> {
+    sim::verifying_keys(&sim::identity_keys(&[seed as u8; 32], &sim::committee(n)))
 }
 
 fn committee() -> impl Strategy<Value = (u16, u16)> {
@@ -339,6 +463,16 @@ fn check<S: Suite>(n: u16, t: u16, bad: u16, attack: Attack, seed: u64) {
             justify_honestly,
         } => !justify_honestly && victims.iter().any(|v| *v != bad && *v <= n),
         Attack::Equivocate { victims } => victims.iter().any(|v| *v != bad && *v <= n),
+        // Withholding is harmless if the dealer re-broadcasts in round 4.
+        Attack::OmitRound1 {
+            victims,
+            rebroadcast,
+        } => !rebroadcast && victims.iter().any(|v| *v != bad && *v <= n),
+        // A provably forged echo gets the reporter excluded; a "missing" claim cannot be
+        // told from a real loss, so it only costs the dealers a re-broadcast.
+        Attack::LieEcho { victims, lie } => {
+            !matches!(lie, Lie::Missing) && victims.iter().any(|v| *v != bad && *v <= n)
+        }
         Attack::BadProof | Attack::BadCommitment => true,
         // Silent in round 1: no commitment. Silent from round 2: complaints that are
         // never answered. Silent later: it already dealt correctly, so it stays.
@@ -352,21 +486,35 @@ fn check<S: Suite>(n: u16, t: u16, bad: u16, attack: Attack, seed: u64) {
             let fault = faults.get(&idx(bad));
             match &attack {
                 Attack::Equivocate { .. } if expelled => {
-                    let Some(Fault::InconsistentBroadcast { echoes }) = fault else {
+                    let Some(Fault::Equivocation { first, second }) = fault else {
                         panic!("equivocation not identified: {fault:?}")
                     };
-                    let distinct: BTreeSet<_> = echoes.values().collect();
-                    assert!(distinct.len() >= 2, "no conflicting echoes: {echoes:?}");
+                    // The evidence: two different digests, both signed by the dealer.
+                    let key = keys_of(n, seed)[&idx(bad)];
+                    assert_ne!(first.digest, second.digest);
+                    assert!(signed_by(&key, first) && signed_by(&key, second));
                 }
                 // The bad party echoes its own untampered broadcast in round 3, so the
-                // echo conflict (which takes precedence) may be the recorded reason.
+                // provable equivocation (which takes precedence) may be the reason.
                 Attack::BadProof => assert!(
                     matches!(
                         fault,
-                        Some(Fault::InvalidProof | Fault::InconsistentBroadcast { .. })
+                        Some(Fault::InvalidProof | Fault::Equivocation { .. })
                     ),
                     "{fault:?}"
                 ),
+                Attack::OmitRound1 { .. } if expelled => assert!(
+                    matches!(fault, Some(Fault::MissingRebroadcast { .. })),
+                    "{fault:?}"
+                ),
+                Attack::LieEcho { .. } if expelled => {
+                    let Some(Fault::ForgedEcho { dealer, report }) = fault else {
+                        panic!("lying reporter not identified: {fault:?}")
+                    };
+                    // The evidence: a report that does not verify under the dealer's key.
+                    assert_ne!(dealer.get(), bad);
+                    assert!(!signed_by(&keys_of(n, seed)[dealer], report));
+                }
                 Attack::Silent { from_round: 1 } => {
                     assert_eq!(fault, Some(&Fault::MissingBroadcast))
                 }

@@ -15,14 +15,16 @@ fn messages<S: Suite>() -> String {
     let parties = sim::committee(2);
     let one = PartyIndex::new(1).unwrap();
     let two = PartyIndex::new(2).unwrap();
+    let keys = sim::identity_keys(&[0xab; 32], &parties);
     let params = |me| pedersen::Params {
         run_id: [0xab; 32],
         me,
         parties: parties.clone(),
         threshold: 2,
+        identities: sim::verifying_keys(&keys),
     };
-    let (s1, b1) = pedersen::start::<S>(&params(one), &mut rng).unwrap();
-    let (s2, b2) = pedersen::start::<S>(&params(two), &mut rng).unwrap();
+    let (s1, b1) = pedersen::start::<S>(&params(one), &keys[&one], &mut rng).unwrap();
+    let (s2, b2) = pedersen::start::<S>(&params(two), &keys[&two], &mut rng).unwrap();
     let (s1, d1) = s1.advance(&BTreeMap::from([(two, b2.clone())])).unwrap();
     let (s2, d2) = s2.advance(&BTreeMap::from([(one, b1.clone())])).unwrap();
     let (d1, d2) = (

@@ -7,6 +7,8 @@
     clippy::panic
 )]
 
+use std::collections::BTreeMap;
+
 use dkg::bls::{BlsKeyShare, BlsPublicKeys};
 use dkg::repair::{step1, step2};
 use dkg::secp::{SecpKeyShare, SecpPublicKeys};
@@ -52,19 +54,87 @@ fn valid_messages() -> &'static Vec<Vec<u8>> {
 fn compute_valid_messages() -> Vec<Vec<u8>> {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
     let parties = sim::committee(3);
+    let keys = sim::identity_keys(&[1; 32], &parties);
+    let one = PartyIndex::new(1).unwrap();
     let params = dkg::pedersen::Params {
         run_id: [1; 32],
-        me: PartyIndex::new(1).unwrap(),
+        me: one,
         parties,
         threshold: 2,
+        identities: sim::verifying_keys(&keys),
     };
-    let (_, b1) = dkg::pedersen::start::<dkg::suite::Bls12381G1>(&params, &mut rng).unwrap();
+    let (s1, b1) =
+        dkg::pedersen::start::<dkg::suite::Bls12381G1>(&params, &keys[&one], &mut rng).unwrap();
+    // A 2-of-2 run where party 2 misses party 1's round-1 broadcast: party 2's round-3
+    // echo reports it missing, so party 1's round-4 message carries the re-broadcast.
+    let two = PartyIndex::new(2).unwrap();
+    let (s2, b2) = dkg::pedersen::start::<dkg::suite::Bls12381G1>(
+        &dkg::pedersen::Params { me: two, ..params },
+        &keys[&two],
+        &mut rng,
+    )
+    .unwrap();
+    let (s1, d1) = s1.advance(&BTreeMap::from([(two, b2)])).unwrap();
+    let (s2, d2) = s2.advance(&BTreeMap::new()).unwrap();
+    let from =
+        |p: PartyIndex, d: BTreeMap<PartyIndex, _>| d.into_values().map(|m| (p, m)).collect();
+    let (s1, c1) = s1.advance(&from(two, d2)).unwrap();
+    let (s2, c2) = s2.advance(&from(one, d1)).unwrap();
+    let (_, j1) = s1.advance(&BTreeMap::from([(two, c2.clone())])).unwrap();
+    let (_, _) = s2.advance(&BTreeMap::from([(one, c1.clone())])).unwrap();
     let (public, shares, _) = sim::dkg_bls(2, 3, &mut rng).unwrap();
     vec![
         wire::encode(&b1).unwrap(),
         wire::encode(&public).unwrap(),
         shares[0].export_for_sealing().to_vec(),
+        wire::encode(&c2).unwrap(),
+        wire::encode(&j1).unwrap(),
     ]
+}
+
+#[test]
+fn round4__should_carry_the_rebroadcast_and_round3_the_signed_echo() {
+    let m = valid_messages();
+    let c2: round3::Broadcast = wire::decode(&m[3]).unwrap();
+    let j1: round4::Broadcast = wire::decode(&m[4]).unwrap();
+    // Decoded and re-encoded byte for byte.
+    assert_eq!(wire::encode(&c2).unwrap(), m[3]);
+    assert_eq!(wire::encode(&j1).unwrap(), m[4]);
+    // Party 2 complained against party 1 (no commitment to check the share against).
+    assert!(c2.complaints().contains(&PartyIndex::new(1).unwrap()));
+    let round1: round1::Broadcast = wire::decode(&m[0]).unwrap();
+    assert_eq!(j1.rebroadcast(), Some(&round1));
+}
+
+#[test]
+fn echo__should_reject_a_signature_that_is_not_64_bytes() {
+    let m = valid_messages();
+    let mut v: ciborium::Value = ciborium::from_reader(m[3].as_slice()).unwrap();
+    let ciborium::Value::Map(fields) = &mut v else {
+        panic!("not a map")
+    };
+    let (_, echo) = fields
+        .iter_mut()
+        .find(|(k, _)| k.as_text() == Some("echo"))
+        .unwrap();
+    let ciborium::Value::Map(echo) = echo else {
+        panic!("echo not a map")
+    };
+    let (_, entry) = echo.first_mut().unwrap();
+    let ciborium::Value::Map(entry) = entry else {
+        panic!("entry not a map")
+    };
+    let (_, sig) = entry
+        .iter_mut()
+        .find(|(k, _)| k.as_text() == Some("signature"))
+        .unwrap();
+    *sig = ciborium::Value::Bytes(vec![0; 63]);
+    let mut bytes = Vec::new();
+    ciborium::into_writer(&v, &mut bytes).unwrap();
+    assert!(matches!(
+        wire::decode::<round3::Broadcast>(&bytes),
+        Err(DecodeError::Semantic { .. })
+    ));
 }
 
 proptest! {
@@ -85,7 +155,7 @@ proptest! {
 
     #[test]
     fn decoders__should_not_panic_on_corrupted_messages(
-        which in 0usize..3,
+        which in 0usize..5,
         pos in any::<prop::sample::Index>(),
         xor in 1u8..=255,
         cut in any::<bool>(),

@@ -17,13 +17,18 @@ fuzz_target!(|data: &[u8]| {
         let (Some(one), Some(two)) = (PartyIndex::new(1), PartyIndex::new(2)) else {
             return;
         };
+        let keys = sim::identity_keys(&[0; 32], &sim::committee(2));
+        let Some(key) = keys.get(&one) else {
+            return;
+        };
         let params = pedersen::Params {
             run_id: [0; 32],
             me: one,
             parties: sim::committee(2),
             threshold: 2,
+            identities: sim::verifying_keys(&keys),
         };
-        if let Ok((state, _)) = pedersen::start::<Bls12381G1>(&params, &mut rng) {
+        if let Ok((state, _)) = pedersen::start::<Bls12381G1>(&params, key, &mut rng) {
             let _ = state.advance(&BTreeMap::from([(two, msg)]));
         }
     }
