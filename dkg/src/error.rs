@@ -129,6 +129,12 @@ pub enum Error {
         /// The sender.
         culprit: PartyIndex,
     },
+    /// A party sent two different messages in the same round ([`crate::inbox::Inbox`]).
+    #[error("party {sender} sent two different messages in one round")]
+    ConflictingMessage {
+        /// The sender.
+        sender: PartyIndex,
+    },
     /// Fewer than the required number of dealers stayed qualified.
     #[error("only {qualified} dealers qualified, {needed} needed")]
     TooFewQualified {
@@ -178,6 +184,7 @@ impl Error {
     pub fn culprits(&self) -> Vec<PartyIndex> {
         match self {
             Error::MalformedMessage { culprit } => vec![*culprit],
+            Error::ConflictingMessage { sender } => vec![*sender],
             Error::InvalidRepairContribution { culprit } => vec![*culprit],
             Error::TooFewQualified { disqualified, .. } => disqualified.keys().copied().collect(),
             Error::MissingShare { dealer } => vec![*dealer],

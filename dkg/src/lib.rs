@@ -4,6 +4,7 @@
 
 pub mod bls;
 pub mod error;
+pub mod inbox;
 #[cfg(feature = "insecure-dealer")]
 pub mod insecure_dealer;
 pub mod keys;
