@@ -13,6 +13,8 @@ pub mod parse;
 
 use std::path::PathBuf;
 
+use alloy::signers::local::PrivateKeySigner;
+
 use alloy::primitives::{FixedBytes, U256};
 use alloy::rpc::types::TransactionReceipt;
 use clap::{Args, Subcommand};
@@ -25,6 +27,7 @@ use serde_json::{json, Value};
 use self::chain::Gov;
 use self::parse::hex;
 use crate::cli::{emit, CliError};
+use crate::devnet::{DevnetDir, DevnetState, Role};
 
 /// Where the network is and who signs.
 #[derive(Args, Debug, Clone)]
@@ -36,8 +39,67 @@ pub struct ChainArgs {
     #[arg(long, env = "KMS_CONTRACT", global = true)]
     pub contract: Option<String>,
     /// File with the hex private key that signs transactions (else `KMS_PRIVATE_KEY`).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, conflicts_with = "as_")]
     pub key_file: Option<PathBuf>,
+    /// A local network's state directory (`kms devnet up --dir D`): its chain and
+    /// contract replace `--rpc` and `--contract`.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub devnet: Option<PathBuf>,
+    /// With `--devnet`: sign with the devnet's N-th voter or node operator key
+    /// (`voter:N`, `operator:N`, N from 1).
+    #[arg(long = "as", global = true, value_name = "ROLE", requires = "devnet")]
+    pub as_: Option<Role>,
+}
+
+impl ChainArgs {
+    /// The devnet's state, when `--devnet` is given.
+    fn devnet_state(&self) -> Result<Option<(DevnetDir, DevnetState)>, CliError> {
+        self.devnet
+            .as_deref()
+            .map(|d| {
+                let dir = DevnetDir::new(d);
+                dir.state().map(|s| (dir, s))
+            })
+            .transpose()
+    }
+
+    /// The JSON-RPC endpoint: the devnet's, else `--rpc` / `KMS_RPC_URL`.
+    pub fn rpc(&self) -> Result<String, CliError> {
+        if let Some((_, state)) = self.devnet_state()? {
+            return Ok(state.rpc);
+        }
+        self.rpc.clone().ok_or_else(|| {
+            CliError::new(
+                "missing_rpc",
+                "give --rpc URL or set KMS_RPC_URL (or --devnet DIR)",
+            )
+        })
+    }
+
+    /// The contract address: the devnet's, else `--contract` / `KMS_CONTRACT`.
+    pub fn contract(&self) -> Result<Option<String>, CliError> {
+        match (self.devnet_state()?, self.devnet.as_deref()) {
+            (Some((_, state)), Some(dir)) => state.contract.map(Some).ok_or_else(|| {
+                CliError::new(
+                    "missing_contract",
+                    format!(
+                        "the devnet in {} has no governance contract yet",
+                        dir.display()
+                    ),
+                )
+            }),
+            _ => Ok(self.contract.clone()),
+        }
+    }
+
+    /// The transaction signer: `--as ROLE` of the devnet, else `--key-file` or
+    /// `KMS_PRIVATE_KEY`.
+    pub fn signer(&self) -> Result<PrivateKeySigner, CliError> {
+        match (&self.as_, self.devnet.as_deref()) {
+            (Some(role), Some(d)) => chain::signer(Some(&DevnetDir::new(d).key_file(role)?)),
+            _ => chain::signer(self.key_file.as_deref()),
+        }
+    }
 }
 
 /// `kms gov`.
@@ -221,7 +283,7 @@ async fn dispatch(args: &GovArgs) -> Result<(Value, String), CliError> {
             let platforms = platform_mask(platforms)?;
             let timelock = parse::duration(timelock)?;
             let lifetime = parse::duration(proposal_lifetime)?;
-            let provider = chain::provider(rpc(c)?, Some(chain::signer(c.key_file.as_deref())?))?;
+            let provider = chain::provider(&c.rpc()?, Some(c.signer()?))?;
             let gov = Governance::deploy(
                 provider,
                 voters,
@@ -261,7 +323,7 @@ async fn dispatch(args: &GovArgs) -> Result<(Value, String), CliError> {
                 Some(s) => parse::bytes32("--salt", s)?,
                 None => rand::random::<[u8; 32]>(),
             };
-            let signer = chain::signer(c.key_file.as_deref())?;
+            let signer = c.signer()?;
             let owner = signer.address();
             let gov = signed(c, signer)?;
             let receipt = chain::send(gov.registerApp(
@@ -281,17 +343,17 @@ async fn dispatch(args: &GovArgs) -> Result<(Value, String), CliError> {
         }
         GovCommand::Propose(p) => propose(c, p).await,
         GovCommand::Vote { id } => {
-            let gov = signed(c, chain::signer(c.key_file.as_deref())?)?;
+            let gov = signed(c, c.signer()?)?;
             let receipt = chain::send(gov.vote(U256::from(*id))).await?;
             after_tx(&gov, *id, &receipt, "voted for").await
         }
         GovCommand::Execute { id } => {
-            let gov = signed(c, chain::signer(c.key_file.as_deref())?)?;
+            let gov = signed(c, c.signer()?)?;
             let receipt = chain::send(gov.execute(U256::from(*id))).await?;
             after_tx(&gov, *id, &receipt, "executed").await
         }
         GovCommand::Cancel { id } => {
-            let gov = signed(c, chain::signer(c.key_file.as_deref())?)?;
+            let gov = signed(c, c.signer()?)?;
             let receipt = chain::send(gov.cancel(U256::from(*id))).await?;
             after_tx(&gov, *id, &receipt, "cancelled").await
         }
@@ -363,7 +425,7 @@ async fn dispatch(args: &GovArgs) -> Result<(Value, String), CliError> {
 }
 
 async fn propose(c: &ChainArgs, p: &ProposeCommand) -> Result<(Value, String), CliError> {
-    let signer = chain::signer(c.key_file.as_deref())?;
+    let signer = c.signer()?;
     let gov = signed(c, signer)?;
     let receipt = match p {
         ProposeCommand::Approve { app, measurement } => {
@@ -574,19 +636,13 @@ fn platform_mask(list: &str) -> Result<u32, CliError> {
     Ok(Platform::mask(&platforms))
 }
 
-fn rpc(c: &ChainArgs) -> Result<&str, CliError> {
-    c.rpc
-        .as_deref()
-        .ok_or_else(|| CliError::new("missing_rpc", "give --rpc URL or set KMS_RPC_URL"))
-}
-
-fn signed(c: &ChainArgs, signer: alloy::signers::local::PrivateKeySigner) -> Result<Gov, CliError> {
+fn signed(c: &ChainArgs, signer: PrivateKeySigner) -> Result<Gov, CliError> {
     chain::contract(
-        c.contract.as_deref(),
-        chain::provider(rpc(c)?, Some(signer))?,
+        c.contract()?.as_deref(),
+        chain::provider(&c.rpc()?, Some(signer))?,
     )
 }
 
 fn read_only(c: &ChainArgs) -> Result<Gov, CliError> {
-    chain::contract(c.contract.as_deref(), chain::provider(rpc(c)?, None)?)
+    chain::contract(c.contract()?.as_deref(), chain::provider(&c.rpc()?, None)?)
 }

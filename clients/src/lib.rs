@@ -4,4 +4,5 @@
 
 pub mod attest;
 pub mod cli;
+pub mod devnet;
 pub mod gov;

@@ -513,3 +513,183 @@ async fn kms_node_register_and_network_info__should_show_the_confirmed_committee
         serde_json::json!([ids[0], ids[2]])
     );
 }
+
+/// Runs `kms ARGS --json` with only the given environment; (exit code, JSON output).
+fn kms_raw(args: &[&str], env: &[(&str, &str)]) -> (i32, Value) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kms"));
+    cmd.args(args).arg("--json");
+    for var in ["KMS_PRIVATE_KEY", "KMS_CONTRACT", "KMS_RPC_URL"] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {} / {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), v)
+}
+
+#[test]
+fn kms_gov_with_devnet__should_take_chain_contract_and_signers_from_the_devnet_dir() {
+    let anvil = Anvil::spawn().unwrap();
+    let dir = std::env::temp_dir().join(format!("kms-devnet-gov-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    for (n, key) in DEV_KEYS.iter().take(3).enumerate() {
+        std::fs::write(dir.join(format!("keys/voter-{}.key", n + 1)), key).unwrap();
+    }
+    std::fs::write(dir.join("keys/operator-1.key"), DEV_KEYS[6]).unwrap();
+    let state = dir.join("devnet.json");
+    std::fs::write(
+        &state,
+        serde_json::json!({ "rpc": anvil.endpoint() }).to_string(),
+    )
+    .unwrap();
+    let d = dir.to_str().unwrap();
+    // A stale environment must not redirect devnet commands elsewhere.
+    let stale = [
+        ("KMS_RPC_URL", "http://127.0.0.1:9"),
+        ("KMS_CONTRACT", "5fbdb2315678afecb367f032d93f642f64180aa3"),
+    ];
+
+    let voters = format!("{},{},{}", addr(0), addr(1), addr(2));
+    let (code, v) = kms_raw(&["gov", "proposals", "--devnet", d], &stale);
+    assert_eq!(
+        (code, v["error"]["kind"].as_str()),
+        (1, Some("missing_contract")),
+        "{v}"
+    );
+    let (code, v) = kms_raw(
+        &[
+            "gov",
+            "deploy",
+            "--devnet",
+            d,
+            "--as",
+            "voter:1",
+            "--voters",
+            &voters,
+            "--quorum",
+            "2",
+            "--timelock",
+            "0s",
+        ],
+        &stale,
+    );
+    assert_eq!(code, 0, "{v}");
+    let contract = h(&v["contract"]);
+    std::fs::write(
+        &state,
+        serde_json::json!({ "rpc": anvil.endpoint(), "contract": contract, "nodes": [] })
+            .to_string(),
+    )
+    .unwrap();
+
+    let node_app = h(&v["node_app_id"]);
+    let m = "ab".repeat(32);
+    let (code, p) = kms_raw(
+        &[
+            "gov",
+            "propose",
+            "approve",
+            "--app",
+            &node_app,
+            "--measurement",
+            &m,
+            "--devnet",
+            d,
+            "--as",
+            "voter:2",
+        ],
+        &stale,
+    );
+    assert_eq!(code, 0, "{p}");
+    let id = p["proposal"].as_u64().unwrap().to_string();
+    // voter:2 proposed (and so voted); voter:3 completes the quorum of 2.
+    let (code, v) = kms_raw(
+        &["gov", "vote", &id, "--devnet", d, "--as", "voter:3"],
+        &stale,
+    );
+    assert_eq!(code, 0, "{v}");
+    let (code, v) = kms_raw(
+        &["gov", "execute", &id, "--devnet", d, "--as", "voter:1"],
+        &stale,
+    );
+    assert_eq!(code, 0, "{v}");
+    let (code, v) = kms_raw(&["gov", "app", &node_app, "--devnet", d], &stale);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["measurements"], serde_json::json!([m]));
+
+    // Refusals, each with its kind.
+    let kind = |args: &[&str]| {
+        let (code, v) = kms_raw(args, &[]);
+        (
+            code,
+            v["error"]["kind"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+    assert_eq!(
+        kind(&["gov", "vote", &id, "--devnet", d, "--as", "voter:4"]),
+        (1, "unknown_signer".into())
+    );
+    assert_eq!(
+        kind(&["gov", "vote", &id, "--as", "voter:1"]),
+        (2, "usage".into()),
+        "--as needs --devnet"
+    );
+    assert_eq!(
+        kind(&[
+            "gov",
+            "vote",
+            &id,
+            "--devnet",
+            d,
+            "--as",
+            "voter:1",
+            "--key-file",
+            "/dev/null"
+        ]),
+        (2, "usage".into()),
+        "--as and --key-file conflict"
+    );
+    assert_eq!(
+        kind(&["gov", "vote", &id, "--devnet", d, "--as", "admin:1"]),
+        (2, "usage".into())
+    );
+    assert_eq!(
+        kind(&["gov", "proposals", "--devnet", "/nonexistent/devnet"]),
+        (1, "devnet_not_found".into())
+    );
+    let (code, v) = kms_raw(&["network", "info", "--devnet", d], &[]);
+    assert_eq!((code, v["epoch"].as_u64()), (0, Some(0)), "{v}");
+    let (code, v) = kms_raw(
+        &[
+            "node",
+            "register",
+            "--devnet",
+            d,
+            "--as",
+            "operator:1",
+            "--endpoint",
+            "127.0.0.1:7001",
+            "--p2p-key",
+            &"07".repeat(36),
+            "--noise-key",
+            &"17".repeat(32),
+            "--vendor",
+            "simulated-1",
+            "--platform",
+            "simulated",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["operator"], alloy::hex::encode(addr(6)));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -4,6 +4,7 @@
 
 pub mod bindings;
 pub mod errors;
+pub mod rpc;
 pub mod types;
 
 pub mod anvil;

@@ -2,19 +2,17 @@
 //! transactions and turning failures into CLI error kinds.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::contract::{CallBuilder, CallDecoder};
 use alloy::network::EthereumWallet;
 use alloy::primitives::Address;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::rpc::client::ClientBuilder;
 use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::{RpcError, TransportErrorKind};
+use governance_contract::rpc::RpcSetupError;
 use governance_contract::{decode_contract_error, Governance};
-use rustls_platform_verifier::BuilderVerifierExt;
 use zeroize::Zeroizing;
 
 use super::parse;
@@ -63,30 +61,16 @@ pub fn signer(key_file: Option<&Path>) -> Result<PrivateKeySigner, CliError> {
         .map_err(|_| CliError::new("bad_key", "the signing key is not a valid secp256k1 key"))
 }
 
-/// How long to wait for a TCP/TLS connection to the RPC endpoint.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long one JSON-RPC request may take in all.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Connects to `rpc` (read-only when `signer` is `None`): `http://` or `https://`.
-///
-/// TLS is rustls with the ring provider; server certificates are checked against the
-/// system's roots (`SSL_CERT_FILE` / `SSL_CERT_DIR` are honoured). Every request has a
-/// connect and a total timeout, so an unreachable endpoint is an error, not a hang.
+/// Connects to `rpc` (read-only when `signer` is `None`): `http://` or `https://`
+/// through [`governance_contract::rpc`] (rustls with system roots, timeouts).
 pub fn provider(rpc: &str, signer: Option<PrivateKeySigner>) -> Result<DynProvider, CliError> {
-    let url: reqwest::Url = rpc.parse().map_err(|_| {
-        CliError::new(
+    let client = governance_contract::rpc::connect(rpc).map_err(|e| match e {
+        RpcSetupError::BadUrl(_) => CliError::new(
             "bad_input",
             format!("--rpc {rpc:?} is not a URL (http://host:port or https://host)"),
-        )
+        ),
+        RpcSetupError::Tls { .. } => CliError::new("rpc_unreachable", e.to_string()),
     })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(CliError::new(
-            "bad_input",
-            format!("--rpc {rpc:?}: only http:// and https:// JSON-RPC endpoints are supported"),
-        ));
-    }
-    let client = ClientBuilder::default().http_with_client(http_client(url.scheme())?, url);
     Ok(match signer {
         Some(s) => ProviderBuilder::new()
             .wallet(EthereumWallet::from(s))
@@ -94,37 +78,6 @@ pub fn provider(rpc: &str, signer: Option<PrivateKeySigner>) -> Result<DynProvid
             .erased(),
         None => ProviderBuilder::new().connect_client(client).erased(),
     })
-}
-
-/// The HTTP client behind every provider: rustls (ring) with the platform verifier
-/// for `https`. reqwest needs a TLS configuration even for plain `http`, and the
-/// platform verifier fails on a machine without any CA certificates, so `http` gets an
-/// empty trust store (it never makes a TLS connection).
-fn http_client(scheme: &str) -> Result<reqwest::Client, CliError> {
-    let tls_error = |e: &dyn std::fmt::Display| {
-        CliError::new(
-            "rpc_unreachable",
-            format!("cannot set up TLS for the https JSON-RPC endpoint: {e}"),
-        )
-    };
-    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| tls_error(&e))?;
-    let builder = if scheme == "https" {
-        builder
-            .with_platform_verifier()
-            .map_err(|e| tls_error(&e))?
-    } else {
-        builder.with_root_certificates(rustls::RootCertStore::empty())
-    };
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(builder.with_no_client_auth())
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(REQUEST_TIMEOUT)
-        .build()
-        .map_err(|e| tls_error(&e))
 }
 
 /// The contract at `address` (from `--contract` or `KMS_CONTRACT`).

@@ -101,7 +101,7 @@ async fn node(args: &NodeArgs) -> Result<(Value, String), CliError> {
                 (Platform::Simulated, Vendor::Simulated(label)) => TeeFamily::Simulated(label),
                 (p, _) => p.family(),
             };
-            let signer = chain::signer(c.key_file.as_deref())?;
+            let signer = c.signer()?;
             let operator = signer.address();
             let gov = super::signed(c, signer)?;
             let receipt = chain::send(gov.registerNode(
