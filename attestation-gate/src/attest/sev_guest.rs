@@ -1,6 +1,7 @@
 //! `/dev/sev-guest` (Linux `include/uapi/linux/sev-guest.h`): the SEV-SNP guest driver's
 //! `SNP_GET_EXT_REPORT` (report plus the host's certificate table) or `SNP_GET_REPORT`,
-//! issued by [`super::ioctl`] on `<root>/dev/sev-guest`.
+//! issued by the crate's one `unsafe` module (`src/attest/ioctl.rs`) on
+//! `<root>/dev/sev-guest`.
 //!
 //! The request is `struct snp_report_req { user_data[64]; u32 vmpl; rsvd[28] }`. The
 //! driver returns the firmware's `MSG_REPORT_RSP` (SEV-SNP firmware ABI, "MSG_REPORT_RSP
