@@ -1,4 +1,5 @@
 //! `kms`: parses arguments, runs one command, reports errors per CLI.md.
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 
