@@ -60,9 +60,6 @@ impl VerifyEvidence for TdxVerifier {
         collateral: &Collateral,
         now: UnixTime,
     ) -> Result<Claims, Error> {
-        if !cfg!(feature = "tdx") {
-            return Err(Error::PlatformDisabled(Platform::Tdx));
-        }
         verify_dcap(Platform::Tdx, evidence, collateral, now, None)
     }
 }
@@ -78,9 +75,6 @@ impl VerifyEvidence for SgxVerifier {
         collateral: &Collateral,
         now: UnixTime,
     ) -> Result<Claims, Error> {
-        if !cfg!(feature = "sgx") {
-            return Err(Error::PlatformDisabled(Platform::Sgx));
-        }
         verify_dcap(Platform::Sgx, evidence, collateral, now, None)
     }
 }
@@ -116,9 +110,6 @@ impl TdxVerifier {
         now: UnixTime,
         cache: &VerifiedCache,
     ) -> Result<Claims, Error> {
-        if !cfg!(feature = "tdx") {
-            return Err(Error::PlatformDisabled(Platform::Tdx));
-        }
         verify_dcap(Platform::Tdx, evidence, collateral, now, Some(cache))
     }
 }
@@ -133,9 +124,6 @@ impl SgxVerifier {
         now: UnixTime,
         cache: &VerifiedCache,
     ) -> Result<Claims, Error> {
-        if !cfg!(feature = "sgx") {
-            return Err(Error::PlatformDisabled(Platform::Sgx));
-        }
         verify_dcap(Platform::Sgx, evidence, collateral, now, Some(cache))
     }
 }
@@ -147,6 +135,9 @@ fn verify_dcap(
     now: UnixTime,
     cache: Option<&VerifiedCache>,
 ) -> Result<Claims, Error> {
+    if !expected.is_enabled() {
+        return Err(Error::PlatformDisabled(expected));
+    }
     let quote_platform = quote_platform(evidence)?;
     if quote_platform != expected {
         return Err(Error::malformed(match expected {
@@ -154,10 +145,28 @@ fn verify_dcap(
             _ => "TDX quote (this is an SGX quote)",
         }));
     }
-    let collateral = parse_collateral(collateral)?;
-    match cache {
-        Some(cache) => verify_with_collateral_cached(evidence, collateral, now, cache),
-        None => verify_with_collateral(evidence, collateral, now),
+    let Some(cache) = cache else {
+        return verify_with_collateral(evidence, parse_collateral(collateral)?, now);
+    };
+    // Keyed by the collateral.json bytes, so that a hit costs no JSON parsing; the parsed
+    // collateral is a function of those bytes.
+    let json = collateral.get(COLLATERAL_JSON).unwrap_or_default();
+    let key = crate::cache::key(
+        "keynet/cache/dcap-result-json/v1",
+        &[INTEL_SGX_ROOT_CA_DER, evidence, json],
+    );
+    if let Some(claims) = cache.lookup(&cache.dcap, &key, now) {
+        return Ok(claims);
+    }
+    let claims = verify_with_collateral(evidence, parse_collateral(collateral)?, now)?;
+    store(cache, key, &claims);
+    Ok(claims)
+}
+
+/// Stores a successful result under its collateral window.
+fn store(cache: &VerifiedCache, key: crate::cache::Key, claims: &Claims) {
+    if let Some(window) = claims.validity() {
+        cache.dcap.insert(key, claims.clone(), window);
     }
 }
 
@@ -175,9 +184,7 @@ pub fn verify_with_collateral_cached(
         return Ok(claims);
     }
     let claims = verify_with_collateral(quote, collateral, now)?;
-    if let Some(window) = claims.validity() {
-        cache.dcap.insert(key, claims.clone(), window);
-    }
+    store(cache, key, &claims);
     Ok(claims)
 }
 

@@ -110,9 +110,12 @@ pub enum Error {
     #[error("policy refused the evidence: {0}")]
     Policy(#[from] PolicyViolation),
 
-    /// The verification library failed in a way this crate could not classify. The
-    /// string is the library's own message (dcap-qvl reports strings only).
-    #[error("verification failed: {0}")]
+    /// The verification library refused the evidence with a message this version of
+    /// the crate does not know (kind `unclassified_library_error`). Every failure
+    /// dcap-qvl 0.7 can report on our call is mapped to one of the kinds above
+    /// (`dcap/errors.rs`); this one is left for messages a later library version adds.
+    /// It is always a refusal. The string is the library's own message.
+    #[error("verification failed (unclassified library error): {0}")]
     Unclassified(String),
 }
 
@@ -138,7 +141,7 @@ impl Error {
             Error::CollateralMismatch { .. } => "collateral_mismatch",
             Error::ReportDataMismatch => "report_data_mismatch",
             Error::Policy(v) => v.kind(),
-            Error::Unclassified(_) => "verification_failed",
+            Error::Unclassified(_) => "unclassified_library_error",
         }
     }
 

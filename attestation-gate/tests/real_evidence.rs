@@ -327,7 +327,7 @@ fn tdx_collateral__should_fail_when_a_certificate_byte_is_flipped() {
         *v = serde_json::Value::String(new);
     });
     let e = must_fail(s, &q, &tampered);
-    assert_bad_signature(e, "certificate or CRL");
+    assert_bad_signature(e, "certificate on a DCAP chain");
 }
 
 #[test]
