@@ -23,7 +23,8 @@ fn read(rel: &str) -> Vec<u8> {
     std::fs::read(format!("{FIXTURES}/{rel}")).unwrap()
 }
 
-/// TDX (quote v4) and SGX (quote v3): keynet's verifier against `dcap_qvl` directly.
+/// TDX (quote v4) and SGX (quote v3): keynet's verifier (cold, and cached for the same
+/// quote and collateral) against `dcap_qvl` directly.
 fn dcap(c: &mut Criterion) {
     for (name, dir, t, tdx) in [
         ("tdx", "tdx/dcapqvl-v4-uptodate", 1751328000u64, true),
@@ -51,6 +52,29 @@ fn dcap(c: &mut Criterion) {
                     .unwrap()
             })
         });
+        let cache = attestation_gate::VerifiedCache::default();
+        let cached = |cache: &attestation_gate::VerifiedCache| {
+            if tdx {
+                attestation_gate::dcap::TdxVerifier.verify_cached(
+                    &quote,
+                    &collateral,
+                    UnixTime(t),
+                    cache,
+                )
+            } else {
+                attestation_gate::dcap::SgxVerifier.verify_cached(
+                    &quote,
+                    &collateral,
+                    UnixTime(t),
+                    cache,
+                )
+            }
+            .unwrap()
+        };
+        cached(&cache);
+        g.bench_function("keynet verify cached (same quote and collateral)", |b| {
+            b.iter(|| cached(&cache))
+        });
         g.bench_function("dcap-qvl QuoteVerifier::verify directly", |b| {
             let v = dcap_qvl::verify::QuoteVerifier::new(
                 attestation_gate::dcap::INTEL_SGX_ROOT_CA_DER.to_vec(),
@@ -62,7 +86,9 @@ fn dcap(c: &mut Criterion) {
 }
 
 /// SEV-SNP (Milan, VCEK): keynet cold (pinned CA chain checked per call), keynet with
-/// the pinned CA chain verified once (the verifier object), and the `sev` crate directly.
+/// the pinned CA chain verified once (the verifier object), keynet with the VCEK chain
+/// from a warmed `VerifiedCache`, the `sev` crate directly, and the one P-384
+/// verification a cached report still needs.
 fn sev_snp(c: &mut Criterion) {
     let report_hex = String::from_utf8(read("sev-snp/virtee-milan-vcek/report.hex")).unwrap();
     let report = hex::decode(report_hex.trim()).unwrap();
@@ -82,6 +108,28 @@ fn sev_snp(c: &mut Criterion) {
     let warm = SevSnpVerifier::new();
     g.bench_function("keynet verify (pinned CA chain verified once)", |b| {
         b.iter(|| warm.verify(&report, &collateral, t).unwrap())
+    });
+    let cache = attestation_gate::VerifiedCache::default();
+    warm.verify_cached(&report, &collateral, t, &cache).unwrap();
+    g.bench_function(
+        "keynet verify cached (VCEK chain from VerifiedCache)",
+        |b| b.iter(|| warm.verify_cached(&report, &collateral, t, &cache).unwrap()),
+    );
+    g.bench_function("raw p384: report signature, pre-extracted", |b| {
+        use p384::ecdsa::signature::Verifier;
+        use x509_cert::der::Decode;
+        let parsed = attestation_gate::sev_snp::SnpReport::parse(&report).unwrap();
+        let sig = parsed.signature().unwrap();
+        let cert = x509_cert::Certificate::from_der(&vcek).unwrap();
+        let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(
+            cert.tbs_certificate
+                .subject_public_key_info
+                .subject_public_key
+                .raw_bytes(),
+        )
+        .unwrap();
+        let signed = parsed.signed_bytes().to_vec();
+        b.iter(|| key.verify(&signed, &sig).unwrap())
     });
     g.bench_function("sev crate Chain+report verify directly", |b| {
         use sev::certs::snp::{ca, Certificate, Chain, Verifiable};
@@ -111,10 +159,11 @@ fn pem_blocks(pem: &[u8]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Nitro (evervault 2022 document): keynet's verifier against the raw P-384 ECDSA work
-/// the same verification contains (4 certificate signatures on the path root ←
-/// regional ← zonal ← instance ← leaf, plus the COSE signature), on pre-extracted
-/// bytes and keys, so the difference is parsing and checks.
+/// Nitro (evervault 2022 document): keynet's verifier, cold and with the CA path from a
+/// warmed `VerifiedCache`, against the raw P-384 ECDSA work each contains (cold: 4
+/// certificate signatures on the path root ← regional ← zonal ← instance ← leaf plus
+/// the COSE signature; cached: the leaf's signature plus the COSE signature), on
+/// pre-extracted bytes and keys, so the difference is parsing and checks.
 fn nitro(c: &mut Criterion) {
     use attestation_gate::nitro::NitroVerifier;
     use ciborium::value::Value;
@@ -189,6 +238,21 @@ fn nitro(c: &mut Criterion) {
     g.bench_function("keynet verify", |b| {
         let v = NitroVerifier::new();
         b.iter(|| v.verify(&doc, &Collateral::new(), t).unwrap())
+    });
+    g.bench_function("keynet verify cached (CA path from VerifiedCache)", |b| {
+        let v = NitroVerifier::new();
+        let cache = attestation_gate::VerifiedCache::default();
+        v.verify_document_cached(&doc, t, &cache).unwrap();
+        b.iter(|| v.verify_document_cached(&doc, t, &cache).unwrap())
+    });
+    g.bench_function("raw p384: leaf cert sig + COSE sig, pre-extracted", |b| {
+        let (k, tbs, sig) = cert_checks.last().unwrap();
+        b.iter(|| {
+            k.verify(tbs, sig).unwrap();
+            leaf_key
+                .verify_prehash(&sha2::Sha384::digest(&sig_structure), &cose_sig)
+                .unwrap();
+        })
     });
     g.bench_function("raw p384: 4 cert sigs + COSE sig, pre-extracted", |b| {
         b.iter(|| {
