@@ -107,14 +107,32 @@ pub fn committee(n: u16) -> BTreeSet<PartyIndex> {
     (1..=n).filter_map(PartyIndex::new).collect()
 }
 
+/// Every party's round-1 state and broadcast.
+pub type Started<S> = (
+    BTreeMap<PartyIndex, Round1<S>>,
+    BTreeMap<PartyIndex, round1::Broadcast>,
+);
+
 /// A fresh DKG among parties `1..=n` with threshold `t`.
 pub fn dkg<S: Suite>(
     t: u16,
     n: u16,
     rng: &mut impl CryptoRngCore,
 ) -> Result<BTreeMap<PartyIndex, Output<S>>, Error> {
-    let parties = committee(n);
     let run_id = run_id(rng);
+    let (states, r1) = start_dkg(t, n, run_id, rng)?;
+    drive(states, r1)
+}
+
+/// Round 1 of a fresh DKG among parties `1..=n` with threshold `t` in the run
+/// `run_id`, with that run's [`identity_keys`] (parties started in index order).
+pub fn start_dkg<S: Suite>(
+    t: u16,
+    n: u16,
+    run_id: [u8; 32],
+    rng: &mut impl CryptoRngCore,
+) -> Result<Started<S>, Error> {
+    let parties = committee(n);
     let keys = identity_keys(&run_id, &parties);
     let identities = verifying_keys(&keys);
     let mut states = BTreeMap::new();
@@ -131,7 +149,7 @@ pub fn dkg<S: Suite>(
         states.insert(*me, st);
         r1.insert(*me, msg);
     }
-    drive(states, r1)
+    Ok((states, r1))
 }
 
 type Split<S> = (PublicKeys<S>, Vec<KeyShare<S>>, [u8; 32]);

@@ -15,12 +15,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use ciborium::Value;
 use dkg::identity::{Signature, Signer, SigningKey, VerifyingKey};
 use dkg::suite::{Bls12381G1, Secp256k1, Suite};
-use dkg::vss::{round1, round2, round3, round4, Output, Round1};
+use dkg::vss::{round1, round2, round3, round4, Output};
 use dkg::{pedersen, sim, vss, wire, Error, Fault, PartyIndex, SignedDigest};
 use ff::{Field, PrimeField};
 use group::Group;
 use proptest::prelude::*;
 use rand::SeedableRng;
+
+#[path = "common/agree.rs"]
+mod agree;
 
 #[derive(Debug, Clone)]
 enum Attack {
@@ -139,20 +142,7 @@ fn run<S: Suite>(n: u16, t: u16, bad: u16, attack: &Attack, seed: u64) -> Result
     let keys = sim::identity_keys(&run_id, &parties);
     let identities = sim::verifying_keys(&keys);
     let mut results: Results<S> = BTreeMap::new();
-    let mut s1: BTreeMap<PartyIndex, Round1<S>> = BTreeMap::new();
-    let mut b1: BTreeMap<PartyIndex, round1::Broadcast> = BTreeMap::new();
-    for me in &parties {
-        let params = pedersen::Params {
-            run_id,
-            me: *me,
-            parties: parties.clone(),
-            threshold: t,
-            identities: identities.clone(),
-        };
-        let (st, msg) = pedersen::start::<S>(&params, &keys[me], &mut rng).unwrap();
-        s1.insert(*me, st);
-        b1.insert(*me, msg);
-    }
+    let (s1, b1): sim::Started<S> = sim::start_dkg(t, n, run_id, &mut rng).unwrap();
     // The equivocator's second broadcast: a valid one from a fresh polynomial, signed.
     let alt = {
         let params = pedersen::Params {
@@ -382,18 +372,8 @@ fn must_be_consistent_or_blame<S: Suite>(
         return None;
     }
     let first = oks[0];
-    for o in &oks {
-        assert_eq!(o.public(), first.public());
-        assert_eq!(o.transcript_hash(), first.transcript_hash());
-        assert_eq!(o.qualified(), first.qualified());
-        let s = o.key_share().unwrap();
-        assert_eq!(
-            Some(&s.mul(&S::Point::generator())),
-            first.public().share(s.index())
-        );
-    }
-    // Any t public shares interpolate to the group key (Lagrange in the exponent).
-    first.public().check_consistent().unwrap();
+    assert!(oks.iter().all(|o| o.key_share().is_some()));
+    agree::must_agree(oks.iter().copied());
     for (p, f) in first.disqualified() {
         assert_eq!(p.get(), bad, "honest party {p} disqualified: {f:?}");
     }

@@ -16,11 +16,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use dkg::inbox::Inbox;
 use dkg::suite::{Bls12381G1, Secp256k1, Suite};
 use dkg::vss::{round1, round2, round3, round4, Output, Round1};
-use dkg::{pedersen, sim, wire, Error, PartyIndex};
-use group::Group;
+use dkg::{sim, wire, Error, PartyIndex};
 use proptest::prelude::*;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
+
+#[path = "common/agree.rs"]
+mod agree;
 
 type Results<S> = BTreeMap<PartyIndex, Result<Output<S>, Error>>;
 
@@ -45,23 +47,10 @@ fn idx(i: u16) -> PartyIndex {
 
 fn start<S: Suite>(n: u16, t: u16, seed: u64) -> BTreeMap<PartyIndex, (Round1<S>, Vec<u8>)> {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
-    let parties = sim::committee(n);
-    let run_id = [seed as u8; 32];
-    let keys = sim::identity_keys(&run_id, &parties);
-    let identities = sim::verifying_keys(&keys);
-    parties
-        .iter()
-        .map(|me| {
-            let params = pedersen::Params {
-                run_id,
-                me: *me,
-                parties: parties.clone(),
-                threshold: t,
-                identities: identities.clone(),
-            };
-            let (st, msg) = pedersen::start::<S>(&params, &keys[me], &mut rng).unwrap();
-            (*me, (st, wire::encode(&msg).unwrap()))
-        })
+    let (states, msgs) = sim::start_dkg::<S>(t, n, [seed as u8; 32], &mut rng).unwrap();
+    states
+        .into_iter()
+        .map(|(p, st)| (p, (st, wire::encode(&msgs[&p]).unwrap())))
         .collect()
 }
 
@@ -208,17 +197,8 @@ fn check<S: Suite>(n: u16, t: u16, seed: u64, net: &Network) {
         return;
     }
     let first = oks[0];
-    for o in &oks {
-        assert_eq!(o.public(), first.public());
-        assert_eq!(o.transcript_hash(), first.transcript_hash());
-        assert_eq!(o.qualified(), first.qualified());
-        let s = o.key_share().unwrap();
-        assert_eq!(
-            Some(&s.mul(&S::Point::generator())),
-            first.public().share(s.index())
-        );
-    }
-    first.public().check_consistent().unwrap();
+    assert!(oks.iter().all(|o| o.key_share().is_some()));
+    agree::must_agree(oks.iter().copied());
     assert!(first.disqualified().keys().all(|p| Some(*p) == silent));
     if first.qualified() == reference.qualified() {
         // Same dealers, same polynomials: exactly the in-order keys.

@@ -27,23 +27,12 @@ fn set(ix: &[u16]) -> BTreeSet<PartyIndex> {
     ix.iter().map(|i| idx(*i)).collect()
 }
 
-/// All outputs agree and every share matches its public share; the public shares are
-/// consistent with the group key.
+#[path = "common/agree.rs"]
+mod agree;
+
+/// [`agree::must_agree`] over every party's output.
 fn must_agree<S: Suite>(outputs: &BTreeMap<PartyIndex, dkg::vss::Output<S>>) -> PublicKeys<S> {
-    let first = outputs.values().next().unwrap();
-    for o in outputs.values() {
-        assert_eq!(o.public(), first.public());
-        assert_eq!(o.transcript_hash(), first.transcript_hash());
-        assert_eq!(o.qualified(), first.qualified());
-        if let Some(s) = o.key_share() {
-            assert_eq!(
-                Some(&s.mul(&S::Point::generator())),
-                first.public().share(s.index())
-            );
-        }
-    }
-    first.public().check_consistent().unwrap();
-    first.public().clone()
+    agree::must_agree(outputs.values())
 }
 
 fn must_sign_secp(public: &SecpPublicKeys, shares: &[&SecpKeyShare], seed: u64) {
