@@ -30,6 +30,28 @@ fn check_header(header: &Header, suite: Suite) -> Result<(), Error> {
 /// Encoding a message of this module cannot fail; kept typed rather than panicking.
 pub type Encoded = Result<Vec<u8>, EncodeError>;
 
+/// `encode` and `decode` of a message type. `decode` is the entry point for untrusted
+/// bytes: CBOR framing, the header (version and the message's suite), then the
+/// message's own checks (each a method returning `Result<_, Error>`).
+macro_rules! wire_message {
+    ($ty:ident, $suite:expr, $doc:literal, |$m:ident| [$($check:expr),*]) => {
+        impl $ty {
+            /// CBOR bytes.
+            pub fn encode(&self) -> Encoded {
+                encode(self)
+            }
+
+            #[doc = $doc]
+            pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
+                let $m: Self = decode(bytes)?;
+                check_header(&$m.header, $suite)?;
+                $($check?;)*
+                Ok($m)
+            }
+        }
+    };
+}
+
 /// App → node: "give me your PRF share for `(app_id, path)`".
 ///
 /// # Security
@@ -56,19 +78,6 @@ impl DeriveRequest {
             app_id: *identity.app_id(),
             path: identity.path().to_owned(),
         }
-    }
-
-    /// CBOR bytes.
-    pub fn encode(&self) -> Encoded {
-        encode(self)
-    }
-
-    /// Decodes and validates untrusted bytes.
-    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        let m: Self = decode(bytes)?;
-        check_header(&m.header, Suite::Bls12381G1)?;
-        m.identity()?;
-        Ok(m)
     }
 
     /// The requested identity.
@@ -105,19 +114,6 @@ impl DeriveResponse {
         }
     }
 
-    /// CBOR bytes.
-    pub fn encode(&self) -> Encoded {
-        encode(self)
-    }
-
-    /// Decodes and validates untrusted bytes (the share must be a G2 point).
-    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        let m: Self = decode(bytes)?;
-        check_header(&m.header, Suite::Bls12381G1)?;
-        m.share()?;
-        Ok(m)
-    }
-
     /// The share as a point.
     pub fn share(&self) -> Result<SignatureShare, Error> {
         SignatureShare::from_bytes(&self.share)
@@ -149,19 +145,6 @@ impl SignRequest {
             path: identity.path().to_owned(),
             message: message.to_vec(),
         }
-    }
-
-    /// CBOR bytes.
-    pub fn encode(&self) -> Encoded {
-        encode(self)
-    }
-
-    /// Decodes and validates untrusted bytes.
-    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        let m: Self = decode(bytes)?;
-        check_header(&m.header, Suite::Secp256k1Tr)?;
-        m.identity()?;
-        Ok(m)
     }
 
     /// The identity whose key signs.
@@ -228,21 +211,6 @@ pub struct Commitments {
     pub commitments: CommitmentPair,
 }
 
-impl Commitments {
-    /// CBOR bytes.
-    pub fn encode(&self) -> Encoded {
-        encode(self)
-    }
-
-    /// Decodes and validates untrusted bytes.
-    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        let m: Self = decode(bytes)?;
-        check_header(&m.header, Suite::Secp256k1Tr)?;
-        m.commitments.to_frost()?;
-        Ok(m)
-    }
-}
-
 /// Coordinator → every signer, round 2: what to sign and everyone's commitments.
 ///
 /// # Security
@@ -268,20 +236,6 @@ pub struct SigningPackage {
 }
 
 impl SigningPackage {
-    /// CBOR bytes.
-    pub fn encode(&self) -> Encoded {
-        encode(self)
-    }
-
-    /// Decodes and validates untrusted bytes.
-    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        let m: Self = decode(bytes)?;
-        check_header(&m.header, Suite::Secp256k1Tr)?;
-        m.identity()?;
-        m.to_frost()?;
-        Ok(m)
-    }
-
     /// The identity whose key signs.
     pub fn identity(&self) -> Result<Identity, Error> {
         Identity::new(self.app_id, &self.path)
@@ -365,19 +319,6 @@ impl SignatureShareMsg {
         })
     }
 
-    /// CBOR bytes.
-    pub fn encode(&self) -> Encoded {
-        encode(self)
-    }
-
-    /// Decodes and validates untrusted bytes (the share must be a canonical scalar).
-    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        let m: Self = decode(bytes)?;
-        check_header(&m.header, Suite::Secp256k1Tr)?;
-        m.to_frost()?;
-        Ok(m)
-    }
-
     /// The frost share.
     pub fn to_frost(&self) -> Result<FrostShare, Error> {
         FrostShare::deserialize(&self.share).map_err(|_| Error::Frost(FrostFailure::Malformed))
@@ -409,22 +350,52 @@ impl SignResponse {
         })
     }
 
-    /// CBOR bytes.
-    pub fn encode(&self) -> Encoded {
-        encode(self)
-    }
-
-    /// Decodes and validates untrusted bytes (R must be an x coordinate on the curve,
-    /// `s` a canonical scalar).
-    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        let m: Self = decode(bytes)?;
-        check_header(&m.header, Suite::Secp256k1Tr)?;
-        m.to_frost()?;
-        Ok(m)
-    }
-
     /// The frost signature.
     pub fn to_frost(&self) -> Result<Signature, Error> {
         Signature::deserialize(&self.signature).map_err(|_| Error::Frost(FrostFailure::Malformed))
     }
 }
+
+wire_message!(
+    DeriveRequest,
+    Suite::Bls12381G1,
+    "Decodes and validates untrusted bytes.",
+    |m| [m.identity()]
+);
+wire_message!(
+    DeriveResponse,
+    Suite::Bls12381G1,
+    "Decodes and validates untrusted bytes (the share must be a G2 point).",
+    |m| [m.share()]
+);
+wire_message!(
+    SignRequest,
+    Suite::Secp256k1Tr,
+    "Decodes and validates untrusted bytes.",
+    |m| [m.identity()]
+);
+wire_message!(
+    Commitments,
+    Suite::Secp256k1Tr,
+    "Decodes and validates untrusted bytes.",
+    |m| [m.commitments.to_frost()]
+);
+wire_message!(
+    SigningPackage,
+    Suite::Secp256k1Tr,
+    "Decodes and validates untrusted bytes.",
+    |m| [m.identity(), m.to_frost()]
+);
+wire_message!(
+    SignatureShareMsg,
+    Suite::Secp256k1Tr,
+    "Decodes and validates untrusted bytes (the share must be a canonical scalar).",
+    |m| [m.to_frost()]
+);
+wire_message!(
+    SignResponse,
+    Suite::Secp256k1Tr,
+    "Decodes and validates untrusted bytes (R must be an x coordinate on the curve, \
+     `s` a canonical scalar).",
+    |m| [m.to_frost()]
+);
