@@ -617,3 +617,162 @@ fn dkg_bls__should_abort_naming_the_dealer_when_too_few_remain_after_torsion() {
     let results = run::<Bls12381G1>(4, 4, 3, &Attack::RewriteCommitment(add_order3_torsion), 8);
     assert!(must_be_consistent_or_blame(&results, 3).is_none());
 }
+
+/// Everyone's message but `me`'s.
+fn others<M: Clone>(me: PartyIndex, m: &BTreeMap<PartyIndex, M>) -> BTreeMap<PartyIndex, M> {
+    m.iter()
+        .filter(|(p, _)| **p != me)
+        .map(|(p, v)| (*p, v.clone()))
+        .collect()
+}
+
+fn bad_fault<S: Suite>(results: &Results<S>, bad: u16) -> (BTreeSet<PartyIndex>, Option<Fault>) {
+    let (qual, faults) = must_be_consistent_or_blame(results, bad).expect("run aborted");
+    (qual, faults.get(&idx(bad)).cloned())
+}
+
+#[test]
+fn dkg_secp__should_complete_and_blame_a_reporter_that_forges_every_echo() {
+    // 4 parties, t = 3: before signed echoes, one forged echo per honest dealer
+    // excluded all three and the run aborted.
+    for lie in [Lie::ForgedDigest, Lie::GarbageSignature] {
+        let attack = Attack::LieEcho {
+            victims: vec![1, 2, 3],
+            lie,
+        };
+        let (qual, fault) = bad_fault(&run::<Secp256k1>(4, 3, 4, &attack, 11), 4);
+        assert_eq!(qual, [1, 2, 3].map(idx).into());
+        let Some(Fault::ForgedEcho { dealer, report }) = fault else {
+            panic!("{lie:?}: {fault:?}")
+        };
+        assert!(!signed_by(&keys_of(4, 11)[&dealer], &report));
+    }
+}
+
+#[test]
+fn dkg_bls__should_keep_every_dealer_when_a_reporter_claims_broadcasts_missing() {
+    let attack = Attack::LieEcho {
+        victims: vec![1, 2, 3],
+        lie: Lie::Missing,
+    };
+    // The claim cannot be told from a real loss: nobody is blamed, the three dealers
+    // re-broadcast in round 4.
+    let (qual, fault) = bad_fault(&run::<Bls12381G1>(4, 4, 4, &attack, 12), 4);
+    assert_eq!(qual, sim::committee(4));
+    assert_eq!(fault, None);
+}
+
+#[test]
+fn dkg_secp__should_exclude_an_equivocating_dealer_with_both_signed_digests() {
+    let attack = Attack::Equivocate { victims: vec![1] };
+    let (qual, fault) = bad_fault(&run::<Secp256k1>(4, 2, 2, &attack, 13), 2);
+    assert_eq!(qual, [1, 3, 4].map(idx).into());
+    let Some(Fault::Equivocation { first, second }) = fault else {
+        panic!("{fault:?}")
+    };
+    let key = keys_of(4, 13)[&idx(2)];
+    assert!(first.digest < second.digest);
+    assert!(signed_by(&key, &first) && signed_by(&key, &second));
+}
+
+#[test]
+fn dkg_bls__should_repair_a_withheld_round1_broadcast_or_exclude_its_dealer() {
+    let withheld = |rebroadcast| Attack::OmitRound1 {
+        victims: vec![1, 3],
+        rebroadcast,
+    };
+    // Re-broadcast: victims take the commitment from round 4 and their share from the
+    // reveal that answers their complaint.
+    let (qual, fault) = bad_fault(&run::<Bls12381G1>(4, 3, 2, &withheld(true), 14), 2);
+    assert_eq!(qual, sim::committee(4));
+    assert_eq!(fault, None);
+    // No re-broadcast: excluded, naming who reported it missing.
+    let (qual, fault) = bad_fault(&run::<Bls12381G1>(4, 3, 2, &withheld(false), 14), 2);
+    assert_eq!(qual, [1, 3, 4].map(idx).into());
+    assert_eq!(
+        fault,
+        Some(Fault::MissingRebroadcast {
+            reporters: [1, 3].map(idx).into()
+        })
+    );
+}
+
+#[test]
+fn reshare_secp__should_blame_a_new_member_that_forges_echoes_and_keep_the_key() {
+    use dkg::reshare;
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(15);
+    let old: Vec<_> = sim::dkg::<Secp256k1>(2, 3, &mut rng)
+        .unwrap()
+        .into_values()
+        .map(|o| o.into_key_share().unwrap())
+        .collect();
+    let dealers: BTreeSet<PartyIndex> = [1, 2, 3].map(idx).into();
+    let new: BTreeSet<PartyIndex> = [3, 4, 5, 6].map(idx).into();
+    let all: BTreeSet<PartyIndex> = dealers.union(&new).copied().collect();
+    let run_id = [15; 32];
+    let keys = sim::identity_keys(&run_id, &all);
+    let liar = idx(6); // a new member only: blamed, but not a dealer to exclude
+    let mut states = BTreeMap::new();
+    let mut b1 = BTreeMap::new();
+    for me in &all {
+        let params = reshare::Params {
+            run_id,
+            me: *me,
+            old: old[0].public().clone(),
+            dealers: dealers.clone(),
+            new_parties: new.clone(),
+            new_threshold: 3,
+            identities: sim::verifying_keys(&keys),
+        };
+        let share = old.iter().find(|s| s.index() == *me);
+        let (st, msg) = reshare::start(&params, share, &keys[me], &mut rng).unwrap();
+        states.insert(*me, st);
+        if let Some(msg) = msg {
+            b1.insert(*me, msg);
+        }
+    }
+    let mut inbox: BTreeMap<PartyIndex, BTreeMap<PartyIndex, round2::Direct>> = BTreeMap::new();
+    let mut s2 = BTreeMap::new();
+    for (me, st) in states {
+        let (next, directs) = st.advance(&others(me, &b1)).unwrap();
+        for (to, m) in directs {
+            inbox.entry(to).or_default().insert(me, m);
+        }
+        s2.insert(me, next);
+    }
+    let mut s3 = BTreeMap::new();
+    let mut b3 = BTreeMap::new();
+    for (me, st) in s2 {
+        let (next, mut msg) = st.advance(&inbox.remove(&me).unwrap_or_default()).unwrap();
+        if me == liar {
+            msg = lie_about(&msg, &[1, 2, 3], Lie::GarbageSignature, liar, 15);
+        }
+        b3.insert(me, msg);
+        s3.insert(me, next);
+    }
+    let mut s4 = BTreeMap::new();
+    let mut b4 = BTreeMap::new();
+    for (me, st) in s3 {
+        let (next, msg) = st.advance(&others(me, &b3)).unwrap();
+        if dealers.contains(&me) {
+            b4.insert(me, msg);
+        }
+        s4.insert(me, next);
+    }
+    let outputs: BTreeMap<PartyIndex, Output<Secp256k1>> = s4
+        .into_iter()
+        .map(|(me, st)| (me, st.finish(&others(me, &b4)).unwrap()))
+        .collect();
+    // The liar too ends with the same keys (its lies excluded nobody) and a share.
+    let public = agree::must_agree(outputs.values());
+    assert_eq!(public.group_key(), old[0].public().group_key());
+    assert!(outputs[&liar].key_share().is_some());
+    for (p, o) in &outputs {
+        assert_eq!(o.qualified(), &dealers);
+        if *p == liar {
+            continue; // it holds its own, honest, round-3 message
+        }
+        assert_eq!(o.disqualified().keys().collect::<Vec<_>>(), vec![&liar]);
+        assert!(matches!(o.disqualified()[&liar], Fault::ForgedEcho { .. }));
+    }
+}
