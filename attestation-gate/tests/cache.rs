@@ -160,6 +160,39 @@ fn sgx__should_give_the_same_outcomes_cold_and_cached() {
     dcap_cases(&samples::SGX_V3, &[112, 441]);
 }
 
+/// The pre-parsed entry point keys by the collateral fields: tampered fields and
+/// out-of-window times give the cold outcome.
+#[test]
+fn dcap_parsed_collateral__should_give_the_same_outcomes_cold_and_cached() {
+    use attestation_gate::dcap::{verify_with_collateral, verify_with_collateral_cached};
+    let s = &samples::TDX_V4_UPTODATE;
+    let q = binary(s);
+    let parsed: dcap_qvl::QuoteCollateralV3 =
+        serde_json::from_slice(s.collateral().get("collateral.json").unwrap()).unwrap();
+    let cache = VerifiedCache::default();
+    verify_with_collateral_cached(&q, parsed.clone(), s.t, &cache).unwrap();
+    let mut tcb_sig = parsed.clone();
+    tcb_sig.tcb_info_signature[10] ^= 1;
+    let mut qe_sig = parsed.clone();
+    qe_sig.qe_identity_signature[10] ^= 1;
+    let mut pck_crl = parsed.clone();
+    pck_crl.pck_crl = parsed.root_ca_crl.clone();
+    for (c, now) in [
+        (&parsed, s.t),
+        (&parsed, s.before),
+        (&parsed, s.after),
+        (&tcb_sig, s.t),
+        (&qe_sig, s.t),
+        (&pck_crl, s.t),
+    ] {
+        let want = outcome(verify_with_collateral(&q, c.clone(), now));
+        let got = outcome(verify_with_collateral_cached(&q, c.clone(), now, &cache));
+        assert_eq!(got, want, "at {now}");
+    }
+    let stats = cache.stats();
+    assert_eq!((stats.entries, stats.hits), (1, 1));
+}
+
 #[test]
 fn dcap__should_not_cache_a_rejected_quote() {
     let s = &samples::TDX_V5_NO_TCB_MATCH;
