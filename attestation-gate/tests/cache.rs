@@ -245,6 +245,28 @@ fn snp__should_not_reuse_a_chain_for_other_certificate_bytes() {
     assert!(assert_same(&cached, s.platform, &r, &other_chip, s.t).is_err());
 }
 
+/// One `Verifiers` (and so one cache) used from several threads at once.
+#[test]
+fn snp__should_share_one_cache_between_threads() {
+    let s = &samples::SNP_MILAN_VCEK;
+    let (r, c) = (binary(s), s.collateral());
+    let v = Verifiers::new();
+    let want = cold().verify(s.platform, &r, &c, s.t).unwrap();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for _ in 0..3 {
+                    assert_eq!(v.verify(s.platform, &r, &c, s.t).unwrap(), want);
+                }
+            });
+        }
+    });
+    let stats = v.cache().stats();
+    assert_eq!(stats.entries, 1);
+    assert_eq!(stats.hits + stats.misses, 12);
+    assert!(stats.hits >= 8, "{stats:?}");
+}
+
 /// A chain cached by a verifier of every product line is not reused by one restricted
 /// to other lines.
 #[test]
