@@ -41,8 +41,10 @@ pub enum ParamError {
 }
 
 /// A dealer's Ed25519 signature over the digest of its round-1 broadcast, as reported
-/// in round 3 (or re-broadcast in round 4). Anyone holding the dealer's identity key can
-/// check it: `verify(identity, "keynet/dkg/round1-signature/v1" || digest, signature)`.
+/// in round 3 (or re-broadcast in round 4). Anyone holding the dealer's identity key and
+/// knowing the run (header, protocol) can check it:
+/// `verify(identity, vss::signed_message(header, protocol, dealer, digest), signature)`
+/// ([`crate::vss::signed_message`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SignedDigest {
     /// SHA-256 round-1 digest (docs/PROTOCOL.md "DKG wire messages").

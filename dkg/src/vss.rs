@@ -24,8 +24,10 @@
 //!
 //! Every participant has an Ed25519 identity key, known to all (the parameters carry
 //! them). A dealer signs the digest of its round-1 broadcast
-//! ([`round1::Broadcast::digest`], [`signed_message`]); a broadcast whose signature does
-//! not verify counts as not received. In round 3 every participant echoes, per dealer,
+//! ([`round1::Broadcast::digest`]) bound to the run and its own index
+//! ([`signed_message`]: a signature from another run does not verify, so it cannot be
+//! replayed as an echo; the run id must be fresh for every attempt); a broadcast whose
+//! signature does not verify counts as not received. In round 3 every participant echoes, per dealer,
 //! the digest and signature it received. [`Round4::finish`] then decides per dealer,
 //! from broadcast data only:
 //!
@@ -286,11 +288,35 @@ pub(crate) enum Kind<S: Suite> {
 }
 
 impl<S: Suite> Kind<S> {
-    fn tag(&self) -> u8 {
+    fn protocol(&self) -> Protocol {
         match self {
-            Kind::Dkg => 1,
-            Kind::Reshare { .. } => 2,
-            Kind::Refresh { .. } => 3,
+            Kind::Dkg => Protocol::Dkg,
+            Kind::Reshare { .. } => Protocol::Reshare,
+            Kind::Refresh { .. } => Protocol::Refresh,
+        }
+    }
+}
+
+/// The protocol of a run, as bound into the round-1 signatures ([`signed_message`]) and
+/// the transcript hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// Fresh DKG ([`crate::pedersen`]).
+    Dkg,
+    /// Resharing ([`crate::reshare::start`]).
+    Reshare,
+    /// Proactive refresh ([`crate::reshare::start_refresh`]).
+    Refresh,
+}
+
+impl Protocol {
+    /// Stable one-byte code used inside hashes: 1 DKG, 2 reshare, 3 refresh.
+    pub fn code(self) -> u8 {
+        match self {
+            Protocol::Dkg => 1,
+            Protocol::Reshare => 2,
+            Protocol::Refresh => 3,
         }
     }
 }
@@ -375,24 +401,55 @@ fn digest_round1(dealer: PartyIndex, msg: &round1::Broadcast) -> [u8; 32] {
     h.finalize().into()
 }
 
-const SIGNATURE_LABEL: &[u8] = b"keynet/dkg/round1-signature/v1";
+const SIGNATURE_LABEL: &[u8] = b"keynet/dkg/round1-signature/v2";
 
-/// The bytes a dealer's identity key signs for a round-1 digest:
-/// `"keynet/dkg/round1-signature/v1" || digest`. With [`round1::Broadcast::digest`],
-/// enough to check the evidence of [`Fault::Equivocation`] and [`Fault::ForgedEcho`]
-/// independently.
-pub fn signed_message(digest: &[u8; 32]) -> Vec<u8> {
-    [SIGNATURE_LABEL, digest.as_slice()].concat()
+/// The bytes `dealer`'s identity key signs for a round-1 digest in the run `header`
+/// (version, suite, run id) of `protocol`: `"keynet/dkg/round1-signature/v2" ||
+/// be16(version) || u8(suite) || u8(protocol) || run_id || be16(dealer) || digest`.
+///
+/// The run and the dealer are bound here, not only inside the digest, because an echo
+/// carries just the digest: identity keys are long-term, so a signature from another
+/// run would otherwise verify and let any reporter make an honest dealer look like an
+/// equivocator. Hence the run id must be **fresh for every attempt**: a retry under the
+/// same run id (same suite and protocol) lets a participant replay the earlier attempt's
+/// signed digests as equivocation evidence against honest dealers. With
+/// [`round1::Broadcast::digest`] and the run's header and protocol, enough to check the
+/// evidence of [`Fault::Equivocation`] and [`Fault::ForgedEcho`] independently.
+pub fn signed_message(
+    header: &Header,
+    protocol: Protocol,
+    dealer: PartyIndex,
+    digest: &[u8; 32],
+) -> Vec<u8> {
+    let mut m = Vec::with_capacity(SIGNATURE_LABEL.len() + 2 + 1 + 1 + 32 + 2 + 32);
+    m.extend_from_slice(SIGNATURE_LABEL);
+    m.extend_from_slice(&header.version.to_be_bytes());
+    m.push(header.suite.code());
+    m.push(protocol.code());
+    m.extend_from_slice(&header.run_id);
+    m.extend_from_slice(&dealer.get().to_be_bytes());
+    m.extend_from_slice(digest);
+    m
 }
 
-/// Strict Ed25519 verification (canonical encodings, no small-order key or `R`), so
-/// every honest party reaches the same verdict on the same bytes.
-fn signature_ok(key: &VerifyingKey, digest: &[u8; 32], signature: &Sig) -> bool {
-    key.verify_strict(
-        &signed_message(digest),
-        &Signature::from_bytes(&signature.0),
-    )
-    .is_ok()
+impl<S: Suite> Session<S> {
+    /// Strict Ed25519 verification (canonical encodings, no small-order key or `R`), so
+    /// every honest party reaches the same verdict on the same bytes, of `dealer`'s
+    /// signature over `digest` in this run.
+    fn signature_ok(&self, dealer: PartyIndex, digest: &[u8; 32], signature: &Sig) -> bool {
+        let Some(key) = self.identities.get(&dealer) else {
+            return false;
+        };
+        key.verify_strict(
+            &self.signed_message(dealer, digest),
+            &Signature::from_bytes(&signature.0),
+        )
+        .is_ok()
+    }
+
+    fn signed_message(&self, dealer: PartyIndex, digest: &[u8; 32]) -> Vec<u8> {
+        signed_message(&self.header(), self.kind.protocol(), dealer, digest)
+    }
 }
 
 fn view_digest(echo: &BTreeMap<PartyIndex, round3::Echo>) -> [u8; 32] {
@@ -514,15 +571,13 @@ pub(crate) fn start<S: Suite>(
                 signature: Sig([0; 64]),
             };
             let digest = digest_round1(session.me, &msg);
-            let signature =
-                signer
-                    .try_sign(&signed_message(&digest))
-                    .map_err(|e| Error::Signer {
-                        reason: e.to_string(),
-                    })?;
+            let signature = signer
+                .try_sign(&session.signed_message(session.me, &digest))
+                .map_err(|e| Error::Signer {
+                    reason: e.to_string(),
+                })?;
             msg.signature = Sig(signature.to_bytes());
-            let own_key = session.identities.get(&session.me);
-            if !own_key.is_some_and(|k| signature_ok(k, &digest, &msg.signature)) {
+            if !session.signature_ok(session.me, &digest, &msg.signature) {
                 return Err(ParamError::WrongSigner(session.me).into());
             }
             (Some(poly), Some(msg))
@@ -665,11 +720,11 @@ impl<S: Suite> Round1<S> {
             } else {
                 received.get(d)
             };
-            let (Some(msg), Some(key)) = (msg, session.identities.get(d)) else {
+            let Some(msg) = msg else {
                 continue;
             };
             let digest = digest_round1(*d, msg);
-            if !signature_ok(key, &digest, &msg.signature) {
+            if !session.signature_ok(*d, &digest, &msg.signature) {
                 continue;
             }
             echo.insert(
@@ -1036,13 +1091,9 @@ impl<S: Suite> Round4<S> {
         let mut agreed: BTreeMap<PartyIndex, [u8; 32]> = BTreeMap::new();
         // Echo consistency: every validly signed digest of each dealer.
         for d in &session.dealers {
-            let Some(key) = session.identities.get(d) else {
-                faults.insert(*d, Fault::MissingBroadcast);
-                continue;
-            };
             let mut check = |digest: [u8; 32], signature: Sig| {
                 verified.contains(&(*d, digest, signature)) || {
-                    let ok = signature_ok(key, &digest, &signature);
+                    let ok = session.signature_ok(*d, &digest, &signature);
                     if ok {
                         verified.insert((*d, digest, signature));
                     }
@@ -1294,7 +1345,7 @@ fn transcript<S: Suite>(
 ) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"keynet/dkg/transcript/v1");
-    h.update([S::ID.code(), session.kind.tag()]);
+    h.update([S::ID.code(), session.kind.protocol().code()]);
     h.update(session.run_id);
     h.update(public.threshold().to_be_bytes());
     h.update((qualified.len() as u32).to_be_bytes());

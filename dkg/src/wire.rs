@@ -47,7 +47,10 @@ pub struct Header {
     /// Key type of the run.
     pub suite: Suite,
     /// Identifier of one protocol run, chosen by the caller (the node derives it from the
-    /// epoch and the committee); binds every message and proof to that run.
+    /// epoch, the committee and the attempt number); binds every message, proof and
+    /// round-1 signature to that run. Must be fresh for every attempt: a retry under the
+    /// same id lets a participant replay the earlier attempt's signed round-1 digests
+    /// (see [`crate::vss::signed_message`]).
     pub run_id: [u8; 32],
 }
 

@@ -79,19 +79,27 @@ enum Lie {
 /// Re-signs a (tampered) round-1 broadcast with the dealer's real identity key, so the
 /// tampering is the dealer's own signed statement.
 fn resign(msg: &round1::Broadcast, dealer: PartyIndex, key: &SigningKey) -> round1::Broadcast {
-    let sig: Signature = key.sign(&vss::signed_message(&msg.digest(dealer)));
+    let sig: Signature = key.sign(&vss::signed_message(
+        msg.header(),
+        vss::Protocol::Dkg,
+        dealer,
+        &msg.digest(dealer),
+    ));
     tamper(msg, "signature", |v| {
         *v = Value::Bytes(sig.to_bytes().to_vec())
     })
 }
 
-/// `e` is a valid signature by `key` over a digest.
-fn signed_by(key: &VerifyingKey, e: &SignedDigest) -> bool {
-    key.verify_strict(
-        &vss::signed_message(&e.digest),
-        &Signature::from_bytes(&e.signature),
-    )
-    .is_ok()
+/// `e` is a valid signature by `dealer`'s identity key over a digest in the DKG run
+/// [`run`] makes for `(n, seed)`.
+fn signed_by<S: Suite>(n: u16, seed: u64, dealer: PartyIndex, e: &SignedDigest) -> bool {
+    let header = wire::Header::new(S::ID, [seed as u8; 32]);
+    keys_of(n, seed)[&dealer]
+        .verify_strict(
+            &vss::signed_message(&header, vss::Protocol::Dkg, dealer, &e.digest),
+            &Signature::from_bytes(&e.signature),
+        )
+        .is_ok()
 }
 
 fn tamper<T: serde::Serialize + serde::de::DeserializeOwned>(
@@ -470,9 +478,11 @@ fn check<S: Suite>(n: u16, t: u16, bad: u16, attack: Attack, seed: u64) {
                         panic!("equivocation not identified: {fault:?}")
                     };
                     // The evidence: two different digests, both signed by the dealer.
-                    let key = keys_of(n, seed)[&idx(bad)];
+                    let bad = idx(bad);
                     assert_ne!(first.digest, second.digest);
-                    assert!(signed_by(&key, first) && signed_by(&key, second));
+                    assert!(
+                        signed_by::<S>(n, seed, bad, first) && signed_by::<S>(n, seed, bad, second)
+                    );
                 }
                 // The bad party echoes its own untampered broadcast in round 3, so the
                 // provable equivocation (which takes precedence) may be the reason.
@@ -493,7 +503,7 @@ fn check<S: Suite>(n: u16, t: u16, bad: u16, attack: Attack, seed: u64) {
                     };
                     // The evidence: a report that does not verify under the dealer's key.
                     assert_ne!(dealer.get(), bad);
-                    assert!(!signed_by(&keys_of(n, seed)[dealer], report));
+                    assert!(!signed_by::<S>(n, seed, *dealer, report));
                 }
                 Attack::Silent { from_round: 1 } => {
                     assert_eq!(fault, Some(&Fault::MissingBroadcast))
@@ -645,7 +655,7 @@ fn dkg_secp__should_complete_and_blame_a_reporter_that_forges_every_echo() {
         let Some(Fault::ForgedEcho { dealer, report }) = fault else {
             panic!("{lie:?}: {fault:?}")
         };
-        assert!(!signed_by(&keys_of(4, 11)[&dealer], &report));
+        assert!(!signed_by::<Secp256k1>(4, 11, dealer, &report));
     }
 }
 
@@ -670,9 +680,11 @@ fn dkg_secp__should_exclude_an_equivocating_dealer_with_both_signed_digests() {
     let Some(Fault::Equivocation { first, second }) = fault else {
         panic!("{fault:?}")
     };
-    let key = keys_of(4, 13)[&idx(2)];
     assert!(first.digest < second.digest);
-    assert!(signed_by(&key, &first) && signed_by(&key, &second));
+    assert!(
+        signed_by::<Secp256k1>(4, 13, idx(2), &first)
+            && signed_by::<Secp256k1>(4, 13, idx(2), &second)
+    );
 }
 
 #[test]
@@ -775,4 +787,137 @@ fn reshare_secp__should_blame_a_new_member_that_forges_echoes_and_keep_the_key()
         assert_eq!(o.disqualified().keys().collect::<Vec<_>>(), vec![&liar]);
         assert!(matches!(o.disqualified()[&liar], Fault::ForgedEcho { .. }));
     }
+}
+
+/// Round-1 broadcasts of a fresh DKG among `1..=n` in the run `run_id`, signed with the
+/// given (long-term) identity keys.
+fn start_with_keys<S: Suite>(
+    t: u16,
+    n: u16,
+    run_id: [u8; 32],
+    keys: &BTreeMap<PartyIndex, SigningKey>,
+    rng: &mut rand_chacha::ChaCha20Rng,
+) -> sim::Started<S> {
+    let parties = sim::committee(n);
+    let mut states = BTreeMap::new();
+    let mut b1 = BTreeMap::new();
+    for (me, key) in keys {
+        let params = pedersen::Params {
+            run_id,
+            me: *me,
+            parties: parties.clone(),
+            threshold: t,
+            identities: sim::verifying_keys(keys),
+        };
+        let (st, msg) = pedersen::start::<S>(&params, key, &mut *rng).unwrap();
+        states.insert(*me, st);
+        b1.insert(*me, msg);
+    }
+    (states, b1)
+}
+
+/// The echoes of `msg` for `dealers` replaced by the given (digest, signature) pairs.
+fn replace_echoes(
+    msg: &round3::Broadcast,
+    replacements: &BTreeMap<PartyIndex, ([u8; 32], [u8; 64])>,
+) -> round3::Broadcast {
+    tamper(msg, "echo", |v| {
+        let Value::Map(entries) = v else { panic!() };
+        entries.retain(|(k, _)| {
+            let d: u16 = k.as_integer().unwrap().try_into().unwrap();
+            !replacements.contains_key(&idx(d))
+        });
+        for (d, (digest, signature)) in replacements {
+            entries.push((
+                Value::from(d.get()),
+                Value::Map(vec![
+                    (
+                        Value::Text("digest".into()),
+                        Value::Array(digest.iter().map(|b| Value::from(*b)).collect()),
+                    ),
+                    (
+                        Value::Text("signature".into()),
+                        Value::Bytes(signature.to_vec()),
+                    ),
+                ]),
+            ));
+        }
+        entries.sort_by_key(|(k, _)| u16::try_from(k.as_integer().unwrap()).unwrap());
+    })
+}
+
+/// Runs every round with all messages delivered; `bad`'s round-3 broadcast is rewritten
+/// by `lie`. Returns every party's result (the liar's included).
+fn drive_with_round3_lie<S: Suite>(
+    (states, b1): sim::Started<S>,
+    bad: PartyIndex,
+    lie: impl Fn(&round3::Broadcast) -> round3::Broadcast,
+) -> Results<S> {
+    let mut inbox: BTreeMap<PartyIndex, BTreeMap<PartyIndex, round2::Direct>> = BTreeMap::new();
+    let mut s2 = BTreeMap::new();
+    for (me, st) in states {
+        let (next, directs) = st.advance(&others(me, &b1)).unwrap();
+        for (to, m) in directs {
+            inbox.entry(to).or_default().insert(me, m);
+        }
+        s2.insert(me, next);
+    }
+    let mut s3 = BTreeMap::new();
+    let mut b3 = BTreeMap::new();
+    for (me, st) in s2 {
+        let (next, mut msg) = st.advance(&inbox.remove(&me).unwrap_or_default()).unwrap();
+        if me == bad {
+            msg = lie(&msg);
+        }
+        b3.insert(me, msg);
+        s3.insert(me, next);
+    }
+    let dealers: BTreeSet<PartyIndex> = b1.keys().copied().collect();
+    let mut s4 = BTreeMap::new();
+    let mut b4 = BTreeMap::new();
+    for (me, st) in s3 {
+        let (next, msg) = st.advance(&others(me, &b3)).unwrap();
+        if dealers.contains(&me) {
+            b4.insert(me, msg);
+        }
+        s4.insert(me, next);
+    }
+    s4.into_iter()
+        .map(|(me, st)| (me, st.finish(&others(me, &b4))))
+        .collect()
+}
+
+fn replay_old_echoes<S: Suite>(seed: u64) {
+    // Identity keys are long-term (the node's p2p key): the same in both runs.
+    let (n, t) = (4u16, 3u16);
+    let keys = sim::identity_keys(&[0xee; 32], &sim::committee(n));
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+    let (_, old_b1) = start_with_keys::<S>(t, n, [1; 32], &keys, &mut rng);
+    let bad = idx(4);
+    // The liar echoes, for every honest dealer, that dealer's validly signed digest
+    // from the earlier run.
+    let replayed: BTreeMap<PartyIndex, ([u8; 32], [u8; 64])> = old_b1
+        .iter()
+        .filter(|(d, _)| **d != bad)
+        .map(|(d, m)| (*d, (m.digest(*d), m.signature())))
+        .collect();
+    let started = start_with_keys::<S>(t, n, [2; 32], &keys, &mut rng);
+    let mut results = drive_with_round3_lie(started, bad, |m| replace_echoes(m, &replayed));
+    results.remove(&bad);
+    let (qual, fault) = bad_fault(&results, bad.get());
+    assert_eq!(qual, [1, 2, 3].map(idx).into());
+    let Some(Fault::ForgedEcho { dealer, .. }) = fault else {
+        panic!("replaying reporter not blamed: {fault:?}")
+    };
+    assert_ne!(dealer, bad);
+}
+
+#[test]
+fn dkg_secp__should_blame_a_reporter_that_replays_echoes_from_another_run() {
+    replay_old_echoes::<Secp256k1>(16);
+}
+
+#[test]
+fn dkg_bls__should_blame_a_reporter_that_replays_echoes_from_another_run() {
+    replay_old_echoes::<Bls12381G1>(17);
 }
