@@ -165,6 +165,19 @@ pub enum AttestError {
         vmm_error: u32,
     },
 
+    /// SEV-SNP: `/dev/sev-guest` refused the request with `ENOTTY` after writing
+    /// `exitinfo2` back, which only the sev-guest driver does: it has disabled its VMPCK
+    /// (it wipes the key after a failed guest request, to avoid AES-GCM IV reuse) and
+    /// refuses every guest request until the guest reboots. Kernels that check the key
+    /// before writing `exitinfo2` back report this as [`AttestError::NotATeeDevice`].
+    #[error("{path}: the sev-guest driver has disabled its VMPCK after an earlier failed request (exitinfo2 {exitinfo2:#x}); guest requests need a reboot")]
+    SnpVmpckDisabled {
+        /// The device file.
+        path: PathBuf,
+        /// The `exitinfo2` the driver wrote back.
+        exitinfo2: u64,
+    },
+
     /// SEV-SNP: the firmware answered the report request with a non-zero status in
     /// `MSG_REPORT_RSP`.
     #[error("SEV-SNP firmware report status {status:#x} ({name})", name = sev_guest::status_name(*status))]

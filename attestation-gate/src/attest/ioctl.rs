@@ -22,7 +22,8 @@
 //!
 //! Errors are mapped to [`AttestError`]: `ENOENT` on open → [`AttestError::DeviceNotFound`];
 //! `EACCES`/`EPERM` → [`AttestError::PermissionDenied`]; `ENOTTY` (a regular file, or a
-//! device of another driver) → [`AttestError::NotATeeDevice`]; `EIO` →
+//! device of another driver) → [`AttestError::NotATeeDevice`], except `ENOTTY` from the
+//! sev-guest driver with `exitinfo2` written back → [`AttestError::SnpVmpckDisabled`]; `EIO` →
 //! [`AttestError::TdcallFailed`] (TDX: the uapi returns no code) or
 //! [`AttestError::SnpGuestRequest`] with the firmware and VMM error codes the kernel
 //! writes back into `exitinfo2`.
@@ -220,20 +221,42 @@ pub(crate) fn snp_get_report(
     // certificates are requested, and then not used by SNP_GET_REPORT). All of them are
     // locals or boxes owned by this frame, not moved or dropped before the call returns.
     let result = unsafe { ioctl_rw(&file, request, &mut arg) };
-    result.map_err(|e| {
-        let exitinfo2 = arg.exitinfo2;
-        let guest_request = AttestError::SnpGuestRequest {
-            path: path.to_path_buf(),
-            // Bits 0-31 and 32-63 of exitinfo2 (uapi `fw_error` / `vmm_error`).
-            fw_error: (exitinfo2 & 0xffff_ffff) as u32,
-            vmm_error: (exitinfo2 >> 32) as u32,
-        };
-        map_errno(path, name, e, Some(guest_request))
-    })?;
+    result.map_err(|e| snp_request_error(path, name, e, arg.exitinfo2))?;
     Ok(SnpReportOutput {
         resp,
         certs: certs.then_some(cert_buf),
     })
+}
+
+/// The error of a failed `SNP_GET_REPORT` / `SNP_GET_EXT_REPORT` whose `exitinfo2` (as
+/// the kernel wrote it back, or our 0 when it did not) is `exitinfo2`.
+///
+/// `snp_guest_ioctl` sets `exitinfo2` to 0xff before handling a request and copies the
+/// argument back whenever it is non-zero. In current kernels the VMPCK check (after a
+/// failed guest request the driver wipes the key and answers every request with `ENOTTY`)
+/// sits in `snp_send_guest_request`, inside that window; older ones check before it, and
+/// then the case is indistinguishable from a foreign device. A regular file or another
+/// driver never writes `exitinfo2`, so `ENOTTY` with a non-zero `exitinfo2` is a disabled
+/// VMPCK. (Not run on hardware; read from `drivers/virt/coco/sev-guest/sev-guest.c`.)
+pub(crate) fn snp_request_error(
+    path: &Path,
+    op: &'static str,
+    err: io::Error,
+    exitinfo2: u64,
+) -> AttestError {
+    if err.raw_os_error() == Some(libc::ENOTTY) && exitinfo2 != 0 {
+        return AttestError::SnpVmpckDisabled {
+            path: path.to_path_buf(),
+            exitinfo2,
+        };
+    }
+    let guest_request = AttestError::SnpGuestRequest {
+        path: path.to_path_buf(),
+        // Bits 0-31 and 32-63 of exitinfo2 (uapi `fw_error` / `vmm_error`).
+        fw_error: (exitinfo2 & 0xffff_ffff) as u32,
+        vmm_error: (exitinfo2 >> 32) as u32,
+    };
+    map_errno(path, op, err, Some(guest_request))
 }
 
 #[cfg(test)]
@@ -247,6 +270,38 @@ mod tests {
         assert_eq!(TDX_CMD_GET_REPORT0, 0xc440_5401);
         assert_eq!(SNP_GET_REPORT, 0xc020_5300);
         assert_eq!(SNP_GET_EXT_REPORT, 0xc020_5302);
+    }
+
+    /// The sev-guest driver sets `exitinfo2` (0xff, or the GHCB's answer) before it
+    /// handles a request and copies it back whenever it is non-zero; a regular file or
+    /// another driver leaves our 0. `ENOTTY` with a written-back `exitinfo2` is the
+    /// driver refusing requests after wiping its VMPCK, not a foreign device.
+    #[test]
+    fn snp_request_error__should_tell_a_disabled_vmpck_from_a_foreign_device() {
+        let p = Path::new("/x/dev/sev-guest");
+        let e = |n| io::Error::from_raw_os_error(n);
+        assert!(matches!(
+            snp_request_error(p, "SNP_GET_REPORT", e(libc::ENOTTY), 0),
+            AttestError::NotATeeDevice {
+                request: "SNP_GET_REPORT",
+                ..
+            }
+        ));
+        assert!(matches!(
+            snp_request_error(p, "SNP_GET_EXT_REPORT", e(libc::ENOTTY), 0xff),
+            AttestError::SnpVmpckDisabled {
+                exitinfo2: 0xff,
+                ..
+            }
+        ));
+        assert!(matches!(
+            snp_request_error(p, "SNP_GET_REPORT", e(libc::EIO), 1 << 32),
+            AttestError::SnpGuestRequest {
+                fw_error: 0,
+                vmm_error: 1,
+                ..
+            }
+        ));
     }
 
     #[test]
