@@ -304,6 +304,25 @@ mod tests {
         assert_eq!(m.len(), 0);
     }
 
+    /// A panic while the lock is held poisons it; the map stays usable and no call panics.
+    #[test]
+    fn bounded__should_keep_working_after_the_lock_is_poisoned() {
+        let m = std::sync::Arc::new(Bounded::new(2));
+        m.insert([1; 32], 1u8, window(0, 9));
+        let m2 = m.clone();
+        let poisoner = std::thread::spawn(move || {
+            let _guard = m2.inner.lock().unwrap();
+            panic!("poison the lock");
+        });
+        assert!(poisoner.join().is_err());
+        assert!(m.inner.is_poisoned());
+        assert_eq!(m.get(&[1; 32], UnixTime(5)), Some(1));
+        m.insert([2; 32], 2u8, window(0, 9));
+        m.insert([3; 32], 3u8, window(0, 9));
+        assert_eq!(m.len(), 2);
+        assert_eq!(format!("{m:?}"), "Bounded { entries: 2, capacity: 2 }");
+    }
+
     #[test]
     fn cache__should_be_shareable_between_threads() {
         let c = std::sync::Arc::new(VerifiedCache::with_capacity(8));
