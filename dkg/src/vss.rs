@@ -362,13 +362,17 @@ impl<S: Suite> Session<S> {
     }
 }
 
-fn check_senders<'a>(
-    me: PartyIndex,
+/// Local misuse check of an input map: no entry from this party itself or from outside
+/// the run. A participant without a sending role in the round (a non-dealer's round-1,
+/// round-2 or round-4 message) is not an error: the round functions only look up the
+/// senders that have the role, so such a message is ignored, identically by every honest
+/// party (it must not let one participant abort others, or only some of them).
+fn check_senders<'a, S: Suite>(
+    session: &Session<S>,
     senders: impl Iterator<Item = &'a PartyIndex>,
-    allowed: &BTreeSet<PartyIndex>,
 ) -> Result<(), Error> {
     for s in senders {
-        if *s == me || !allowed.contains(s) {
+        if *s == session.me || !session.is_participant(*s) {
             return Err(Error::UnexpectedSender { sender: *s });
         }
     }
@@ -710,7 +714,7 @@ impl<S: Suite> Round1<S> {
             old_secret,
             seed,
         } = self;
-        check_senders(session.me, received.keys(), &session.dealers)?;
+        check_senders(&session, received.keys())?;
         let mut echo = BTreeMap::new();
         let mut faults = BTreeMap::new();
         let mut parsed: BTreeMap<PartyIndex, Parsed<S>> = BTreeMap::new();
@@ -843,7 +847,7 @@ impl<S: Suite> Round2<S> {
         self,
         received: &BTreeMap<PartyIndex, round2::Direct>,
     ) -> Result<(Round3<S>, round3::Broadcast), Error> {
-        check_senders(self.session.me, received.keys(), &self.session.dealers)?;
+        check_senders(&self.session, received.keys())?;
         let me = self.session.me;
         let mut shares = BTreeMap::new();
         let mut complaints = BTreeSet::new();
@@ -941,7 +945,7 @@ impl<S: Suite> Round3<S> {
         received: &BTreeMap<PartyIndex, round3::Broadcast>,
     ) -> Result<(Round4<S>, round4::Broadcast), Error> {
         let session = &self.r.session;
-        check_senders(session.me, received.keys(), &session.participants())?;
+        check_senders(session, received.keys())?;
         let mut round3: BTreeMap<PartyIndex, round3::Broadcast> = received
             .iter()
             .filter(|(_, m)| session.header_ok(&m.header))
@@ -1069,7 +1073,7 @@ impl<S: Suite> Round4<S> {
             ..
         } = r3;
         let session = &r.session;
-        check_senders(session.me, received.keys(), &session.dealers)?;
+        check_senders(session, received.keys())?;
         let mut round4: BTreeMap<PartyIndex, &round4::Broadcast> = received
             .iter()
             .filter(|(_, m)| session.header_ok(&m.header))

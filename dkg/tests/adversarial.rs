@@ -921,3 +921,85 @@ fn dkg_secp__should_blame_a_reporter_that_replays_echoes_from_another_run() {
 fn dkg_bls__should_blame_a_reporter_that_replays_echoes_from_another_run() {
     replay_old_echoes::<Bls12381G1>(17);
 }
+
+#[test]
+fn reshare_bls__should_ignore_dealer_messages_from_a_member_that_does_not_deal() {
+    use dkg::reshare;
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(18);
+    let old: Vec<_> = sim::dkg::<Bls12381G1>(2, 3, &mut rng)
+        .unwrap()
+        .into_values()
+        .map(|o| o.into_key_share().unwrap())
+        .collect();
+    let dealers: BTreeSet<PartyIndex> = [1, 2, 3].map(idx).into();
+    let new: BTreeSet<PartyIndex> = [3, 4, 5].map(idx).into();
+    let all: BTreeSet<PartyIndex> = dealers.union(&new).copied().collect();
+    let run_id = [18; 32];
+    let keys = sim::identity_keys(&run_id, &all);
+    // A new member only: it has no round-1, round-2 or round-4 message to send, but sends
+    // copies anyway (round 1 and 2 to party 4 only, round 4 to everyone).
+    let intruder = idx(5);
+    let mut states = BTreeMap::new();
+    let mut b1 = BTreeMap::new();
+    for me in &all {
+        let params = reshare::Params {
+            run_id,
+            me: *me,
+            old: old[0].public().clone(),
+            dealers: dealers.clone(),
+            new_parties: new.clone(),
+            new_threshold: 2,
+            identities: sim::verifying_keys(&keys),
+        };
+        let share = old.iter().find(|s| s.index() == *me);
+        let (st, msg) = reshare::start(&params, share, &keys[me], &mut rng).unwrap();
+        states.insert(*me, st);
+        if let Some(msg) = msg {
+            b1.insert(*me, msg);
+        }
+    }
+    let copy =
+        |m: &round2::Direct| -> round2::Direct { wire::decode(&wire::encode(m).unwrap()).unwrap() };
+    let mut inbox: BTreeMap<PartyIndex, BTreeMap<PartyIndex, round2::Direct>> = BTreeMap::new();
+    let mut s2 = BTreeMap::new();
+    for (me, st) in states {
+        let mut received = others(me, &b1);
+        if me == idx(4) {
+            received.insert(intruder, b1[&idx(1)].clone());
+        }
+        let (next, directs) = st.advance(&received).unwrap();
+        for (to, m) in directs {
+            if me == idx(1) && to == idx(4) {
+                inbox.entry(to).or_default().insert(intruder, copy(&m));
+            }
+            inbox.entry(to).or_default().insert(me, m);
+        }
+        s2.insert(me, next);
+    }
+    let mut s3 = BTreeMap::new();
+    let mut b3 = BTreeMap::new();
+    for (me, st) in s2 {
+        let (next, msg) = st.advance(&inbox.remove(&me).unwrap_or_default()).unwrap();
+        b3.insert(me, msg);
+        s3.insert(me, next);
+    }
+    let mut s4 = BTreeMap::new();
+    let mut b4 = BTreeMap::new();
+    for (me, st) in s3 {
+        let (next, msg) = st.advance(&others(me, &b3)).unwrap();
+        if dealers.contains(&me) || me == intruder {
+            b4.insert(me, msg);
+        }
+        s4.insert(me, next);
+    }
+    let outputs: BTreeMap<PartyIndex, Output<Bls12381G1>> = s4
+        .into_iter()
+        .map(|(me, st)| (me, st.finish(&others(me, &b4)).unwrap()))
+        .collect();
+    let public = agree::must_agree(outputs.values());
+    assert_eq!(public.group_key(), old[0].public().group_key());
+    for o in outputs.values() {
+        assert_eq!(o.qualified(), &dealers);
+        assert!(o.disqualified().is_empty());
+    }
+}
