@@ -3,7 +3,14 @@
 // ioctls. Everything else stays free of it.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
-#![doc = include_str!("../README.md")]
+// The README's example (a doctest) uses the simulated platform.
+#![cfg_attr(feature = "simulated", doc = include_str!("../README.md"))]
+#![cfg_attr(
+    not(feature = "simulated"),
+    doc = "Offline verification of TEE attestation evidence into normalized claims, \
+           measurement policy, and attesters. The crate README (shown with the \
+           `simulated` feature) has the overview and an example."
+)]
 
 #[cfg(feature = "attester")]
 pub mod attest;
