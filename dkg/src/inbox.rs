@@ -3,10 +3,12 @@
 //!
 //! The round functions take maps by authenticated sender, so order never matters. An
 //! [`Inbox`] builds such a map from raw deliveries: it decodes each message once,
-//! ignores an exact duplicate (idempotent), and refuses a *different* second message
+//! ignores an exact duplicate (idempotent), and reports a *different* second message
 //! from the same sender with [`Error::ConflictingMessage`] naming that sender (a party
 //! sends one message per round; with an authenticated transport a second, different
-//! one is its fault). A dropped message is simply absent: the round functions treat
+//! one is its fault). Of two conflicting messages the inbox keeps the same one whatever
+//! order they arrive in (the smaller SHA-256 of the encoding), so parties that received
+//! both go on with the same input; the error is for the record, not a reason to abort. A dropped message is simply absent: the round functions treat
 //! the sender as silent (missing broadcast, share or justification), which blames that
 //! sender or is repaired (round-1 re-broadcast), never yields a different key.
 
@@ -43,21 +45,28 @@ impl<M: DeserializeOwned> Inbox<M> {
     ///
     /// # Errors
     ///
-    /// [`Error::MalformedMessage`] if the bytes do not decode; [`Error::ConflictingMessage`]
-    /// if `sender` already delivered a different message. The inbox is unchanged.
+    /// [`Error::MalformedMessage`] if the bytes do not decode (the inbox is unchanged);
+    /// [`Error::ConflictingMessage`] if `sender` already delivered a different message.
+    /// Then, of the two, the inbox keeps the one whose encoding has the smaller SHA-256,
+    /// so the result does not depend on the delivery order.
     pub fn deliver(&mut self, sender: PartyIndex, bytes: &[u8]) -> Result<bool, Error> {
         let digest: [u8; 32] = Sha256::digest(bytes).into();
-        if let Some((seen, _)) = self.messages.get(&sender) {
-            return if *seen == digest {
-                Ok(false)
-            } else {
-                Err(Error::ConflictingMessage { sender })
-            };
-        }
+        let conflict = match self.messages.get(&sender) {
+            Some((seen, _)) if *seen == digest => return Ok(false),
+            Some((seen, _)) if *seen < digest => {
+                return Err(Error::ConflictingMessage { sender });
+            }
+            Some(_) => true,
+            None => false,
+        };
         let message: M =
             wire::decode(bytes).map_err(|_| Error::MalformedMessage { culprit: sender })?;
         self.messages.insert(sender, (digest, message));
-        Ok(true)
+        if conflict {
+            Err(Error::ConflictingMessage { sender })
+        } else {
+            Ok(true)
+        }
     }
 
     /// Senders heard from so far.
