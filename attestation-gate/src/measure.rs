@@ -4,7 +4,7 @@
 //! the result is [`RawClaims`], never [`crate::Claims`].
 //!
 //! Parsing is the verifiers' own, strict parsing (dcap-qvl's quote parser,
-//! [`crate::sev_snp::SnpReport`], the Nitro document decoder and the simulated evidence
+//! `sev_snp::SnpReport`, the Nitro document decoder and the simulated evidence
 //! decoder), stopped before any signature or certificate check; so evidence the
 //! verifier could not even decode is not measured either. Tests check that the digest
 //! equals the one the verifier reports for the same evidence.

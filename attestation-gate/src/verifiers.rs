@@ -15,7 +15,7 @@ use crate::VerifyEvidence;
 /// The set of verifiers a node or the CLI uses.
 ///
 /// Hardware platforms use their pinned roots. Simulated evidence is verified only when
-/// a [`crate::simulated::SimulatedVerifier`] with devnet keys is installed; without
+/// a `simulated::SimulatedVerifier` with devnet keys is installed; without
 /// one it fails with [`Error::UntrustedRoot`]. (Policy still refuses it unless the
 /// simulated platform is explicitly allowed.)
 ///
