@@ -1003,3 +1003,57 @@ fn reshare_bls__should_ignore_dealer_messages_from_a_member_that_does_not_deal()
         assert!(o.disqualified().is_empty());
     }
 }
+
+#[test]
+fn reshare_secp__should_blame_a_new_member_that_replays_echoes_from_an_earlier_reshare() {
+    use dkg::reshare;
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(19);
+    let old: Vec<_> = sim::dkg::<Secp256k1>(2, 3, &mut rng)
+        .unwrap()
+        .into_values()
+        .map(|o| o.into_key_share().unwrap())
+        .collect();
+    let dealers: BTreeSet<PartyIndex> = [1, 2, 3].map(idx).into();
+    let new: BTreeSet<PartyIndex> = [4, 5, 6].map(idx).into();
+    let all: BTreeSet<PartyIndex> = dealers.union(&new).copied().collect();
+    // Long-term identity keys, the same in both runs.
+    let keys = sim::identity_keys(&[0xee; 32], &all);
+    let mut start = |run_id: [u8; 32]| -> sim::Started<Secp256k1> {
+        let mut states = BTreeMap::new();
+        let mut b1 = BTreeMap::new();
+        for me in &all {
+            let params = reshare::Params {
+                run_id,
+                me: *me,
+                old: old[0].public().clone(),
+                dealers: dealers.clone(),
+                new_parties: new.clone(),
+                new_threshold: 2,
+                identities: sim::verifying_keys(&keys),
+            };
+            let share = old.iter().find(|s| s.index() == *me);
+            let (st, msg) = reshare::start(&params, share, &keys[me], &mut rng).unwrap();
+            states.insert(*me, st);
+            if let Some(msg) = msg {
+                b1.insert(*me, msg);
+            }
+        }
+        (states, b1)
+    };
+    let (_, earlier) = start([1; 32]);
+    let replayed: BTreeMap<PartyIndex, ([u8; 32], [u8; 64])> = earlier
+        .iter()
+        .map(|(d, m)| (*d, (m.digest(*d), m.signature())))
+        .collect();
+    let liar = idx(6); // a new member only
+    let results = drive_with_round3_lie(start([2; 32]), liar, |m| replace_echoes(m, &replayed));
+    let outputs: Vec<Output<Secp256k1>> = results.into_values().map(Result::unwrap).collect();
+    let public = agree::must_agree(outputs.iter());
+    assert_eq!(public.group_key(), old[0].public().group_key());
+    for o in &outputs {
+        assert_eq!(o.qualified(), &dealers);
+    }
+    assert!(outputs
+        .iter()
+        .any(|o| matches!(o.disqualified().get(&liar), Some(Fault::ForgedEcho { .. }))));
+}
