@@ -711,38 +711,10 @@ fn dkg_bls__should_repair_a_withheld_round1_broadcast_or_exclude_its_dealer() {
 
 #[test]
 fn reshare_secp__should_blame_a_new_member_that_forges_echoes_and_keep_the_key() {
-    use dkg::reshare;
-    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(15);
-    let old: Vec<_> = sim::dkg::<Secp256k1>(2, 3, &mut rng)
-        .unwrap()
-        .into_values()
-        .map(|o| o.into_key_share().unwrap())
-        .collect();
-    let dealers: BTreeSet<PartyIndex> = [1, 2, 3].map(idx).into();
-    let new: BTreeSet<PartyIndex> = [3, 4, 5, 6].map(idx).into();
-    let all: BTreeSet<PartyIndex> = dealers.union(&new).copied().collect();
-    let run_id = [15; 32];
-    let keys = sim::identity_keys(&run_id, &all);
+    let mut f = ReshareFixture::<Secp256k1>::new(15, &[3, 4, 5, 6], 3, [15; 32]);
+    let dealers = f.dealers.clone();
     let liar = idx(6); // a new member only: blamed, but not a dealer to exclude
-    let mut states = BTreeMap::new();
-    let mut b1 = BTreeMap::new();
-    for me in &all {
-        let params = reshare::Params {
-            run_id,
-            me: *me,
-            old: old[0].public().clone(),
-            dealers: dealers.clone(),
-            new_parties: new.clone(),
-            new_threshold: 3,
-            identities: sim::verifying_keys(&keys),
-        };
-        let share = old.iter().find(|s| s.index() == *me);
-        let (st, msg) = reshare::start(&params, share, &keys[me], &mut rng).unwrap();
-        states.insert(*me, st);
-        if let Some(msg) = msg {
-            b1.insert(*me, msg);
-        }
-    }
+    let (states, b1) = f.start([15; 32]);
     let mut inbox: BTreeMap<PartyIndex, BTreeMap<PartyIndex, round2::Direct>> = BTreeMap::new();
     let mut s2 = BTreeMap::new();
     for (me, st) in states {
@@ -777,7 +749,7 @@ fn reshare_secp__should_blame_a_new_member_that_forges_echoes_and_keep_the_key()
         .collect();
     // The liar too ends with the same keys (its lies excluded nobody) and a share.
     let public = agree::must_agree(outputs.values());
-    assert_eq!(public.group_key(), old[0].public().group_key());
+    assert_eq!(public.group_key(), f.group_key());
     assert!(outputs[&liar].key_share().is_some());
     for (p, o) in &outputs {
         assert_eq!(o.qualified(), &dealers);
@@ -924,40 +896,12 @@ fn dkg_bls__should_blame_a_reporter_that_replays_echoes_from_another_run() {
 
 #[test]
 fn reshare_bls__should_ignore_dealer_messages_from_a_member_that_does_not_deal() {
-    use dkg::reshare;
-    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(18);
-    let old: Vec<_> = sim::dkg::<Bls12381G1>(2, 3, &mut rng)
-        .unwrap()
-        .into_values()
-        .map(|o| o.into_key_share().unwrap())
-        .collect();
-    let dealers: BTreeSet<PartyIndex> = [1, 2, 3].map(idx).into();
-    let new: BTreeSet<PartyIndex> = [3, 4, 5].map(idx).into();
-    let all: BTreeSet<PartyIndex> = dealers.union(&new).copied().collect();
-    let run_id = [18; 32];
-    let keys = sim::identity_keys(&run_id, &all);
+    let mut f = ReshareFixture::<Bls12381G1>::new(18, &[3, 4, 5], 2, [18; 32]);
+    let dealers = f.dealers.clone();
     // A new member only: it has no round-1, round-2 or round-4 message to send, but sends
     // copies anyway (round 1 and 2 to party 4 only, round 4 to everyone).
     let intruder = idx(5);
-    let mut states = BTreeMap::new();
-    let mut b1 = BTreeMap::new();
-    for me in &all {
-        let params = reshare::Params {
-            run_id,
-            me: *me,
-            old: old[0].public().clone(),
-            dealers: dealers.clone(),
-            new_parties: new.clone(),
-            new_threshold: 2,
-            identities: sim::verifying_keys(&keys),
-        };
-        let share = old.iter().find(|s| s.index() == *me);
-        let (st, msg) = reshare::start(&params, share, &keys[me], &mut rng).unwrap();
-        states.insert(*me, st);
-        if let Some(msg) = msg {
-            b1.insert(*me, msg);
-        }
-    }
+    let (states, b1) = f.start([18; 32]);
     let copy =
         |m: &round2::Direct| -> round2::Direct { wire::decode(&wire::encode(m).unwrap()).unwrap() };
     let mut inbox: BTreeMap<PartyIndex, BTreeMap<PartyIndex, round2::Direct>> = BTreeMap::new();
@@ -997,7 +941,7 @@ fn reshare_bls__should_ignore_dealer_messages_from_a_member_that_does_not_deal()
         .map(|(me, st)| (me, st.finish(&others(me, &b4)).unwrap()))
         .collect();
     let public = agree::must_agree(outputs.values());
-    assert_eq!(public.group_key(), old[0].public().group_key());
+    assert_eq!(public.group_key(), f.group_key());
     for o in outputs.values() {
         assert_eq!(o.qualified(), &dealers);
         assert!(o.disqualified().is_empty());
@@ -1006,54 +950,88 @@ fn reshare_bls__should_ignore_dealer_messages_from_a_member_that_does_not_deal()
 
 #[test]
 fn reshare_secp__should_blame_a_new_member_that_replays_echoes_from_an_earlier_reshare() {
-    use dkg::reshare;
-    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(19);
-    let old: Vec<_> = sim::dkg::<Secp256k1>(2, 3, &mut rng)
-        .unwrap()
-        .into_values()
-        .map(|o| o.into_key_share().unwrap())
-        .collect();
-    let dealers: BTreeSet<PartyIndex> = [1, 2, 3].map(idx).into();
-    let new: BTreeSet<PartyIndex> = [4, 5, 6].map(idx).into();
-    let all: BTreeSet<PartyIndex> = dealers.union(&new).copied().collect();
     // Long-term identity keys, the same in both runs.
-    let keys = sim::identity_keys(&[0xee; 32], &all);
-    let mut start = |run_id: [u8; 32]| -> sim::Started<Secp256k1> {
-        let mut states = BTreeMap::new();
-        let mut b1 = BTreeMap::new();
-        for me in &all {
-            let params = reshare::Params {
-                run_id,
-                me: *me,
-                old: old[0].public().clone(),
-                dealers: dealers.clone(),
-                new_parties: new.clone(),
-                new_threshold: 2,
-                identities: sim::verifying_keys(&keys),
-            };
-            let share = old.iter().find(|s| s.index() == *me);
-            let (st, msg) = reshare::start(&params, share, &keys[me], &mut rng).unwrap();
-            states.insert(*me, st);
-            if let Some(msg) = msg {
-                b1.insert(*me, msg);
-            }
-        }
-        (states, b1)
-    };
-    let (_, earlier) = start([1; 32]);
+    let mut f = ReshareFixture::<Secp256k1>::new(19, &[4, 5, 6], 2, [0xee; 32]);
+    let dealers = f.dealers.clone();
+    let (_, earlier) = f.start([1; 32]);
     let replayed: BTreeMap<PartyIndex, ([u8; 32], [u8; 64])> = earlier
         .iter()
         .map(|(d, m)| (*d, (m.digest(*d), m.signature())))
         .collect();
     let liar = idx(6); // a new member only
-    let results = drive_with_round3_lie(start([2; 32]), liar, |m| replace_echoes(m, &replayed));
+    let results = drive_with_round3_lie(f.start([2; 32]), liar, |m| replace_echoes(m, &replayed));
     let outputs: Vec<Output<Secp256k1>> = results.into_values().map(Result::unwrap).collect();
     let public = agree::must_agree(outputs.iter());
-    assert_eq!(public.group_key(), old[0].public().group_key());
+    assert_eq!(public.group_key(), f.group_key());
     for o in &outputs {
         assert_eq!(o.qualified(), &dealers);
     }
     assert!(outputs
         .iter()
         .any(|o| matches!(o.disqualified().get(&liar), Some(Fault::ForgedEcho { .. }))));
+}
+
+/// A reshare from a fresh (2, 3) DKG among dealers 1..=3 to `new` with threshold
+/// `new_threshold`; identity keys are long-term (derived from `key_seed`).
+struct ReshareFixture<S: Suite> {
+    old: Vec<dkg::keys::KeyShare<S>>,
+    dealers: BTreeSet<PartyIndex>,
+    new: BTreeSet<PartyIndex>,
+    all: BTreeSet<PartyIndex>,
+    keys: BTreeMap<PartyIndex, SigningKey>,
+    new_threshold: u16,
+    rng: rand_chacha::ChaCha20Rng,
+}
+
+impl<S: Suite> ReshareFixture<S> {
+    fn new(seed: u64, new: &[u16], new_threshold: u16, key_seed: [u8; 32]) -> Self {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+        let old: Vec<_> = sim::dkg::<S>(2, 3, &mut rng)
+            .unwrap()
+            .into_values()
+            .map(|o| o.into_key_share().unwrap())
+            .collect();
+        let dealers: BTreeSet<PartyIndex> = [1, 2, 3].map(idx).into();
+        let new: BTreeSet<PartyIndex> = new.iter().copied().map(idx).collect();
+        let all: BTreeSet<PartyIndex> = dealers.union(&new).copied().collect();
+        let keys = sim::identity_keys(&key_seed, &all);
+        Self {
+            old,
+            dealers,
+            new,
+            all,
+            keys,
+            new_threshold,
+            rng,
+        }
+    }
+
+    fn group_key(&self) -> &S::Point {
+        self.old[0].public().group_key()
+    }
+
+    /// Every participant's round-1 state and the dealers' broadcasts for `run_id`.
+    fn start(&mut self, run_id: [u8; 32]) -> sim::Started<S> {
+        let mut states = BTreeMap::new();
+        let mut b1 = BTreeMap::new();
+        for me in &self.all {
+            let params = dkg::reshare::Params {
+                run_id,
+                me: *me,
+                old: self.old[0].public().clone(),
+                dealers: self.dealers.clone(),
+                new_parties: self.new.clone(),
+                new_threshold: self.new_threshold,
+                identities: sim::verifying_keys(&self.keys),
+            };
+            let share = self.old.iter().find(|s| s.index() == *me);
+            let (st, msg) =
+                dkg::reshare::start(&params, share, &self.keys[me], &mut self.rng).unwrap();
+            states.insert(*me, st);
+            if let Some(msg) = msg {
+                b1.insert(*me, msg);
+            }
+        }
+        (states, b1)
+    }
 }
