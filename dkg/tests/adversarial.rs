@@ -714,38 +714,12 @@ fn reshare_secp__should_blame_a_new_member_that_forges_echoes_and_keep_the_key()
     let mut f = ReshareFixture::<Secp256k1>::new(15, &[3, 4, 5, 6], 3, [15; 32]);
     let dealers = f.dealers.clone();
     let liar = idx(6); // a new member only: blamed, but not a dealer to exclude
-    let (states, b1) = f.start([15; 32]);
-    let mut inbox: BTreeMap<PartyIndex, BTreeMap<PartyIndex, round2::Direct>> = BTreeMap::new();
-    let mut s2 = BTreeMap::new();
-    for (me, st) in states {
-        let (next, directs) = st.advance(&others(me, &b1)).unwrap();
-        for (to, m) in directs {
-            inbox.entry(to).or_default().insert(me, m);
-        }
-        s2.insert(me, next);
-    }
-    let mut s3 = BTreeMap::new();
-    let mut b3 = BTreeMap::new();
-    for (me, st) in s2 {
-        let (next, mut msg) = st.advance(&inbox.remove(&me).unwrap_or_default()).unwrap();
-        if me == liar {
-            msg = lie_about(&msg, &[1, 2, 3], Lie::GarbageSignature, liar, 15);
-        }
-        b3.insert(me, msg);
-        s3.insert(me, next);
-    }
-    let mut s4 = BTreeMap::new();
-    let mut b4 = BTreeMap::new();
-    for (me, st) in s3 {
-        let (next, msg) = st.advance(&others(me, &b3)).unwrap();
-        if dealers.contains(&me) {
-            b4.insert(me, msg);
-        }
-        s4.insert(me, next);
-    }
-    let outputs: BTreeMap<PartyIndex, Output<Secp256k1>> = s4
+    let outputs: BTreeMap<PartyIndex, Output<Secp256k1>> =
+        drive_with_round3_lie(f.start([15; 32]), liar, |m| {
+            lie_about(m, &[1, 2, 3], Lie::GarbageSignature, liar, 15)
+        })
         .into_iter()
-        .map(|(me, st)| (me, st.finish(&others(me, &b4)).unwrap()))
+        .map(|(me, r)| (me, r.unwrap()))
         .collect();
     // The liar too ends with the same keys (its lies excluded nobody) and a share.
     let public = agree::must_agree(outputs.values());
