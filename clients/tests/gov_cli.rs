@@ -4,14 +4,15 @@
 #![allow(non_snake_case)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::Command;
-
 use alloy::primitives::{Address, Bytes, FixedBytes};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use governance_contract::anvil::{Anvil, DEV_KEYS};
 use governance_contract::{types, Governance};
 use serde_json::Value;
+
+#[path = "common/kms.rs"]
+mod kms;
 
 struct Kms {
     rpc: String,
@@ -21,30 +22,21 @@ struct Kms {
 impl Kms {
     /// Runs `kms gov ARGS --json` signed by dev account `who`; (exit ok, JSON output).
     fn gov(&self, who: Option<usize>, args: &[&str]) -> (bool, Value) {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kms"));
-        cmd.arg("gov")
-            .args(args)
-            .arg("--json")
-            .arg("--rpc")
-            .arg(&self.rpc);
-        cmd.env_remove("KMS_PRIVATE_KEY")
-            .env_remove("KMS_CONTRACT")
-            .env_remove("KMS_RPC_URL");
+        let (code, v) = self.run(who, &[&["gov"], args].concat());
+        (code == 0, v)
+    }
+
+    /// Runs `kms ARGS --rpc RPC --json` with this network's contract, signed by dev
+    /// account `who`.
+    fn run(&self, who: Option<usize>, args: &[&str]) -> (i32, Value) {
+        let mut env = Vec::new();
         if let Some(c) = &self.contract {
-            cmd.env("KMS_CONTRACT", c);
+            env.push(("KMS_CONTRACT", c.as_str()));
         }
         if let Some(i) = who {
-            cmd.env("KMS_PRIVATE_KEY", DEV_KEYS[i]);
+            env.push(("KMS_PRIVATE_KEY", DEV_KEYS[i]));
         }
-        let out = cmd.output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let v: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-            panic!(
-                "not one JSON object ({e}): {stdout} / {}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-        (out.status.success(), v)
+        kms::run(&[args, &["--rpc", &self.rpc]].concat(), &env)
     }
 
     fn ok(&self, who: Option<usize>, args: &[&str]) -> Value {
@@ -328,20 +320,8 @@ fn kms_gov__should_report_an_unreachable_endpoint_with_its_kind() {
 impl Kms {
     /// Runs `kms SUBCOMMAND ARGS --json` (not under `gov`) signed by dev account `who`.
     fn top(&self, who: Option<usize>, args: &[&str]) -> Value {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kms"));
-        cmd.args(args).arg("--json").arg("--rpc").arg(&self.rpc);
-        cmd.env_remove("KMS_PRIVATE_KEY")
-            .env_remove("KMS_CONTRACT")
-            .env_remove("KMS_RPC_URL");
-        if let Some(c) = &self.contract {
-            cmd.env("KMS_CONTRACT", c);
-        }
-        if let Some(i) = who {
-            cmd.env("KMS_PRIVATE_KEY", DEV_KEYS[i]);
-        }
-        let out = cmd.output().unwrap();
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert!(out.status.success(), "kms {args:?} failed: {v}");
+        let (code, v) = self.run(who, args);
+        assert_eq!(code, 0, "kms {args:?} failed: {v}");
         v
     }
 }
@@ -514,27 +494,6 @@ async fn kms_node_register_and_network_info__should_show_the_confirmed_committee
     );
 }
 
-/// Runs `kms ARGS --json` with only the given environment; (exit code, JSON output).
-fn kms_raw(args: &[&str], env: &[(&str, &str)]) -> (i32, Value) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kms"));
-    cmd.args(args).arg("--json");
-    for var in ["KMS_PRIVATE_KEY", "KMS_CONTRACT", "KMS_RPC_URL"] {
-        cmd.env_remove(var);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {} / {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), v)
-}
-
 #[test]
 fn kms_gov_with_devnet__should_take_chain_contract_and_signers_from_the_devnet_dir() {
     let anvil = Anvil::spawn().unwrap();
@@ -559,13 +518,13 @@ fn kms_gov_with_devnet__should_take_chain_contract_and_signers_from_the_devnet_d
     ];
 
     let voters = format!("{},{},{}", addr(0), addr(1), addr(2));
-    let (code, v) = kms_raw(&["gov", "proposals", "--devnet", d], &stale);
+    let (code, v) = kms::run(&["gov", "proposals", "--devnet", d], &stale);
     assert_eq!(
         (code, v["error"]["kind"].as_str()),
         (1, Some("missing_contract")),
         "{v}"
     );
-    let (code, v) = kms_raw(
+    let (code, v) = kms::run(
         &[
             "gov",
             "deploy",
@@ -593,7 +552,7 @@ fn kms_gov_with_devnet__should_take_chain_contract_and_signers_from_the_devnet_d
 
     let node_app = h(&v["node_app_id"]);
     let m = "ab".repeat(32);
-    let (code, p) = kms_raw(
+    let (code, p) = kms::run(
         &[
             "gov",
             "propose",
@@ -612,23 +571,23 @@ fn kms_gov_with_devnet__should_take_chain_contract_and_signers_from_the_devnet_d
     assert_eq!(code, 0, "{p}");
     let id = p["proposal"].as_u64().unwrap().to_string();
     // voter:2 proposed (and so voted); voter:3 completes the quorum of 2.
-    let (code, v) = kms_raw(
+    let (code, v) = kms::run(
         &["gov", "vote", &id, "--devnet", d, "--as", "voter:3"],
         &stale,
     );
     assert_eq!(code, 0, "{v}");
-    let (code, v) = kms_raw(
+    let (code, v) = kms::run(
         &["gov", "execute", &id, "--devnet", d, "--as", "voter:1"],
         &stale,
     );
     assert_eq!(code, 0, "{v}");
-    let (code, v) = kms_raw(&["gov", "app", &node_app, "--devnet", d], &stale);
+    let (code, v) = kms::run(&["gov", "app", &node_app, "--devnet", d], &stale);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["measurements"], serde_json::json!([m]));
 
     // Refusals, each with its kind.
     let kind = |args: &[&str]| {
-        let (code, v) = kms_raw(args, &[]);
+        let (code, v) = kms::run(args, &[]);
         (
             code,
             v["error"]["kind"].as_str().unwrap_or_default().to_owned(),
@@ -666,9 +625,9 @@ fn kms_gov_with_devnet__should_take_chain_contract_and_signers_from_the_devnet_d
         kind(&["gov", "proposals", "--devnet", "/nonexistent/devnet"]),
         (1, "devnet_not_found".into())
     );
-    let (code, v) = kms_raw(&["network", "info", "--devnet", d], &[]);
+    let (code, v) = kms::run(&["network", "info", "--devnet", d], &[]);
     assert_eq!((code, v["epoch"].as_u64()), (0, Some(0)), "{v}");
-    let (code, v) = kms_raw(
+    let (code, v) = kms::run(
         &[
             "node",
             "register",

@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +14,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::{crypto::ring, ServerConfig};
 use tokio_rustls::TlsAcceptor;
+
+#[path = "common/kms.rs"]
+mod run;
 
 /// The longest the TLS front lives (it also stops when the test drops its handle).
 const FRONT_LIFETIME: Duration = Duration::from_secs(300);
@@ -91,35 +93,17 @@ impl Drop for TlsFront {
 
 /// Runs `kms ARGS --json --rpc RPC` with `SSL_CERT_FILE=ca` (when given); (ok, JSON).
 fn kms(rpc: &str, ca: Option<&Path>, key: Option<&str>, args: &[&str]) -> (bool, Value) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kms"));
-    cmd.args(args).arg("--json").arg("--rpc").arg(rpc);
-    for var in [
-        "KMS_PRIVATE_KEY",
-        "KMS_CONTRACT",
-        "KMS_RPC_URL",
-        "SSL_CERT_FILE",
-        "SSL_CERT_DIR",
-    ] {
-        cmd.env_remove(var);
-    }
-    match ca {
-        Some(ca) => cmd.env("SSL_CERT_FILE", ca),
-        // An empty trust store: the system's roots do not know our throwaway CA either,
-        // but an empty file makes the refusal independent of this machine's roots.
-        None => cmd.env("SSL_CERT_DIR", "/nonexistent"),
-    };
+    let ca = ca.map(|p| p.to_str().unwrap());
+    let mut env = vec![match ca {
+        Some(ca) => ("SSL_CERT_FILE", ca),
+        // No trust store at all: the refusal does not depend on this machine's roots.
+        None => ("SSL_CERT_DIR", "/nonexistent"),
+    }];
     if let Some(k) = key {
-        cmd.env("KMS_PRIVATE_KEY", k);
+        env.push(("KMS_PRIVATE_KEY", k));
     }
-    let out = cmd.output().unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {} / {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.success(), v)
+    let (code, v) = run::run(&[args, &["--rpc", rpc]].concat(), &env);
+    (code == 0, v)
 }
 
 #[test]
