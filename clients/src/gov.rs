@@ -27,7 +27,7 @@ use serde_json::{json, Value};
 use self::chain::Gov;
 use self::parse::hex;
 use crate::cli::{emit, CliError};
-use crate::devnet::{DevnetDir, DevnetState, Role};
+use crate::devnet::{DevnetDir, Role};
 
 /// Where the network is and who signs.
 #[derive(Args, Debug, Clone)]
@@ -51,44 +51,56 @@ pub struct ChainArgs {
     pub as_: Option<Role>,
 }
 
-impl ChainArgs {
-    /// The devnet's state, when `--devnet` is given.
-    fn devnet_state(&self) -> Result<Option<(DevnetDir, DevnetState)>, CliError> {
-        self.devnet
-            .as_deref()
-            .map(|d| {
-                let dir = DevnetDir::new(d);
-                dir.state().map(|s| (dir, s))
-            })
-            .transpose()
-    }
+/// Where the network is: resolved once, from the devnet or from the flags.
+pub struct Network {
+    /// The JSON-RPC endpoint.
+    pub rpc: String,
+    contract: Option<String>,
+    devnet: Option<PathBuf>,
+}
 
-    /// The JSON-RPC endpoint: the devnet's, else `--rpc` / `KMS_RPC_URL`.
-    pub fn rpc(&self) -> Result<String, CliError> {
-        if let Some((_, state)) = self.devnet_state()? {
-            return Ok(state.rpc);
-        }
-        self.rpc.clone().ok_or_else(|| {
-            CliError::new(
-                "missing_rpc",
-                "give --rpc URL or set KMS_RPC_URL (or --devnet DIR)",
-            )
+impl Network {
+    /// The governance contract's address, as given.
+    pub fn contract(&self) -> Result<&str, CliError> {
+        self.contract.as_deref().ok_or_else(|| match &self.devnet {
+            Some(dir) => CliError::new(
+                "missing_contract",
+                format!(
+                    "the devnet in {} has no governance contract yet",
+                    dir.display()
+                ),
+            ),
+            None => CliError::new(
+                "missing_contract",
+                "give --contract ADDR or set KMS_CONTRACT",
+            ),
         })
     }
+}
 
-    /// The contract address: the devnet's, else `--contract` / `KMS_CONTRACT`.
-    pub fn contract(&self) -> Result<Option<String>, CliError> {
-        match (self.devnet_state()?, self.devnet.as_deref()) {
-            (Some((_, state)), Some(dir)) => state.contract.map(Some).ok_or_else(|| {
-                CliError::new(
-                    "missing_contract",
-                    format!(
-                        "the devnet in {} has no governance contract yet",
-                        dir.display()
-                    ),
-                )
+impl ChainArgs {
+    /// The devnet's chain and contract with `--devnet`, else `--rpc` / `KMS_RPC_URL`
+    /// and `--contract` / `KMS_CONTRACT`.
+    pub fn network(&self) -> Result<Network, CliError> {
+        match &self.devnet {
+            Some(dir) => {
+                let state = DevnetDir::new(dir).state()?;
+                Ok(Network {
+                    rpc: state.rpc,
+                    contract: state.contract,
+                    devnet: Some(dir.clone()),
+                })
+            }
+            None => Ok(Network {
+                rpc: self.rpc.clone().ok_or_else(|| {
+                    CliError::new(
+                        "missing_rpc",
+                        "give --rpc URL or set KMS_RPC_URL (or --devnet DIR)",
+                    )
+                })?,
+                contract: self.contract.clone(),
+                devnet: None,
             }),
-            _ => Ok(self.contract.clone()),
         }
     }
 
@@ -283,7 +295,7 @@ async fn dispatch(args: &GovArgs) -> Result<(Value, String), CliError> {
             let platforms = platform_mask(platforms)?;
             let timelock = parse::duration(timelock)?;
             let lifetime = parse::duration(proposal_lifetime)?;
-            let provider = chain::provider(&c.rpc()?, Some(c.signer()?))?;
+            let provider = chain::provider(&c.network()?.rpc, Some(c.signer()?))?;
             let gov = Governance::deploy(
                 provider,
                 voters,
@@ -637,12 +649,13 @@ fn platform_mask(list: &str) -> Result<u32, CliError> {
 }
 
 fn signed(c: &ChainArgs, signer: PrivateKeySigner) -> Result<Gov, CliError> {
-    chain::contract(
-        c.contract()?.as_deref(),
-        chain::provider(&c.rpc()?, Some(signer))?,
-    )
+    let network = c.network()?;
+    let provider = chain::provider(&network.rpc, Some(signer))?;
+    chain::contract(network.contract()?, provider)
 }
 
 fn read_only(c: &ChainArgs) -> Result<Gov, CliError> {
-    chain::contract(c.contract()?.as_deref(), chain::provider(&c.rpc()?, None)?)
+    let network = c.network()?;
+    let provider = chain::provider(&network.rpc, None)?;
+    chain::contract(network.contract()?, provider)
 }

@@ -80,15 +80,9 @@ pub fn provider(rpc: &str, signer: Option<PrivateKeySigner>) -> Result<DynProvid
     })
 }
 
-/// The contract at `address` (from `--contract` or `KMS_CONTRACT`).
-pub fn contract(address: Option<&str>, provider: DynProvider) -> Result<Gov, CliError> {
-    let a = address.ok_or_else(|| {
-        CliError::new(
-            "missing_contract",
-            "give --contract ADDR or set KMS_CONTRACT",
-        )
-    })?;
-    let a: Address = parse::address("--contract", a)?;
+/// The contract at `address` (hex, with or without `0x`).
+pub fn contract(address: &str, provider: DynProvider) -> Result<Gov, CliError> {
+    let a: Address = parse::address("--contract", address)?;
     Ok(Governance::new(a, provider))
 }
 
