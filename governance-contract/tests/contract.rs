@@ -93,6 +93,13 @@ impl Net {
     }
 }
 
+/// Asserts that the call is refused by the contract with `kind`.
+macro_rules! refused {
+    ($call:expr, $kind:expr) => {
+        assert_eq!(tx!($call).unwrap_err(), $kind)
+    };
+}
+
 /// Sends a call and waits for its receipt: `Ok(receipt)` or `Err(kind)` of the
 /// contract's custom error (panics on anything else).
 macro_rules! tx {
@@ -136,19 +143,13 @@ async fn proposal__should_go_from_votes_through_the_timelock_to_execution() {
         (p.state, p.votes, p.required),
         (ProposalState::Pending, 1, 2)
     );
-    assert_eq!(
-        tx!(net.as_(3).execute(U256::from(id))).unwrap_err(),
-        "quorum_not_reached"
-    );
+    refused!(net.as_(3).execute(U256::from(id)), "quorum_not_reached");
 
     tx!(net.as_(1).vote(U256::from(id))).unwrap();
     let p = net.proposal(id).await;
     assert_eq!(p.state, ProposalState::Queued);
     assert!(p.eta.unwrap() >= p.created_at + 3600);
-    assert_eq!(
-        tx!(net.as_(3).execute(U256::from(id))).unwrap_err(),
-        "timelock_pending"
-    );
+    refused!(net.as_(3).execute(U256::from(id)), "timelock_pending");
     assert!(!net.as_(0).isApproved(app, m(1)).call().await.unwrap());
 
     net.warp(3601).await;
@@ -161,18 +162,9 @@ async fn proposal__should_go_from_votes_through_the_timelock_to_execution() {
         .any(|l| l.log_decode::<Governance::MeasurementApproved>().is_ok()));
     assert!(net.as_(0).isApproved(app, m(1)).call().await.unwrap());
     assert_eq!(net.proposal(id).await.state, ProposalState::Executed);
-    assert_eq!(
-        tx!(net.as_(3).execute(U256::from(id))).unwrap_err(),
-        "proposal_closed"
-    );
-    assert_eq!(
-        tx!(net.as_(2).vote(U256::from(id))).unwrap_err(),
-        "proposal_closed"
-    );
-    assert_eq!(
-        tx!(net.as_(0).proposeApprove(app, m(1))).unwrap_err(),
-        "already_approved"
-    );
+    refused!(net.as_(3).execute(U256::from(id)), "proposal_closed");
+    refused!(net.as_(2).vote(U256::from(id)), "proposal_closed");
+    refused!(net.as_(0).proposeApprove(app, m(1)), "already_approved");
 }
 
 #[tokio::test]
@@ -180,32 +172,14 @@ async fn vote__should_refuse_a_double_vote_and_a_non_voter() {
     let net = Net::start(&[0, 1, 2], 3, 1, 0, 86400, false).await;
     let app = net.node_app().await;
     let id = proposal_id(&tx!(net.as_(0).proposeApprove(app, m(2))).unwrap());
-    assert_eq!(
-        tx!(net.as_(0).vote(U256::from(id))).unwrap_err(),
-        "already_voted"
-    );
+    refused!(net.as_(0).vote(U256::from(id)), "already_voted");
     tx!(net.as_(1).vote(U256::from(id))).unwrap();
-    assert_eq!(
-        tx!(net.as_(1).vote(U256::from(id))).unwrap_err(),
-        "already_voted"
-    );
-    assert_eq!(
-        tx!(net.as_(5).vote(U256::from(id))).unwrap_err(),
-        "not_voter"
-    );
-    assert_eq!(
-        tx!(net.as_(5).proposeApprove(app, m(3))).unwrap_err(),
-        "not_voter"
-    );
-    assert_eq!(
-        tx!(net.as_(0).vote(U256::from(99))).unwrap_err(),
-        "unknown_proposal"
-    );
+    refused!(net.as_(1).vote(U256::from(id)), "already_voted");
+    refused!(net.as_(5).vote(U256::from(id)), "not_voter");
+    refused!(net.as_(5).proposeApprove(app, m(3)), "not_voter");
+    refused!(net.as_(0).vote(U256::from(99)), "unknown_proposal");
     assert_eq!(net.proposal(id).await.votes, 2);
-    assert_eq!(
-        tx!(net.as_(0).execute(U256::from(id))).unwrap_err(),
-        "quorum_not_reached"
-    );
+    refused!(net.as_(0).execute(U256::from(id)), "quorum_not_reached");
     tx!(net.as_(2).vote(U256::from(id))).unwrap();
     tx!(net.as_(0).execute(U256::from(id))).unwrap();
 }
@@ -226,10 +200,7 @@ async fn revoke__should_take_the_fast_path_with_its_own_quorum_and_no_timelock()
     assert_eq!((p.state, p.required), (ProposalState::Ready, 1));
     tx!(net.as_(2).execute(U256::from(rid))).unwrap();
     assert!(!net.as_(0).isApproved(app, m(4)).call().await.unwrap());
-    assert_eq!(
-        tx!(net.as_(2).proposeRevoke(app, m(4))).unwrap_err(),
-        "not_approved"
-    );
+    refused!(net.as_(2).proposeRevoke(app, m(4)), "not_approved");
 }
 
 #[tokio::test]
@@ -238,19 +209,10 @@ async fn proposal__should_expire_and_cancelled_ones_should_never_execute() {
     let app = net.node_app().await;
     let late = proposal_id(&tx!(net.as_(0).proposeApprove(app, m(5))).unwrap());
     let cancelled = proposal_id(&tx!(net.as_(1).proposeApprove(app, m(6))).unwrap());
-    assert_eq!(
-        tx!(net.as_(0).cancel(U256::from(cancelled))).unwrap_err(),
-        "not_proposer"
-    );
+    refused!(net.as_(0).cancel(U256::from(cancelled)), "not_proposer");
     tx!(net.as_(1).cancel(U256::from(cancelled))).unwrap();
-    assert_eq!(
-        tx!(net.as_(0).vote(U256::from(cancelled))).unwrap_err(),
-        "proposal_closed"
-    );
-    assert_eq!(
-        tx!(net.as_(0).execute(U256::from(cancelled))).unwrap_err(),
-        "proposal_closed"
-    );
+    refused!(net.as_(0).vote(U256::from(cancelled)), "proposal_closed");
+    refused!(net.as_(0).execute(U256::from(cancelled)), "proposal_closed");
     assert_eq!(
         net.proposal(cancelled).await.state,
         ProposalState::Cancelled
@@ -258,14 +220,8 @@ async fn proposal__should_expire_and_cancelled_ones_should_never_execute() {
 
     net.warp(3700).await;
     assert_eq!(net.proposal(late).await.state, ProposalState::Expired);
-    assert_eq!(
-        tx!(net.as_(1).vote(U256::from(late))).unwrap_err(),
-        "proposal_expired"
-    );
-    assert_eq!(
-        tx!(net.as_(1).execute(U256::from(late))).unwrap_err(),
-        "proposal_expired"
-    );
+    refused!(net.as_(1).vote(U256::from(late)), "proposal_expired");
+    refused!(net.as_(1).execute(U256::from(late)), "proposal_expired");
     assert!(!net.as_(0).isApproved(app, m(5)).call().await.unwrap());
 }
 
@@ -283,15 +239,13 @@ async fn council__should_change_voters_and_quorum_only_through_a_proposal() {
             .proposeCouncil(app, vec![addr(0), addr(1), addr(3)], 2, 2, 0))
         .unwrap(),
     );
-    assert_eq!(
-        tx!(net
-            .as_(0)
-            .proposeCouncil(app, vec![addr(0), addr(0)], 1, 1, 0))
-        .unwrap_err(),
+    refused!(
+        net.as_(0)
+            .proposeCouncil(app, vec![addr(0), addr(0)], 1, 1, 0),
         "duplicate_voter"
     );
-    assert_eq!(
-        tx!(net.as_(0).proposeCouncil(app, vec![addr(0)], 2, 1, 0)).unwrap_err(),
+    refused!(
+        net.as_(0).proposeCouncil(app, vec![addr(0)], 2, 1, 0),
         "invalid_quorum"
     );
     tx!(net.as_(1).vote(U256::from(id))).unwrap();
@@ -299,16 +253,10 @@ async fn council__should_change_voters_and_quorum_only_through_a_proposal() {
     let a = types::AppInfo::from(net.as_(0).app(app).call().await.unwrap());
     assert_eq!(a.voters, vec![addr(0), addr(1), addr(3)]);
     assert_eq!((a.quorum, a.revoke_quorum), (2, 2));
-    assert_eq!(
-        tx!(net.as_(2).proposeApprove(app, m(8))).unwrap_err(),
-        "not_voter"
-    );
+    refused!(net.as_(2).proposeApprove(app, m(8)), "not_voter");
     // The removed voter's vote no longer counts.
     assert_eq!(net.proposal(old).await.votes, 1);
-    assert_eq!(
-        tx!(net.as_(0).execute(U256::from(old))).unwrap_err(),
-        "quorum_not_reached"
-    );
+    refused!(net.as_(0).execute(U256::from(old)), "quorum_not_reached");
     tx!(net.as_(3).vote(U256::from(old))).unwrap();
     tx!(net.as_(0).execute(U256::from(old))).unwrap();
 }
@@ -319,10 +267,7 @@ async fn execute__should_accept_a_quorum_reached_by_lowering_the_quorum() {
     let app = net.node_app().await;
     let id = proposal_id(&tx!(net.as_(0).proposeApprove(app, m(9))).unwrap());
     tx!(net.as_(1).vote(U256::from(id))).unwrap();
-    assert_eq!(
-        tx!(net.as_(0).execute(U256::from(id))).unwrap_err(),
-        "quorum_not_reached"
-    );
+    refused!(net.as_(0).execute(U256::from(id)), "quorum_not_reached");
     let c = proposal_id(
         &tx!(net
             .as_(0)
@@ -347,20 +292,11 @@ async fn register_app__should_be_governed_by_its_own_voters() {
         .registerApp(salt, vec![addr(4), addr(5)], 2, 1, 0))
     .unwrap();
     let app = FixedBytes::from(types::app_id(addr(4), salt.0));
-    assert_eq!(
-        tx!(net.as_(4).registerApp(salt, vec![], 1, 1, 0)).unwrap_err(),
-        "app_exists"
-    );
+    refused!(net.as_(4).registerApp(salt, vec![], 1, 1, 0), "app_exists");
     // Network voters have no say over it.
-    assert_eq!(
-        tx!(net.as_(0).proposeApprove(app, m(1))).unwrap_err(),
-        "not_voter"
-    );
+    refused!(net.as_(0).proposeApprove(app, m(1)), "not_voter");
     let id = proposal_id(&tx!(net.as_(4).proposeApprove(app, m(1))).unwrap());
-    assert_eq!(
-        tx!(net.as_(0).vote(U256::from(id))).unwrap_err(),
-        "not_voter"
-    );
+    refused!(net.as_(0).vote(U256::from(id)), "not_voter");
     tx!(net.as_(5).vote(U256::from(id))).unwrap();
     tx!(net.as_(0).execute(U256::from(id))).unwrap();
     let a = types::AppInfo::from(net.as_(0).app(app).call().await.unwrap());
@@ -381,10 +317,7 @@ async fn register_app__should_be_governed_by_its_own_voters() {
     let id = proposal_id(&tx!(net.as_(6).proposeApprove(own, m(2))).unwrap());
     tx!(net.as_(6).execute(U256::from(id))).unwrap();
     assert!(net.as_(0).isApproved(own, m(2)).call().await.unwrap());
-    assert_eq!(
-        tx!(net.as_(6).proposeApprove(m(0xee), m(2))).unwrap_err(),
-        "unknown_app"
-    );
+    refused!(net.as_(6).proposeApprove(m(0xee), m(2)), "unknown_app");
 }
 
 /// Registers a node operated by account `op`; returns its id.
@@ -618,14 +551,8 @@ async fn platforms__should_change_only_through_a_network_proposal() {
         .unwrap());
     let real = Platform::mask(&[Platform::Tdx, Platform::SevSnp, Platform::Nitro]);
     let id = proposal_id(&tx!(gov().proposePlatforms(real)).unwrap());
-    assert_eq!(
-        tx!(gov().execute(U256::from(id))).unwrap_err(),
-        "quorum_not_reached"
-    );
-    assert_eq!(
-        tx!(net.as_(4).proposePlatforms(0)).unwrap_err(),
-        "not_voter"
-    );
+    refused!(gov().execute(U256::from(id)), "quorum_not_reached");
+    refused!(net.as_(4).proposePlatforms(0), "not_voter");
     tx!(net.as_(1).vote(U256::from(id))).unwrap();
     tx!(gov().execute(U256::from(id))).unwrap();
     assert_eq!(gov().allowedPlatforms().call().await.unwrap(), real);
