@@ -381,6 +381,30 @@ impl TdxRaw {
         )
     }
 
+    /// Domain label of the TDX measurement digest with RTMR3 pinned.
+    pub const MEASUREMENT_RTMR3_LABEL: &'static [u8] = b"keynet/measurement/tdx-rtmr3/v1";
+
+    /// The digest a policy with [`crate::Policy::tdx_pin_rtmr3`] approves:
+    /// `SHA-256("keynet/measurement/tdx-rtmr3/v1" || MRTD || RTMR0 || RTMR1 || RTMR2 ||
+    /// RTMR3 || MRCONFIGID || MROWNER || MROWNERCONFIG || TD_ATTRIBUTES)`
+    /// (docs/PROTOCOL.md). Its own label, so it never equals the default digest.
+    pub fn measurement_with_rtmr3(&self) -> Measurement {
+        digest(
+            Self::MEASUREMENT_RTMR3_LABEL,
+            &[
+                &self.mrtd,
+                &self.rtmr0,
+                &self.rtmr1,
+                &self.rtmr2,
+                &self.rtmr3,
+                &self.mrconfigid,
+                &self.mrowner,
+                &self.mrownerconfig,
+                &self.td_attributes,
+            ],
+        )
+    }
+
     /// Any bit of the TUD ("TD under debug") byte of TD_ATTRIBUTES: DEBUG (bit 0) and
     /// the debug/profiling features next to it. dcap-qvl lets these through when asked
     /// to allow debug (we ask, so that policy refuses them by name), so all of them

@@ -41,7 +41,10 @@ pub use claims::{
 pub use collateral::Collateral;
 pub use error::Error;
 pub use policy::{appraise, Accepted, Policy, PolicyViolation};
-pub use types::{Measurement, Platform, ReportData, TcbStatus, UnixTime, Vendor};
+pub use types::{
+    Measurement, Platform, ProductLine, ReportData, SnpTcb, SnpTcbComponent, TcbStatus, UnixTime,
+    Vendor,
+};
 pub use verifiers::Verifiers;
 
 /// One verifier per platform (STYLE.md §3).

@@ -2,23 +2,32 @@
 //! (DESIGN §5). Genuineness is checked first by a verifier; [`appraise`] only runs on
 //! [`Claims`] that a verifier produced, and is the only way to obtain [`Accepted`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use subtle::ConstantTimeEq;
 
 use crate::binding::Binding;
-use crate::claims::Claims;
+use crate::claims::{Claims, RawClaims};
 use crate::error::Error;
-use crate::types::{Measurement, Platform, TcbStatus, UnixTime};
+use crate::types::{
+    Measurement, Platform, ProductLine, SnpTcb, SnpTcbComponent, TcbStatus, UnixTime,
+};
 
-/// What governance allows. Read from the contract by `kms-node`; built by hand in tests.
+/// What governance allows (DESIGN §5). The network-wide values live in the governance
+/// contract and are converted into a `Policy` by one function shared by `kms-node` and
+/// the CLI; tests build one by hand with [`Policy::new`] and the `with_*` builders.
+///
+/// Fields are public for reading and for adjusting a policy in place; a `Policy` can
+/// only be created by [`Policy::new`] (the type is `#[non_exhaustive]`), so a field
+/// added later always gets its production default.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Policy {
     /// Measurement digests voters approved (docs/PROTOCOL.md).
     pub approved_measurements: BTreeSet<Measurement>,
     /// Platforms admitted. [`Platform::Simulated`] is admitted only if listed here.
     pub allowed_platforms: BTreeSet<Platform>,
-    /// The worst TCB status admitted, for platforms that report one.
+    /// The worst TCB status admitted, for platforms that report one (Intel).
     pub minimum_tcb_status: TcbStatus,
     /// Maximum age of evidence, in seconds, counted from the binding's `issued_at` (and
     /// from the evidence's own timestamp where it has one).
@@ -28,11 +37,32 @@ pub struct Policy {
     /// Admit debug-mode enclaves. Never in production: their memory is readable by the
     /// host.
     pub insecure_allow_debug: bool,
+    /// SEV-SNP: the minimum SPLs of REPORTED_TCB, per product line. Every component the
+    /// line has must be at least the floor's value (FMC only on Turin). A product line
+    /// with no entry is refused ([`PolicyViolation::SnpTcbFloorMissing`]): SEV-SNP has no
+    /// TCB status, so without a floor a report from vulnerable firmware would pass.
+    /// Empty in [`Policy::new`]; set with [`Policy::with_snp_minimum_tcb`].
+    pub snp_minimum_tcb: BTreeMap<ProductLine, SnpTcb>,
+    /// TDX and SGX: the minimum `tcbEvaluationDataNumber` of the TCB info used to
+    /// verify the quote. Raising it after an Intel TCB recovery refuses collateral
+    /// issued before the recovery (which would still say `UpToDate`). `None`: not
+    /// checked.
+    pub dcap_min_tcb_evaluation_data_number: Option<u32>,
+    /// TDX and SGX: the maximum age, in seconds, of the TCB info used (counted from its
+    /// `issueDate` to the appraisal time). `None`: only the collateral's own
+    /// `nextUpdate` bounds it.
+    pub dcap_max_collateral_age_secs: Option<u64>,
+    /// TDX: compare the measurement digest that includes RTMR3
+    /// ([`crate::TdxRaw::measurement_with_rtmr3`]) against `approved_measurements`,
+    /// instead of the default one that leaves RTMR3 out (docs/PROTOCOL.md).
+    pub tdx_pin_rtmr3: bool,
 }
 
 impl Policy {
     /// A production policy: the hardware platforms (not `Simulated`), TCB `UpToDate`,
-    /// evidence at most 10 minutes old, 60 s of clock skew, debug refused.
+    /// evidence at most 10 minutes old, 60 s of clock skew, debug refused, no SEV-SNP
+    /// TCB floors (so SEV-SNP is refused until [`Policy::with_snp_minimum_tcb`] sets
+    /// one per product line), no DCAP collateral floors, RTMR3 not pinned.
     pub fn new(approved_measurements: impl IntoIterator<Item = Measurement>) -> Policy {
         Policy {
             approved_measurements: approved_measurements.into_iter().collect(),
@@ -48,6 +78,74 @@ impl Policy {
             max_evidence_age_secs: 600,
             max_clock_skew_secs: 60,
             insecure_allow_debug: false,
+            snp_minimum_tcb: BTreeMap::new(),
+            dcap_min_tcb_evaluation_data_number: None,
+            dcap_max_collateral_age_secs: None,
+            tdx_pin_rtmr3: false,
+        }
+    }
+
+    /// Replaces the admitted platforms.
+    pub fn with_allowed_platforms(mut self, platforms: impl IntoIterator<Item = Platform>) -> Self {
+        self.allowed_platforms = platforms.into_iter().collect();
+        self
+    }
+
+    /// Sets the worst TCB status admitted (Intel).
+    pub fn with_minimum_tcb_status(mut self, status: TcbStatus) -> Self {
+        self.minimum_tcb_status = status;
+        self
+    }
+
+    /// Sets the maximum evidence age, seconds.
+    pub fn with_max_evidence_age_secs(mut self, secs: u64) -> Self {
+        self.max_evidence_age_secs = secs;
+        self
+    }
+
+    /// Sets the allowed clock skew, seconds.
+    pub fn with_max_clock_skew_secs(mut self, secs: u64) -> Self {
+        self.max_clock_skew_secs = secs;
+        self
+    }
+
+    /// Admits (or refuses) debug-mode enclaves. Never in production.
+    pub fn with_insecure_allow_debug(mut self, allow: bool) -> Self {
+        self.insecure_allow_debug = allow;
+        self
+    }
+
+    /// Sets the SEV-SNP TCB floor of one product line (replacing an earlier one).
+    pub fn with_snp_minimum_tcb(mut self, line: ProductLine, floor: SnpTcb) -> Self {
+        self.snp_minimum_tcb.insert(line, floor);
+        self
+    }
+
+    /// Sets the minimum DCAP `tcbEvaluationDataNumber`.
+    pub fn with_dcap_min_tcb_evaluation_data_number(mut self, number: u32) -> Self {
+        self.dcap_min_tcb_evaluation_data_number = Some(number);
+        self
+    }
+
+    /// Sets the maximum age of DCAP TCB info, seconds from its `issueDate`.
+    pub fn with_dcap_max_collateral_age_secs(mut self, secs: u64) -> Self {
+        self.dcap_max_collateral_age_secs = Some(secs);
+        self
+    }
+
+    /// Pins (or unpins) RTMR3 into the TDX measurement digest.
+    pub fn with_tdx_rtmr3_pinned(mut self, pinned: bool) -> Self {
+        self.tdx_pin_rtmr3 = pinned;
+        self
+    }
+
+    /// The measurement digest of `claims` that this policy compares against
+    /// `approved_measurements`: [`Claims::measurement`], except for TDX with
+    /// [`Policy::tdx_pin_rtmr3`], where it is the digest that includes RTMR3.
+    pub fn measurement_of(&self, claims: &Claims) -> Measurement {
+        match claims.raw() {
+            RawClaims::Tdx(t) if self.tdx_pin_rtmr3 => t.measurement_with_rtmr3(),
+            _ => claims.measurement(),
         }
     }
 }
@@ -87,6 +185,37 @@ pub enum PolicyViolation {
         /// How far ahead.
         ahead_secs: u64,
     },
+    /// SEV-SNP: the policy has no TCB floor for the report's product line.
+    #[error("the policy sets no SEV-SNP TCB floor for product line {0}")]
+    SnpTcbFloorMissing(ProductLine),
+    /// SEV-SNP: one SPL of REPORTED_TCB is below the policy's floor.
+    #[error("SEV-SNP {line} REPORTED_TCB {component} SPL is {have}, below the minimum {need}")]
+    SnpTcbBelowMinimum {
+        /// The product line.
+        line: ProductLine,
+        /// The component.
+        component: SnpTcbComponent,
+        /// Its value in REPORTED_TCB.
+        have: u8,
+        /// The floor.
+        need: u8,
+    },
+    /// TDX/SGX: the TCB info's `tcbEvaluationDataNumber` is below the minimum.
+    #[error("the TCB info's tcbEvaluationDataNumber is {have}, below the minimum {need}")]
+    TcbEvaluationDataNumberBelowMinimum {
+        /// The collateral's number.
+        have: u32,
+        /// The minimum.
+        need: u32,
+    },
+    /// TDX/SGX: the TCB info was issued longer ago than the policy allows.
+    #[error("the collateral was issued {age_secs} s ago, more than the allowed {max_secs} s")]
+    CollateralTooOld {
+        /// Age (from `issueDate`).
+        age_secs: u64,
+        /// Allowed.
+        max_secs: u64,
+    },
 }
 
 impl PolicyViolation {
@@ -99,6 +228,12 @@ impl PolicyViolation {
             PolicyViolation::DebugForbidden => "debug_forbidden",
             PolicyViolation::EvidenceTooOld { .. } => "evidence_too_old",
             PolicyViolation::EvidenceFromFuture { .. } => "evidence_from_future",
+            PolicyViolation::SnpTcbFloorMissing(_) => "snp_tcb_floor_missing",
+            PolicyViolation::SnpTcbBelowMinimum { .. } => "snp_tcb_below_minimum",
+            PolicyViolation::TcbEvaluationDataNumberBelowMinimum { .. } => {
+                "tcb_evaluation_data_number_below_minimum"
+            }
+            PolicyViolation::CollateralTooOld { .. } => "collateral_too_old",
         }
     }
 }
@@ -152,7 +287,7 @@ pub fn appraise(
     if claims.debug() && !policy.insecure_allow_debug {
         return Err(PolicyViolation::DebugForbidden.into());
     }
-    let measurement = claims.measurement();
+    let measurement = policy.measurement_of(&claims);
     if !policy.approved_measurements.contains(&measurement) {
         return Err(PolicyViolation::MeasurementNotApproved(measurement).into());
     }
@@ -201,7 +336,7 @@ fn check_age(issued: UnixTime, policy: &Policy, now: UnixTime) -> Result<(), Pol
 mod tests {
     use super::*;
     use crate::binding::Purpose;
-    use crate::claims::{RawClaims, SgxRaw, SimulatedRaw};
+    use crate::claims::{SgxRaw, SimulatedRaw, TdxRaw};
     use crate::types::ReportData;
 
     const T: UnixTime = UnixTime(1_800_000_000);
@@ -348,5 +483,75 @@ mod tests {
             appraise(stale, &binding(), &p, T),
             Err(Error::Policy(PolicyViolation::EvidenceTooOld { .. }))
         ));
+    }
+
+    fn tdx(rtmr3: [u8; 48], rd: ReportData) -> Claims {
+        let raw = RawClaims::Tdx(TdxRaw {
+            mrtd: [1; 48],
+            rtmr0: [2; 48],
+            rtmr1: [3; 48],
+            rtmr2: [4; 48],
+            rtmr3,
+            mrseam: [6; 48],
+            td_attributes: [0, 0, 0, 0x10, 0, 0, 0, 0],
+            xfam: [7; 8],
+            mrconfigid: [0; 48],
+            mrowner: [0; 48],
+            mrownerconfig: [0; 48],
+            tee_tcb_svn: [0; 16],
+        });
+        Claims::new(raw, Some(rd), Some(TcbStatus::UpToDate), None, None)
+    }
+
+    #[test]
+    fn appraise__should_compare_the_rtmr3_digest_only_when_the_policy_pins_it() {
+        let rd = *binding().report_data();
+        let a = tdx([5; 48], rd);
+        let b = tdx([6; 48], rd);
+        // Unpinned: RTMR3 does not matter.
+        let p = Policy::new([a.measurement()]);
+        assert!(appraise(b.clone(), &binding(), &p, T).is_ok());
+        // Pinned: the approved digest is the one with RTMR3, and another RTMR3 fails.
+        let RawClaims::Tdx(raw_a) = a.raw() else {
+            unreachable!()
+        };
+        let pinned = Policy::new([raw_a.measurement_with_rtmr3()]).with_tdx_rtmr3_pinned(true);
+        assert_ne!(raw_a.measurement_with_rtmr3(), a.measurement());
+        assert!(appraise(a.clone(), &binding(), &pinned, T).is_ok());
+        assert!(matches!(
+            appraise(b, &binding(), &pinned, T),
+            Err(Error::Policy(PolicyViolation::MeasurementNotApproved(_)))
+        ));
+        // A pinned policy that approved the unpinned digest does not accept it.
+        let confused = Policy::new([a.measurement()]).with_tdx_rtmr3_pinned(true);
+        assert!(appraise(a, &binding(), &confused, T).is_err());
+    }
+
+    #[test]
+    fn policy_builders__should_set_each_field() {
+        let floor = SnpTcb::new(1, 2, 3, 4, 5);
+        let p = Policy::new([])
+            .with_allowed_platforms([Platform::Simulated])
+            .with_minimum_tcb_status(TcbStatus::OutOfDate)
+            .with_max_evidence_age_secs(7)
+            .with_max_clock_skew_secs(8)
+            .with_insecure_allow_debug(true)
+            .with_snp_minimum_tcb(ProductLine::Turin, floor)
+            .with_dcap_min_tcb_evaluation_data_number(17)
+            .with_dcap_max_collateral_age_secs(9)
+            .with_tdx_rtmr3_pinned(true);
+        assert_eq!(
+            p.allowed_platforms,
+            [Platform::Simulated].into_iter().collect()
+        );
+        assert_eq!(p.minimum_tcb_status, TcbStatus::OutOfDate);
+        assert_eq!(p.max_evidence_age_secs, 7);
+        assert_eq!(p.max_clock_skew_secs, 8);
+        assert!(p.insecure_allow_debug);
+        assert_eq!(p.snp_minimum_tcb.get(&ProductLine::Turin), Some(&floor));
+        assert_eq!(p.snp_minimum_tcb.get(&ProductLine::Milan), None);
+        assert_eq!(p.dcap_min_tcb_evaluation_data_number, Some(17));
+        assert_eq!(p.dcap_max_collateral_age_secs, Some(9));
+        assert!(p.tdx_pin_rtmr3);
     }
 }

@@ -7,18 +7,7 @@ use sev::certs::snp::Verifiable;
 use x509_cert::Certificate;
 
 use crate::error::Error;
-
-/// An AMD EPYC product line with its own ARK.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ProductLine {
-    /// EPYC 7003 (Zen 3).
-    Milan,
-    /// EPYC 9004 (Zen 4).
-    Genoa,
-    /// EPYC 9005 (Zen 5).
-    Turin,
-}
+pub use crate::types::ProductLine;
 
 /// The certificates pinned for one product line, parsed, also in the `sev` crate's
 /// form.
@@ -42,18 +31,6 @@ impl Roots {
 }
 
 impl ProductLine {
-    /// Every pinned product line.
-    pub const ALL: [ProductLine; 3] = [ProductLine::Milan, ProductLine::Genoa, ProductLine::Turin];
-
-    /// A stable one-byte tag (cache keys).
-    pub(crate) fn tag(self) -> u8 {
-        match self {
-            ProductLine::Milan => 1,
-            ProductLine::Genoa => 2,
-            ProductLine::Turin => 3,
-        }
-    }
-
     fn pem(self) -> &'static [u8] {
         match self {
             ProductLine::Milan => include_bytes!("milan_ask_ark_asvk.pem"),
