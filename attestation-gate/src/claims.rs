@@ -11,7 +11,9 @@ use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
-use crate::types::{Measurement, Platform, ReportData, TcbStatus, UnixTime, Vendor};
+use crate::types::{
+    Measurement, Platform, ProductLine, ReportData, SnpTcb, TcbStatus, UnixTime, Vendor,
+};
 
 /// Genuine evidence, normalised. Returned by [`crate::VerifyEvidence::verify`]; turned
 /// into [`crate::Accepted`] only by [`crate::appraise`].
@@ -298,6 +300,10 @@ impl RawClaims {
                 m.insert("version", Some(format!("{:08x}", r.version)));
                 m.insert("vmpl", Some(format!("{:08x}", r.vmpl)));
                 m.insert("signer", Some(r.signer.as_str().to_owned()));
+                m.insert(
+                    "product_line",
+                    r.product_line.map(|l| l.as_str().to_owned()),
+                );
             }
             RawClaims::Nitro(r) => {
                 m.insert("pcr0", Some(hex::encode(&r.pcr0)));
@@ -500,6 +506,18 @@ pub struct SevSnpRaw {
     pub author_key_digest: [u8; 48],
     /// The key that signed the report.
     pub signer: SnpSigner,
+    /// The product line whose pinned ARK the endorsement key chains to; `None` only in
+    /// unverified fields ([`crate::measure::measure_unverified`]).
+    pub product_line: Option<ProductLine>,
+}
+
+impl SevSnpRaw {
+    /// REPORTED_TCB split into its SPLs in the product line's layout; `None` if the
+    /// line is unknown (unverified fields).
+    pub fn reported_tcb_spls(&self) -> Option<SnpTcb> {
+        self.product_line
+            .map(|line| SnpTcb::decode(line, self.reported_tcb))
+    }
 }
 
 impl SevSnpRaw {
@@ -698,6 +716,7 @@ mod tests {
             id_key_digest: [0; 48],
             author_key_digest: [0; 48],
             signer: SnpSigner::Vcek,
+            product_line: None,
         };
         assert!(!snp(0x30000).debug());
         assert!(snp(0xb0000).debug());

@@ -41,7 +41,7 @@ fn raw_fields(platform: Platform, bytes: &[u8]) -> Result<RawClaims, Error> {
         #[cfg(feature = "sev_snp")]
         Platform::SevSnp => {
             let r = crate::sev_snp::SnpReport::parse(bytes)?;
-            Ok(RawClaims::SevSnp(crate::sev_snp::raw_claims(&r)))
+            Ok(RawClaims::SevSnp(crate::sev_snp::raw_claims(&r, None)))
         }
         #[cfg(feature = "nitro")]
         Platform::Nitro => crate::nitro::raw_unverified(bytes).map(RawClaims::Nitro),

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use subtle::ConstantTimeEq;
 
 use crate::binding::Binding;
-use crate::claims::{Claims, RawClaims};
+use crate::claims::{Claims, RawClaims, SevSnpRaw};
 use crate::error::Error;
 use crate::types::{
     Measurement, Platform, ProductLine, SnpTcb, SnpTcbComponent, TcbStatus, UnixTime,
@@ -267,7 +267,7 @@ impl Accepted {
 /// Checks genuine `claims` against the expected binding and `policy` at `now`.
 ///
 /// Order: binding (exact 64-byte comparison, once, here), platform, debug, measurement,
-/// TCB status, evidence age. The first failing rule is returned.
+/// TCB status, SEV-SNP TCB floor, evidence age. The first failing rule is returned.
 pub fn appraise(
     claims: Claims,
     expected: &Binding,
@@ -300,6 +300,9 @@ pub fn appraise(
             .into());
         }
     }
+    if let RawClaims::SevSnp(snp) = claims.raw() {
+        check_snp_tcb(snp, policy)?;
+    }
     for issued in [Some(expected.issued_at()), claims.issued_at()]
         .into_iter()
         .flatten()
@@ -311,6 +314,35 @@ pub fn appraise(
         binding: *expected,
         appraised_at: now,
     })
+}
+
+/// Every SPL of REPORTED_TCB against the policy's floor for the report's product line.
+fn check_snp_tcb(snp: &SevSnpRaw, policy: &Policy) -> Result<(), Error> {
+    let (Some(line), Some(have)) = (snp.product_line, snp.reported_tcb_spls()) else {
+        return Err(Error::TcbMismatch {
+            what: "the SEV-SNP product line is unknown",
+        });
+    };
+    let floor = policy
+        .snp_minimum_tcb
+        .get(&line)
+        .ok_or(PolicyViolation::SnpTcbFloorMissing(line))?;
+    for ((component, have), (_, need)) in have
+        .components(line)
+        .into_iter()
+        .zip(floor.components(line))
+    {
+        if have < need {
+            return Err(PolicyViolation::SnpTcbBelowMinimum {
+                line,
+                component,
+                have,
+                need,
+            }
+            .into());
+        }
+    }
+    Ok(())
 }
 
 fn check_age(issued: UnixTime, policy: &Policy, now: UnixTime) -> Result<(), PolicyViolation> {
@@ -553,5 +585,58 @@ mod tests {
         assert_eq!(p.dcap_min_tcb_evaluation_data_number, Some(17));
         assert_eq!(p.dcap_max_collateral_age_secs, Some(9));
         assert!(p.tdx_pin_rtmr3);
+    }
+
+    fn snp(line: Option<ProductLine>, reported_tcb: u64, rd: ReportData) -> Claims {
+        let raw = RawClaims::SevSnp(SevSnpRaw {
+            measurement: [1; 48],
+            host_data: [0; 32],
+            chip_id: [0; 64],
+            policy: 0x30000,
+            reported_tcb,
+            version: 3,
+            vmpl: 0,
+            id_key_digest: [0; 48],
+            author_key_digest: [0; 48],
+            signer: crate::claims::SnpSigner::Vcek,
+            product_line: line,
+        });
+        Claims::new(raw, Some(rd), None, None, None)
+    }
+
+    #[test]
+    fn appraise__should_check_the_turin_fmc_spl_and_refuse_an_unknown_line() {
+        let rd = *binding().report_data();
+        // Turin layout: FMC 2, BL 3, TEE 4, SNP 5, ucode 9 at bytes 0, 1, 2, 3, 7.
+        let tcb = u64::from_le_bytes([2, 3, 4, 5, 0, 0, 0, 9]);
+        let c = snp(Some(ProductLine::Turin), tcb, rd);
+        let floor = SnpTcb::new(2, 3, 4, 5, 9);
+        let p = Policy::new([c.measurement()]).with_snp_minimum_tcb(ProductLine::Turin, floor);
+        assert!(appraise(c.clone(), &binding(), &p, T).is_ok());
+        let p = p.with_snp_minimum_tcb(ProductLine::Turin, SnpTcb { fmc: 3, ..floor });
+        assert!(matches!(
+            appraise(c.clone(), &binding(), &p, T),
+            Err(Error::Policy(PolicyViolation::SnpTcbBelowMinimum {
+                line: ProductLine::Turin,
+                component: SnpTcbComponent::Fmc,
+                have: 2,
+                need: 3
+            }))
+        ));
+        // A floor for another line does not apply.
+        let other = Policy::new([c.measurement()]).with_snp_minimum_tcb(ProductLine::Genoa, floor);
+        assert!(matches!(
+            appraise(c, &binding(), &other, T),
+            Err(Error::Policy(PolicyViolation::SnpTcbFloorMissing(
+                ProductLine::Turin
+            )))
+        ));
+        let unknown = snp(None, tcb, rd);
+        let p =
+            Policy::new([unknown.measurement()]).with_snp_minimum_tcb(ProductLine::Turin, floor);
+        assert!(matches!(
+            appraise(unknown, &binding(), &p, T),
+            Err(Error::TcbMismatch { .. })
+        ));
     }
 }

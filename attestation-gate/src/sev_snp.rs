@@ -142,7 +142,7 @@ impl SevSnpVerifier {
             c.snp.insert(key, CachedChain { line, validity }, validity);
         }
         Ok(Claims::new(
-            RawClaims::SevSnp(raw_claims(report)),
+            RawClaims::SevSnp(raw_claims(report, Some(line))),
             Some(ReportData(report.report_data)),
             None,
             None,
@@ -249,7 +249,7 @@ pub(crate) struct CachedChain {
 }
 
 /// The typed fields of a report.
-pub(crate) fn raw_claims(report: &SnpReport) -> SevSnpRaw {
+pub(crate) fn raw_claims(report: &SnpReport, product_line: Option<ProductLine>) -> SevSnpRaw {
     SevSnpRaw {
         measurement: report.measurement,
         host_data: report.host_data,
@@ -261,6 +261,7 @@ pub(crate) fn raw_claims(report: &SnpReport) -> SevSnpRaw {
         id_key_digest: report.id_key_digest,
         author_key_digest: report.author_key_digest,
         signer: report.signer,
+        product_line,
     }
 }
 

@@ -21,8 +21,8 @@
 mod samples;
 
 use attestation_gate::{
-    appraise, Binding, Collateral, Error, Platform, Policy, PolicyViolation, ReportData, TcbStatus,
-    UnixTime, Verifiers,
+    appraise, Binding, Collateral, Error, Platform, Policy, PolicyViolation, ProductLine,
+    RawClaims, ReportData, SnpTcb, SnpTcbComponent, TcbStatus, UnixTime, Verifiers,
 };
 use samples::{Expect, Sample};
 
@@ -127,7 +127,75 @@ fn window_edges__should_be_inclusive(s: &Sample) {
 fn policy_for(c: &attestation_gate::Claims) -> Policy {
     let mut p = Policy::new([c.measurement()]);
     p.minimum_tcb_status = c.tcb_status().unwrap_or(TcbStatus::UpToDate);
+    if let Some((line, tcb)) = snp_tcb(c) {
+        p = p.with_snp_minimum_tcb(line, tcb);
+    }
     p
+}
+
+/// The product line and decoded REPORTED_TCB of SEV-SNP claims.
+fn snp_tcb(c: &attestation_gate::Claims) -> Option<(ProductLine, SnpTcb)> {
+    match c.raw() {
+        RawClaims::SevSnp(r) => Some((r.product_line?, r.reported_tcb_spls()?)),
+        _ => None,
+    }
+}
+
+/// SEV-SNP: a floor equal to REPORTED_TCB passes; one SPL one above it is refused,
+/// naming that component; a line without a floor is refused.
+fn snp_floor__should_accept_at_the_reported_tcb_and_refuse_one_above(s: &Sample) {
+    let Expect::Accept { .. } = s.expect else {
+        return;
+    };
+    let c = must_accept(s);
+    let Some((line, tcb)) = snp_tcb(&c) else {
+        return;
+    };
+    let binding = Binding::from_report_data(*c.report_data().unwrap(), s.t);
+    let base = policy_for(&c).with_insecure_allow_debug(true);
+    assert!(
+        appraise(c.clone(), &binding, &base, s.t).is_ok(),
+        "{}",
+        s.name
+    );
+    let bumps: [(SnpTcbComponent, fn(&mut SnpTcb) -> &mut u8); 4] = [
+        (SnpTcbComponent::Bootloader, |t| &mut t.bootloader),
+        (SnpTcbComponent::Tee, |t| &mut t.tee),
+        (SnpTcbComponent::Snp, |t| &mut t.snp),
+        (SnpTcbComponent::Microcode, |t| &mut t.microcode),
+    ];
+    for (component, field) in bumps {
+        let mut floor = tcb;
+        let have = *field(&mut floor);
+        *field(&mut floor) = have + 1;
+        let p = base.clone().with_snp_minimum_tcb(line, floor);
+        let e = appraise(c.clone(), &binding, &p, s.t).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Policy(PolicyViolation::SnpTcbBelowMinimum { line: l, component: k, have: h, need: n })
+                    if l == line && k == component && h == have && n == have + 1
+            ),
+            "{}: {e:?}",
+            s.name
+        );
+        assert_eq!(e.kind(), "snp_tcb_below_minimum");
+    }
+    // Milan/Genoa have no FMC: a floor's fmc is ignored there.
+    let mut fmc = tcb;
+    fmc.fmc = u8::MAX;
+    let p = base.clone().with_snp_minimum_tcb(line, fmc);
+    assert_eq!(
+        appraise(c.clone(), &binding, &p, s.t).is_ok(),
+        line != ProductLine::Turin
+    );
+    // No floor for the line: refused.
+    let mut none = base.clone();
+    none.snp_minimum_tcb.clear();
+    assert!(matches!(
+        appraise(c, &binding, &none, s.t),
+        Err(Error::Policy(PolicyViolation::SnpTcbFloorMissing(l))) if l == line
+    ));
 }
 
 fn accepted__should_pass_appraisal_only_if_not_debug(s: &Sample) {
@@ -177,7 +245,12 @@ fn measure__should_equal_the_verified_measurement(s: &Sample) {
     assert_eq!(d.platform, s.platform);
     if let Expect::Accept { .. } = s.expect {
         let c = must_accept(s);
-        assert_eq!(&raw, c.raw(), "{}", s.name);
+        // Unverified SEV-SNP fields do not know the product line (only the chain says).
+        let mut verified = c.raw().clone();
+        if let RawClaims::SevSnp(r) = &mut verified {
+            r.product_line = None;
+        }
+        assert_eq!(raw, verified, "{}", s.name);
         assert_eq!(raw.measurement(), c.measurement(), "{}", s.name);
     }
 }
@@ -190,6 +263,7 @@ macro_rules! per_sample {
         mod window_edges { use super::*; $( #[test] fn $name() { window_edges__should_be_inclusive(&$sample) } )* }
         mod measure { use super::*; $( #[test] fn $name() { measure__should_equal_the_verified_measurement(&$sample) } )* }
         mod appraisal { use super::*; $( #[test] fn $name() { accepted__should_pass_appraisal_only_if_not_debug(&$sample) } )* }
+        mod snp_floor { use super::*; $( #[test] fn $name() { snp_floor__should_accept_at_the_reported_tcb_and_refuse_one_above(&$sample) } )* }
     };
 }
 
