@@ -158,7 +158,8 @@ fn snp_floor__should_accept_at_the_reported_tcb_and_refuse_one_above(s: &Sample)
         "{}",
         s.name
     );
-    let bumps: [(SnpTcbComponent, fn(&mut SnpTcb) -> &mut u8); 4] = [
+    type Field = fn(&mut SnpTcb) -> &mut u8;
+    let bumps: [(SnpTcbComponent, Field); 4] = [
         (SnpTcbComponent::Bootloader, |t| &mut t.bootloader),
         (SnpTcbComponent::Tee, |t| &mut t.tee),
         (SnpTcbComponent::Snp, |t| &mut t.snp),
