@@ -25,6 +25,9 @@ use governance_contract::{
 use serde_json::{json, Value};
 
 use self::chain::Gov;
+
+/// The largest page `kms gov proposals --limit` asks for (the contract's `MAX_PAGE`).
+const MAX_PAGE: u64 = 100;
 use self::parse::hex;
 use crate::cli::{emit, CliError};
 use crate::devnet::{DevnetDir, Role};
@@ -149,6 +152,10 @@ enum GovCommand {
         /// only for development networks).
         #[arg(long, default_value = "tdx,sgx,sev-snp,nitro")]
         platforms: String,
+        /// How long a committee transition waits for every member's confirmation
+        /// before `min(n, 2t-1)` matching ones suffice (60s to 30d).
+        #[arg(long, default_value = "1d")]
+        transition_deadline: String,
     },
     /// Register an application, governed by its own voters.
     RegisterApp {
@@ -186,11 +193,17 @@ enum GovCommand {
         /// Proposal id.
         id: u64,
     },
-    /// List proposals.
+    /// List proposals, newest first, one page at a time.
     Proposals {
         /// Only the proposals of this application (32-byte hex).
         #[arg(long)]
         app: Option<String>,
+        /// At most this many (1 to 100).
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+        /// Skip this many of the newest first (the previous page's `next_offset`).
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
     },
     /// Show an application: owner, council, approved measurements.
     App {
@@ -261,6 +274,23 @@ enum ProposeCommand {
         #[arg(long)]
         allow: String,
     },
+    /// Veto an open proposal of the same council (its quorum, no timelock).
+    Veto {
+        /// The proposal to veto.
+        id: u64,
+    },
+    /// Switch the committee liveness rule (on by default).
+    LivenessRule {
+        /// `on` or `off`.
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
+    /// Set how long a transition waits for every member before `min(n, 2t-1)`
+    /// matching confirmations suffice.
+    TransitionDeadline {
+        /// 60s to 30d.
+        duration: String,
+    },
 }
 
 /// Runs a `kms gov` command, printing its result (JSON with `json`).
@@ -290,11 +320,13 @@ async fn dispatch(args: &GovArgs) -> Result<(Value, String), CliError> {
             proposal_lifetime,
             family_cap,
             platforms,
+            transition_deadline,
         } => {
             let voters = parse::address_list("--voters", voters)?;
             let platforms = platform_mask(platforms)?;
-            let timelock = parse::duration(timelock)?;
-            let lifetime = parse::duration(proposal_lifetime)?;
+            let timelock = parse::timelock(timelock)?;
+            let lifetime = parse::lifetime(proposal_lifetime)?;
+            let deadline = parse::transition_deadline(transition_deadline)?;
             let provider = chain::provider(&c.network()?.rpc, Some(c.signer()?))?;
             let gov = Governance::deploy(
                 provider,
@@ -305,6 +337,7 @@ async fn dispatch(args: &GovArgs) -> Result<(Value, String), CliError> {
                 lifetime,
                 *family_cap,
                 platforms,
+                deadline,
             )
             .await
             .map_err(chain::call_error)?;
@@ -330,7 +363,7 @@ async fn dispatch(args: &GovArgs) -> Result<(Value, String), CliError> {
                 Some(v) => parse::address_list("--voters", v)?,
                 None => Vec::new(),
             };
-            let timelock = parse::duration(timelock)?;
+            let timelock = parse::timelock(timelock)?;
             let salt = match salt {
                 Some(s) => parse::bytes32("--salt", s)?,
                 None => rand::random::<[u8; 32]>(),
@@ -369,18 +402,30 @@ async fn dispatch(args: &GovArgs) -> Result<(Value, String), CliError> {
             let receipt = chain::send(gov.cancel(U256::from(*id))).await?;
             after_tx(&gov, *id, &receipt, "cancelled").await
         }
-        GovCommand::Proposals { app } => {
+        GovCommand::Proposals { app, limit, offset } => {
             let filter = app
                 .as_deref()
                 .map(|a| parse::bytes32("--app", a))
                 .transpose()?;
+            if !(1..=MAX_PAGE).contains(limit) {
+                return Err(CliError::new(
+                    "bad_input",
+                    format!("--limit must be between 1 and {MAX_PAGE}, got {limit}"),
+                ));
+            }
             let gov = read_only(c)?;
-            let count = gov
-                .proposalCount()
+            // One page of ids from the contract (newest first), then those proposals:
+            // a flood of proposals of other applications costs this command nothing.
+            let page = gov
+                .proposalIds(
+                    FixedBytes::from(filter.unwrap_or([0; 32])),
+                    U256::from(*offset),
+                    U256::from(*limit),
+                )
                 .call()
                 .await
                 .map_err(chain::call_error)?;
-            let count = u64::try_from(count).map_err(|_| {
+            let total = u64::try_from(page.total).map_err(|_| {
                 CliError::new(
                     "chain_error",
                     "the contract reports an impossible proposal count",
@@ -388,16 +433,19 @@ async fn dispatch(args: &GovArgs) -> Result<(Value, String), CliError> {
             })?;
             let mut list = Vec::new();
             let mut lines = vec![format!(
-                "{:>4}  {:<18} {:>5}  {:<9} {:>11}  app",
+                "{:>4}  {:<19} {:>5}  {:<9} {:>11}  app",
                 "id", "kind", "votes", "state", "eta"
             )];
-            for id in 1..=count {
+            for id in &page.ids {
+                let id = u64::try_from(*id).map_err(|_| {
+                    CliError::new(
+                        "chain_error",
+                        "the contract reports an impossible proposal id",
+                    )
+                })?;
                 let p = proposal(&gov, id).await?;
-                if filter.is_some_and(|f| f != p.app_id) {
-                    continue;
-                }
                 lines.push(format!(
-                    "{:>4}  {:<18} {:>2}/{:<2}  {:<9} {:>11}  {}",
+                    "{:>4}  {:<19} {:>2}/{:<2}  {:<9} {:>11}  {}",
                     p.id,
                     p.kind().name(),
                     p.votes,
@@ -408,7 +456,20 @@ async fn dispatch(args: &GovArgs) -> Result<(Value, String), CliError> {
                 ));
                 list.push(proposal_json(&p));
             }
-            Ok((json!({ "proposals": list }), lines.join("\n")))
+            let shown = u64::try_from(list.len()).unwrap_or(u64::MAX);
+            let next = offset.saturating_add(shown);
+            let next_offset = (next < total).then_some(next);
+            if let Some(n) = next_offset {
+                lines.push(format!(
+                    "… {} more: --offset {n}",
+                    total.saturating_sub(next)
+                ));
+            }
+            Ok((
+                json!({ "proposals": list, "total": total, "offset": offset,
+                        "next_offset": next_offset }),
+                lines.join("\n"),
+            ))
         }
         GovCommand::App { app_id } => {
             let id = parse::bytes32("APP_ID", app_id)?;
@@ -467,7 +528,7 @@ async fn propose(c: &ChainArgs, p: &ProposeCommand) -> Result<(Value, String), C
         } => {
             let app = parse::bytes32("--app", app)?;
             let voters = parse::address_list("--voters", voters)?;
-            let timelock = parse::duration(timelock)?;
+            let timelock = parse::timelock(timelock)?;
             chain::send(gov.proposeCouncil(
                 app.into(),
                 voters,
@@ -486,6 +547,14 @@ async fn propose(c: &ChainArgs, p: &ProposeCommand) -> Result<(Value, String), C
         }
         ProposeCommand::Platforms { allow } => {
             chain::send(gov.proposePlatforms(platform_mask(allow)?)).await?
+        }
+        ProposeCommand::Veto { id } => chain::send(gov.proposeVeto(U256::from(*id))).await?,
+        ProposeCommand::LivenessRule { state } => {
+            chain::send(gov.proposeLivenessRule(state == "on")).await?
+        }
+        ProposeCommand::TransitionDeadline { duration } => {
+            let d = parse::transition_deadline(duration)?;
+            chain::send(gov.proposeTransitionDeadline(d)).await?
         }
     };
     let id = receipt
@@ -624,6 +693,9 @@ fn proposal_json(p: &ProposalInfo) -> Value {
         ProposalAction::FamilyCap { enabled } => json!({ "enabled": enabled }),
         ProposalAction::Platforms { mask } => json!({ "platforms":
             Platform::from_mask(*mask).iter().map(ToString::to_string).collect::<Vec<_>>() }),
+        ProposalAction::LivenessRule { enabled } => json!({ "enabled": enabled }),
+        ProposalAction::Veto { target } => json!({ "target": target }),
+        ProposalAction::TransitionDeadline { seconds } => json!({ "seconds": seconds }),
         _ => json!({}),
     };
     json!({ "id": p.id, "kind": p.kind().name(), "votes": p.votes, "required": p.required,

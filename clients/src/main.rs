@@ -28,7 +28,7 @@ enum Command {
     Attest(clients::attest::AttestArgs),
     /// Governance: deploy, register applications, propose, vote, execute.
     Gov(clients::gov::GovArgs),
-    /// Node operators: register a node on chain.
+    /// Node operators: register or deregister a node on chain.
     Node(clients::gov::node::NodeArgs),
     /// The network as the chain records it: active epoch, keys, committee.
     Network(clients::gov::node::NetworkArgs),

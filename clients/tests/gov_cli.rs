@@ -4,11 +4,11 @@
 #![allow(non_snake_case)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use alloy::primitives::{Address, Bytes, FixedBytes};
+use alloy::primitives::{Address, Bytes, FixedBytes, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use governance_contract::anvil::{Anvil, DEV_KEYS};
-use governance_contract::{types, Governance};
+use governance_contract::{types, Governance, NodePlatform, Registration, RegistrationRequest};
 use serde_json::Value;
 
 #[path = "common/kms.rs"]
@@ -62,6 +62,50 @@ fn addr(i: usize) -> Address {
 
 fn h(s: &Value) -> String {
     s.as_str().unwrap().to_owned()
+}
+
+/// The enclave-held signer key of test node `key` (deterministic).
+fn node_key(key: u8) -> PrivateKeySigner {
+    PrivateKeySigner::from_bytes(&FixedBytes::repeat_byte(key)).unwrap()
+}
+
+/// What kms-node writes at start-up: node `key`'s registration for operator account
+/// `op` on `contract`, signed by the node's signer.
+fn registration(contract: &str, op: usize, key: u8, platform: NodePlatform) -> Registration {
+    RegistrationRequest {
+        chain_id: 31337,
+        contract: contract.parse().unwrap(),
+        operator: addr(op),
+        p2p_key: vec![key; 36],
+        noise_key: [key.wrapping_add(0x10); 32],
+        platform,
+        evidence: vec![0xee; 4],
+    }
+    .sign(&node_key(key))
+    .unwrap()
+}
+
+/// Writes `reg` to a file in `dir`; returns its path.
+fn registration_file(dir: &std::path::Path, reg: &Registration) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join(format!(
+        "registration-{}.json",
+        alloy::hex::encode(reg.signer)
+    ));
+    std::fs::write(&path, reg.to_json()).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// Gives node signer `who` ether on anvil (it pays for its epoch confirmations).
+async fn fund(rpc: &str, who: Address) {
+    let p = ProviderBuilder::new().connect_http(rpc.parse().unwrap());
+    let _: Value = p
+        .raw_request(
+            "anvil_setBalance".into(),
+            (who, U256::from(10u64).pow(U256::from(20))),
+        )
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -224,13 +268,19 @@ async fn kms_gov__should_deploy_propose_vote_execute_and_refuse_per_the_rules() 
     );
 
     let list = kms.ok(None, &["proposals"]);
+    assert_eq!(
+        (list["total"].as_u64(), list["next_offset"].as_u64()),
+        (Some(3), None)
+    );
     let list = list["proposals"].as_array().unwrap();
     assert_eq!(list.len(), 3);
-    for (p, (kind, state)) in list.iter().zip([
-        ("approve", "executed"),
-        ("approve", "executed"),
-        ("revoke", "executed"),
+    // Newest first.
+    for (p, (id, kind, state)) in list.iter().zip([
+        (3, "revoke", "executed"),
+        (2, "approve", "executed"),
+        (1, "approve", "executed"),
     ]) {
+        assert_eq!(p["id"].as_u64(), Some(id));
         assert_eq!(
             (p["kind"].as_str(), p["state"].as_str()),
             (Some(kind), Some(state))
@@ -239,6 +289,54 @@ async fn kms_gov__should_deploy_propose_vote_execute_and_refuse_per_the_rules() 
     }
     let only = kms.ok(None, &["proposals", "--app", &app]);
     assert_eq!(only["proposals"].as_array().unwrap().len(), 1);
+    assert_eq!(only["proposals"][0]["id"].as_u64(), Some(2));
+    // Pages: --limit and --offset, with next_offset for the following page.
+    let page = kms.ok(None, &["proposals", "--limit", "2"]);
+    assert_eq!(page["proposals"].as_array().unwrap().len(), 2);
+    assert_eq!(page["next_offset"].as_u64(), Some(2));
+    let page = kms.ok(None, &["proposals", "--limit", "2", "--offset", "2"]);
+    assert_eq!(page["proposals"][0]["id"].as_u64(), Some(1));
+    assert!(page["next_offset"].is_null());
+    let page = kms.ok(None, &["proposals", "--app", &node_app, "--offset", "1"]);
+    assert_eq!(
+        page["proposals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![1]
+    );
+    assert_eq!(
+        kms.refused(None, &["proposals", "--limit", "101"]),
+        "bad_input"
+    );
+    // Durations the contract would refuse are refused here first, with its kind.
+    assert_eq!(
+        kms.refused(Some(3), &["register-app", "--timelock", "400d"]),
+        "invalid_timelock"
+    );
+    assert_eq!(
+        kms.refused(
+            Some(0),
+            &[
+                "deploy",
+                "--voters",
+                &voters,
+                "--quorum",
+                "2",
+                "--timelock",
+                "1h",
+                "--proposal-lifetime",
+                "0s"
+            ]
+        ),
+        "invalid_lifetime"
+    );
+    assert_eq!(
+        kms.refused(Some(0), &["propose", "transition-deadline", "10s"]),
+        "invalid_deadline"
+    );
 
     // A committee with one vendor at the threshold is refused with its kind.
     let gov = Governance::new(
@@ -248,15 +346,19 @@ async fn kms_gov__should_deploy_propose_vote_execute_and_refuse_per_the_rules() 
             .connect_http(kms.rpc.parse().unwrap()),
     );
     let mut ids = Vec::new();
-    for (k, vendor) in [(1u8, 1u8), (2, 1), (3, 2)] {
-        let key = Bytes::from(vec![k; 36]);
+    for (k, platform) in [
+        (1u8, NodePlatform::Tdx),
+        (2, NodePlatform::Sgx),
+        (3, NodePlatform::SevSnp),
+    ] {
+        let reg = registration(&contract, 6, k, platform);
         gov.registerNode(
-            key.clone(),
-            FixedBytes::repeat_byte(k),
-            vendor,
-            1,
-            1,
+            Bytes::from(reg.request.p2p_key.clone()),
+            FixedBytes::from(reg.request.noise_key),
+            platform.code(),
+            reg.signer,
             "127.0.0.1:1".into(),
+            Bytes::from(reg.signature.to_vec()),
         )
         .send()
         .await
@@ -264,7 +366,7 @@ async fn kms_gov__should_deploy_propose_vote_execute_and_refuse_per_the_rules() 
         .get_receipt()
         .await
         .unwrap();
-        ids.push(alloy::hex::encode(types::node_id(&key)));
+        ids.push(alloy::hex::encode(reg.node_id()));
     }
     let add = |n: &[usize]| {
         n.iter()
@@ -275,7 +377,7 @@ async fn kms_gov__should_deploy_propose_vote_execute_and_refuse_per_the_rules() 
     args.extend(add(&[0, 1, 2]));
     args.extend(["--threshold".to_owned(), "2".to_owned()]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    // Intel holds 2 of the seats at t = 2 (and account 6 operates all three).
+    // Intel (tdx, sgx) holds 2 of the seats at t = 2 (and account 6 operates all three).
     assert_eq!(kms.refused(Some(0), &args), "diversity_violation");
     let mut args = vec!["propose".to_owned(), "committee".to_owned()];
     args.extend(add(&[0, 2]));
@@ -354,45 +456,125 @@ async fn kms_node_register_and_network_info__should_show_the_confirmed_committee
         ProviderBuilder::new().connect_http(kms.rpc.parse().unwrap()),
     );
     assert_eq!(gov.allowedPlatforms().call().await.unwrap(), 0b10_0010);
-    let p = kms.ok(Some(0), &["propose", "platforms", "--allow", "tdx,sev-snp"]);
+    let p = kms.ok(
+        Some(0),
+        &["propose", "platforms", "--allow", "tdx,sev-snp,nitro"],
+    );
     assert_eq!(
         p["action"]["platforms"],
-        serde_json::json!(["tdx", "sev-snp"])
+        serde_json::json!(["tdx", "sev-snp", "nitro"])
+    );
+    let id = p["proposal"].as_u64().unwrap().to_string();
+    kms.ok(Some(1), &["vote", &id]);
+    kms.ok(Some(1), &["execute", &id]);
+
+    let dir = std::env::temp_dir().join(format!("kms-node-test-{}", std::process::id()));
+    let contract = kms.contract.clone().unwrap();
+    // A registration the signer did not sign, one for another operator, and a
+    // simulated node while governance no longer allows simulated platforms.
+    let mut forged = registration(&contract, 6, 6, NodePlatform::Tdx);
+    forged.request.platform = NodePlatform::SevSnp;
+    let (code, v) = kms.run(
+        Some(6),
+        &[
+            "node",
+            "register",
+            "--registration",
+            &registration_file(&dir.join("forged"), &forged),
+            "--endpoint",
+            "10.0.0.6:7000",
+        ],
+    );
+    assert_eq!(
+        (code, v["error"]["kind"].as_str()),
+        (1, Some("bad_registration")),
+        "{v}"
+    );
+    let theirs = registration(&contract, 7, 6, NodePlatform::Tdx);
+    let (code, v) = kms.run(
+        Some(6),
+        &[
+            "node",
+            "register",
+            "--registration",
+            &registration_file(&dir.join("theirs"), &theirs),
+            "--endpoint",
+            "10.0.0.6:7000",
+        ],
+    );
+    assert_eq!(
+        (code, v["error"]["kind"].as_str()),
+        (1, Some("bad_node_signature")),
+        "{v}"
+    );
+    let sim = registration(&contract, 8, 8, NodePlatform::Simulated(2));
+    let (code, v) = kms.run(
+        Some(8),
+        &[
+            "node",
+            "register",
+            "--registration",
+            &registration_file(&dir, &sim),
+            "--endpoint",
+            "10.0.0.8:7000",
+        ],
+    );
+    assert_eq!(
+        (code, v["error"]["kind"].as_str()),
+        (1, Some("platform_not_allowed")),
+        "{v}"
+    );
+    // The old flags are gone: nobody declares a vendor.
+    let (code, v) = kms.run(
+        Some(6),
+        &[
+            "node",
+            "register",
+            "--registration",
+            "x",
+            "--endpoint",
+            "e",
+            "--vendor",
+            "intel",
+        ],
+    );
+    assert_eq!(
+        (code, v["error"]["kind"].as_str()),
+        (2, Some("usage")),
+        "{v}"
     );
 
     let mut ids = Vec::new();
-    for (op, vendor, platform) in [
-        (6usize, "intel", "tdx"),
-        (7, "amd", "sev-snp"),
-        (8, "simulated-2", "simulated"),
+    let mut regs = Vec::new();
+    for (op, platform) in [
+        (6usize, NodePlatform::Tdx),
+        (7, NodePlatform::SevSnp),
+        (8, NodePlatform::Nitro),
     ] {
-        let p2p = format!("{op:02x}").repeat(36);
-        let noise = format!("{:02x}", op + 0x10).repeat(32);
+        let reg = registration(&contract, op, op as u8, platform);
         let endpoint = format!("10.0.0.{op}:7000");
         let r = kms.top(
             Some(op),
             &[
                 "node",
                 "register",
+                "--registration",
+                &registration_file(&dir, &reg),
                 "--endpoint",
                 &endpoint,
-                "--p2p-key",
-                &p2p,
-                "--noise-key",
-                &noise,
-                "--vendor",
-                vendor,
-                "--platform",
-                platform,
             ],
         );
         let id = h(&r["node_id"]);
         assert_eq!(
             id,
-            alloy::hex::encode(types::node_id(&alloy::hex::decode(&p2p).unwrap()))
+            alloy::hex::encode(types::node_id(node_key(op as u8).address()))
         );
-        assert_eq!(r["vendor"], vendor);
+        assert_eq!(r["platform"], platform.platform().to_string());
+        assert_eq!(r["vendor"], platform.vendor().to_string());
+        assert_eq!(r["signer"], alloy::hex::encode(reg.signer));
+        fund(&kms.rpc, reg.signer).await;
         ids.push(id);
+        regs.push(reg);
     }
     let info = kms.top(None, &["network", "info"]);
     assert_eq!(
@@ -423,20 +605,18 @@ async fn kms_node_register_and_network_info__should_show_the_confirmed_committee
     kms.ok(Some(1), &["vote", &id]);
     kms.ok(Some(1), &["execute", &id]);
 
-    // Each operator confirms the DKG outcome (kms-node's job; done directly here).
+    // Each node's signer confirms the DKG outcome (kms-node's job; done directly here).
     let mut secp = vec![0x42u8; 33];
     secp[0] = 0x03;
-    for (i, op) in [6usize, 7, 8].into_iter().enumerate() {
+    for key in [6u8, 7, 8] {
         let gov = Governance::new(
             kms.contract.as_ref().unwrap().parse().unwrap(),
             ProviderBuilder::new()
-                .wallet(DEV_KEYS[op].parse::<PrivateKeySigner>().unwrap())
+                .wallet(node_key(key))
                 .connect_http(kms.rpc.parse().unwrap()),
         );
-        let node: [u8; 32] = alloy::hex::decode(&ids[i]).unwrap().try_into().unwrap();
         gov.confirm(
             1,
-            node.into(),
             FixedBytes::repeat_byte(0x31),
             Bytes::from(vec![0x41u8; 48]),
             Bytes::from(secp.clone()),
@@ -458,14 +638,12 @@ async fn kms_node_register_and_network_info__should_show_the_confirmed_committee
         info["secp_group_pk"].as_str().unwrap(),
         alloy::hex::encode(&secp)
     );
+    // Every member confirmed: nobody is listed as not confirmed.
+    assert_eq!(info["not_confirmed"], serde_json::json!([]));
     let committee = info["committee"].as_array().unwrap();
     for (i, (c, (vendor, platform))) in committee
         .iter()
-        .zip([
-            ("intel", "tdx"),
-            ("amd", "sev-snp"),
-            ("simulated-2", "simulated"),
-        ])
+        .zip([("intel", "tdx"), ("amd", "sev-snp"), ("aws", "nitro")])
         .enumerate()
     {
         assert_eq!(c["index"].as_u64(), Some(i as u64 + 1));
@@ -475,6 +653,10 @@ async fn kms_node_register_and_network_info__should_show_the_confirmed_committee
             (Some(vendor), Some(platform))
         );
         assert!(c["endpoint"].as_str().unwrap().starts_with("10.0.0."));
+        assert_eq!(
+            c["signer"].as_str().unwrap(),
+            alloy::hex::encode(regs[i].signer)
+        );
     }
     // Removing a member through the CLI keeps the rest in order.
     let p = kms.ok(
@@ -492,6 +674,20 @@ async fn kms_node_register_and_network_info__should_show_the_confirmed_committee
         p["action"]["committee"],
         serde_json::json!([ids[0], ids[2]])
     );
+    // A member cannot leave the registry; its operator deregisters it once it is out.
+    let (code, v) = kms.run(Some(6), &["node", "deregister", &ids[0]]);
+    assert_eq!(
+        (code, v["error"]["kind"].as_str()),
+        (1, Some("node_in_committee")),
+        "{v}"
+    );
+    let (code, v) = kms.run(Some(0), &["node", "deregister", &ids[0]]);
+    assert_eq!(
+        (code, v["error"]["kind"].as_str()),
+        (1, Some("not_operator")),
+        "{v}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -627,6 +823,8 @@ fn kms_gov_with_devnet__should_take_chain_contract_and_signers_from_the_devnet_d
     );
     let (code, v) = kms::run(&["network", "info", "--devnet", d], &[]);
     assert_eq!((code, v["epoch"].as_u64()), (0, Some(0)), "{v}");
+    let reg = registration(&contract, 6, 0x17, NodePlatform::Tdx);
+    let file = registration_file(&dir, &reg);
     let (code, v) = kms::run(
         &[
             "node",
@@ -635,20 +833,31 @@ fn kms_gov_with_devnet__should_take_chain_contract_and_signers_from_the_devnet_d
             d,
             "--as",
             "operator:1",
+            "--registration",
+            &file,
             "--endpoint",
             "127.0.0.1:7001",
-            "--p2p-key",
-            &"07".repeat(36),
-            "--noise-key",
-            &"17".repeat(32),
-            "--vendor",
-            "simulated-1",
-            "--platform",
-            "simulated",
         ],
         &[],
     );
     assert_eq!(code, 0, "{v}");
+    let (code, v2) = kms::run(
+        &[
+            "node",
+            "deregister",
+            h(&v["node_id"]).as_str(),
+            "--devnet",
+            d,
+            "--as",
+            "operator:1",
+        ],
+        &[],
+    );
+    assert_eq!(
+        (code, v2["deregistered"].as_bool()),
+        (0, Some(true)),
+        "{v2}"
+    );
     assert_eq!(v["operator"], alloy::hex::encode(addr(6)));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -12,45 +12,74 @@ contract Governance {
     // ------------------------------------------------------------------ constants
 
     /// Proposal kinds (ABI: uint8).
-    uint8 public constant KIND_APPROVE = 1;
-    uint8 public constant KIND_REVOKE = 2;
-    uint8 public constant KIND_COUNCIL = 3;
-    uint8 public constant KIND_COMMITTEE = 4;
-    uint8 public constant KIND_CANCEL_TRANSITION = 5;
-    uint8 public constant KIND_FAMILY_CAP = 6;
-    uint8 public constant KIND_PLATFORMS = 7;
+    uint8 internal constant KIND_APPROVE = 1;
+    uint8 internal constant KIND_REVOKE = 2;
+    uint8 internal constant KIND_COUNCIL = 3;
+    uint8 internal constant KIND_COMMITTEE = 4;
+    uint8 internal constant KIND_CANCEL_TRANSITION = 5;
+    uint8 internal constant KIND_FAMILY_CAP = 6;
+    uint8 internal constant KIND_PLATFORMS = 7;
+    uint8 internal constant KIND_LIVENESS_RULE = 8;
+    uint8 internal constant KIND_VETO = 9;
+    uint8 internal constant KIND_TRANSITION_DEADLINE = 10;
+    uint8 internal constant KIND_NETWORK_POLICY = 11;
 
     /// Proposal states returned by `proposalState` (ABI: uint8).
-    uint8 public constant STATE_UNKNOWN = 0;
-    uint8 public constant STATE_PENDING = 1; // fewer votes than its quorum
-    uint8 public constant STATE_QUEUED = 2; // quorum reached, timelock running
-    uint8 public constant STATE_READY = 3; // executable now
-    uint8 public constant STATE_EXECUTED = 4;
-    uint8 public constant STATE_CANCELLED = 5;
-    uint8 public constant STATE_EXPIRED = 6;
+    uint8 internal constant STATE_UNKNOWN = 0;
+    uint8 internal constant STATE_PENDING = 1; // fewer votes than its quorum
+    uint8 internal constant STATE_QUEUED = 2; // quorum reached, timelock running
+    uint8 internal constant STATE_READY = 3; // executable now
+    uint8 internal constant STATE_EXECUTED = 4;
+    uint8 internal constant STATE_CANCELLED = 5;
+    uint8 internal constant STATE_EXPIRED = 6;
+    uint8 internal constant STATE_VOIDED = 7; // an approval whose digest was revoked since
+    uint8 internal constant STATE_VETOED = 8;
 
     /// Epoch states (ABI: uint8).
-    uint8 public constant EPOCH_NONE = 0;
-    uint8 public constant EPOCH_PENDING = 1;
-    uint8 public constant EPOCH_ACTIVE = 2;
-    uint8 public constant EPOCH_SUPERSEDED = 3;
-    uint8 public constant EPOCH_CANCELLED = 4;
+    uint8 internal constant EPOCH_NONE = 0;
+    uint8 internal constant EPOCH_PENDING = 1;
+    uint8 internal constant EPOCH_ACTIVE = 2;
+    uint8 internal constant EPOCH_SUPERSEDED = 3;
+    uint8 internal constant EPOCH_CANCELLED = 4;
 
     /// Diversity rules named by `DiversityViolation`.
-    uint8 public constant RULE_VENDOR = 1;
-    uint8 public constant RULE_OPERATOR = 2;
-    uint8 public constant RULE_FAMILY = 3;
+    uint8 internal constant RULE_VENDOR = 1;
+    uint8 internal constant RULE_OPERATOR = 2;
+    uint8 internal constant RULE_FAMILY = 3;
+
+    /// Bounds of durations (seconds), so `now + timelock + lifetime` never overflows
+    /// and a council cannot lock itself out for ages.
+    uint64 internal constant MAX_TIMELOCK = 365 days;
+    uint64 internal constant MAX_LIFETIME = 365 days;
+    uint64 internal constant MIN_TRANSITION_DEADLINE = 60;
+    uint64 internal constant MAX_TRANSITION_DEADLINE = 30 days;
+    /// Largest page `proposalIds` returns.
+    uint256 internal constant MAX_PAGE = 100;
 
     /// Bounds that keep every loop of this contract cheap.
-    uint256 public constant MAX_VOTERS = 64;
-    uint256 public constant MAX_COMMITTEE = 64;
-    uint256 public constant MAX_P2P_KEY = 256;
-    uint256 public constant MAX_ENDPOINT = 512;
+    uint256 internal constant MAX_VOTERS = 64;
+    uint256 internal constant MAX_COMMITTEE = 64;
+    uint256 internal constant MAX_P2P_KEY = 256;
+    uint256 internal constant MAX_ENDPOINT = 512;
+
+    /// Node platform codes: 1 tdx, 2 sgx, 3 sev-snp, 4 nitro, 128 + N simulated-N.
+    /// Bit 5 of `allowedPlatforms` admits every simulated label.
+    uint8 private constant PLATFORM_SIMULATED_BIT = 5;
+    uint8 private constant SIMULATED_BASE = 128;
+
+    /// EIP-712 (docs/GOVERNANCE.md, "Node registration").
+    bytes32 private constant DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    bytes32 private constant REGISTRATION_TYPEHASH =
+        keccak256("NodeRegistration(address operator,bytes p2pKey,bytes32 noiseKey,uint8 platform)");
+    /// secp256k1 group order / 2: signatures with a larger `s` are malleable copies.
+    uint256 private constant HALF_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
 
     // Internal proposal status (the stored part of the state).
     uint8 private constant STATUS_OPEN = 1;
     uint8 private constant STATUS_EXECUTED = 2;
     uint8 private constant STATUS_CANCELLED = 3;
+    uint8 private constant STATUS_VETOED = 4;
 
     // ------------------------------------------------------------------ types
 
@@ -78,11 +107,13 @@ contract Governance {
         uint64 createdAt;
         uint64 eta;
         uint64 expiresAt;
+        uint32 revocations; // approvals: revocations of the digest when proposed
         bytes payload;
     }
 
     struct Node {
         address operator;
+        address signer;
         uint8 vendor;
         uint8 platform;
         uint8 teeFamily;
@@ -97,12 +128,30 @@ contract Governance {
         uint16 threshold;
         uint64 createdAt;
         uint64 activatedAt;
+        uint64 deadline;
         bytes32 transcriptHash;
         bytes32 firstConfirmation;
         uint16 confirmations;
         bytes blsGroupPk;
         bytes secpGroupPk;
         bytes32[] committee;
+        bytes32[] notConfirmed;
+    }
+
+    /// The network-wide attestation values nodes appraise evidence with (DESIGN.md §5),
+    /// besides `allowedPlatforms` and the approvals; 0 means "not set" (see
+    /// docs/GOVERNANCE.md for what each unset value does).
+    struct NetworkPolicy {
+        /// SEV-SNP minimum REPORTED_TCB per product line (Milan, Genoa, Turin), packed
+        /// big-endian as fmc, bootloader, tee, snp, microcode SPLs (fmc: Turin only).
+        /// 0: no floor, that line is refused.
+        uint40[3] snpMinTcb;
+        /// TDX/SGX minimum tcbEvaluationDataNumber of the TCB info. 0: not checked.
+        uint32 dcapMinTcbEvaluationDataNumber;
+        /// TDX/SGX maximum age of the TCB info (seconds from its issueDate). 0: not checked.
+        uint64 dcapMaxCollateralAge;
+        /// Maximum evidence age (seconds). 0: the node's default (600 s).
+        uint64 maxEvidenceAge;
     }
 
     /// What `app` returns.
@@ -135,6 +184,7 @@ contract Governance {
     struct NodeView {
         bytes32 nodeId;
         address operator;
+        address signer;
         uint8 vendor;
         uint8 platform;
         uint8 teeFamily;
@@ -156,6 +206,8 @@ contract Governance {
         bytes secpGroupPk;
         bytes32[] committee;
         uint16 confirmations;
+        uint64 deadline;
+        bytes32[] notConfirmed;
     }
 
     // ------------------------------------------------------------------ errors
@@ -174,12 +226,23 @@ contract Governance {
     error DuplicateVoter(address voter);
     error InvalidQuorum(uint256 quorum, uint256 voters);
     error InvalidLifetime(uint64 lifetime);
+    error InvalidTimelock(uint64 timelock);
+    error InvalidDeadline(uint64 deadline);
+    error InvalidNetworkPolicy();
+    error ApprovalVoided(uint256 id);
+    error LivenessViolation(uint8 rule, bytes32 key, uint256 remaining, uint256 threshold);
+    error DeadlineNotReached(uint64 epoch, uint64 deadline);
+    error NotEnoughConfirmations(uint64 epoch, uint256 matching, uint256 required);
     error AlreadyApproved(bytes32 appId, bytes32 measurement);
     error NotApproved(bytes32 appId, bytes32 measurement);
     error InvalidMeasurement();
     error UnknownNode(bytes32 nodeId);
     error NodeExists(bytes32 nodeId);
     error NotOperator(bytes32 nodeId, address account);
+    error UnknownPlatform(uint8 platform);
+    error PlatformNotAllowed(uint8 platform);
+    error BadNodeSignature(address signer);
+    error NodeInCommittee(bytes32 nodeId, uint64 epoch);
     error InvalidNodeRecord(uint8 field);
     error InvalidCommittee(uint256 size);
     error DuplicateNode(bytes32 nodeId);
@@ -208,11 +271,18 @@ contract Governance {
     event ProposalQueued(uint256 indexed id, uint64 eta);
     event ProposalExecuted(uint256 indexed id, address executor);
     event ProposalCancelled(uint256 indexed id);
+    event ProposalVetoed(uint256 indexed id, uint256 vetoId);
     event MeasurementApproved(bytes32 indexed appId, bytes32 indexed measurement, uint256 proposalId);
     event MeasurementRevoked(bytes32 indexed appId, bytes32 indexed measurement, uint256 proposalId);
     event NodeRegistered(
-        bytes32 indexed nodeId, address indexed operator, uint8 vendor, uint8 platform, uint8 teeFamily
+        bytes32 indexed nodeId,
+        address indexed operator,
+        address signer,
+        uint8 vendor,
+        uint8 platform,
+        uint8 teeFamily
     );
+    event NodeDeregistered(bytes32 indexed nodeId);
     event NodeEndpointChanged(bytes32 indexed nodeId, string endpoint);
     event EpochProposed(uint64 indexed epoch, uint16 threshold, bytes32[] committee);
     event EpochConfirmed(uint64 indexed epoch, bytes32 indexed nodeId, bytes32 valuesHash);
@@ -220,7 +290,10 @@ contract Governance {
     event EpochActivated(uint64 indexed epoch, bytes32 transcriptHash, bytes blsGroupPk, bytes secpGroupPk);
     event EpochCancelled(uint64 indexed epoch);
     event FamilyCapChanged(bool enabled);
+    event LivenessRuleChanged(bool enabled);
+    event TransitionDeadlineChanged(uint64 deadline);
     event PlatformsChanged(uint32 allowedPlatforms);
+    event NetworkPolicyChanged(uint256 proposalId);
 
     // ------------------------------------------------------------------ storage
 
@@ -231,27 +304,35 @@ contract Governance {
     uint64 public immutable proposalLifetime;
     /// Whether no TEE family may hold `t` seats either.
     bool public familyCap;
+    /// Whether the committee must keep `t` members after losing any one vendor (and,
+    /// with `familyCap`, any one family) wherever its mix allows that (docs/GOVERNANCE.md).
+    bool public livenessRule;
+    /// Seconds after a transition starts from which it may activate without every
+    /// member's confirmation.
+    uint64 public transitionDeadline;
     /// Platforms whose evidence nodes accept (bit `code` set for each allowed platform
     /// code; bit 5 = simulated, which only development networks allow). DESIGN.md §5.
     uint32 public allowedPlatforms;
+    bytes private policy_; // abi.encode(NetworkPolicy); empty: nothing set yet
 
     mapping(bytes32 => App) private apps;
     mapping(bytes32 => mapping(address => bool)) private voterOf;
     mapping(bytes32 => mapping(bytes32 => uint256)) private measurementSlot; // 1-based
-    bytes32[] private appIds;
 
     uint256 public proposalCount;
     mapping(uint256 => Proposal) private proposals;
     mapping(uint256 => mapping(address => bool)) public hasVoted;
+    mapping(bytes32 => uint256[]) private appProposals;
+    mapping(bytes32 => mapping(bytes32 => uint32)) private revocationCount;
 
     mapping(bytes32 => Node) private nodes;
-    bytes32[] private nodeIds;
 
     uint64 public activeEpoch;
     uint64 public pendingEpoch;
     uint64 public lastEpoch;
     mapping(uint64 => Epoch) private epochs;
     mapping(uint64 => mapping(bytes32 => bytes32)) public confirmationOf;
+    mapping(uint64 => mapping(bytes32 => uint16)) private matching;
 
     // ------------------------------------------------------------------ construction
 
@@ -262,11 +343,14 @@ contract Governance {
         uint64 timelock,
         uint64 lifetime,
         bool familyCapEnabled,
-        uint32 platforms
+        uint32 platforms,
+        uint64 deadline
     ) {
-        if (lifetime == 0) revert InvalidLifetime(lifetime);
+        if (lifetime == 0 || lifetime > MAX_LIFETIME) revert InvalidLifetime(lifetime);
         proposalLifetime = lifetime;
         familyCap = familyCapEnabled;
+        livenessRule = true;
+        _setDeadline(deadline);
         allowedPlatforms = platforms;
         emit PlatformsChanged(platforms);
         bytes32 id = keccak256(abi.encode(address(this), bytes32(0)));
@@ -307,12 +391,15 @@ contract Governance {
         if (a.exists) revert AppExists(appId);
         a.exists = true;
         a.owner = owner;
-        appIds.push(appId);
         emit AppRegistered(appId, owner, salt);
         _setCouncil(appId, voters, quorum, revokeQuorum, timelock);
     }
 
-    function _checkCouncil(address[] memory voters, uint16 quorum, uint16 revokeQuorum) private pure {
+    function _checkCouncil(address[] memory voters, uint16 quorum, uint16 revokeQuorum, uint64 timelock)
+        private
+        pure
+    {
+        if (timelock > MAX_TIMELOCK) revert InvalidTimelock(timelock);
         uint256 k = voters.length;
         if (k == 0 || k > MAX_VOTERS) revert InvalidVoters(k);
         for (uint256 i = 0; i < k; i++) {
@@ -332,7 +419,7 @@ contract Governance {
         uint16 revokeQuorum,
         uint64 timelock
     ) private {
-        _checkCouncil(voters, quorum, revokeQuorum);
+        _checkCouncil(voters, quorum, revokeQuorum, timelock);
         Council storage c = apps[appId].council;
         for (uint256 i = 0; i < c.voters.length; i++) {
             voterOf[appId][c.voters[i]] = false;
@@ -375,19 +462,20 @@ contract Governance {
         uint64 timelock
     ) external returns (uint256) {
         _requireApp(appId);
-        _checkCouncil(voters, quorum, revokeQuorum);
+        _checkCouncil(voters, quorum, revokeQuorum, timelock);
         return _propose(appId, KIND_COUNCIL, abi.encode(voters, quorum, revokeQuorum, timelock));
     }
 
     /// Proposes the next committee: ordered node ids (party index = position + 1) and
-    /// threshold. Refused at once if it breaks the diversity rule or has t <= n/2.
+    /// threshold. Refused at once if it breaks the diversity or liveness rule or has t < 2.
     function proposeCommittee(bytes32[] calldata committee, uint16 threshold) external returns (uint256) {
         if (pendingEpoch != 0) revert TransitionPending(pendingEpoch);
         _checkCommittee(committee, threshold);
         return _propose(nodeAppId, KIND_COMMITTEE, abi.encode(committee, threshold));
     }
 
-    /// Proposes cancelling the pending (stuck) transition to `epochNumber`.
+    /// Proposes cancelling the pending (stuck) transition to `epochNumber` (fast path:
+    /// revocation quorum, no timelock; the previous epoch keeps serving meanwhile).
     function proposeCancelTransition(uint64 epochNumber) external returns (uint256) {
         if (pendingEpoch == 0) revert NoPendingTransition();
         if (epochNumber != pendingEpoch) revert WrongEpoch(epochNumber, pendingEpoch);
@@ -404,6 +492,32 @@ contract Governance {
         return _propose(nodeAppId, KIND_PLATFORMS, abi.encode(platforms));
     }
 
+    /// Proposes the network's attestation values (SEV-SNP floors, DCAP minimum TCB
+    /// evaluation number and collateral age, evidence age).
+    /// `policy` is `abi.encode(NetworkPolicy)`: six words.
+    function proposeNetworkPolicy(bytes calldata policy) external returns (uint256) {
+        if (policy.length != 6 * 32) revert InvalidNetworkPolicy();
+        return _propose(nodeAppId, KIND_NETWORK_POLICY, policy);
+    }
+
+    /// Proposes switching the committee liveness rule on or off.
+    function proposeLivenessRule(bool enabled) external returns (uint256) {
+        return _propose(nodeAppId, KIND_LIVENESS_RULE, abi.encode(enabled));
+    }
+
+    /// Proposes the transition deadline (seconds, within the MIN/MAX bounds).
+    function proposeTransitionDeadline(uint64 deadline) external returns (uint256) {
+        if (deadline < MIN_TRANSITION_DEADLINE || deadline > MAX_TRANSITION_DEADLINE) revert InvalidDeadline(deadline);
+        return _propose(nodeAppId, KIND_TRANSITION_DEADLINE, abi.encode(deadline));
+    }
+
+    /// Proposes vetoing open proposal `id` of the same council (its ordinary quorum, no
+    /// timelock): a queued proposal, e.g. a stale approval, never executes.
+    function proposeVeto(uint256 id) external returns (uint256) {
+        Proposal storage t = _openProposal(id);
+        return _propose(t.appId, KIND_VETO, abi.encode(id));
+    }
+
     function _propose(bytes32 appId, uint8 kind, bytes memory payload) private returns (uint256 id) {
         Council storage c = apps[appId].council;
         if (!voterOf[appId][msg.sender]) revert NotVoter(appId, msg.sender);
@@ -413,10 +527,12 @@ contract Governance {
         p.proposer = msg.sender;
         p.kind = kind;
         p.status = STATUS_OPEN;
-        p.delay = kind == KIND_REVOKE ? 0 : c.timelock;
+        p.delay = _fast(kind) ? 0 : c.timelock;
         p.createdAt = uint64(block.timestamp);
         p.expiresAt = uint64(block.timestamp) + p.delay + proposalLifetime;
         p.payload = payload;
+        if (kind == KIND_APPROVE) p.revocations = revocationCount[appId][abi.decode(payload, (bytes32))];
+        appProposals[appId].push(id);
         emit ProposalCreated(id, appId, kind, msg.sender, payload, p.expiresAt);
         _recordVote(id, p, msg.sender);
     }
@@ -472,6 +588,23 @@ contract Governance {
         emit ProposalExecuted(id, msg.sender);
     }
 
+    /// Kinds without timelock: revocation, cancelling a transition, veto.
+    function _fast(uint8 kind) private pure returns (bool) {
+        return kind == KIND_REVOKE || kind == KIND_CANCEL_TRANSITION || kind == KIND_VETO;
+    }
+
+    /// Whether an approval's digest was revoked after it was proposed.
+    function _voided(Proposal storage p) private view returns (bool) {
+        return p.kind == KIND_APPROVE
+            && revocationCount[p.appId][abi.decode(p.payload, (bytes32))] != p.revocations;
+    }
+
+    function _setDeadline(uint64 deadline) private {
+        if (deadline < MIN_TRANSITION_DEADLINE || deadline > MAX_TRANSITION_DEADLINE) revert InvalidDeadline(deadline);
+        transitionDeadline = deadline;
+        emit TransitionDeadlineChanged(deadline);
+    }
+
     function _apply(uint256 id, Proposal storage p) private {
         bytes32 appId = p.appId;
         uint8 kind = p.kind;
@@ -492,6 +625,8 @@ contract Governance {
             measurementSlot[appId][last] = slot;
             ms.pop();
             delete measurementSlot[appId][m];
+            // Every open approval of `m` is void from now on.
+            revocationCount[appId][m] += 1;
             emit MeasurementRevoked(appId, m, id);
         } else if (kind == KIND_COUNCIL) {
             (address[] memory voters, uint16 quorum, uint16 revokeQuorum, uint64 timelock) =
@@ -506,6 +641,7 @@ contract Governance {
             ep.status = EPOCH_PENDING;
             ep.threshold = threshold;
             ep.createdAt = uint64(block.timestamp);
+            ep.deadline = uint64(block.timestamp) + transitionDeadline;
             ep.committee = committee;
             pendingEpoch = e;
             emit EpochProposed(e, threshold, committee);
@@ -520,6 +656,20 @@ contract Governance {
             bool enabled = abi.decode(p.payload, (bool));
             familyCap = enabled;
             emit FamilyCapChanged(enabled);
+        } else if (kind == KIND_LIVENESS_RULE) {
+            bool enabled = abi.decode(p.payload, (bool));
+            livenessRule = enabled;
+            emit LivenessRuleChanged(enabled);
+        } else if (kind == KIND_VETO) {
+            uint256 target = abi.decode(p.payload, (uint256));
+            Proposal storage t = _openProposal(target);
+            t.status = STATUS_VETOED;
+            emit ProposalVetoed(target, id);
+        } else if (kind == KIND_TRANSITION_DEADLINE) {
+            _setDeadline(abi.decode(p.payload, (uint64)));
+        } else if (kind == KIND_NETWORK_POLICY) {
+            policy_ = p.payload;
+            emit NetworkPolicyChanged(id);
         } else {
             uint32 platforms = abi.decode(p.payload, (uint32));
             allowedPlatforms = platforms;
@@ -532,11 +682,12 @@ contract Governance {
         if (p.status == 0) revert UnknownProposal(id);
         if (p.status != STATUS_OPEN) revert ProposalClosed(id, _state(p));
         if (block.timestamp > p.expiresAt) revert ProposalExpired(id, p.expiresAt);
+        if (_voided(p)) revert ApprovalVoided(id);
     }
 
     function _required(Proposal storage p) private view returns (uint16) {
         Council storage c = apps[p.appId].council;
-        return p.kind == KIND_REVOKE ? c.revokeQuorum : c.quorum;
+        return p.kind == KIND_REVOKE || p.kind == KIND_CANCEL_TRANSITION ? c.revokeQuorum : c.quorum;
     }
 
     /// Votes of the proposal's council's current voters: a removed voter's vote no
@@ -552,6 +703,8 @@ contract Governance {
         if (p.status == 0) return STATE_UNKNOWN;
         if (p.status == STATUS_EXECUTED) return STATE_EXECUTED;
         if (p.status == STATUS_CANCELLED) return STATE_CANCELLED;
+        if (p.status == STATUS_VETOED) return STATE_VETOED;
+        if (_voided(p)) return STATE_VOIDED;
         if (block.timestamp > p.expiresAt) return STATE_EXPIRED;
         if (p.eta == 0) return STATE_PENDING;
         if (block.timestamp < p.eta) return STATE_QUEUED;
@@ -564,38 +717,92 @@ contract Governance {
 
     // ------------------------------------------------------------------ nodes
 
-    /// Registers a node operated by the caller. `nodeId = keccak256(p2pKey)`.
-    /// `vendor`: 1 intel, 2 amd, 3 aws, 128..255 simulated labels (each distinct).
-    /// `platform`: 1 tdx, 2 sgx, 3 sev-snp, 4 nitro, 5 simulated.
-    /// `teeFamily`: 1 memory-encryption CPU, 2 hypervisor-isolated, 128..255 simulated.
+    /// Registers a node operated (and paid for) by the caller. The record is created only
+    /// with the signature of the node's `signer` (a key generated inside its enclave)
+    /// over the EIP-712 `NodeRegistration(operator, p2pKey, noiseKey, platform)` of this
+    /// contract and chain, so nobody can register another node's keys or operator.
+    /// `nodeId = keccak256(abi.encode(signer))`. Vendor and TEE family follow from the
+    /// platform (DESIGN.md §2): 1 tdx, 2 sgx -> intel; 3 sev-snp -> amd (all three
+    /// memory-encryption); 4 nitro -> aws (hypervisor-isolated); 128 + N simulated-N ->
+    /// simulated vendor and family N, only while `allowedPlatforms` admits simulated.
     function registerNode(
         bytes calldata p2pKey,
         bytes32 noiseKey,
-        uint8 vendor,
         uint8 platform,
-        uint8 teeFamily,
-        string calldata endpoint
+        address signer,
+        string calldata endpoint,
+        bytes calldata signature
     ) external returns (bytes32 nodeId) {
         if (p2pKey.length == 0 || p2pKey.length > MAX_P2P_KEY) revert InvalidNodeRecord(1);
         if (noiseKey == bytes32(0)) revert InvalidNodeRecord(2);
-        if (vendor == 0) revert InvalidNodeRecord(3);
-        if (platform == 0) revert InvalidNodeRecord(4);
-        if (teeFamily == 0) revert InvalidNodeRecord(5);
         if (bytes(endpoint).length == 0 || bytes(endpoint).length > MAX_ENDPOINT) revert InvalidNodeRecord(6);
-        nodeId = keccak256(p2pKey);
+        (uint8 vendor, uint8 family) = _derive(platform);
+        bytes32 digest = keccak256(
+            abi.encodePacked(
+                "\x19\x01",
+                keccak256(abi.encode(DOMAIN_TYPEHASH, keccak256("keynet"), keccak256("1"), block.chainid, address(this))),
+                keccak256(abi.encode(REGISTRATION_TYPEHASH, msg.sender, keccak256(p2pKey), noiseKey, platform))
+            )
+        );
+        if (signer == address(0) || _recover(digest, signature) != signer) revert BadNodeSignature(signer);
+        nodeId = keccak256(abi.encode(signer));
         Node storage n = nodes[nodeId];
         if (n.operator != address(0)) revert NodeExists(nodeId);
         n.operator = msg.sender;
+        n.signer = signer;
         n.vendor = vendor;
         n.platform = platform;
-        n.teeFamily = teeFamily;
+        n.teeFamily = family;
         n.registeredAt = uint64(block.timestamp);
         n.noiseKey = noiseKey;
         n.p2pKey = p2pKey;
         n.endpoint = endpoint;
-        nodeIds.push(nodeId);
-        emit NodeRegistered(nodeId, msg.sender, vendor, platform, teeFamily);
+        emit NodeRegistered(nodeId, msg.sender, signer, vendor, platform, family);
         emit NodeEndpointChanged(nodeId, endpoint);
+    }
+
+    /// Vendor and TEE family of a platform code; refuses unknown codes and platforms
+    /// governance does not allow.
+    function _derive(uint8 platform) private view returns (uint8 vendor, uint8 family) {
+        if (platform == 1 || platform == 2) (vendor, family) = (1, 1);
+        else if (platform == 3) (vendor, family) = (2, 1);
+        else if (platform == 4) (vendor, family) = (3, 2);
+        else if (platform >= SIMULATED_BASE) (vendor, family) = (platform, platform);
+        else revert UnknownPlatform(platform);
+        if (!_platformAllowed(platform)) revert PlatformNotAllowed(platform);
+    }
+
+    function _platformAllowed(uint8 platform) private view returns (bool) {
+        uint8 bit = platform >= SIMULATED_BASE ? PLATFORM_SIMULATED_BIT : platform;
+        return (allowedPlatforms >> bit) & 1 == 1;
+    }
+
+    /// ecrecover of a 65-byte `r || s || v` signature; address(0) if malformed or
+    /// malleable (high `s`).
+    function _recover(bytes32 digest, bytes calldata sig) private pure returns (address) {
+        if (sig.length != 65) return address(0);
+        bytes32 r = bytes32(sig[0:32]);
+        bytes32 s = bytes32(sig[32:64]);
+        uint8 v = uint8(sig[64]);
+        if (v < 27) v += 27;
+        if (uint256(s) > HALF_ORDER || (v != 27 && v != 28)) return address(0);
+        return ecrecover(digest, v, r, s);
+    }
+
+    /// Removes a node's record. Only its operator, and only while the node is in neither
+    /// the active nor the pending committee.
+    function deregister(bytes32 nodeId) external {
+        Node storage n = nodes[nodeId];
+        if (n.operator == address(0)) revert UnknownNode(nodeId);
+        if (n.operator != msg.sender) revert NotOperator(nodeId, msg.sender);
+        if (activeEpoch != 0 && _isMember(epochs[activeEpoch].committee, nodeId)) {
+            revert NodeInCommittee(nodeId, activeEpoch);
+        }
+        if (pendingEpoch != 0 && _isMember(epochs[pendingEpoch].committee, nodeId)) {
+            revert NodeInCommittee(nodeId, pendingEpoch);
+        }
+        delete nodes[nodeId];
+        emit NodeDeregistered(nodeId);
     }
 
     /// Changes a node's endpoint. Only its operator.
@@ -610,19 +817,24 @@ contract Governance {
 
     // ------------------------------------------------------------------ epochs
 
-    /// Checks a committee: known distinct nodes, n/2 < t <= n, and no vendor, operator
-    /// or (with `familyCap`) TEE family holding `t` or more seats (DESIGN.md §2).
+    /// Checks a committee: known distinct nodes on allowed platforms, 2 <= t <= n, no
+    /// vendor, operator or (with `familyCap`) TEE family holding `t` or more seats, and
+    /// the liveness rule (DESIGN.md §2).
     function _checkCommittee(bytes32[] memory committee, uint16 threshold) private view {
         uint256 n = committee.length;
         if (n == 0 || n > MAX_COMMITTEE) revert InvalidCommittee(n);
         if (threshold > n) revert ThresholdTooHigh(threshold, n);
-        if (2 * uint256(threshold) <= n) revert ThresholdTooLow(threshold, n);
+        // t = 1 hands the key to any single member. A low t is otherwise the voters'
+        // choice: the caps below bound it, and activation after the deadline needs
+        // min(n, 2t - 1) matching confirmations (DESIGN.md §6).
+        if (threshold < 2) revert ThresholdTooLow(threshold, n);
         uint8[] memory vendors = new uint8[](n);
         uint8[] memory families = new uint8[](n);
         address[] memory operators = new address[](n);
         for (uint256 i = 0; i < n; i++) {
             Node storage nd = nodes[committee[i]];
             if (nd.operator == address(0)) revert UnknownNode(committee[i]);
+            if (!_platformAllowed(nd.platform)) revert PlatformNotAllowed(nd.platform);
             for (uint256 j = 0; j < i; j++) {
                 if (committee[j] == committee[i]) revert DuplicateNode(committee[i]);
             }
@@ -630,44 +842,62 @@ contract Governance {
             families[i] = nd.teeFamily;
             operators[i] = nd.operator;
         }
-        bool families_ = familyCap;
         for (uint256 i = 0; i < n; i++) {
-            uint256 sameVendor = 0;
             uint256 sameOperator = 0;
-            uint256 sameFamily = 0;
             for (uint256 j = 0; j < n; j++) {
-                if (vendors[j] == vendors[i]) sameVendor++;
                 if (operators[j] == operators[i]) sameOperator++;
-                if (families[j] == families[i]) sameFamily++;
-            }
-            if (sameVendor >= threshold) {
-                revert DiversityViolation(RULE_VENDOR, bytes32(uint256(vendors[i])), sameVendor, threshold);
             }
             if (sameOperator >= threshold) {
                 revert DiversityViolation(
                     RULE_OPERATOR, bytes32(uint256(uint160(operators[i]))), sameOperator, threshold
                 );
             }
-            if (families_ && sameFamily >= threshold) {
-                revert DiversityViolation(RULE_FAMILY, bytes32(uint256(families[i])), sameFamily, threshold);
+        }
+        _checkGroups(vendors, threshold, RULE_VENDOR);
+        if (familyCap) _checkGroups(families, threshold, RULE_FAMILY);
+    }
+
+    /// No group (vendor or family) holds `t` seats; and, with the liveness rule, losing
+    /// any one group leaves at least `t` members (DESIGN.md §2), enforced where the mix
+    /// allows it: k groups can each hold at most n - t seats only if k * (n - t) >= n.
+    function _checkGroups(uint8[] memory groups, uint16 threshold, uint8 rule) private view {
+        uint256 n = groups.length;
+        uint256[] memory seats = new uint256[](n);
+        uint256 distinct = 0;
+        for (uint256 i = 0; i < n; i++) {
+            bool first = true;
+            for (uint256 j = 0; j < n; j++) {
+                if (groups[j] == groups[i]) {
+                    seats[i]++;
+                    if (j < i) first = false;
+                }
+            }
+            if (first) distinct++;
+            if (seats[i] >= threshold) {
+                revert DiversityViolation(rule, bytes32(uint256(groups[i])), seats[i], threshold);
+            }
+        }
+        if (!livenessRule || distinct * (n - threshold) < n) return;
+        for (uint256 i = 0; i < n; i++) {
+            if (n - seats[i] < threshold) {
+                revert LivenessViolation(rule, bytes32(uint256(groups[i])), n - seats[i], threshold);
             }
         }
     }
 
-    /// A member of the pending committee confirms the outcome of the DKG (or reshare)
-    /// for `nodeId`, which the caller operates. The epoch activates when every member
-    /// has confirmed the same values; after genesis the group keys must be unchanged.
+    /// A member of the pending committee confirms the outcome of the DKG (or reshare).
+    /// The caller is the member's signer (the enclave's key): the node is
+    /// `keccak256(abi.encode(msg.sender))`. The epoch activates when every member has
+    /// confirmed the same values; after genesis the group keys must be unchanged.
     function confirm(
         uint64 epochNumber,
-        bytes32 nodeId,
         bytes32 transcriptHash,
         bytes calldata blsGroupPk,
         bytes calldata secpGroupPk
     ) external {
         if (pendingEpoch == 0 || epochNumber != pendingEpoch) revert WrongEpoch(epochNumber, pendingEpoch);
-        Node storage nd = nodes[nodeId];
-        if (nd.operator == address(0)) revert UnknownNode(nodeId);
-        if (nd.operator != msg.sender) revert NotOperator(nodeId, msg.sender);
+        bytes32 nodeId = keccak256(abi.encode(msg.sender));
+        if (nodes[nodeId].operator == address(0)) revert UnknownNode(nodeId);
         Epoch storage ep = epochs[epochNumber];
         if (!_isMember(ep.committee, nodeId)) revert NotCommitteeMember(epochNumber, nodeId);
         if (confirmationOf[epochNumber][nodeId] != bytes32(0)) revert AlreadyConfirmed(epochNumber, nodeId);
@@ -682,26 +912,60 @@ contract Governance {
         }
         bytes32 h = keccak256(abi.encode(transcriptHash, blsGroupPk, secpGroupPk));
         confirmationOf[epochNumber][nodeId] = h;
+        ep.confirmations += 1;
+        uint16 same = ++matching[epochNumber][h];
         emit EpochConfirmed(epochNumber, nodeId, h);
         if (ep.firstConfirmation == bytes32(0)) {
             ep.firstConfirmation = h;
         } else if (ep.firstConfirmation != h) {
-            // Never activates: members disagree. Governance cancels the transition.
             emit EpochConfirmationMismatch(epochNumber, nodeId, ep.firstConfirmation, h);
-            return;
         }
-        ep.confirmations += 1;
-        if (ep.confirmations == ep.committee.length) {
-            ep.transcriptHash = transcriptHash;
-            ep.blsGroupPk = blsGroupPk;
-            ep.secpGroupPk = secpGroupPk;
-            ep.activatedAt = uint64(block.timestamp);
-            ep.status = EPOCH_ACTIVE;
-            if (activeEpoch != 0) epochs[activeEpoch].status = EPOCH_SUPERSEDED;
-            activeEpoch = epochNumber;
-            pendingEpoch = 0;
-            emit EpochActivated(epochNumber, transcriptHash, blsGroupPk, secpGroupPk);
+        if (same == ep.committee.length || (block.timestamp > ep.deadline && same >= _needed(ep))) {
+            _activate(epochNumber, ep, h, transcriptHash, blsGroupPk, secpGroupPk);
         }
+    }
+
+    /// Activates the pending epoch after its deadline with values that at least
+    /// `min(n, 2t - 1)` members confirmed (DESIGN.md §6). Anyone may call it.
+    function activate(uint64 epochNumber, bytes32 transcriptHash, bytes calldata blsGroupPk, bytes calldata secpGroupPk)
+        external
+    {
+        if (pendingEpoch == 0 || epochNumber != pendingEpoch) revert WrongEpoch(epochNumber, pendingEpoch);
+        Epoch storage ep = epochs[epochNumber];
+        if (block.timestamp <= ep.deadline) revert DeadlineNotReached(epochNumber, ep.deadline);
+        bytes32 h = keccak256(abi.encode(transcriptHash, blsGroupPk, secpGroupPk));
+        uint256 same = matching[epochNumber][h];
+        uint256 needed = _needed(ep);
+        if (same < needed) revert NotEnoughConfirmations(epochNumber, same, needed);
+        _activate(epochNumber, ep, h, transcriptHash, blsGroupPk, secpGroupPk);
+    }
+
+    /// min(n, 2t - 1): then t honest members hold shares even if t - 1 confirmed a lie.
+    function _needed(Epoch storage ep) private view returns (uint256) {
+        uint256 twice = 2 * uint256(ep.threshold) - 1;
+        return twice < ep.committee.length ? twice : ep.committee.length;
+    }
+
+    function _activate(
+        uint64 epochNumber,
+        Epoch storage ep,
+        bytes32 h,
+        bytes32 transcriptHash,
+        bytes calldata blsGroupPk,
+        bytes calldata secpGroupPk
+    ) private {
+        ep.transcriptHash = transcriptHash;
+        ep.blsGroupPk = blsGroupPk;
+        ep.secpGroupPk = secpGroupPk;
+        ep.activatedAt = uint64(block.timestamp);
+        ep.status = EPOCH_ACTIVE;
+        for (uint256 i = 0; i < ep.committee.length; i++) {
+            if (confirmationOf[epochNumber][ep.committee[i]] != h) ep.notConfirmed.push(ep.committee[i]);
+        }
+        if (activeEpoch != 0) epochs[activeEpoch].status = EPOCH_SUPERSEDED;
+        activeEpoch = epochNumber;
+        pendingEpoch = 0;
+        emit EpochActivated(epochNumber, transcriptHash, blsGroupPk, secpGroupPk);
     }
 
     function _isMember(bytes32[] storage committee, bytes32 nodeId) private view returns (bool) {
@@ -713,10 +977,11 @@ contract Governance {
 
     // ------------------------------------------------------------------ views
 
-    /// Whether evidence of platform `code` (1 tdx, 2 sgx, 3 sev-snp, 4 nitro,
-    /// 5 simulated) is accepted.
-    function isPlatformAllowed(uint8 code) external view returns (bool) {
-        return code < 32 && (allowedPlatforms >> code) & 1 == 1;
+    /// The network-wide attestation policy in one call: the allowed platforms and
+    /// `abi.encode(NetworkPolicy)` of the last executed network-policy proposal (empty
+    /// before the first).
+    function networkPolicy() external view returns (uint32 platforms, bytes memory policy) {
+        return (allowedPlatforms, policy_);
     }
 
     /// Whether `measurement` is currently approved for `appId`.
@@ -735,16 +1000,6 @@ contract Governance {
         v.revokeQuorum = a.council.revokeQuorum;
         v.timelock = a.council.timelock;
         v.measurements = a.measurements;
-    }
-
-    /// Number of registered applications (the network's own included).
-    function appCount() external view returns (uint256) {
-        return appIds.length;
-    }
-
-    /// The `index`-th registered application id.
-    function appIdAt(uint256 index) external view returns (bytes32) {
-        return appIds[index];
     }
 
     /// Whether `account` is a voter of `appId`.
@@ -769,9 +1024,24 @@ contract Governance {
         v.payload = p.payload;
     }
 
-    /// A proposal's state (STATE_* constants; 0 if unknown).
-    function proposalState(uint256 id) external view returns (uint8) {
-        return _state(proposals[id]);
+    /// A page of proposal ids, newest first: of application `appId`, or of all
+    /// applications when `appId` is zero. `total` counts the whole list; at most
+    /// MAX_PAGE ids are returned from position `offset` on.
+    function proposalIds(bytes32 appId, uint256 offset, uint256 limit)
+        external
+        view
+        returns (uint256 total, uint256[] memory ids)
+    {
+        uint256[] storage list = appProposals[appId];
+        total = appId == bytes32(0) ? proposalCount : list.length;
+        if (limit > MAX_PAGE) limit = MAX_PAGE;
+        uint256 count = offset >= total ? 0 : total - offset;
+        if (count > limit) count = limit;
+        ids = new uint256[](count);
+        for (uint256 i = 0; i < count; i++) {
+            uint256 pos = total - 1 - offset - i;
+            ids[i] = appId == bytes32(0) ? pos + 1 : list[pos];
+        }
     }
 
     /// A registered node.
@@ -780,6 +1050,7 @@ contract Governance {
         if (n.operator == address(0)) revert UnknownNode(nodeId);
         v.nodeId = nodeId;
         v.operator = n.operator;
+        v.signer = n.signer;
         v.vendor = n.vendor;
         v.platform = n.platform;
         v.teeFamily = n.teeFamily;
@@ -787,16 +1058,6 @@ contract Governance {
         v.noiseKey = n.noiseKey;
         v.p2pKey = n.p2pKey;
         v.endpoint = n.endpoint;
-    }
-
-    /// Number of registered nodes.
-    function nodeCount() external view returns (uint256) {
-        return nodeIds.length;
-    }
-
-    /// The `index`-th registered node id.
-    function nodeIdAt(uint256 index) external view returns (bytes32) {
-        return nodeIds[index];
     }
 
     /// An epoch (any status). Epoch 0 is "none".
@@ -812,6 +1073,8 @@ contract Governance {
         v.secpGroupPk = ep.secpGroupPk;
         v.committee = ep.committee;
         v.confirmations = ep.confirmations;
+        v.deadline = ep.deadline;
+        v.notConfirmed = ep.notConfirmed;
     }
 
     /// The active epoch, its committee and group keys (epoch 0 before genesis).
@@ -819,9 +1082,4 @@ contract Governance {
         return epoch(activeEpoch);
     }
 
-    /// The group keys of the active epoch: BLS12-381 G1 (48 bytes), secp256k1 (33 bytes).
-    function groupKeys() external view returns (bytes memory blsGroupPk, bytes memory secpGroupPk) {
-        Epoch storage ep = epochs[activeEpoch];
-        return (ep.blsGroupPk, ep.secpGroupPk);
-    }
 }

@@ -19,7 +19,7 @@ const input = {
   language: 'Solidity',
   sources: { [source]: { content: readFileSync(join(root, source), 'utf8') } },
   settings: {
-    optimizer: { enabled: true, runs: 200 },
+    optimizer: { enabled: true, runs: 1 },
     viaIR: false,
     evmVersion: 'cancun',
     metadata: { bytecodeHash: 'none', appendCBOR: false },

@@ -43,6 +43,18 @@ pub enum Error {
         /// The proposal kind.
         kind: &'static str,
     },
+    /// A registration (file) that is malformed or whose signature does not check.
+    #[error("bad registration: {reason}")]
+    BadRegistration {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A hex field that does not decode.
+    #[error("{field} is not hex")]
+    BadHex {
+        /// Which field.
+        field: &'static str,
+    },
     /// A number too large for its domain type.
     #[error("{field} is out of range")]
     OutOfRange {
@@ -56,6 +68,15 @@ pub enum Error {
 pub struct ContractError(pub GovernanceErrors);
 
 const RULES: [&str; 4] = ["?", "vendor", "operator", "TEE family"];
+
+/// The contract's `MAX_TIMELOCK` (seconds): 365 days.
+pub const MAX_TIMELOCK: u64 = 365 * 86_400;
+/// The contract's `MAX_LIFETIME` (seconds): 365 days.
+pub const MAX_LIFETIME: u64 = 365 * 86_400;
+/// The contract's `MIN_TRANSITION_DEADLINE` (seconds).
+pub const MIN_TRANSITION_DEADLINE: u64 = 60;
+/// The contract's `MAX_TRANSITION_DEADLINE` (seconds): 30 days.
+pub const MAX_TRANSITION_DEADLINE: u64 = 30 * 86_400;
 
 impl ContractError {
     /// Decodes revert data (selector + arguments); `None` if it is not one of ours.
@@ -82,12 +103,23 @@ impl ContractError {
             E::DuplicateVoter(_) => "duplicate_voter",
             E::InvalidQuorum(_) => "invalid_quorum",
             E::InvalidLifetime(_) => "invalid_lifetime",
+            E::InvalidTimelock(_) => "invalid_timelock",
+            E::InvalidDeadline(_) => "invalid_deadline",
+            E::InvalidNetworkPolicy(_) => "invalid_network_policy",
+            E::ApprovalVoided(_) => "approval_voided",
+            E::LivenessViolation(_) => "liveness_violation",
+            E::DeadlineNotReached(_) => "deadline_not_reached",
+            E::NotEnoughConfirmations(_) => "not_enough_confirmations",
             E::AlreadyApproved(_) => "already_approved",
             E::NotApproved(_) => "not_approved",
             E::InvalidMeasurement(_) => "invalid_measurement",
             E::UnknownNode(_) => "unknown_node",
             E::NodeExists(_) => "node_exists",
             E::NotOperator(_) => "not_operator",
+            E::UnknownPlatform(_) => "unknown_platform",
+            E::PlatformNotAllowed(_) => "platform_not_allowed",
+            E::BadNodeSignature(_) => "bad_node_signature",
+            E::NodeInCommittee(_) => "node_in_committee",
             E::InvalidNodeRecord(_) => "invalid_node_record",
             E::InvalidCommittee(_) => "invalid_committee",
             E::DuplicateNode(_) => "duplicate_node",
@@ -148,7 +180,39 @@ impl ContractError {
             E::InvalidQuorum(e) => {
                 format!("quorum {} is not between 1 and the {} voters", e.quorum, e.voters)
             }
-            E::InvalidLifetime(_) => "the proposal lifetime must be positive".to_owned(),
+            E::InvalidLifetime(e) => format!(
+                "the proposal lifetime must be between 1 s and {MAX_LIFETIME} s (365 days), got {}",
+                e.lifetime
+            ),
+            E::InvalidTimelock(e) => format!(
+                "the timelock must be at most {MAX_TIMELOCK} s (365 days), got {}",
+                e.timelock
+            ),
+            E::InvalidDeadline(e) => format!(
+                "the transition deadline must be between {MIN_TRANSITION_DEADLINE} s and {MAX_TRANSITION_DEADLINE} s (30 days), got {}",
+                e.deadline
+            ),
+            E::InvalidNetworkPolicy(_) => {
+                "a network policy is abi.encode(NetworkPolicy): six 32-byte words".to_owned()
+            }
+            E::ApprovalVoided(e) => format!(
+                "proposal {}'s measurement was revoked after it was proposed, so it can never execute; propose the approval again",
+                e.id
+            ),
+            E::LivenessViolation(e) => format!(
+                "losing one {} would leave {} members, below the threshold {}; rebalance the committee (or switch the liveness rule off)",
+                RULES.get(usize::from(e.rule)).copied().unwrap_or("?"),
+                e.remaining,
+                e.threshold
+            ),
+            E::DeadlineNotReached(e) => format!(
+                "epoch {} can activate without every member only after unix time {}",
+                e.epoch, e.deadline
+            ),
+            E::NotEnoughConfirmations(e) => format!(
+                "epoch {} has {} matching confirmations of these values, {} needed",
+                e.epoch, e.matching, e.required
+            ),
             E::AlreadyApproved(e) => format!(
                 "measurement {} is already approved for application {}",
                 hex::encode(e.measurement),
@@ -166,6 +230,23 @@ impl ContractError {
                 "{} is not the operator of node {}",
                 e.account,
                 hex::encode(e.nodeId)
+            ),
+            E::UnknownPlatform(e) => format!(
+                "platform code {} is unknown; use tdx, sgx, sev-snp, nitro or simulated-N",
+                e.platform
+            ),
+            E::PlatformNotAllowed(e) => format!(
+                "platform code {} is not allowed by the network's governance (a platforms proposal changes that)",
+                e.platform
+            ),
+            E::BadNodeSignature(e) => format!(
+                "the registration is not signed by its signer {} for this operator, chain and contract; have the node write it again",
+                e.signer
+            ),
+            E::NodeInCommittee(e) => format!(
+                "node {} is in the committee of epoch {}; remove it from the committee first",
+                hex::encode(e.nodeId),
+                e.epoch
             ),
             E::InvalidNodeRecord(e) => format!(
                 "the node record's {} is missing or too long",
@@ -185,7 +266,7 @@ impl ContractError {
                 format!("node {} appears twice in the committee", hex::encode(e.nodeId))
             }
             E::ThresholdTooLow(e) => format!(
-                "threshold {} is not more than half of the {} members; raise it",
+                "threshold {} of {} members is below 2 (one member would hold the key); raise it",
                 e.threshold, e.size
             ),
             E::ThresholdTooHigh(e) => {

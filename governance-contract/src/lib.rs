@@ -4,6 +4,7 @@
 
 pub mod bindings;
 pub mod errors;
+pub mod registration;
 pub mod rpc;
 pub mod types;
 
@@ -11,7 +12,8 @@ pub mod anvil;
 
 pub use bindings::Governance;
 pub use errors::{decode_contract_error, ContractError, Error};
+pub use registration::{Registration, RegistrationRequest};
 pub use types::{
-    AppInfo, EpochInfo, EpochStatus, NodeRecord, Platform, ProposalAction, ProposalInfo,
-    ProposalKind, ProposalState, TeeFamily, Vendor,
+    AppInfo, EpochInfo, EpochStatus, NetworkPolicy, NodePlatform, NodeRecord, Platform,
+    ProposalAction, ProposalInfo, ProposalKind, ProposalState, TeeFamily, Vendor,
 };

@@ -246,6 +246,117 @@ impl fmt::Display for TeeFamily {
     }
 }
 
+/// A node's platform as its on-chain record holds it: the hardware platforms, or a
+/// simulated platform with its label (development networks). Vendor and TEE family
+/// follow from it (DESIGN.md §2); nobody declares them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum NodePlatform {
+    /// Intel TDX. Code 1.
+    Tdx,
+    /// Intel SGX. Code 2.
+    Sgx,
+    /// AMD SEV-SNP. Code 3.
+    SevSnp,
+    /// AWS Nitro Enclaves. Code 4.
+    Nitro,
+    /// Simulated enclave of simulated vendor `0..=127`. Code `128 + label`.
+    Simulated(u8),
+}
+
+impl NodePlatform {
+    /// The on-chain code (`registerNode`'s `platform`).
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Tdx => 1,
+            Self::Sgx => 2,
+            Self::SevSnp => 3,
+            Self::Nitro => 4,
+            Self::Simulated(label) => SIMULATED_BASE | (label & 0x7f),
+        }
+    }
+
+    /// The platform of the evidence this node presents.
+    pub fn platform(self) -> Platform {
+        match self {
+            Self::Tdx => Platform::Tdx,
+            Self::Sgx => Platform::Sgx,
+            Self::SevSnp => Platform::SevSnp,
+            Self::Nitro => Platform::Nitro,
+            Self::Simulated(_) => Platform::Simulated,
+        }
+    }
+
+    /// The vendor the contract derives: TDX, SGX -> Intel; SEV-SNP -> AMD; Nitro -> AWS;
+    /// simulated-N -> simulated vendor N.
+    pub fn vendor(self) -> Vendor {
+        match self {
+            Self::Tdx | Self::Sgx => Vendor::Intel,
+            Self::SevSnp => Vendor::Amd,
+            Self::Nitro => Vendor::Aws,
+            Self::Simulated(label) => Vendor::Simulated(label & 0x7f),
+        }
+    }
+
+    /// The TEE family the contract derives.
+    pub fn family(self) -> TeeFamily {
+        match self {
+            Self::Simulated(label) => TeeFamily::Simulated(label & 0x7f),
+            other => other.platform().family(),
+        }
+    }
+}
+
+impl TryFrom<u8> for NodePlatform {
+    type Error = Error;
+    fn try_from(code: u8) -> Result<Self, Error> {
+        match code {
+            1 => Ok(Self::Tdx),
+            2 => Ok(Self::Sgx),
+            3 => Ok(Self::SevSnp),
+            4 => Ok(Self::Nitro),
+            c if c >= SIMULATED_BASE => Ok(Self::Simulated(c & 0x7f)),
+            c => Err(Error::UnknownCode {
+                field: "node platform",
+                value: c.into(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for NodePlatform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Simulated(label) => write!(f, "simulated-{label}"),
+            other => other.platform().fmt(f),
+        }
+    }
+}
+
+impl FromStr for NodePlatform {
+    type Err = Error;
+    /// `tdx`, `sgx`, `sev-snp`, `nitro`, `simulated` (label 0) or `simulated-N`.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let bad = || Error::UnknownName {
+            field: "node platform",
+            value: s.to_owned(),
+        };
+        match s.parse::<Platform>() {
+            Ok(Platform::Tdx) => Ok(Self::Tdx),
+            Ok(Platform::Sgx) => Ok(Self::Sgx),
+            Ok(Platform::SevSnp) => Ok(Self::SevSnp),
+            Ok(Platform::Nitro) => Ok(Self::Nitro),
+            Ok(Platform::Simulated) => Ok(Self::Simulated(0)),
+            Err(_) => s
+                .strip_prefix("simulated-")
+                .and_then(|n| n.parse::<u8>().ok())
+                .filter(|n| *n < SIMULATED_BASE)
+                .map(Self::Simulated)
+                .ok_or_else(bad),
+        }
+    }
+}
+
 /// What a proposal does (its kind).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -264,6 +375,14 @@ pub enum ProposalKind {
     FamilyCap,
     /// Set the platforms whose evidence nodes accept.
     Platforms,
+    /// Switch the committee liveness rule.
+    LivenessRule,
+    /// Veto an open proposal of the same council (quorum, no timelock).
+    Veto,
+    /// Set the transition deadline.
+    TransitionDeadline,
+    /// Set the network's attestation values.
+    NetworkPolicy,
 }
 
 impl ProposalKind {
@@ -277,6 +396,10 @@ impl ProposalKind {
             Self::CancelTransition => 5,
             Self::FamilyCap => 6,
             Self::Platforms => 7,
+            Self::LivenessRule => 8,
+            Self::Veto => 9,
+            Self::TransitionDeadline => 10,
+            Self::NetworkPolicy => 11,
         }
     }
 
@@ -290,6 +413,10 @@ impl ProposalKind {
             Self::CancelTransition => "cancel_transition",
             Self::FamilyCap => "family_cap",
             Self::Platforms => "platforms",
+            Self::LivenessRule => "liveness_rule",
+            Self::Veto => "veto",
+            Self::TransitionDeadline => "transition_deadline",
+            Self::NetworkPolicy => "network_policy",
         }
     }
 }
@@ -305,6 +432,10 @@ impl TryFrom<u8> for ProposalKind {
             5 => Ok(Self::CancelTransition),
             6 => Ok(Self::FamilyCap),
             7 => Ok(Self::Platforms),
+            8 => Ok(Self::LivenessRule),
+            9 => Ok(Self::Veto),
+            10 => Ok(Self::TransitionDeadline),
+            11 => Ok(Self::NetworkPolicy),
             c => Err(Error::UnknownCode {
                 field: "proposal kind",
                 value: c.into(),
@@ -329,6 +460,11 @@ pub enum ProposalState {
     Cancelled,
     /// Not executed before it expired.
     Expired,
+    /// An approval whose measurement was revoked after it was proposed: it can never
+    /// execute (a stale approval cannot undo a revocation).
+    Voided,
+    /// Vetoed by its council.
+    Vetoed,
 }
 
 impl ProposalState {
@@ -341,6 +477,8 @@ impl ProposalState {
             Self::Executed => "executed",
             Self::Cancelled => "cancelled",
             Self::Expired => "expired",
+            Self::Voided => "voided",
+            Self::Vetoed => "vetoed",
         }
     }
 }
@@ -355,6 +493,8 @@ impl TryFrom<u8> for ProposalState {
             4 => Ok(Self::Executed),
             5 => Ok(Self::Cancelled),
             6 => Ok(Self::Expired),
+            7 => Ok(Self::Voided),
+            8 => Ok(Self::Vetoed),
             c => Err(Error::UnknownCode {
                 field: "proposal state",
                 value: c.into(),
@@ -410,6 +550,23 @@ pub enum ProposalAction {
         /// The `allowedPlatforms` mask (see [`Platform::bit`]).
         mask: u32,
     },
+    /// Switch the liveness rule.
+    LivenessRule {
+        /// Whether the rule applies.
+        enabled: bool,
+    },
+    /// Veto proposal `target`.
+    Veto {
+        /// The vetoed proposal's id.
+        target: u64,
+    },
+    /// Set the transition deadline.
+    TransitionDeadline {
+        /// Seconds.
+        seconds: u64,
+    },
+    /// Set the network's attestation values.
+    NetworkPolicy(NetworkPolicy),
 }
 
 impl ProposalAction {
@@ -450,6 +607,23 @@ impl ProposalAction {
             ProposalKind::Platforms => Self::Platforms {
                 mask: u32::abi_decode(payload).map_err(bad)?,
             },
+            ProposalKind::LivenessRule => Self::LivenessRule {
+                enabled: bool::abi_decode(payload).map_err(bad)?,
+            },
+            ProposalKind::Veto => Self::Veto {
+                target: u64::try_from(U256::abi_decode(payload).map_err(bad)?).map_err(|_| {
+                    Error::OutOfRange {
+                        field: "veto target",
+                    }
+                })?,
+            },
+            ProposalKind::TransitionDeadline => Self::TransitionDeadline {
+                seconds: u64::abi_decode(payload).map_err(bad)?,
+            },
+            ProposalKind::NetworkPolicy => Self::NetworkPolicy(
+                NetworkPolicy::decode(payload)
+                    .map_err(|_| Error::BadPayload { kind: kind.name() })?,
+            ),
         })
     }
 
@@ -463,7 +637,97 @@ impl ProposalAction {
             Self::CancelTransition { .. } => ProposalKind::CancelTransition,
             Self::FamilyCap { .. } => ProposalKind::FamilyCap,
             Self::Platforms { .. } => ProposalKind::Platforms,
+            Self::LivenessRule { .. } => ProposalKind::LivenessRule,
+            Self::Veto { .. } => ProposalKind::Veto,
+            Self::TransitionDeadline { .. } => ProposalKind::TransitionDeadline,
+            Self::NetworkPolicy(_) => ProposalKind::NetworkPolicy,
         }
+    }
+}
+
+alloy::sol! {
+    /// The contract's `NetworkPolicy` (its ABI encoding is what `proposeNetworkPolicy`
+    /// takes and `networkPolicy()` returns).
+    #[allow(missing_docs)]
+    struct NetworkPolicyAbi {
+        uint40[3] snpMinTcb;
+        uint32 dcapMinTcbEvaluationDataNumber;
+        uint64 dcapMaxCollateralAge;
+        uint64 maxEvidenceAge;
+    }
+}
+
+/// The network-wide attestation values voters set on chain (DESIGN.md §5), as stored:
+/// `0` means "not set" in every field. The `policy` module turns them, with the allowed
+/// platforms and the approvals, into an `attestation_gate::Policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NetworkPolicy {
+    /// SEV-SNP minimum REPORTED_TCB per product line, `[Milan, Genoa, Turin]`, each the
+    /// SPLs packed big-endian in 40 bits: `fmc, bootloader, tee, snp, microcode` (fmc:
+    /// Turin only). `0`: no floor, so that line's evidence is refused.
+    pub snp_min_tcb: [u64; 3],
+    /// TDX/SGX minimum `tcbEvaluationDataNumber`. `0`: not checked.
+    pub dcap_min_tcb_evaluation_data_number: u32,
+    /// TDX/SGX maximum TCB-info age, seconds from its `issueDate`. `0`: not checked.
+    pub dcap_max_collateral_age_secs: u64,
+    /// Maximum evidence age, seconds. `0`: the node's default.
+    pub max_evidence_age_secs: u64,
+}
+
+/// Largest value of a packed 40-bit SEV-SNP floor.
+const SNP_FLOOR_MAX: u64 = (1 << 40) - 1;
+
+impl NetworkPolicy {
+    /// Packs SPLs into one on-chain floor value.
+    pub fn pack_snp(fmc: u8, bootloader: u8, tee: u8, snp: u8, microcode: u8) -> u64 {
+        u64::from_be_bytes([0, 0, 0, fmc, bootloader, tee, snp, microcode])
+    }
+
+    /// Unpacks an on-chain floor into `[fmc, bootloader, tee, snp, microcode]`.
+    pub fn unpack_snp(packed: u64) -> [u8; 5] {
+        let b = packed.to_be_bytes();
+        [b[3], b[4], b[5], b[6], b[7]]
+    }
+
+    /// `abi.encode(NetworkPolicy)`: what `proposeNetworkPolicy` takes.
+    pub fn encode(&self) -> Result<Vec<u8>, Error> {
+        let mut floors = [alloy::primitives::aliases::U40::ZERO; 3];
+        for (out, v) in floors.iter_mut().zip(self.snp_min_tcb) {
+            if v > SNP_FLOOR_MAX {
+                return Err(Error::OutOfRange {
+                    field: "snp_min_tcb",
+                });
+            }
+            *out = alloy::primitives::aliases::U40::from(v);
+        }
+        Ok(NetworkPolicyAbi {
+            snpMinTcb: floors,
+            dcapMinTcbEvaluationDataNumber: self.dcap_min_tcb_evaluation_data_number,
+            dcapMaxCollateralAge: self.dcap_max_collateral_age_secs,
+            maxEvidenceAge: self.max_evidence_age_secs,
+        }
+        .abi_encode())
+    }
+
+    /// Decodes `abi.encode(NetworkPolicy)`; empty bytes (nothing set yet) give the
+    /// all-unset default.
+    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
+        if bytes.is_empty() {
+            return Ok(Self::default());
+        }
+        let v = NetworkPolicyAbi::abi_decode(bytes).map_err(|_| Error::BadPayload {
+            kind: "network_policy",
+        })?;
+        let mut snp_min_tcb = [0u64; 3];
+        for (out, f) in snp_min_tcb.iter_mut().zip(v.snpMinTcb) {
+            *out = f.to::<u64>();
+        }
+        Ok(Self {
+            snp_min_tcb,
+            dcap_min_tcb_evaluation_data_number: v.dcapMinTcbEvaluationDataNumber,
+            dcap_max_collateral_age_secs: v.dcapMaxCollateralAge,
+            max_evidence_age_secs: v.maxEvidenceAge,
+        })
     }
 }
 
@@ -551,19 +815,22 @@ impl From<Governance::AppView> for AppInfo {
     }
 }
 
-/// A registered node.
+/// A registered node. Codes are kept raw where a newer contract could write one this
+/// build does not know, so a reader can still show the rest ([`NodeRecord::vendor`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeRecord {
-    /// `keccak256(p2p_key)`.
+    /// `keccak256(abi.encode(signer))` ([`node_id`]).
     pub node_id: [u8; 32],
-    /// The account that registered it and confirms epochs for it.
+    /// The account that registered it and pays: changes its endpoint, deregisters it.
     pub operator: Address,
-    /// Hardware vendor.
-    pub vendor: Vendor,
-    /// TEE platform.
-    pub platform: Platform,
-    /// TEE family.
-    pub tee_family: TeeFamily,
+    /// The node's enclave-held key: signed the registration, confirms epochs.
+    pub signer: Address,
+    /// Hardware vendor code (derived from the platform by the contract).
+    pub vendor_code: u8,
+    /// Node platform code.
+    pub platform_code: u8,
+    /// TEE family code.
+    pub tee_family_code: u8,
     /// Block time of registration.
     pub registered_at: u64,
     /// The node's Noise static public key (X25519).
@@ -574,20 +841,37 @@ pub struct NodeRecord {
     pub endpoint: String,
 }
 
-impl TryFrom<Governance::NodeView> for NodeRecord {
-    type Error = Error;
-    fn try_from(v: Governance::NodeView) -> Result<Self, Error> {
-        Ok(Self {
+impl NodeRecord {
+    /// The vendor, if this build knows its code.
+    pub fn vendor(&self) -> Result<Vendor, Error> {
+        Vendor::try_from(self.vendor_code)
+    }
+
+    /// The platform, if this build knows its code.
+    pub fn platform(&self) -> Result<NodePlatform, Error> {
+        NodePlatform::try_from(self.platform_code)
+    }
+
+    /// The TEE family, if this build knows its code.
+    pub fn tee_family(&self) -> Result<TeeFamily, Error> {
+        TeeFamily::try_from(self.tee_family_code)
+    }
+}
+
+impl From<Governance::NodeView> for NodeRecord {
+    fn from(v: Governance::NodeView) -> Self {
+        Self {
             node_id: v.nodeId.0,
             operator: v.operator,
-            vendor: Vendor::try_from(v.vendor)?,
-            platform: Platform::try_from(v.platform)?,
-            tee_family: TeeFamily::try_from(v.teeFamily)?,
+            signer: v.signer,
+            vendor_code: v.vendor,
+            platform_code: v.platform,
+            tee_family_code: v.teeFamily,
             registered_at: v.registeredAt,
             noise_key: v.noiseKey.0,
             p2p_key: v.p2pKey.to_vec(),
             endpoint: v.endpoint,
-        })
+        }
     }
 }
 
@@ -645,8 +929,13 @@ pub struct EpochInfo {
     pub bls_group_pk: Option<[u8; 48]>,
     /// secp256k1 group key `P` (SEC1 compressed).
     pub secp_group_pk: Option<[u8; 33]>,
-    /// Matching confirmations so far.
+    /// Confirmations received so far (any values).
     pub confirmations: u16,
+    /// Block time after which the epoch may activate with `min(n, 2t - 1)` matching
+    /// confirmations instead of all.
+    pub deadline: u64,
+    /// Members that confirmed nothing or other values (set at activation).
+    pub not_confirmed: Vec<[u8; 32]>,
 }
 
 impl TryFrom<Governance::EpochView> for EpochInfo {
@@ -663,6 +952,8 @@ impl TryFrom<Governance::EpochView> for EpochInfo {
             bls_group_pk: optional_array("bls_group_pk", &v.blsGroupPk)?,
             secp_group_pk: optional_array("secp_group_pk", &v.secpGroupPk)?,
             confirmations: v.confirmations,
+            deadline: v.deadline,
+            not_confirmed: v.notConfirmed.into_iter().map(|b| b.0).collect(),
         })
     }
 }
@@ -693,9 +984,10 @@ pub fn app_id(owner: Address, salt: [u8; 32]) -> [u8; 32] {
     alloy::primitives::keccak256((owner, FixedBytes::<32>::from(salt)).abi_encode_params()).0
 }
 
-/// `node_id = keccak256(p2p_key)`, as `registerNode` computes it.
-pub fn node_id(p2p_key: &[u8]) -> [u8; 32] {
-    alloy::primitives::keccak256(p2p_key).0
+/// `node_id = keccak256(abi.encode(signer))`, as `registerNode` computes it: a node's
+/// id follows from its enclave-held signer key, so nobody else can take it.
+pub fn node_id(signer: Address) -> [u8; 32] {
+    alloy::primitives::keccak256(signer.abi_encode()).0
 }
 
 #[cfg(test)]
@@ -738,6 +1030,45 @@ mod tests {
     }
 
     #[test]
+    fn node_platform__should_derive_vendor_and_family_and_round_trip() {
+        for (p, v, f) in [
+            (
+                NodePlatform::Tdx,
+                Vendor::Intel,
+                TeeFamily::MemoryEncryption,
+            ),
+            (
+                NodePlatform::Sgx,
+                Vendor::Intel,
+                TeeFamily::MemoryEncryption,
+            ),
+            (
+                NodePlatform::SevSnp,
+                Vendor::Amd,
+                TeeFamily::MemoryEncryption,
+            ),
+            (NodePlatform::Nitro, Vendor::Aws, TeeFamily::Hypervisor),
+            (
+                NodePlatform::Simulated(3),
+                Vendor::Simulated(3),
+                TeeFamily::Simulated(3),
+            ),
+        ] {
+            assert_eq!((p.vendor(), p.family()), (v, f));
+            assert_eq!(NodePlatform::try_from(p.code()).unwrap(), p);
+            assert_eq!(p.to_string().parse::<NodePlatform>().unwrap(), p);
+        }
+        assert_eq!(NodePlatform::Simulated(3).code(), 0x83);
+        assert_eq!(
+            "simulated".parse::<NodePlatform>().unwrap(),
+            NodePlatform::Simulated(0)
+        );
+        for bad in [0u8, 5, 127] {
+            assert!(NodePlatform::try_from(bad).is_err());
+        }
+    }
+
+    #[test]
     fn proposal_action__should_decode_what_solidity_abi_encode_produces() {
         let voters = vec![Address::repeat_byte(1), Address::repeat_byte(2)];
         let payload = (voters.clone(), 2u16, 1u16, 3600u64).abi_encode_params();
@@ -771,6 +1102,8 @@ mod tests {
             secpGroupPk: Bytes::from(vec![2u8; 33]),
             committee: vec![],
             confirmations: 3,
+            deadline: 0,
+            notConfirmed: vec![],
         };
         assert!(matches!(
             EpochInfo::try_from(v),
@@ -782,12 +1115,39 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn network_policy__should_round_trip_its_abi_encoding() {
+        let p = NetworkPolicy {
+            snp_min_tcb: [
+                NetworkPolicy::pack_snp(0, 3, 0, 8, 209),
+                0,
+                NetworkPolicy::pack_snp(1, 2, 3, 4, 5),
+            ],
+            dcap_min_tcb_evaluation_data_number: 17,
+            dcap_max_collateral_age_secs: 30 * 86_400,
+            max_evidence_age_secs: 600,
+        };
+        let bytes = p.encode().unwrap();
+        assert_eq!(bytes.len(), 6 * 32);
+        assert_eq!(NetworkPolicy::decode(&bytes).unwrap(), p);
+        assert_eq!(NetworkPolicy::unpack_snp(p.snp_min_tcb[2]), [1, 2, 3, 4, 5]);
+        assert_eq!(
+            NetworkPolicy::decode(&[]).unwrap(),
+            NetworkPolicy::default()
+        );
+        let too_big = NetworkPolicy {
+            snp_min_tcb: [1 << 40, 0, 0],
+            ..p
+        };
+        assert!(too_big.encode().is_err());
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
         #[test]
         fn proposal_action_decode__should_never_panic_on_random_bytes(
-            kind in 1u8..=7,
+            kind in 1u8..=11,
             payload in proptest::collection::vec(any::<u8>(), 0..300),
         ) {
             let kind = ProposalKind::try_from(kind).unwrap();
@@ -799,6 +1159,7 @@ mod tests {
             let _ = Vendor::try_from(code);
             let _ = Platform::try_from(code);
             let _ = TeeFamily::try_from(code);
+            let _ = NodePlatform::try_from(code);
             let _ = ProposalKind::try_from(code);
             let _ = ProposalState::try_from(code);
             let _ = EpochStatus::try_from(code);

@@ -1,9 +1,12 @@
-//! `kms node register` and `kms network info`: the node registry and the active
-//! committee as the governance contract records them (CLI.md "Operators").
+//! `kms node register|deregister` and `kms network info`: the node registry and the
+//! active committee as the governance contract records them (CLI.md "Operators").
+
+use std::path::PathBuf;
 
 use alloy::primitives::{Bytes, FixedBytes};
+use alloy::providers::Provider;
 use clap::{Args, Subcommand};
-use governance_contract::{types, EpochInfo, NodeRecord, Platform, TeeFamily, Vendor};
+use governance_contract::{EpochInfo, NodePlatform, NodeRecord, Registration, Vendor};
 use serde_json::{json, Value};
 
 use super::chain;
@@ -22,23 +25,22 @@ pub struct NodeArgs {
 
 #[derive(Subcommand, Debug)]
 enum NodeCommand {
-    /// Register a node operated by the signing account; prints its node_id.
+    /// Register a node operated (and paid for) by the signing account, from the
+    /// registration file kms-node wrote at start-up; prints its node_id. Vendor and TEE
+    /// family follow from the platform in the file.
     Register {
+        /// The registration file (docs/GOVERNANCE.md, "Node registration").
+        #[arg(long)]
+        registration: PathBuf,
         /// Where the node listens (several: comma-separated).
         #[arg(long)]
         endpoint: String,
-        /// The node's p2p identity public key (hex; node_id = keccak256 of these bytes).
-        #[arg(long)]
-        p2p_key: String,
-        /// The node's Noise static public key (32-byte hex).
-        #[arg(long)]
-        noise_key: String,
-        /// intel, amd, aws, simulated or simulated-N.
-        #[arg(long)]
-        vendor: String,
-        /// tdx, sgx, sev-snp, nitro or simulated.
-        #[arg(long)]
-        platform: String,
+    },
+    /// Remove a node's record (its operator only; not while it is in the active or
+    /// pending committee).
+    Deregister {
+        /// The node id (32-byte hex).
+        node_id: String,
     },
 }
 
@@ -75,53 +77,88 @@ async fn node(args: &NodeArgs) -> Result<(Value, String), CliError> {
     let c = &args.chain;
     match &args.command {
         NodeCommand::Register {
+            registration,
             endpoint,
-            p2p_key,
-            noise_key,
-            vendor,
-            platform,
         } => {
-            let p2p = parse::hex_bytes("--p2p-key", p2p_key)?;
-            let noise = parse::bytes32("--noise-key", noise_key)?;
-            let vendor: Vendor = vendor.parse().map_err(|e| {
+            let text = std::fs::read_to_string(registration).map_err(|e| {
                 CliError::new(
-                    "bad_input",
-                    format!("--vendor: {e}; use intel, amd, aws or simulated-N"),
+                    "bad_registration",
+                    format!(
+                        "cannot read the registration file {}: {e}",
+                        registration.display()
+                    ),
                 )
             })?;
-            let platform: Platform = platform.parse().map_err(|e| {
+            let bad = |e: governance_contract::Error| {
                 CliError::new(
-                    "bad_input",
-                    format!("--platform: {e}; use tdx, sgx, sev-snp, nitro or simulated"),
+                    "bad_registration",
+                    format!("{}: {e}", registration.display()),
                 )
-            })?;
-            // A simulated node's family carries its vendor label, so simulated vendors
-            // also count as distinct families.
-            let family = match (platform, vendor) {
-                (Platform::Simulated, Vendor::Simulated(label)) => TeeFamily::Simulated(label),
-                (p, _) => p.family(),
             };
+            let reg = Registration::from_json(&text).map_err(bad)?;
+            reg.verify().map_err(bad)?;
             let signer = c.signer()?;
             let operator = signer.address();
             let gov = super::signed(c, signer)?;
+            // The contract refuses these too; checking first names the cause.
+            let chain_id = gov
+                .provider()
+                .get_chain_id()
+                .await
+                .map_err(|e| chain::transport_error(&e))?;
+            let r = &reg.request;
+            if r.operator != operator || r.chain_id != chain_id || r.contract != *gov.address() {
+                return Err(CliError::new(
+                    "bad_node_signature",
+                    format!(
+                        "the registration is signed for operator {}, chain {}, contract {}, but this is operator {operator}, chain {chain_id}, contract {}; have the node write it again",
+                        r.operator, r.chain_id, r.contract, gov.address()
+                    ),
+                ));
+            }
             let receipt = chain::send(gov.registerNode(
-                Bytes::from(p2p.clone()),
-                FixedBytes::from(noise),
-                vendor.code(),
-                platform.code(),
-                family.code(),
+                Bytes::from(r.p2p_key.clone()),
+                FixedBytes::from(r.noise_key),
+                r.platform.code(),
+                reg.signer,
                 endpoint.clone(),
+                Bytes::from(reg.signature.to_vec()),
             ))
             .await?;
-            let id = types::node_id(&p2p);
+            let id = reg.node_id();
             Ok((
-                json!({ "node_id": hex(id), "operator": hex(operator), "vendor": vendor.to_string(),
-                        "platform": platform.to_string(), "tee_family": family.to_string(),
+                json!({ "node_id": hex(id), "operator": hex(operator), "signer": hex(reg.signer),
+                        "vendor": r.platform.vendor().to_string(),
+                        "platform": r.platform.platform().to_string(),
+                        "node_platform": r.platform.to_string(),
+                        "tee_family": r.platform.family().to_string(),
                         "endpoint": endpoint, "gas_used": receipt.gas_used }),
                 format!("node_id  {}", hex(id)),
             ))
         }
+        NodeCommand::Deregister { node_id } => {
+            let id = parse::bytes32("NODE_ID", node_id)?;
+            let gov = super::signed(c, c.signer()?)?;
+            let receipt = chain::send(gov.deregister(id.into())).await?;
+            Ok((
+                json!({ "node_id": hex(id), "deregistered": true, "gas_used": receipt.gas_used }),
+                format!("deregistered node {}", hex(id)),
+            ))
+        }
     }
+}
+
+/// A code this build cannot decode is shown as `unknown(N)`, never an error: a newer
+/// contract may write codes an older CLI does not know.
+fn vendor_name(code: u8) -> String {
+    Vendor::try_from(code).map_or_else(|_| format!("unknown({code})"), |v| v.to_string())
+}
+
+fn platform_names(code: u8) -> (String, String) {
+    NodePlatform::try_from(code).map_or_else(
+        |_| (format!("unknown({code})"), format!("unknown({code})")),
+        |p| (p.platform().to_string(), p.to_string()),
+    )
 }
 
 async fn network(args: &NetworkArgs) -> Result<(Value, String), CliError> {
@@ -148,34 +185,62 @@ async fn network(args: &NetworkArgs) -> Result<(Value, String), CliError> {
                     e.secp_group_pk.map_or_else(|| "-".to_owned(), hex)
                 ),
             ];
+            if !e.not_confirmed.is_empty() {
+                lines.push(format!(
+                    "not confirmed  {}",
+                    e.not_confirmed
+                        .iter()
+                        .map(hex)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
             for (i, id) in e.committee.iter().enumerate() {
                 let n = gov
                     .node((*id).into())
                     .call()
                     .await
                     .map_err(chain::call_error)?;
-                let n = NodeRecord::try_from(n)
-                    .map_err(|e| CliError::new("chain_error", format!("bad node record: {e}")))?;
+                let n = NodeRecord::from(n);
                 let index = i.saturating_add(1);
+                let vendor = vendor_name(n.vendor_code);
+                let (platform, node_platform) = platform_names(n.platform_code);
                 lines.push(format!(
-                    "{index:>3}  {}  {:<12} {:<10} {}",
+                    "{index:>3}  {}  {vendor:<12} {node_platform:<12} {}",
                     hex(id),
-                    n.vendor.to_string(),
-                    n.platform.to_string(),
                     n.endpoint
                 ));
                 committee.push(json!({ "index": index, "node_id": hex(id),
-                    "vendor": n.vendor.to_string(), "platform": n.platform.to_string(),
-                    "endpoint": n.endpoint, "operator": hex(n.operator),
+                    "vendor": vendor, "platform": platform, "node_platform": node_platform,
+                    "endpoint": n.endpoint, "operator": hex(n.operator), "signer": hex(n.signer),
                     "noise_key": hex(n.noise_key), "p2p_key": hex(&n.p2p_key) }));
             }
             Ok((
                 json!({ "epoch": e.epoch, "threshold": e.threshold,
                         "bls_group_pk": e.bls_group_pk.map(hex),
                         "secp_group_pk": e.secp_group_pk.map(hex),
-                        "committee": committee }),
+                        "committee": committee,
+                        "not_confirmed": e.not_confirmed.iter().map(hex).collect::<Vec<_>>() }),
                 lines.join("\n"),
             ))
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(non_snake_case)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vendor_and_platform_names__should_show_unknown_codes_instead_of_failing() {
+        assert_eq!(vendor_name(2), "amd");
+        assert_eq!(vendor_name(0x83), "simulated-3");
+        assert_eq!(vendor_name(9), "unknown(9)");
+        assert_eq!(
+            platform_names(0x82),
+            ("simulated".to_owned(), "simulated-2".to_owned())
+        );
+        assert_eq!(platform_names(7).0, "unknown(7)");
     }
 }

@@ -2,6 +2,9 @@
 #![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 use alloy::primitives::Address;
+use governance_contract::errors::{
+    MAX_LIFETIME, MAX_TIMELOCK, MAX_TRANSITION_DEADLINE, MIN_TRANSITION_DEADLINE,
+};
 
 use crate::cli::CliError;
 
@@ -31,6 +34,41 @@ pub fn duration(s: &str) -> Result<u64, CliError> {
         _ => return Err(bad()),
     };
     n.checked_mul(mult).ok_or_else(bad)
+}
+
+/// A timelock: a duration of at most the contract's `MAX_TIMELOCK` (365 days); a
+/// larger one is refused here with the contract's own kind, `invalid_timelock`.
+pub fn timelock(s: &str) -> Result<u64, CliError> {
+    bounded(s, 0, MAX_TIMELOCK, "invalid_timelock", "timelock")
+}
+
+/// A proposal lifetime: 1 s to the contract's `MAX_LIFETIME` (365 days).
+pub fn lifetime(s: &str) -> Result<u64, CliError> {
+    bounded(s, 1, MAX_LIFETIME, "invalid_lifetime", "proposal lifetime")
+}
+
+/// A transition deadline: the contract's `MIN_TRANSITION_DEADLINE` (60 s) to
+/// `MAX_TRANSITION_DEADLINE` (30 days).
+pub fn transition_deadline(s: &str) -> Result<u64, CliError> {
+    bounded(
+        s,
+        MIN_TRANSITION_DEADLINE,
+        MAX_TRANSITION_DEADLINE,
+        "invalid_deadline",
+        "transition deadline",
+    )
+}
+
+fn bounded(s: &str, min: u64, max: u64, kind: &'static str, what: &str) -> Result<u64, CliError> {
+    let v = duration(s)?;
+    if (min..=max).contains(&v) {
+        Ok(v)
+    } else {
+        Err(CliError::new(
+            kind,
+            format!("the {what} must be between {min} s and {max} s, got {s} ({v} s)"),
+        ))
+    }
 }
 
 /// Parses exactly 32 bytes of hex (with or without `0x`).
@@ -96,6 +134,24 @@ mod tests {
         for bad in ["", "h", "1w", "-1s", "1.5h", "99999999999999999999d", "1ss"] {
             assert_eq!(duration(bad).unwrap_err().kind, "bad_input", "{bad}");
         }
+    }
+
+    #[test]
+    fn timelock_and_lifetime__should_refuse_values_the_contract_refuses_with_its_kind() {
+        assert_eq!(timelock("365d").unwrap(), 365 * 86_400);
+        assert_eq!(timelock("366d").unwrap_err().kind, "invalid_timelock");
+        assert_eq!(
+            timelock("99999999999999d").unwrap_err().kind,
+            "invalid_timelock"
+        );
+        assert_eq!(lifetime("0s").unwrap_err().kind, "invalid_lifetime");
+        assert_eq!(lifetime("7d").unwrap(), 7 * 86_400);
+        assert_eq!(
+            transition_deadline("59s").unwrap_err().kind,
+            "invalid_deadline"
+        );
+        assert_eq!(transition_deadline("1d").unwrap(), 86_400);
+        assert_eq!(timelock("1w").unwrap_err().kind, "bad_input");
     }
 
     #[test]
