@@ -35,7 +35,7 @@ fn seal__should_round_trip() {
     let mut rng = ChaCha20Rng::seed_from_u64(9);
     let boxed = seal(&pk, &id, b"the disk key", &mut rng).unwrap();
     assert_eq!(boxed.len(), b"the disk key".len() + OVERHEAD);
-    assert_eq!(boxed[0], 1);
+    assert_eq!(boxed[0], 2);
     assert_eq!(unseal(&sigma, &id, &boxed).unwrap(), b"the disk key");
     // Fresh randomness: sealing twice gives different boxes.
     assert_ne!(seal(&pk, &id, b"the disk key", &mut rng).unwrap(), boxed);
@@ -77,10 +77,10 @@ fn unseal__should_give_typed_errors_for_malformed_boxes() {
         Err(Error::CiphertextTooShort { len: OVERHEAD - 1 })
     );
     let mut v = boxed.clone();
-    v[0] = 2;
+    v[0] = 1;
     assert_eq!(
         unseal(&sigma, &id, &v),
-        Err(Error::UnsupportedVersion { version: 2 })
+        Err(Error::UnsupportedVersion { version: 1 })
     );
     let mut u = boxed.clone();
     u[1..49].copy_from_slice(&[0xff; 48]);
@@ -88,6 +88,27 @@ fn unseal__should_give_typed_errors_for_malformed_boxes() {
         unseal(&sigma, &id, &u),
         Err(Error::MalformedPoint { .. })
     ));
+}
+
+/// The known-answer vector of `docs/PROTOCOL.md` (also opened by
+/// `scripts/check_seal.py`, which shares no code with this crate).
+#[test]
+fn unseal__should_open_the_known_answer_vector() {
+    let v: serde_json::Value = serde_json::from_str(include_str!("vectors/seal_kat.json")).unwrap();
+    let hex = |k: &str| hex::decode(v[k].as_str().unwrap()).unwrap();
+    let app_id: [u8; 32] = hex("app_id").try_into().unwrap();
+    let id = Identity::new(app_id, v["path"].as_str().unwrap()).unwrap();
+    let pk = blstrs::G1Affine::from_compressed(&hex("pk").try_into().unwrap()).unwrap();
+    let sigma = Sigma::from_bytes(
+        &hex("sigma").try_into().unwrap(),
+        &pk,
+        &PrfInput::new(id.clone()),
+    )
+    .unwrap();
+    assert_eq!(
+        unseal(&sigma, &id, &hex("sealed")).unwrap(),
+        hex("plaintext")
+    );
 }
 
 proptest! {
