@@ -26,9 +26,11 @@
 #![cfg(feature = "sev_snp")]
 #![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
+pub mod crl;
 mod report;
 mod roots;
 
+pub use crl::CRL;
 pub use report::{SnpReport, REPORT_LEN};
 pub use roots::ProductLine;
 
@@ -91,7 +93,20 @@ impl SevSnpVerifier {
         vek: &[u8],
         now: UnixTime,
     ) -> Result<Claims, Error> {
-        self.verify_report_with(report, vek, now, None)
+        self.verify_report_with(report, vek, None, now, None)
+    }
+
+    /// Like [`SevSnpVerifier::verify_report`], also checking the AMD CRL `crl` (DER, see
+    /// [`crl`]) when given: it must be signed by the product line's pinned ARK and
+    /// valid at `now`, and must not list the ASK (VCEK) or ASVK (VLEK) of the chain.
+    pub fn verify_report_with_crl(
+        &self,
+        report: &SnpReport,
+        vek: &[u8],
+        crl: Option<&[u8]>,
+        now: UnixTime,
+    ) -> Result<Claims, Error> {
+        self.verify_report_with(report, vek, crl, now, None)
     }
 
     /// Like [`SevSnpVerifier::verify_report`], taking the verified ARK→ASK/ASVK→VCEK/VLEK
@@ -105,7 +120,7 @@ impl SevSnpVerifier {
         now: UnixTime,
         cache: &VerifiedCache,
     ) -> Result<Claims, Error> {
-        self.verify_report_with(report, vek, now, Some(cache))
+        self.verify_report_with(report, vek, None, now, Some(cache))
     }
 
     /// [`VerifyEvidence::verify`] with a [`VerifiedCache`].
@@ -117,13 +132,15 @@ impl SevSnpVerifier {
         cache: &VerifiedCache,
     ) -> Result<Claims, Error> {
         let report = SnpReport::parse(evidence)?;
-        self.verify_report_cached(&report, endorsement(&report, collateral)?, now, cache)
+        let vek = endorsement(&report, collateral)?;
+        self.verify_report_with(&report, vek, collateral.get(CRL), now, Some(cache))
     }
 
     fn verify_report_with(
         &self,
         report: &SnpReport,
         vek: &[u8],
+        crl: Option<&[u8]>,
         now: UnixTime,
         cache: Option<&VerifiedCache>,
     ) -> Result<Claims, Error> {
@@ -132,13 +149,18 @@ impl SevSnpVerifier {
             let key = self.cache_key(report.signer, vek);
             (c, key, c.lookup(&c.snp, &key, now))
         });
-        let (line, validity) = match cached {
+        let (line, chain_validity) = match cached {
             Some((_, _, Some(hit))) => (hit.line, hit.validity),
             _ => self.chain(report.signer, &vek_x509, now)?,
+        };
+        let validity = match crl {
+            Some(der) => chain_validity.intersect(self.check_crl(line, report.signer, der, now)?),
+            None => chain_validity,
         };
         verify_report_signature(report, &vek_x509)?;
         check_tcb_extensions(report, &vek_x509, line)?;
         if let Some((c, key, None)) = cached {
+            let validity = chain_validity;
             c.snp.insert(key, CachedChain { line, validity }, validity);
         }
         Ok(Claims::new(
@@ -178,6 +200,48 @@ impl SevSnpVerifier {
     ) -> Result<(ProductLine, Validity), Error> {
         let vek = parse_cert(vek, "VCEK/VLEK certificate")?;
         self.chain(signer, &vek, now)
+    }
+
+    /// The pinned roots of `line`, if this verifier trusts the line and they passed
+    /// their own checks.
+    fn roots(&self, line: ProductLine) -> Option<&roots::Roots> {
+        let (_, cell) = self.lines.iter().find(|(l, _)| *l == line)?;
+        cell.get_or_init(|| line.roots().ok().filter(roots::Roots::self_check))
+            .as_ref()
+    }
+
+    /// Verifies the CRL `der` against `line`'s pinned ARK at `now` and refuses the
+    /// chain's ASK (or ASVK) if listed. Returns the CRL's validity window.
+    fn check_crl(
+        &self,
+        line: ProductLine,
+        signer: SnpSigner,
+        der: &[u8],
+        now: UnixTime,
+    ) -> Result<Validity, Error> {
+        let roots = self.roots(line).ok_or(Error::UntrustedRoot {
+            what: "pinned AMD root bundle",
+        })?;
+        let crl = crl::verify(der, &roots.ark, now)?;
+        let (intermediate, what) = match signer {
+            SnpSigner::Vcek => (&roots.ask, "ASK"),
+            SnpSigner::Vlek => (&roots.asvk, "ASVK"),
+        };
+        if crl.lists(intermediate) {
+            return Err(Error::Revoked { what });
+        }
+        Ok(crl.validity())
+    }
+
+    /// A verifier for `line` with the given roots, taken as they are (no self-check).
+    /// Tests only: this is how a CRL signed by a throwaway "ARK" is tried.
+    #[cfg(test)]
+    pub(crate) fn with_roots_for_test(line: ProductLine, roots: roots::Roots) -> Self {
+        let cell = OnceLock::new();
+        let _ = cell.set(Some(roots));
+        SevSnpVerifier {
+            lines: vec![(line, cell)],
+        }
     }
 
     /// Finds the pinned product line whose ASK (or ASVK) signs `vek`, checks the whole
@@ -226,7 +290,8 @@ impl VerifyEvidence for SevSnpVerifier {
         now: UnixTime,
     ) -> Result<Claims, Error> {
         let report = SnpReport::parse(evidence)?;
-        self.verify_report(&report, endorsement(&report, collateral)?, now)
+        let vek = endorsement(&report, collateral)?;
+        self.verify_report_with(&report, vek, collateral.get(CRL), now, None)
     }
 }
 
@@ -487,3 +552,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod crl_tests;

@@ -1,0 +1,28 @@
+#![no_main]
+//! The AMD CRL (collateral `crl.der`): DER parsing and verification against a pinned ARK
+//! (via a recorded Milan report and VCEK, so the whole CRL path runs).
+use attestation_gate::sev_snp::{crl, SevSnpVerifier, SnpReport};
+use attestation_gate::UnixTime;
+use libfuzzer_sys::fuzz_target;
+
+const REPORT_HEX: &str =
+    include_str!("../../../../shared/fixtures/attestation/sev-snp/virtee-milan-vcek/report.hex");
+const VCEK: &[u8] =
+    include_bytes!("../../../../shared/fixtures/attestation/sev-snp/virtee-milan-vcek/vcek.der");
+
+fuzz_target!(|data: &[u8]| {
+    let _ = crl::parse(data);
+    let Ok(bytes) = hex::decode(REPORT_HEX.trim()) else {
+        return;
+    };
+    let Ok(report) = SnpReport::parse(&bytes) else {
+        return;
+    };
+    let r = SevSnpVerifier::new().verify_report_with_crl(
+        &report,
+        VCEK,
+        Some(data),
+        UnixTime(1_735_689_600),
+    );
+    assert!(r.is_err());
+});
