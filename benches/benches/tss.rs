@@ -28,7 +28,7 @@ use tss::prf::DST;
 use tss::sign::{commit, Coordinator};
 use tss::{
     combine, interpolate, make_share, verify_share, AppSigningKey, Identity, PartyIndex, PrfInput,
-    SignatureShare,
+    PrfShare,
 };
 
 fn identity() -> Identity {
@@ -38,7 +38,7 @@ fn identity() -> Identity {
 struct BlsFixture {
     public: BlsPublicKeys,
     keys: Vec<BlsKeyShare>,
-    shares: BTreeMap<PartyIndex, SignatureShare>,
+    shares: BTreeMap<PartyIndex, PrfShare>,
     share_bytes: Vec<(PartyIndex, [u8; 96])>,
     // The same keys as blst sees them: per-party public keys, a secret key for the
     // make-share baseline (cost does not depend on which scalar).
@@ -116,7 +116,7 @@ fn bench_derive(c: &mut C) {
         // Client, one share from bytes: decode (subgroup check), hash, pairing check.
         g.bench_function(BenchmarkId::new("verify_share/tss", t), |b| {
             b.iter(|| {
-                let s = SignatureShare::from_bytes(black_box(&b0)).unwrap();
+                let s = PrfShare::from_bytes(black_box(&b0)).unwrap();
                 verify_share(&f.public, &PrfInput::new(identity()), i0, &s).unwrap()
             })
         });
@@ -132,7 +132,7 @@ fn bench_derive(c: &mut C) {
 
         // Client: combine t verified shares and check sigma against PK.
         g.bench_function(BenchmarkId::new("combine_verify/tss", t), |b| {
-            let shares: Vec<(PartyIndex, SignatureShare)> =
+            let shares: Vec<(PartyIndex, PrfShare)> =
                 f.shares.iter().map(|(i, s)| (*i, *s)).collect();
             b.iter(|| {
                 interpolate(
@@ -150,10 +150,10 @@ fn bench_derive(c: &mut C) {
         // Client, the whole job: t shares from bytes, verify each, combine, check.
         g.bench_function(BenchmarkId::new("client_full/tss", t), |b| {
             b.iter(|| {
-                let shares: BTreeMap<PartyIndex, SignatureShare> = f
+                let shares: BTreeMap<PartyIndex, PrfShare> = f
                     .share_bytes
                     .iter()
-                    .map(|(i, b)| (*i, SignatureShare::from_bytes(b).unwrap()))
+                    .map(|(i, b)| (*i, PrfShare::from_bytes(b).unwrap()))
                     .collect();
                 combine(&f.public, &PrfInput::new(identity()), &shares).unwrap()
             })

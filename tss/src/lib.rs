@@ -13,6 +13,6 @@ pub use dkg::PartyIndex;
 pub use error::Error;
 pub use prf::{
     combine, interpolate, make_share, verify_share, Combined, DerivedKey, Identity, PrfInput,
-    Sigma, SignatureShare,
+    PrfShare, Sigma,
 };
 pub use tweak::AppSigningKey;

@@ -43,7 +43,7 @@ pub const DERIVE_LABEL: &[u8] = b"keynet/derive/v1";
 /// Hash-to-curve domain separation tag (DESIGN §4.1).
 pub const DST: &[u8] = b"KEYNET-V1_BLS12381G2_XMD:SHA-256_SSWU_RO_";
 
-/// Length of a compressed G2 point (a signature share or `sigma`).
+/// Length of a compressed G2 point (a PRF share or `sigma`).
 pub const G2_LEN: usize = 96;
 
 /// Length of a compressed G1 point (a public key).
@@ -156,16 +156,14 @@ impl PrfInput {
 /// One node's PRF share `sk_i · H(msg)`. Public once verified, but `t` of them give
 /// `sigma`: send it only to the attested application (DESIGN §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SignatureShare(G2Affine);
+pub struct PrfShare(G2Affine);
 
-impl SignatureShare {
+impl PrfShare {
     /// Decodes a compressed G2 point (with subgroup check).
     pub fn from_bytes(bytes: &[u8; G2_LEN]) -> Result<Self, Error> {
         Option::<G2Affine>::from(G2Affine::from_compressed(bytes))
             .map(Self)
-            .ok_or(Error::MalformedPoint {
-                what: "signature share",
-            })
+            .ok_or(Error::MalformedPoint { what: "PRF share" })
     }
 
     /// The compressed point.
@@ -180,8 +178,8 @@ impl SignatureShare {
 }
 
 /// Node side: `share_i = sk_i · H(msg)`.
-pub fn make_share(key: &BlsKeyShare, input: &PrfInput) -> SignatureShare {
-    SignatureShare(key.mul_g2(&input.h).to_affine())
+pub fn make_share(key: &BlsKeyShare, input: &PrfInput) -> PrfShare {
+    PrfShare(key.mul_g2(&input.h).to_affine())
 }
 
 /// Checks `e(g1, share) == e(PK_i, H(msg))` for the share of party `index`.
@@ -189,7 +187,7 @@ pub fn verify_share(
     public: &BlsPublicKeys,
     input: &PrfInput,
     index: PartyIndex,
-    share: &SignatureShare,
+    share: &PrfShare,
 ) -> Result<(), Error> {
     let pk_i = public
         .share(index)
@@ -316,11 +314,11 @@ pub struct Combined {
 pub fn combine(
     public: &BlsPublicKeys,
     input: &PrfInput,
-    shares: &BTreeMap<PartyIndex, SignatureShare>,
+    shares: &BTreeMap<PartyIndex, PrfShare>,
 ) -> Result<Combined, Error> {
     let needed = public.threshold();
     let mut culprits = Vec::new();
-    let mut candidates: Vec<(PartyIndex, &G1Affine, &SignatureShare)> = Vec::new();
+    let mut candidates: Vec<(PartyIndex, &G1Affine, &PrfShare)> = Vec::new();
     for (index, share) in shares {
         match public.share(*index) {
             Some(pk) => candidates.push((*index, pk, share)),
@@ -328,7 +326,7 @@ pub fn combine(
         }
     }
 
-    let valid: Vec<(PartyIndex, &SignatureShare)> = if batch_check(input, &candidates) {
+    let valid: Vec<(PartyIndex, &PrfShare)> = if batch_check(input, &candidates) {
         candidates.iter().map(|(i, _, s)| (*i, *s)).collect()
     } else {
         let mut ok = Vec::new();
@@ -350,7 +348,7 @@ pub fn combine(
             culprits,
         });
     }
-    let chosen: Vec<(PartyIndex, SignatureShare)> = valid
+    let chosen: Vec<(PartyIndex, PrfShare)> = valid
         .into_iter()
         .take(usize::from(needed))
         .map(|(i, s)| (i, *s))
@@ -365,7 +363,7 @@ pub fn combine(
 pub fn interpolate(
     group_key: &G1Affine,
     input: &PrfInput,
-    shares: &[(PartyIndex, SignatureShare)],
+    shares: &[(PartyIndex, PrfShare)],
 ) -> Result<Sigma, Error> {
     let indices: Vec<PartyIndex> = shares.iter().map(|(i, _)| *i).collect();
     let lambdas = lagrange_at_zero(&indices)?;
@@ -407,7 +405,7 @@ pub fn lagrange_at_zero(indices: &[PartyIndex]) -> Result<Vec<Scalar>, Error> {
 /// `e(-g1, Σ ρ_i s_i) · e(Σ ρ_i PK_i, H) == 1`, with 128-bit `ρ_i` derived by hashing
 /// the message and every (index, share) pair, so they are fixed only after all shares
 /// are. A bad share passes with probability about 2^-128.
-fn batch_check(input: &PrfInput, candidates: &[(PartyIndex, &G1Affine, &SignatureShare)]) -> bool {
+fn batch_check(input: &PrfInput, candidates: &[(PartyIndex, &G1Affine, &PrfShare)]) -> bool {
     if candidates.is_empty() {
         return true;
     }

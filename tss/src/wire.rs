@@ -11,12 +11,12 @@ use std::collections::BTreeMap;
 use dkg::wire::{decode, encode, EncodeError, Header, Suite, VERSION};
 use dkg::PartyIndex;
 use frost_secp256k1_tr::round1::{NonceCommitment, SigningCommitments};
-use frost_secp256k1_tr::round2::SignatureShare as FrostShare;
+use frost_secp256k1_tr::round2::SignatureShare;
 use frost_secp256k1_tr::{Secp256K1Sha256TR, Signature};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, FrostFailure};
-use crate::prf::{Identity, SignatureShare, G2_LEN};
+use crate::prf::{Identity, PrfShare, G2_LEN};
 
 fn check_header(header: &Header, suite: Suite) -> Result<(), Error> {
     if header.version != VERSION || header.suite != suite {
@@ -27,17 +27,15 @@ fn check_header(header: &Header, suite: Suite) -> Result<(), Error> {
     Ok(())
 }
 
-/// Encoding a message of this module cannot fail; kept typed rather than panicking.
-pub type Encoded = Result<Vec<u8>, EncodeError>;
-
 /// `encode` and `decode` of a message type. `decode` is the entry point for untrusted
 /// bytes: CBOR framing, the header (version and the message's suite), then the
 /// message's own checks (each a method returning `Result<_, Error>`).
 macro_rules! wire_message {
     ($ty:ident, $suite:expr, $doc:literal, |$m:ident| [$($check:expr),*]) => {
         impl $ty {
-            /// CBOR bytes.
-            pub fn encode(&self) -> Encoded {
+            /// CBOR bytes. Cannot fail for this module's messages; typed rather than
+            /// panicking.
+            pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
                 encode(self)
             }
 
@@ -106,7 +104,7 @@ pub struct DeriveResponse {
 
 impl DeriveResponse {
     /// Response carrying `share`.
-    pub fn new(run_id: [u8; 32], party: PartyIndex, share: &SignatureShare) -> Self {
+    pub fn new(run_id: [u8; 32], party: PartyIndex, share: &PrfShare) -> Self {
         Self {
             header: Header::new(Suite::Bls12381G1, run_id),
             party,
@@ -115,8 +113,8 @@ impl DeriveResponse {
     }
 
     /// The share as a point.
-    pub fn share(&self) -> Result<SignatureShare, Error> {
-        SignatureShare::from_bytes(&self.share)
+    pub fn share(&self) -> Result<PrfShare, Error> {
+        PrfShare::from_bytes(&self.share)
     }
 }
 
@@ -309,7 +307,7 @@ pub struct SignatureShareMsg {
 
 impl SignatureShareMsg {
     /// Wire form of a frost share.
-    pub fn new(run_id: [u8; 32], party: PartyIndex, share: &FrostShare) -> Result<Self, Error> {
+    pub fn new(run_id: [u8; 32], party: PartyIndex, share: &SignatureShare) -> Result<Self, Error> {
         let share = <[u8; 32]>::try_from(share.serialize().as_slice())
             .map_err(|_| Error::Frost(FrostFailure::Malformed))?;
         Ok(Self {
@@ -320,8 +318,8 @@ impl SignatureShareMsg {
     }
 
     /// The frost share.
-    pub fn to_frost(&self) -> Result<FrostShare, Error> {
-        FrostShare::deserialize(&self.share).map_err(|_| Error::Frost(FrostFailure::Malformed))
+    pub fn to_frost(&self) -> Result<SignatureShare, Error> {
+        SignatureShare::deserialize(&self.share).map_err(|_| Error::Frost(FrostFailure::Malformed))
     }
 }
 

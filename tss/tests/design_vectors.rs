@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use serde_json::Value;
-use tss::{interpolate, AppSigningKey, Identity, PartyIndex, PrfInput, SignatureShare};
+use tss::{interpolate, AppSigningKey, Identity, PartyIndex, PrfInput, PrfShare};
 
 fn must_hex<const N: usize>(v: &Value) -> [u8; N] {
     hex::decode(v.as_str().unwrap())
@@ -31,14 +31,14 @@ fn derive__should_reproduce_recorded_sigma_and_key() {
     let input = PrfInput::new(id.clone());
     let group_key =
         blstrs::G1Affine::from_compressed(&must_hex::<48>(&v["bls"]["group_pk"])).unwrap();
-    let shares: Vec<(PartyIndex, SignatureShare)> = v["bls"]["signature_shares"]
+    let shares: Vec<(PartyIndex, PrfShare)> = v["bls"]["signature_shares"]
         .as_object()
         .unwrap()
         .iter()
         .map(|(i, s)| {
             (
                 PartyIndex::new(i.parse().unwrap()).unwrap(),
-                SignatureShare::from_bytes(&must_hex::<96>(s)).unwrap(),
+                PrfShare::from_bytes(&must_hex::<96>(s)).unwrap(),
             )
         })
         .collect();

@@ -16,9 +16,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use tss::prf::{DST, G2_LEN};
-use tss::{
-    combine, make_share, verify_share, Error, Identity, PartyIndex, PrfInput, SignatureShare,
-};
+use tss::{combine, make_share, verify_share, Error, Identity, PartyIndex, PrfInput, PrfShare};
 
 fn must_deal(t: u16, n: u16, seed: u64) -> (BlsPublicKeys, Vec<BlsKeyShare>) {
     deal_bls(t, n, &mut ChaCha20Rng::seed_from_u64(seed)).unwrap()
@@ -29,7 +27,7 @@ fn identity() -> Identity {
     Identity::new(app_id, "disk").unwrap()
 }
 
-fn shares_of(keys: &[BlsKeyShare], input: &PrfInput) -> BTreeMap<PartyIndex, SignatureShare> {
+fn shares_of(keys: &[BlsKeyShare], input: &PrfInput) -> BTreeMap<PartyIndex, PrfShare> {
     keys.iter()
         .map(|k| (k.index(), make_share(k, input)))
         .collect()
@@ -113,7 +111,7 @@ fn combine__should_fail_naming_culprits_below_threshold() {
     let bad = keys[2].index();
     shares.insert(
         bad,
-        SignatureShare::from_bytes(&blstrs::G2Affine::generator().to_compressed()).unwrap(),
+        PrfShare::from_bytes(&blstrs::G2Affine::generator().to_compressed()).unwrap(),
     );
     match combine(&public, &input, &shares) {
         Err(Error::NotEnoughShares {
@@ -192,7 +190,7 @@ proptest! {
         order.shuffle(&mut rng);
         let size = (usize::from(t) + extra).min(keys.len());
         let chosen = &order[..size];
-        let mut shares: BTreeMap<PartyIndex, SignatureShare> =
+        let mut shares: BTreeMap<PartyIndex, PrfShare> =
             chosen.iter().map(|&k| (keys[k].index(), make_share(&keys[k], &input))).collect();
 
         // Reference sigma from an honest t-subset.
@@ -204,7 +202,7 @@ proptest! {
         let bad_key = &keys[chosen[0]];
         let bad = bad_key.index();
         let bad_share = match fault {
-            Fault::RandomPoint => SignatureShare::from_bytes(
+            Fault::RandomPoint => PrfShare::from_bytes(
                 &(blstrs::G2Projective::random(&mut rng)).to_affine().to_compressed()).unwrap(),
             // With t = 1 every share equals sigma, so a replay is not a fault.
             Fault::Replay if t > 1 => {

@@ -132,7 +132,7 @@ fn fixed_messages() -> Vec<(&'static str, Vec<u8>)> {
     let p2 = dkg::PartyIndex::new(2).unwrap();
     let g2 = {
         use group::prime::PrimeCurveAffine;
-        tss::SignatureShare::from_bytes(&blstrs::G2Affine::generator().to_compressed()).unwrap()
+        tss::PrfShare::from_bytes(&blstrs::G2Affine::generator().to_compressed()).unwrap()
     };
     // secp256k1 generator G, compressed.
     let g33: [u8; 33] =
