@@ -18,9 +18,10 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::primitives::{FixedBytes, U256};
 use alloy::rpc::types::TransactionReceipt;
 use clap::{Args, Subcommand};
+use governance_contract::policy::OnChainPolicy;
 use governance_contract::{
-    types, AppInfo, EpochInfo, EpochStatus, Governance, Platform, ProposalAction, ProposalInfo,
-    ProposalState,
+    types, AppInfo, EpochInfo, EpochStatus, Governance, NetworkPolicy, Platform, ProposalAction,
+    ProposalInfo, ProposalState,
 };
 use serde_json::{json, Value};
 
@@ -291,6 +292,27 @@ enum ProposeCommand {
         /// 60s to 30d.
         duration: String,
     },
+    /// Set the network's attestation values; flags not given keep their current value.
+    NetworkPolicy {
+        /// SEV-SNP Milan floor: `bootloader,tee,snp,microcode` SPLs, or `none`.
+        #[arg(long)]
+        snp_milan: Option<String>,
+        /// SEV-SNP Genoa floor: `bootloader,tee,snp,microcode`, or `none`.
+        #[arg(long)]
+        snp_genoa: Option<String>,
+        /// SEV-SNP Turin floor: `fmc,bootloader,tee,snp,microcode`, or `none`.
+        #[arg(long)]
+        snp_turin: Option<String>,
+        /// TDX/SGX minimum tcbEvaluationDataNumber (0: not checked).
+        #[arg(long)]
+        dcap_min_tcb_eval: Option<u32>,
+        /// TDX/SGX maximum TCB-info age (e.g. 30d; 0s: not checked).
+        #[arg(long)]
+        dcap_max_collateral_age: Option<String>,
+        /// Maximum evidence age (e.g. 10m; 0s: the node's default).
+        #[arg(long)]
+        max_evidence_age: Option<String>,
+    },
 }
 
 /// Runs a `kms gov` command, printing its result (JSON with `json`).
@@ -556,6 +578,41 @@ async fn propose(c: &ChainArgs, p: &ProposeCommand) -> Result<(Value, String), C
             let d = parse::transition_deadline(duration)?;
             chain::send(gov.proposeTransitionDeadline(d)).await?
         }
+        ProposeCommand::NetworkPolicy {
+            snp_milan,
+            snp_genoa,
+            snp_turin,
+            dcap_min_tcb_eval,
+            dcap_max_collateral_age,
+            max_evidence_age,
+        } => {
+            let mut v = network_policy(&gov).await?.values;
+            for (i, (flag, value, turin)) in [
+                ("--snp-milan", snp_milan, false),
+                ("--snp-genoa", snp_genoa, false),
+                ("--snp-turin", snp_turin, true),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                if let (Some(value), Some(slot)) = (value, v.snp_min_tcb.get_mut(i)) {
+                    *slot = parse::snp_floor(flag, value, turin)?;
+                }
+            }
+            if let Some(n) = dcap_min_tcb_eval {
+                v.dcap_min_tcb_evaluation_data_number = *n;
+            }
+            if let Some(d) = dcap_max_collateral_age {
+                v.dcap_max_collateral_age_secs = parse::duration(d)?;
+            }
+            if let Some(d) = max_evidence_age {
+                v.max_evidence_age_secs = parse::duration(d)?;
+            }
+            let encoded = v
+                .encode()
+                .map_err(|e| CliError::new("bad_input", format!("network policy: {e}")))?;
+            chain::send(gov.proposeNetworkPolicy(encoded.into())).await?
+        }
     };
     let id = receipt
         .inner
@@ -696,6 +753,13 @@ fn proposal_json(p: &ProposalInfo) -> Value {
         ProposalAction::LivenessRule { enabled } => json!({ "enabled": enabled }),
         ProposalAction::Veto { target } => json!({ "target": target }),
         ProposalAction::TransitionDeadline { seconds } => json!({ "seconds": seconds }),
+        ProposalAction::NetworkPolicy(v) => json!({
+            "snp_min_tcb": v.snp_min_tcb.iter().map(|p| {
+                (*p != 0).then(|| NetworkPolicy::unpack_snp(*p).to_vec())
+            }).collect::<Vec<_>>(),
+            "dcap_min_tcb_evaluation_data_number": v.dcap_min_tcb_evaluation_data_number,
+            "dcap_max_collateral_age_secs": v.dcap_max_collateral_age_secs,
+            "max_evidence_age_secs": v.max_evidence_age_secs }),
         _ => json!({}),
     };
     json!({ "id": p.id, "kind": p.kind().name(), "votes": p.votes, "required": p.required,
@@ -718,6 +782,17 @@ fn platform_mask(list: &str) -> Result<u32, CliError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Platform::mask(&platforms))
+}
+
+/// `networkPolicy()`: the allowed platforms and the network's attestation values.
+async fn network_policy(gov: &Gov) -> Result<OnChainPolicy, CliError> {
+    let v = gov
+        .networkPolicy()
+        .call()
+        .await
+        .map_err(chain::call_error)?;
+    OnChainPolicy::try_from(v)
+        .map_err(|e| CliError::new("chain_error", format!("bad network policy on chain: {e}")))
 }
 
 fn signed(c: &ChainArgs, signer: PrivateKeySigner) -> Result<Gov, CliError> {

@@ -468,6 +468,52 @@ async fn kms_node_register_and_network_info__should_show_the_confirmed_committee
     kms.ok(Some(1), &["vote", &id]);
     kms.ok(Some(1), &["execute", &id]);
 
+    // The network's attestation values: proposed, voted, read back the way nodes
+    // convert them (governance_contract::policy).
+    let before = kms.top(None, &["network", "policy"]);
+    assert_eq!(
+        before["allowed_platforms"],
+        serde_json::json!(["tdx", "sev-snp", "nitro"])
+    );
+    assert!(before["snp_min_tcb"]["milan"].is_null());
+    assert_eq!(before["max_evidence_age_secs"], 600);
+    for args in [
+        vec![
+            "--snp-milan",
+            "3,0,8,115",
+            "--dcap-min-tcb-eval",
+            "17",
+            "--max-evidence-age",
+            "5m",
+        ],
+        // Flags not given keep their current values.
+        vec!["--dcap-max-collateral-age", "30d"],
+    ] {
+        let mut full = vec!["propose", "network-policy"];
+        full.extend(args);
+        let p = kms.ok(Some(0), &full);
+        assert_eq!(p["kind"], "network_policy");
+        let id = p["proposal"].as_u64().unwrap().to_string();
+        kms.ok(Some(1), &["vote", &id]);
+        kms.ok(Some(1), &["execute", &id]);
+    }
+    let after = kms.top(None, &["network", "policy"]);
+    assert_eq!(
+        after["snp_min_tcb"]["milan"],
+        serde_json::json!({"fmc": 0, "bootloader": 3, "tee": 0, "snp": 8, "microcode": 115})
+    );
+    assert!(after["snp_min_tcb"]["genoa"].is_null());
+    assert_eq!(after["dcap_min_tcb_evaluation_data_number"], 17);
+    assert_eq!(after["dcap_max_collateral_age_secs"], 30 * 86_400);
+    assert_eq!(after["max_evidence_age_secs"], 300);
+    assert_eq!(
+        kms.refused(
+            Some(0),
+            &["propose", "network-policy", "--snp-turin", "1,2,3,4"]
+        ),
+        "bad_input"
+    );
+
     let dir = std::env::temp_dir().join(format!("kms-node-test-{}", std::process::id()));
     let contract = kms.contract.clone().unwrap();
     // A registration the signer did not sign, one for another operator, and a

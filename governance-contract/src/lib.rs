@@ -4,6 +4,7 @@
 
 pub mod bindings;
 pub mod errors;
+pub mod policy;
 pub mod registration;
 pub mod rpc;
 pub mod types;

@@ -658,7 +658,7 @@ alloy::sol! {
 }
 
 /// The network-wide attestation values voters set on chain (DESIGN.md §5), as stored:
-/// `0` means "not set" in every field. The `policy` module turns them, with the allowed
+/// `0` means "not set" in every field. [`crate::policy`] turns them, with the allowed
 /// platforms and the approvals, into an `attestation_gate::Policy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct NetworkPolicy {

@@ -57,6 +57,8 @@ pub struct NetworkArgs {
 enum NetworkCommand {
     /// The active epoch: threshold, group keys and committee.
     Info,
+    /// The network-wide attestation policy on chain, as nodes appraise evidence with it.
+    Policy,
 }
 
 /// Runs a `kms node` command.
@@ -164,6 +166,57 @@ fn platform_names(code: u8) -> (String, String) {
 async fn network(args: &NetworkArgs) -> Result<(Value, String), CliError> {
     let gov = super::read_only(&args.chain)?;
     match &args.command {
+        NetworkCommand::Policy => {
+            let chain = super::network_policy(&gov).await?;
+            // The node's own conversion: what is shown is what nodes enforce.
+            let p = governance_contract::policy::attestation_policy(&chain, []);
+            let platforms: Vec<String> = p
+                .allowed_platforms
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            let mut snp = serde_json::Map::new();
+            let mut lines = vec![format!("allowed platforms   {}", platforms.join(", "))];
+            for line in governance_contract::policy::SNP_LINES {
+                let floor = p.snp_minimum_tcb.get(&line);
+                lines.push(format!(
+                    "sev-snp {:<11} {}",
+                    line.as_str(),
+                    floor.map_or_else(
+                        || "no floor (refused)".to_owned(),
+                        |f| format!(
+                            "fmc {} bootloader {} tee {} snp {} microcode {}",
+                            f.fmc, f.bootloader, f.tee, f.snp, f.microcode
+                        )
+                    )
+                ));
+                snp.insert(
+                    line.as_str().to_owned(),
+                    floor.map_or(Value::Null, |f| {
+                        json!({ "fmc": f.fmc, "bootloader": f.bootloader, "tee": f.tee,
+                                "snp": f.snp, "microcode": f.microcode })
+                    }),
+                );
+            }
+            let show =
+                |v: Option<u64>| v.map_or_else(|| "not checked".to_owned(), |v| v.to_string());
+            lines.push(format!(
+                "dcap min tcb eval   {}",
+                show(p.dcap_min_tcb_evaluation_data_number.map(u64::from))
+            ));
+            lines.push(format!(
+                "dcap max coll. age  {}",
+                show(p.dcap_max_collateral_age_secs)
+            ));
+            lines.push(format!("max evidence age    {} s", p.max_evidence_age_secs));
+            Ok((
+                json!({ "allowed_platforms": platforms, "snp_min_tcb": snp,
+                        "dcap_min_tcb_evaluation_data_number": p.dcap_min_tcb_evaluation_data_number,
+                        "dcap_max_collateral_age_secs": p.dcap_max_collateral_age_secs,
+                        "max_evidence_age_secs": p.max_evidence_age_secs }),
+                lines.join("\n"),
+            ))
+        }
         NetworkCommand::Info => {
             let v = gov
                 .activeCommittee()

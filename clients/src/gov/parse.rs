@@ -71,6 +71,42 @@ fn bounded(s: &str, min: u64, max: u64, kind: &'static str, what: &str) -> Resul
     }
 }
 
+/// An SEV-SNP floor: `bootloader,tee,snp,microcode` (with `turin`:
+/// `fmc,bootloader,tee,snp,microcode`), each SPL 0..=255, packed as the contract stores
+/// it; `none` is 0 (no floor: that product line is refused).
+pub fn snp_floor(what: &str, s: &str, turin: bool) -> Result<u64, CliError> {
+    if s.trim() == "none" {
+        return Ok(0);
+    }
+    let want = if turin { 5 } else { 4 };
+    let bad = || {
+        CliError::new(
+            "bad_input",
+            format!(
+                "{what} must be {} SPLs 0..255 separated by commas, or none; got {s:?}",
+                if turin {
+                    "fmc,bootloader,tee,snp,microcode"
+                } else {
+                    "bootloader,tee,snp,microcode"
+                }
+            ),
+        )
+    };
+    let spls = s
+        .split(',')
+        .map(|p| p.trim().parse::<u8>().map_err(|_| bad()))
+        .collect::<Result<Vec<u8>, _>>()?;
+    match (turin, spls.as_slice()) {
+        (true, [fmc, b, t, n, m]) if spls.len() == want => Ok(
+            governance_contract::NetworkPolicy::pack_snp(*fmc, *b, *t, *n, *m),
+        ),
+        (false, [b, t, n, m]) if spls.len() == want => Ok(
+            governance_contract::NetworkPolicy::pack_snp(0, *b, *t, *n, *m),
+        ),
+        _ => Err(bad()),
+    }
+}
+
 /// Parses exactly 32 bytes of hex (with or without `0x`).
 pub fn bytes32(what: &str, s: &str) -> Result<[u8; 32], CliError> {
     let v = hex_bytes(what, s)?;
@@ -152,6 +188,30 @@ mod tests {
         );
         assert_eq!(transition_deadline("1d").unwrap(), 86_400);
         assert_eq!(timelock("1w").unwrap_err().kind, "bad_input");
+    }
+
+    #[test]
+    fn snp_floor__should_pack_per_line_and_refuse_wrong_counts() {
+        assert_eq!(
+            snp_floor("x", "3,0,8,115", false).unwrap(),
+            governance_contract::NetworkPolicy::pack_snp(0, 3, 0, 8, 115)
+        );
+        assert_eq!(
+            snp_floor("x", "1,3,0,8,115", true).unwrap(),
+            governance_contract::NetworkPolicy::pack_snp(1, 3, 0, 8, 115)
+        );
+        assert_eq!(snp_floor("x", "none", true).unwrap(), 0);
+        for bad in ["1,2,3", "1,2,3,4,5", "256,0,0,0", "a,b,c,d", ""] {
+            assert_eq!(
+                snp_floor("x", bad, false).unwrap_err().kind,
+                "bad_input",
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            snp_floor("x", "1,2,3,4", true).unwrap_err().kind,
+            "bad_input"
+        );
     }
 
     #[test]
