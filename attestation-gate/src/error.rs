@@ -28,6 +28,18 @@ pub enum Error {
         what: &'static str,
     },
 
+    /// Bytes outside the signed region that the format fixes (reserved bytes, the zero
+    /// extension of a fixed-width integer, bytes after the end of the structure) are
+    /// not what the format says. The signature would not cover them, so accepting them
+    /// would let anyone make many byte strings of one piece of evidence.
+    #[error("non-canonical {what}: unexpected byte at offset {offset}")]
+    NonCanonical {
+        /// The structure.
+        what: &'static str,
+        /// Offset of the first offending byte in the evidence.
+        offset: usize,
+    },
+
     /// A signature does not verify.
     #[error("the signature over {what} is invalid")]
     BadSignature {
@@ -130,6 +142,7 @@ impl Error {
             Error::PlatformDisabled(_) => "platform_disabled",
             Error::UnknownFormat => "unknown_format",
             Error::Malformed { .. } => "malformed",
+            Error::NonCanonical { .. } => "non_canonical",
             Error::BadSignature { .. } => "bad_signature",
             Error::UntrustedRoot { .. } => "untrusted_root",
             Error::Expired { .. } => "expired",
@@ -164,6 +177,10 @@ mod tests {
             Error::UnknownFormat,
             Error::malformed("x"),
             Error::BadSignature { what: "x" },
+            Error::NonCanonical {
+                what: "x",
+                offset: 0,
+            },
             Error::UntrustedRoot { what: "x" },
             Error::Expired {
                 what: "x",

@@ -537,6 +537,26 @@ mod tests {
             let _ = SnpReport::parse(&bytes);
         }
 
+        /// A non-zero byte anywhere the signature field must be zero (the top 24 bytes
+        /// of R and of S, the 368-byte reserved tail) is refused by name, at its
+        /// offset, although the signature still verifies.
+        #[test]
+        fn report__should_refuse_any_nonzero_byte_in_the_unsigned_zero_bytes(
+            at in prop_oneof![0x2D0usize..0x2E8, 0x318usize..0x330, 0x330usize..REPORT_LEN],
+            mask in 1u8..=255,
+        ) {
+            let dir = format!("{FIXTURES}/sev-snp/virtee-milan-vcek");
+            let mut bytes = hex::decode(std::fs::read_to_string(format!("{dir}/report.hex")).unwrap().trim()).unwrap();
+            bytes[at] ^= mask;
+            let c = Collateral::new().with(VCEK, std::fs::read(format!("{dir}/vcek.der")).unwrap());
+            let e = SevSnpVerifier::new().verify(&bytes, &c, UnixTime(1735689600)).unwrap_err();
+            prop_assert!(
+                matches!(e, Error::NonCanonical { what: "SEV-SNP report signature field", offset } if offset == at),
+                "{e:?}"
+            );
+            prop_assert_eq!(e.kind(), "non_canonical");
+        }
+
         /// Any report-sized input runs the whole verifier without panicking.
         #[test]
         fn verify__should_never_panic_on_report_sized_input(
@@ -555,3 +575,47 @@ mod tests {
 
 #[cfg(test)]
 mod crl_tests;
+
+#[cfg(test)]
+#[allow(non_snake_case, clippy::unwrap_used, clippy::indexing_slicing)]
+mod malleability_tests {
+    use super::*;
+
+    const DIR: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/fixtures/attestation/sev-snp/virtee-milan-vcek"
+    );
+
+    /// Every single-bit change of every unsigned byte (0x2A0..0x4A0) is refused: R and S
+    /// scalar bytes by the signature, everything else as non-canonical.
+    #[test]
+    fn report__should_refuse_every_bit_flip_of_the_signature_field() {
+        let bytes = hex::decode(
+            std::fs::read_to_string(format!("{DIR}/report.hex"))
+                .unwrap()
+                .trim(),
+        )
+        .unwrap();
+        let c = Collateral::new().with(VCEK, std::fs::read(format!("{DIR}/vcek.der")).unwrap());
+        let v = SevSnpVerifier::new();
+        let t = UnixTime(1735689600);
+        assert!(v.verify(&bytes, &c, t).is_ok());
+        let cache = VerifiedCache::default();
+        for at in report::SIGNED_LEN..REPORT_LEN {
+            for bit in [0x01u8, 0x80] {
+                let mut m = bytes.clone();
+                m[at] ^= bit;
+                let e = v.verify_cached(&m, &c, t, &cache).unwrap_err();
+                let scalar = (0x2A0..0x2D0).contains(&at) || (0x2E8..0x318).contains(&at);
+                if scalar {
+                    assert!(matches!(e, Error::BadSignature { .. }), "{at:#x}: {e:?}");
+                } else {
+                    assert!(
+                        matches!(e, Error::NonCanonical { offset, .. } if offset == at),
+                        "{at:#x}: {e:?}"
+                    );
+                }
+            }
+        }
+    }
+}

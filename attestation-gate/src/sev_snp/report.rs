@@ -8,6 +8,12 @@ use crate::error::Error;
 pub const REPORT_LEN: usize = 0x4A0;
 /// End of the signed region (start of the signature).
 pub const SIGNED_LEN: usize = 0x2A0;
+/// Width of each of R and S in the signature field (little-endian, zero-extended).
+const SCALAR_FIELD: usize = 72;
+/// Bytes of a P-384 scalar; the rest of each 72-byte field must be zero.
+const SCALAR: usize = 48;
+/// Start of the signature field's reserved tail (after R and S), which must be zero.
+pub const SIGNATURE_RESERVED: usize = SIGNED_LEN + 2 * SCALAR_FIELD;
 
 /// A parsed report. Fields are copies; [`SnpReport::signed_bytes`] is the exact signed
 /// region of the bytes it was parsed from.
@@ -42,6 +48,34 @@ fn array<const N: usize>(b: &[u8], at: usize) -> Option<[u8; N]> {
     b.get(at..at.checked_add(N)?)?.try_into().ok()
 }
 
+/// The unsigned bytes the ABI fixes to zero (SNP ABI `SIGNATURE` for ECDSA P-384: R and
+/// S as 72-byte little-endian fields holding 48-byte scalars, then 368 reserved bytes):
+/// the top 24 bytes of R, of S, and the reserved tail. The signature covers none of
+/// them, so each must be zero or the report has many encodings.
+fn check_unsigned_zeros(bytes: &[u8]) -> Result<(), Error> {
+    const R_HIGH: usize = SIGNED_LEN + SCALAR;
+    const S: usize = SIGNED_LEN + SCALAR_FIELD;
+    const S_HIGH: usize = S + SCALAR;
+    let zero_ranges = [
+        R_HIGH..S,
+        S_HIGH..SIGNATURE_RESERVED,
+        SIGNATURE_RESERVED..REPORT_LEN,
+    ];
+    for range in zero_ranges {
+        let start = range.start;
+        let slice = bytes.get(range).ok_or(Error::Malformed {
+            what: "SEV-SNP report",
+        })?;
+        if let Some(i) = slice.iter().position(|b| *b != 0) {
+            return Err(Error::NonCanonical {
+                what: "SEV-SNP report signature field",
+                offset: start.saturating_add(i),
+            });
+        }
+    }
+    Ok(())
+}
+
 impl SnpReport {
     /// Parses a report; never panics.
     pub fn parse(bytes: &[u8]) -> Result<SnpReport, Error> {
@@ -65,6 +99,7 @@ impl SnpReport {
             1 => SnpSigner::Vlek,
             _ => return Err(bad("SEV-SNP signing key field")),
         };
+        check_unsigned_zeros(bytes)?;
         let r = || bad("SEV-SNP report");
         Ok(SnpReport {
             bytes: bytes.to_vec(),
