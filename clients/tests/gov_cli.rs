@@ -80,6 +80,7 @@ fn registration(contract: &str, op: usize, key: u8, platform: NodePlatform) -> R
         noise_key: [key.wrapping_add(0x10); 32],
         platform,
         evidence: vec![0xee; 4],
+        evidence_issued_at: 1_700_000_000,
     }
     .sign(&node_key(key))
     .unwrap()

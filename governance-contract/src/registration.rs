@@ -49,9 +49,11 @@ pub struct RegistrationRequest {
     pub noise_key: [u8; 32],
     /// The node's platform; vendor and TEE family follow from it.
     pub platform: NodePlatform,
-    /// Attestation evidence binding the keys and the signer (opaque here; voters check
-    /// it with `kms attest verify`). May be empty.
+    /// Attestation evidence whose report data is [`RegistrationRequest::report_data`]
+    /// (opaque here; voters check it with `kms attest verify`). May be empty.
     pub evidence: Vec<u8>,
+    /// The `issued_at` (unix seconds) bound in the evidence's report data.
+    pub evidence_issued_at: u64,
 }
 
 impl RegistrationRequest {
@@ -70,6 +72,26 @@ impl RegistrationRequest {
             platform: self.platform.code(),
         }
         .eip712_signing_hash(&domain)
+    }
+
+    /// What the evidence binds for `signer`: `signer (20 bytes) || noise_key (32) ||
+    /// p2p_key`, so one quote ties the enclave to all three keys.
+    pub fn bound_key(&self, signer: Address) -> Vec<u8> {
+        let mut k = Vec::with_capacity(52usize.saturating_add(self.p2p_key.len()));
+        k.extend_from_slice(signer.as_slice());
+        k.extend_from_slice(&self.noise_key);
+        k.extend_from_slice(&self.p2p_key);
+        k
+    }
+
+    /// The report data the node's evidence must carry: purpose `node-registration`,
+    /// [`RegistrationRequest::bound_key`], `evidence_issued_at` (docs/PROTOCOL.md).
+    pub fn report_data(&self, signer: Address) -> attestation_gate::ReportData {
+        attestation_gate::ReportData::bind(
+            attestation_gate::Purpose::NodeRegistration,
+            &self.bound_key(signer),
+            attestation_gate::UnixTime(self.evidence_issued_at),
+        )
     }
 
     /// Signs with the node's signer key (kms-node calls this at start-up).
@@ -113,10 +135,16 @@ struct RegistrationFile {
     noise_key: String,
     platform: String,
     evidence: String,
+    evidence_issued_at: u64,
     signature: String,
 }
 
 impl Registration {
+    /// The report data the evidence must carry ([`RegistrationRequest::report_data`]).
+    pub fn report_data(&self) -> attestation_gate::ReportData {
+        self.request.report_data(self.signer)
+    }
+
     /// The node id the contract will give this node.
     pub fn node_id(&self) -> [u8; 32] {
         node_id(self.signer)
@@ -156,6 +184,7 @@ impl Registration {
             noise_key: alloy::hex::encode(r.noise_key),
             platform: r.platform.to_string(),
             evidence: alloy::hex::encode(&r.evidence),
+            evidence_issued_at: r.evidence_issued_at,
             signature: alloy::hex::encode(self.signature),
         };
         serde_json::to_string_pretty(&file).unwrap_or_default()
@@ -180,6 +209,7 @@ impl Registration {
             noise_key: fixed::<32>("noise_key", &f.noise_key)?,
             platform: f.platform.parse()?,
             evidence: bytes("evidence", &f.evidence)?,
+            evidence_issued_at: f.evidence_issued_at,
         };
         Ok(Self {
             request,
@@ -216,6 +246,7 @@ mod tests {
             noise_key: [8; 32],
             platform: NodePlatform::Simulated(2),
             evidence: vec![1, 2, 3],
+            evidence_issued_at: 1_700_000_000,
         }
     }
 
@@ -227,6 +258,20 @@ mod tests {
         assert_eq!(back, r);
         back.verify().unwrap();
         assert_eq!(back.node_id(), node_id(key.address()));
+    }
+
+    #[test]
+    fn report_data__should_bind_signer_noise_and_p2p_keys() {
+        let r = request().sign(&PrivateKeySigner::random()).unwrap();
+        let want = attestation_gate::ReportData::bind(
+            attestation_gate::Purpose::NodeRegistration,
+            &[r.signer.as_slice(), &[8u8; 32][..], &[7u8; 36][..]].concat(),
+            attestation_gate::UnixTime(1_700_000_000),
+        );
+        assert_eq!(r.report_data(), want);
+        let mut other = r.clone();
+        other.request.p2p_key[0] ^= 1;
+        assert_ne!(other.report_data(), want);
     }
 
     #[test]

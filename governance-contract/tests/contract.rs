@@ -357,6 +357,7 @@ fn registration(net: &Net, op: usize, key: u8, platform: u8) -> governance_contr
         noise_key: [key; 32],
         platform: NodePlatform::try_from(platform).unwrap(),
         evidence: vec![],
+        evidence_issued_at: 0,
     }
     .sign(&node_key(key))
     .unwrap()
