@@ -1,4 +1,5 @@
-//! Wire messages of the PRF and of signing (`docs/PROTOCOL.md`, "tss wire messages").
+//! Node ↔ node wire messages of FROST signing (`docs/PROTOCOL.md`, "tss wire messages").
+//! The app ↔ node requests and responses (derive, sign) are in the `kms-api` crate.
 //!
 //! CBOR through [`dkg::wire`], every message starting with a [`Header`] and decoding with
 //! `deny_unknown_fields`. Each message's `decode` is the entry point for untrusted
@@ -12,11 +13,11 @@ use dkg::wire::{decode, encode, EncodeError, Header, Suite, VERSION};
 use dkg::PartyIndex;
 use frost_secp256k1_tr::round1::{NonceCommitment, SigningCommitments};
 use frost_secp256k1_tr::round2::SignatureShare;
-use frost_secp256k1_tr::{Secp256K1Sha256TR, Signature};
+use frost_secp256k1_tr::Secp256K1Sha256TR;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, FrostFailure};
-use crate::prf::{Identity, PrfShare, G2_LEN};
+use crate::prf::Identity;
 
 fn check_header(header: &Header, suite: Suite) -> Result<(), Error> {
     if header.version != VERSION || header.suite != suite {
@@ -48,107 +49,6 @@ macro_rules! wire_message {
             }
         }
     };
-}
-
-/// App → node: "give me your PRF share for `(app_id, path)`".
-///
-/// # Security
-///
-/// Sent inside the attested Noise session; the node answers only after the caller's
-/// evidence is accepted for `app_id`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeriveRequest {
-    /// Suite [`Suite::Bls12381G1`].
-    pub header: Header,
-    /// Application identifier.
-    #[serde(with = "serde_bytes")]
-    pub app_id: [u8; 32],
-    /// Derivation path, 1..=255 bytes.
-    pub path: String,
-}
-
-impl DeriveRequest {
-    /// A request for `identity`.
-    pub fn new(run_id: [u8; 32], identity: &Identity) -> Self {
-        Self {
-            header: Header::new(Suite::Bls12381G1, run_id),
-            app_id: *identity.app_id(),
-            path: identity.path().to_owned(),
-        }
-    }
-
-    /// The requested identity.
-    pub fn identity(&self) -> Result<Identity, Error> {
-        Identity::new(self.app_id, &self.path)
-    }
-}
-
-/// Node → app: this node's PRF share.
-///
-/// # Security
-///
-/// Sent only inside the attested session to the application (t of these give
-/// `sigma`). The app attributes it to the node by session, not by `party`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeriveResponse {
-    /// Suite [`Suite::Bls12381G1`], `run_id` of the request.
-    pub header: Header,
-    /// The sender's party index.
-    pub party: PartyIndex,
-    /// `sk_i · H(msg)`, compressed G2.
-    #[serde(with = "serde_bytes")]
-    pub share: [u8; G2_LEN],
-}
-
-impl DeriveResponse {
-    /// Response carrying `share`.
-    pub fn new(run_id: [u8; 32], party: PartyIndex, share: &PrfShare) -> Self {
-        Self {
-            header: Header::new(Suite::Bls12381G1, run_id),
-            party,
-            share: share.to_bytes(),
-        }
-    }
-
-    /// The share as a point.
-    pub fn share(&self) -> Result<PrfShare, Error> {
-        PrfShare::from_bytes(&self.share)
-    }
-}
-
-/// App → coordinator: sign `message` with the key of `(app_id, path)`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SignRequest {
-    /// Suite [`Suite::Secp256k1Tr`].
-    pub header: Header,
-    /// Application identifier.
-    #[serde(with = "serde_bytes")]
-    pub app_id: [u8; 32],
-    /// Derivation path, 1..=255 bytes.
-    pub path: String,
-    /// The message (BIP-340 signs arbitrary-length messages).
-    #[serde(with = "serde_bytes")]
-    pub message: Vec<u8>,
-}
-
-impl SignRequest {
-    /// A request to sign `message` for `identity`.
-    pub fn new(run_id: [u8; 32], identity: &Identity, message: &[u8]) -> Self {
-        Self {
-            header: Header::new(Suite::Secp256k1Tr, run_id),
-            app_id: *identity.app_id(),
-            path: identity.path().to_owned(),
-            message: message.to_vec(),
-        }
-    }
-
-    /// The identity whose key signs.
-    pub fn identity(&self) -> Result<Identity, Error> {
-        Identity::new(self.app_id, &self.path)
-    }
 }
 
 /// A signer's round-1 commitments: hiding and binding nonce commitments, compressed
@@ -323,55 +223,6 @@ impl SignatureShareMsg {
     }
 }
 
-/// Coordinator → app: the BIP-340 signature under `xonly(P_app)`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SignResponse {
-    /// Suite [`Suite::Secp256k1Tr`], `run_id` of the request.
-    pub header: Header,
-    /// `R.x || s`, 64 bytes.
-    #[serde(with = "serde_bytes")]
-    pub signature: [u8; 64],
-}
-
-impl SignResponse {
-    /// Wire form of a frost signature.
-    pub fn new(run_id: [u8; 32], signature: &Signature) -> Result<Self, Error> {
-        let signature = signature
-            .serialize()
-            .ok()
-            .and_then(|v| <[u8; 64]>::try_from(v.as_slice()).ok())
-            .ok_or(Error::Frost(FrostFailure::Malformed))?;
-        Ok(Self {
-            header: Header::new(Suite::Secp256k1Tr, run_id),
-            signature,
-        })
-    }
-
-    /// The frost signature.
-    pub fn to_frost(&self) -> Result<Signature, Error> {
-        Signature::deserialize(&self.signature).map_err(|_| Error::Frost(FrostFailure::Malformed))
-    }
-}
-
-wire_message!(
-    DeriveRequest,
-    Suite::Bls12381G1,
-    "Decodes and validates untrusted bytes.",
-    |m| [m.identity()]
-);
-wire_message!(
-    DeriveResponse,
-    Suite::Bls12381G1,
-    "Decodes and validates untrusted bytes (the share must be a G2 point).",
-    |m| [m.share()]
-);
-wire_message!(
-    SignRequest,
-    Suite::Secp256k1Tr,
-    "Decodes and validates untrusted bytes.",
-    |m| [m.identity()]
-);
 wire_message!(
     Commitments,
     Suite::Secp256k1Tr,
@@ -388,12 +239,5 @@ wire_message!(
     SignatureShareMsg,
     Suite::Secp256k1Tr,
     "Decodes and validates untrusted bytes (the share must be a canonical scalar).",
-    |m| [m.to_frost()]
-);
-wire_message!(
-    SignResponse,
-    Suite::Secp256k1Tr,
-    "Decodes and validates untrusted bytes (R must be an x coordinate on the curve, \
-     `s` a canonical scalar).",
     |m| [m.to_frost()]
 );

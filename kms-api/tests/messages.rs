@@ -1,0 +1,248 @@
+//! Round trips, validation and typed rejection of every kms-api message.
+#![allow(non_snake_case)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use attestation_gate::{Binding, Platform, Purpose, ReportData, UnixTime};
+use common::{app_hello, derive_request, node_hello, prf_share, sign_request};
+use kms_api::{
+    AppHello, DeriveResponse, Error, ErrorCode, NodeHello, Request, RequestBody, RequestId,
+    Response, ResponseBody, SessionPurpose, SignResponse, MAX_EVIDENCE_LEN, MAX_FRAME_LEN,
+    MAX_HANDSHAKE_PAYLOAD_LEN, MAX_SIGN_MESSAGE_LEN, VERSION,
+};
+use proptest::prelude::*;
+use tss::PartyIndex;
+
+fn party(i: u16) -> PartyIndex {
+    PartyIndex::new(i).unwrap()
+}
+
+#[test]
+fn every_message__should_round_trip() {
+    let hello = app_hello();
+    assert_eq!(AppHello::decode(&hello.encode().unwrap()).unwrap(), hello);
+    let node = node_hello();
+    assert_eq!(NodeHello::decode(&node.encode().unwrap()).unwrap(), node);
+    for request in [derive_request(), sign_request()] {
+        assert_eq!(
+            Request::decode(&request.encode().unwrap()).unwrap(),
+            request
+        );
+    }
+    let share = prf_share();
+    let responses = [
+        Response::new(
+            RequestId([1; 16]),
+            ResponseBody::Derive(DeriveResponse::new(party(2), &share)),
+        ),
+        Response::new(
+            RequestId([1; 16]),
+            ResponseBody::Sign(SignResponse {
+                signature: common::SIGNATURE,
+            }),
+        ),
+        Response::error(RequestId([1; 16]), ErrorCode::StaleChain, None),
+    ];
+    for response in responses {
+        let back = Response::decode(&response.encode().unwrap()).unwrap();
+        assert_eq!(back, response);
+    }
+}
+
+#[test]
+fn decode__should_refuse_another_version_by_name() {
+    let mut request = derive_request();
+    request.version = VERSION + 1;
+    assert_eq!(
+        Request::decode(&request.encode().unwrap()),
+        Err(Error::UnsupportedVersion {
+            version: VERSION + 1
+        })
+    );
+    let mut hello = app_hello();
+    hello.version = 0;
+    assert_eq!(
+        AppHello::decode(&hello.encode().unwrap())
+            .unwrap_err()
+            .code(),
+        ErrorCode::UnsupportedVersion
+    );
+}
+
+#[test]
+fn decode__should_refuse_oversized_input_before_parsing() {
+    let bytes = vec![0u8; MAX_FRAME_LEN + 1];
+    assert_eq!(
+        Request::decode(&bytes),
+        Err(Error::TooLarge {
+            len: MAX_FRAME_LEN + 1,
+            max: MAX_FRAME_LEN
+        })
+    );
+    let bytes = vec![0u8; MAX_HANDSHAKE_PAYLOAD_LEN + 1];
+    assert!(matches!(
+        NodeHello::decode(&bytes),
+        Err(Error::TooLarge { .. })
+    ));
+}
+
+#[test]
+fn request_decode__should_refuse_bad_paths_and_long_messages() {
+    let mut request = derive_request();
+    if let RequestBody::Derive(r) = &mut request.body {
+        r.path = String::new();
+    }
+    assert_eq!(
+        Request::decode(&request.encode().unwrap()),
+        Err(Error::Content(tss::Error::InvalidPathLength { len: 0 }))
+    );
+    let mut request = sign_request();
+    if let RequestBody::Sign(r) = &mut request.body {
+        r.message = vec![0; MAX_SIGN_MESSAGE_LEN + 1];
+    }
+    let err = Request::decode(&request.encode().unwrap()).unwrap_err();
+    assert!(matches!(
+        err,
+        Error::FieldTooLong {
+            field: "message",
+            ..
+        }
+    ));
+    assert_eq!(err.code(), ErrorCode::BadRequest);
+}
+
+#[test]
+fn response_decode__should_refuse_invalid_points_signatures_and_codes() {
+    let mut bad_share = DeriveResponse::new(party(1), &prf_share());
+    bad_share.share = [0xff; 96];
+    let r = Response::new(RequestId([0; 16]), ResponseBody::Derive(bad_share));
+    assert!(matches!(
+        Response::decode(&r.encode().unwrap()),
+        Err(Error::Content(tss::Error::MalformedPoint { .. }))
+    ));
+    // s = n (the group order) is not a canonical scalar.
+    let mut signature = common::SIGNATURE;
+    signature[32..].copy_from_slice(
+        &hex::decode("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141").unwrap(),
+    );
+    let r = Response::new(
+        RequestId([0; 16]),
+        ResponseBody::Sign(SignResponse { signature }),
+    );
+    assert_eq!(
+        Response::decode(&r.encode().unwrap()),
+        Err(Error::MalformedSignature)
+    );
+    // Error code 12 does not exist: patch the encoded number (0x0b = 11, internal).
+    let internal = Response::error(RequestId([0; 16]), ErrorCode::Internal, None)
+        .encode()
+        .unwrap();
+    let at = internal.windows(5).position(|w| w == b"code\x0b").unwrap() + 4;
+    let mut patched = internal.clone();
+    patched[at] = 0x0c;
+    assert!(matches!(Response::decode(&patched), Err(Error::Wire(_))));
+}
+
+#[test]
+fn hello_decode__should_refuse_empty_or_oversized_evidence() {
+    let mut hello = app_hello();
+    hello.evidence.evidence.clear();
+    assert_eq!(
+        AppHello::decode(&hello.encode().unwrap()),
+        Err(Error::EmptyEvidence)
+    );
+    let mut hello = node_hello();
+    hello.evidence.evidence = vec![1; MAX_EVIDENCE_LEN + 1];
+    assert!(matches!(
+        NodeHello::decode(&hello.encode().unwrap()),
+        Err(Error::FieldTooLong {
+            field: "evidence",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn binding__should_use_the_handshake_key_and_the_session_purpose() {
+    let hello = app_hello();
+    let key = hello.evidence.noise_static_key;
+    let binding = hello.binding(&key).unwrap();
+    let issued = UnixTime(hello.evidence.issued_at);
+    assert_eq!(binding, Binding::new(Purpose::AppKeyRequest, &key, issued));
+    assert_eq!(
+        *binding.report_data(),
+        SessionPurpose::Derive.report_data(&key, issued)
+    );
+    assert_ne!(
+        SessionPurpose::Sign.report_data(&key, issued),
+        ReportData::bind(Purpose::AppKeyRequest, &key, issued)
+    );
+    // Evidence naming another key than the one the handshake authenticated.
+    assert_eq!(hello.binding(&[9; 32]), Err(Error::StaticKeyMismatch));
+    assert_eq!(Error::StaticKeyMismatch.code(), ErrorCode::EvidenceRejected);
+    let node = node_hello();
+    assert_eq!(
+        node.binding(&node.evidence.noise_static_key).unwrap(),
+        Binding::new(
+            Purpose::NodeIdentity,
+            &node.evidence.noise_static_key,
+            UnixTime(node.evidence.issued_at)
+        )
+    );
+    assert_eq!(node.evidence.platform, Platform::Simulated);
+}
+
+#[test]
+fn admits__should_match_purpose_and_app_id() {
+    let hello = app_hello(); // Derive session for app [0x11; 32]
+    assert_eq!(hello.admits(&derive_request()), Ok(()));
+    assert_eq!(hello.admits(&sign_request()), Err(ErrorCode::BadRequest));
+    let mut other_app = derive_request();
+    if let RequestBody::Derive(r) = &mut other_app.body {
+        r.app_id = [0x12; 32];
+    }
+    assert_eq!(hello.admits(&other_app), Err(ErrorCode::BadRequest));
+}
+
+#[test]
+fn decode__should_refuse_unknown_fields_and_trailing_bytes() {
+    let mut bytes = derive_request().encode().unwrap();
+    bytes.push(0);
+    assert!(matches!(Request::decode(&bytes), Err(Error::Wire(_))));
+    // A node hello decoded as an app hello: unknown fields.
+    assert!(matches!(
+        AppHello::decode(&node_hello().encode().unwrap()),
+        Err(Error::Wire(_))
+    ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn decoders__should_reject_random_bytes_with_typed_errors(
+        bytes in proptest::collection::vec(any::<u8>(), 0..400),
+    ) {
+        prop_assert!(AppHello::decode(&bytes).is_err());
+        prop_assert!(NodeHello::decode(&bytes).is_err());
+        prop_assert!(Request::decode(&bytes).is_err());
+        prop_assert!(Response::decode(&bytes).is_err());
+    }
+
+    #[test]
+    fn decoders__should_survive_mutated_valid_messages(
+        which in 0usize..6,
+        pos in any::<proptest::sample::Index>(),
+        byte in any::<u8>(),
+    ) {
+        let mut bytes = common::fixed_messages()[which].1.clone();
+        let i = pos.index(bytes.len());
+        bytes[i] = byte;
+        // Either still valid or a typed error; re-encoding a valid result is stable.
+        if let Ok(m) = AppHello::decode(&bytes) { prop_assert_eq!(AppHello::decode(&m.encode().unwrap()).unwrap(), m); }
+        if let Ok(m) = NodeHello::decode(&bytes) { prop_assert_eq!(NodeHello::decode(&m.encode().unwrap()).unwrap(), m); }
+        if let Ok(m) = Request::decode(&bytes) { prop_assert_eq!(Request::decode(&m.encode().unwrap()).unwrap(), m); }
+        if let Ok(m) = Response::decode(&bytes) { prop_assert_eq!(Response::decode(&m.encode().unwrap()).unwrap(), m); }
+    }
+}
