@@ -2,6 +2,7 @@
 #![allow(non_snake_case)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+#[path = "common/fixtures.rs"]
 mod common;
 
 use attestation_gate::{Binding, Platform, Purpose, ReportData, UnixTime};

@@ -3,6 +3,7 @@
 #![allow(non_snake_case)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+#[path = "common/fixtures.rs"]
 mod common;
 
 use kms_api::{AppHello, ErrorCode, NodeHello, Request, Response};
