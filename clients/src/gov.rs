@@ -280,6 +280,13 @@ enum ProposeCommand {
         /// The proposal to veto.
         id: u64,
     },
+    /// Switch the TEE-family rule (no family may hold t seats; with the liveness rule,
+    /// losing a family must leave t members).
+    FamilyCap {
+        /// `on` or `off`.
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
     /// Switch the committee liveness rule (on by default).
     LivenessRule {
         /// `on` or `off`.
@@ -571,6 +578,9 @@ async fn propose(c: &ChainArgs, p: &ProposeCommand) -> Result<(Value, String), C
             chain::send(gov.proposePlatforms(platform_mask(allow)?)).await?
         }
         ProposeCommand::Veto { id } => chain::send(gov.proposeVeto(U256::from(*id))).await?,
+        ProposeCommand::FamilyCap { state } => {
+            chain::send(gov.proposeFamilyCap(state == "on")).await?
+        }
         ProposeCommand::LivenessRule { state } => {
             chain::send(gov.proposeLivenessRule(state == "on")).await?
         }

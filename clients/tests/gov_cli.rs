@@ -338,6 +338,31 @@ async fn kms_gov__should_deploy_propose_vote_execute_and_refuse_per_the_rules() 
         kms.refused(Some(0), &["propose", "transition-deadline", "10s"]),
         "invalid_deadline"
     );
+    // The settings proposals of the network voters.
+    for (args, kind, action) in [
+        (
+            ["propose", "liveness-rule", "off"],
+            "liveness_rule",
+            serde_json::json!({"enabled": false}),
+        ),
+        (
+            ["propose", "family-cap", "on"],
+            "family_cap",
+            serde_json::json!({"enabled": true}),
+        ),
+        (
+            ["propose", "transition-deadline", "6h"],
+            "transition_deadline",
+            serde_json::json!({"seconds": 21_600}),
+        ),
+    ] {
+        let p = kms.ok(Some(0), &args);
+        assert_eq!(
+            (p["kind"].as_str(), &p["action"]),
+            (Some(kind), &action),
+            "{p}"
+        );
+    }
 
     // A committee with one vendor at the threshold is refused with its kind.
     let gov = Governance::new(
