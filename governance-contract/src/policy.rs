@@ -8,7 +8,7 @@ use attestation_gate::{Measurement, Policy, ProductLine, SnpTcb};
 
 use crate::bindings::Governance;
 use crate::errors::Error;
-use crate::types::{NetworkPolicy, Platform};
+use crate::types::{NetworkPolicy, NodePlatform, Platform};
 
 /// The product lines in the order of the contract's `snpMinTcb` array.
 pub const SNP_LINES: [ProductLine; 3] =
@@ -93,6 +93,24 @@ pub fn network_values(policy: &Policy) -> NetworkPolicy {
     }
 }
 
+/// Whether verified evidence (its platform and vendor) is that of a node registered
+/// with `record`: the same platform, and for `simulated-N` simulated evidence whose
+/// vendor label is `N` in decimal. A node refuses a peer for which this is false, so a
+/// record cannot claim another vendor than the node's hardware (DESIGN.md §2, §8).
+pub fn evidence_matches_record(
+    record: NodePlatform,
+    platform: attestation_gate::Platform,
+    vendor: &attestation_gate::Vendor,
+) -> bool {
+    match record {
+        NodePlatform::Simulated(n) => {
+            platform == attestation_gate::Platform::Simulated
+                && vendor.label() == Some(n.to_string().as_str())
+        }
+        other => gate_platform(other.platform()) == platform,
+    }
+}
+
 fn gate_platform(p: Platform) -> attestation_gate::Platform {
     match p {
         Platform::Tdx => attestation_gate::Platform::Tdx,
@@ -156,6 +174,47 @@ mod tests {
         assert_eq!(p.max_clock_skew_secs, strict.max_clock_skew_secs);
         assert!(!p.insecure_allow_debug && !p.tdx_pin_rtmr3);
         assert_eq!(network_values(&p), chain.values);
+    }
+
+    #[test]
+    fn evidence_matches_record__should_hold_only_for_the_recorded_platform_and_label() {
+        use attestation_gate::{Platform as P, Vendor as V};
+        assert!(evidence_matches_record(
+            NodePlatform::Tdx,
+            P::Tdx,
+            &V::Intel
+        ));
+        assert!(!evidence_matches_record(
+            NodePlatform::Tdx,
+            P::Sgx,
+            &V::Intel
+        ));
+        assert!(!evidence_matches_record(
+            NodePlatform::Nitro,
+            P::SevSnp,
+            &V::Amd
+        ));
+        let sim = |l: &str| V::Simulated(l.to_owned());
+        assert!(evidence_matches_record(
+            NodePlatform::Simulated(2),
+            P::Simulated,
+            &sim("2")
+        ));
+        assert!(!evidence_matches_record(
+            NodePlatform::Simulated(2),
+            P::Simulated,
+            &sim("3")
+        ));
+        assert!(!evidence_matches_record(
+            NodePlatform::Simulated(2),
+            P::Tdx,
+            &V::Intel
+        ));
+        assert!(!evidence_matches_record(
+            NodePlatform::Tdx,
+            P::Simulated,
+            &sim("0")
+        ));
     }
 
     #[test]
