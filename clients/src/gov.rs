@@ -21,7 +21,7 @@ use clap::{Args, Subcommand};
 use governance_contract::policy::OnChainPolicy;
 use governance_contract::{
     types, AppInfo, EpochInfo, EpochStatus, Governance, NetworkPolicy, Platform, ProposalAction,
-    ProposalInfo, ProposalState,
+    ProposalInfo, ProposalKind, ProposalState,
 };
 use serde_json::{json, Value};
 
@@ -472,18 +472,30 @@ async fn dispatch(args: &GovArgs) -> Result<(Value, String), CliError> {
                         "the contract reports an impossible proposal id",
                     )
                 })?;
-                let p = proposal(&gov, id).await?;
-                lines.push(format!(
-                    "{:>4}  {:<19} {:>2}/{:<2}  {:<9} {:>11}  {}",
-                    p.id,
-                    p.kind().name(),
-                    p.votes,
-                    p.required,
-                    p.state.name(),
-                    p.eta.map_or_else(|| "-".to_owned(), |e| e.to_string()),
-                    hex(p.app_id)
-                ));
-                list.push(proposal_json(&p));
+                let raw = gov
+                    .proposal(U256::from(id))
+                    .call()
+                    .await
+                    .map_err(chain::call_error)?;
+                let (line, value) = match ProposalInfo::try_from(raw.clone()) {
+                    Ok(p) => (
+                        format!(
+                            "{:>4}  {:<19} {:>2}/{:<2}  {:<9} {:>11}  {}",
+                            p.id,
+                            p.kind().name(),
+                            p.votes,
+                            p.required,
+                            p.state.name(),
+                            p.eta.map_or_else(|| "-".to_owned(), |e| e.to_string()),
+                            hex(p.app_id)
+                        ),
+                        proposal_json(&p),
+                    ),
+                    // A kind or state a newer contract writes: shown, not fatal.
+                    Err(_) => undecoded_proposal(id, &raw),
+                };
+                lines.push(line);
+                list.push(value);
             }
             let shown = u64::try_from(list.len()).unwrap_or(u64::MAX);
             let next = offset.saturating_add(shown);
@@ -738,6 +750,29 @@ async fn proposal(gov: &Gov, id: u64) -> Result<ProposalInfo, CliError> {
         .map_err(|e| CliError::new("chain_error", format!("proposal {id} does not decode: {e}")))
 }
 
+/// A proposal this build cannot decode (an unknown kind, state or payload), shown with
+/// its raw codes as `unknown(N)` so that one such proposal does not break a listing.
+fn undecoded_proposal(id: u64, v: &Governance::ProposalView) -> (String, Value) {
+    let kind = ProposalKind::try_from(v.kind)
+        .map_or_else(|_| format!("unknown({})", v.kind), |k| k.name().to_owned());
+    let state = ProposalState::try_from(v.state)
+        .map_or_else(|_| format!("unknown({})", v.state), |s| s.name().to_owned());
+    let eta = (v.eta != 0).then_some(v.eta);
+    (
+        format!(
+            "{id:>4}  {kind:<19} {:>2}/{:<2}  {state:<9} {:>11}  {}",
+            v.votes,
+            v.required,
+            eta.map_or_else(|| "-".to_owned(), |e| e.to_string()),
+            hex(v.appId)
+        ),
+        json!({ "id": id, "kind": kind, "votes": v.votes, "required": v.required,
+                "state": state, "eta": eta, "expires_at": v.expiresAt,
+                "app_id": hex(v.appId), "proposer": hex(v.proposer),
+                "payload": hex(&v.payload) }),
+    )
+}
+
 fn proposal_json(p: &ProposalInfo) -> Value {
     let action = match &p.action {
         ProposalAction::Approve { measurement } | ProposalAction::Revoke { measurement } => {
@@ -815,4 +850,35 @@ fn read_only(c: &ChainArgs) -> Result<Gov, CliError> {
     let network = c.network()?;
     let provider = chain::provider(&network.rpc, None)?;
     chain::contract(network.contract()?, provider)
+}
+
+#[cfg(test)]
+#[allow(non_snake_case)]
+mod tests {
+    use alloy::primitives::{Address, Bytes, FixedBytes, U256};
+
+    use super::*;
+
+    #[test]
+    fn undecoded_proposal__should_show_unknown_codes_instead_of_failing() {
+        let v = Governance::ProposalView {
+            id: U256::from(4),
+            appId: FixedBytes::repeat_byte(1),
+            proposer: Address::repeat_byte(2),
+            kind: 42,
+            state: 9,
+            votes: 1,
+            required: 2,
+            createdAt: 10,
+            eta: 0,
+            expiresAt: 20,
+            payload: Bytes::from(vec![0xab]),
+        };
+        assert!(ProposalInfo::try_from(v.clone()).is_err());
+        let (line, json) = undecoded_proposal(4, &v);
+        assert_eq!(json["kind"], "unknown(42)");
+        assert_eq!(json["state"], "unknown(9)");
+        assert_eq!(json["payload"], "ab");
+        assert!(line.contains("unknown(42)"), "{line}");
+    }
 }
