@@ -913,6 +913,40 @@ fn kms_gov_with_devnet__should_take_chain_contract_and_signers_from_the_devnet_d
         &[],
     );
     assert_eq!(code, 0, "{v}");
+    let (code, v3) = kms::run(
+        &[
+            "node",
+            "set-endpoint",
+            h(&v["node_id"]).as_str(),
+            "10.9.9.9:7001",
+            "--devnet",
+            d,
+            "--as",
+            "operator:1",
+        ],
+        &[],
+    );
+    assert_eq!(
+        (code, v3["endpoint"].as_str()),
+        (0, Some("10.9.9.9:7001")),
+        "{v3}"
+    );
+    let (code, v4) = kms::run(
+        &[
+            "node",
+            "set-endpoint",
+            h(&v["node_id"]).as_str(),
+            "x:1",
+            "--devnet",
+            d,
+        ],
+        &[("KMS_PRIVATE_KEY", DEV_KEYS[7])],
+    );
+    assert_eq!(
+        (code, v4["error"]["kind"].as_str()),
+        (1, Some("not_operator")),
+        "{v4}"
+    );
     let (code, v2) = kms::run(
         &[
             "node",

@@ -36,6 +36,13 @@ enum NodeCommand {
         #[arg(long)]
         endpoint: String,
     },
+    /// Change where a node listens (its operator only).
+    SetEndpoint {
+        /// The node id (32-byte hex).
+        node_id: String,
+        /// The new endpoint (several: comma-separated).
+        endpoint: String,
+    },
     /// Remove a node's record (its operator only; not while it is in the active or
     /// pending committee).
     Deregister {
@@ -136,6 +143,15 @@ async fn node(args: &NodeArgs) -> Result<(Value, String), CliError> {
                         "tee_family": r.platform.family().to_string(),
                         "endpoint": endpoint, "gas_used": receipt.gas_used }),
                 format!("node_id  {}", hex(id)),
+            ))
+        }
+        NodeCommand::SetEndpoint { node_id, endpoint } => {
+            let id = parse::bytes32("NODE_ID", node_id)?;
+            let gov = super::signed(c, c.signer()?)?;
+            let receipt = chain::send(gov.setEndpoint(id.into(), endpoint.clone())).await?;
+            Ok((
+                json!({ "node_id": hex(id), "endpoint": endpoint, "gas_used": receipt.gas_used }),
+                format!("node {} now at {endpoint}", hex(id)),
             ))
         }
         NodeCommand::Deregister { node_id } => {
