@@ -21,6 +21,7 @@
 #![cfg(any(feature = "tdx", feature = "sgx"))]
 #![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
+mod canonical;
 mod errors;
 
 use dcap_qvl::quote::Report;
@@ -234,6 +235,7 @@ fn verify_with_root(
     let qc = verifier
         .verify_with_policy(quote, collateral, now.0, &CollectClaims)
         .map_err(|e| errors::classify(&e, now))?;
+    canonical::check(quote, root_der)?;
     // webpki treats a CRL's nextUpdate as exclusive, and the earliest expiration is
     // often the PCK CRL's: the last second accepted everywhere is one before it.
     let validity = Validity {

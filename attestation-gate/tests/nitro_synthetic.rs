@@ -218,3 +218,40 @@ fn unknown_payload_field__should_be_ignored() {
         .verify_document(&document(&c, &f), NOW)
         .unwrap();
 }
+
+/// The envelope bytes the signature does not cover: an unprotected header entry, a
+/// longer-than-needed length and trailing bytes are refused (NonCanonical / Malformed),
+/// although the COSE signature still verifies over the same protected header and
+/// payload.
+#[test]
+fn unsigned_envelope_changes__should_be_refused() {
+    let c = chain(10, ChainOptions::default());
+    let doc = document(&c, &bound_fields());
+    let v = NitroVerifier::with_pinned_root(c.root_der.clone());
+    v.verify_document(&doc, NOW).unwrap();
+    assert_eq!(&doc[..7], &[0x84, 0x44, 0xa1, 0x01, 0x38, 0x22, 0xa0]);
+    // Unprotected header {4: h''} (kid) instead of {}.
+    let mut m = doc[..6].to_vec();
+    m.extend_from_slice(&[0xa1, 0x04, 0x40]);
+    m.extend_from_slice(&doc[7..]);
+    let e = v.verify_document(&m, NOW).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::NonCanonical { offset: 6, .. } | Error::Malformed { .. }
+        ),
+        "{e:?}"
+    );
+    // The payload byte string's length in a longer form (0x59 nn nn -> 0x5a 00 00 nn nn).
+    assert_eq!(doc[7], 0x59, "payload length is 2-byte encoded");
+    let mut m = doc[..7].to_vec();
+    m.extend_from_slice(&[0x5a, 0x00, 0x00]);
+    m.extend_from_slice(&doc[8..]);
+    let e = v.verify_document(&m, NOW).unwrap_err();
+    assert!(matches!(e, Error::NonCanonical { offset: 7, .. }), "{e:?}");
+    assert_eq!(e.kind(), "non_canonical");
+    // Trailing bytes.
+    let mut m = doc.clone();
+    m.push(0);
+    assert!(v.verify_document(&m, NOW).is_err());
+}

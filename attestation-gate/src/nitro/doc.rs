@@ -82,11 +82,35 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Document, Error> {
     let cose = CoseSign1::from_bytes(bytes)
         .map_err(|_| malformed("Nitro attestation document (COSE_Sign1)"))?;
     check_protected_header(&cose)?;
+    check_canonical(&cose, bytes)?;
     let payload_bytes = cose
         .get_payload::<NoHash>(None)
         .map_err(|_| malformed("Nitro COSE payload"))?;
     let payload = decode_payload(&payload_bytes)?;
     Ok(Document { cose, payload })
+}
+
+/// The envelope bytes that the signature does not cover (the array and byte-string
+/// headers, the unprotected header map) in the one form AWS emits: array of 4, the
+/// protected header `{1: -35}` as `44 a1 01 38 22`, an empty unprotected map `a0`, and
+/// every length in its shortest form (the document must equal its re-encoding).
+/// Otherwise one signed document would have many byte strings.
+fn check_canonical(cose: &CoseSign1, bytes: &[u8]) -> Result<(), Error> {
+    const PREFIX: [u8; 7] = [0x84, 0x44, 0xa1, 0x01, 0x38, 0x22, 0xa0];
+    let non_canonical = |offset| Error::NonCanonical {
+        what: "Nitro COSE_Sign1 envelope",
+        offset,
+    };
+    if let Some(i) = (0..PREFIX.len()).find(|i| bytes.get(*i) != PREFIX.get(*i)) {
+        return Err(non_canonical(i));
+    }
+    let again = cose
+        .as_bytes(false)
+        .map_err(|_| malformed("Nitro attestation document (COSE_Sign1)"))?;
+    if let Some(i) = (0..bytes.len().max(again.len())).find(|i| bytes.get(*i) != again.get(*i)) {
+        return Err(non_canonical(i));
+    }
+    Ok(())
 }
 
 /// The protected header must be exactly `{1: -35}` (alg: ES384).
