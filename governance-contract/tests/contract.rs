@@ -402,7 +402,7 @@ async fn set_committee(net: &Net, nodes: &[FixedBytes<32>], t: u16) -> Result<()
 }
 
 #[tokio::test]
-async fn committee__should_refuse_vendor_operator_and_family_caps_and_t_at_most_half() {
+async fn committee__should_refuse_vendor_operator_and_family_caps_and_t_below_two() {
     let net = Net::start(&[0], 1, 1, 0, 86400, true).await;
     let intel_a = register(&net, 1, 1, TDX).await;
     let intel_b = register(&net, 2, 2, SGX).await;
@@ -660,6 +660,38 @@ async fn committee__should_keep_t_members_after_losing_any_one_vendor_where_the_
     tx!(net.as_(0).execute(U256::from(id))).unwrap();
     assert!(!net.as_(0).livenessRule().call().await.unwrap());
     set_committee(&net, &lopsided, 4).await.unwrap();
+}
+
+#[tokio::test]
+async fn committee__should_apply_the_liveness_rule_to_families_with_the_family_cap() {
+    let net = Net::start(&[0], 1, 1, 0, 86400, true).await;
+    let mut ids = Vec::new();
+    // Memory-encryption 3 (intel 2, amd 1), hypervisor 1, simulated-0 1, simulated-1 1.
+    for (key, p) in [
+        (1u8, TDX),
+        (2, SGX),
+        (3, SEV_SNP),
+        (4, NITRO),
+        (5, 0x80),
+        (6, 0x81),
+    ] {
+        ids.push(register(&net, usize::from(key), key, p).await);
+    }
+    // n = 6, t = 4: every vendor can go (at most 2 seats), but without the
+    // memory-encryption family only 3 members are left.
+    let r = net
+        .as_(0)
+        .proposeCommittee(ids.clone(), 4)
+        .send()
+        .await
+        .unwrap_err();
+    let e = decode_contract_error(&r).unwrap();
+    assert_eq!(e.kind(), "liveness_violation");
+    assert!(e.message().contains("TEE family"), "{}", e.message());
+    // Without the family rule, the vendor rule alone accepts it.
+    let id = proposal_id(&tx!(net.as_(0).proposeFamilyCap(false)).unwrap());
+    tx!(net.as_(0).execute(U256::from(id))).unwrap();
+    set_committee(&net, &ids, 4).await.unwrap();
 }
 
 #[tokio::test]
