@@ -967,3 +967,104 @@ fn kms_gov_with_devnet__should_take_chain_contract_and_signers_from_the_devnet_d
     assert_eq!(v["operator"], alloy::hex::encode(addr(6)));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn kms_network_info__should_list_members_that_did_not_confirm_a_deadline_activation() {
+    let anvil = Anvil::spawn().unwrap();
+    let mut kms = Kms {
+        rpc: anvil.endpoint(),
+        contract: None,
+    };
+    let d = kms.ok(
+        Some(0),
+        &[
+            "deploy",
+            "--voters",
+            &addr(0).to_string(),
+            "--quorum",
+            "1",
+            "--timelock",
+            "0s",
+            "--platforms",
+            "tdx,sev-snp,nitro,simulated",
+            "--transition-deadline",
+            "60s",
+        ],
+    );
+    let contract = h(&d["contract"]);
+    kms.contract = Some(contract.clone());
+    let dir = std::env::temp_dir().join(format!("kms-deadline-test-{}", std::process::id()));
+    let mut ids = Vec::new();
+    for (op, platform) in [
+        (6usize, NodePlatform::Tdx),
+        (7, NodePlatform::SevSnp),
+        (8, NodePlatform::Nitro),
+        (9, NodePlatform::Simulated(1)),
+    ] {
+        let reg = registration(&contract, op, op as u8, platform);
+        let r = kms.top(
+            Some(op),
+            &[
+                "node",
+                "register",
+                "--registration",
+                &registration_file(&dir, &reg),
+                "--endpoint",
+                "10.0.0.1:7000",
+            ],
+        );
+        fund(&kms.rpc, reg.signer).await;
+        ids.push(h(&r["node_id"]));
+    }
+    // n = 4, t = 2: after the deadline min(4, 3) = 3 matching confirmations suffice.
+    let mut args = vec!["propose", "committee", "--threshold", "2"];
+    for id in &ids {
+        args.extend(["--add", id.as_str()]);
+    }
+    let p = kms.ok(Some(0), &args);
+    kms.ok(
+        Some(0),
+        &["execute", &p["proposal"].as_u64().unwrap().to_string()],
+    );
+    let mut secp = vec![0x42u8; 33];
+    secp[0] = 0x02;
+    let confirm = |key: u8| {
+        let secp = secp.clone();
+        let gov = Governance::new(
+            contract.parse().unwrap(),
+            ProviderBuilder::new()
+                .wallet(node_key(key))
+                .connect_http(kms.rpc.parse().unwrap()),
+        );
+        async move {
+            gov.confirm(
+                1,
+                FixedBytes::repeat_byte(0x31),
+                Bytes::from(vec![0x41u8; 48]),
+                Bytes::from(secp),
+            )
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        }
+    };
+    confirm(6).await;
+    confirm(7).await;
+    let info = kms.top(None, &["network", "info"]);
+    assert_eq!(info["epoch"].as_u64(), Some(0), "{info}");
+    let provider = ProviderBuilder::new().connect_http(kms.rpc.parse().unwrap());
+    let _: Value = provider
+        .raw_request("evm_increaseTime".into(), (61u64,))
+        .await
+        .unwrap();
+    let _: Value = provider.raw_request("evm_mine".into(), ()).await.unwrap();
+    // The third matching confirmation after the deadline activates the epoch.
+    confirm(8).await;
+    let info = kms.top(None, &["network", "info"]);
+    assert_eq!(info["epoch"].as_u64(), Some(1), "{info}");
+    assert_eq!(info["not_confirmed"], serde_json::json!([ids[3]]));
+    let _ = std::fs::remove_dir_all(&dir);
+}
