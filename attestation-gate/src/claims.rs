@@ -26,6 +26,21 @@ pub struct Claims {
     tcb_status: Option<TcbStatus>,
     issued_at: Option<UnixTime>,
     validity: Option<Validity>,
+    dcap: Option<DcapTcb>,
+}
+
+/// What an Intel DCAP verification learned from the (signed) collateral, for policy:
+/// the TCB evaluation data number, when the TCB info was issued, and the advisories
+/// that apply to the matched TCB level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DcapTcb {
+    /// The lower of the TCB info's and the QE identity's `tcbEvaluationDataNumber`.
+    pub tcb_evaluation_data_number: u32,
+    /// The TCB info's `issueDate`.
+    pub tcb_info_issued_at: UnixTime,
+    /// Intel security advisory IDs (`INTEL-SA-…`) of the matched platform and QE TCB
+    /// levels.
+    pub advisory_ids: Vec<String>,
 }
 
 /// The interval in which every certificate, CRL and collateral item that took part in a
@@ -120,7 +135,21 @@ impl Claims {
             tcb_status,
             issued_at,
             validity,
+            dcap: None,
         }
+    }
+
+    /// These claims with the DCAP collateral facts.
+    #[cfg_attr(not(any(feature = "tdx", feature = "sgx")), allow(dead_code))]
+    pub(crate) fn with_dcap(mut self, dcap: DcapTcb) -> Self {
+        self.dcap = Some(dcap);
+        self
+    }
+
+    /// TDX/SGX: the collateral facts policy checks (evaluation data number, TCB info
+    /// issue date) and the advisory IDs; `None` for other platforms.
+    pub fn dcap(&self) -> Option<&DcapTcb> {
+        self.dcap.as_ref()
     }
 
     /// The platform.
@@ -195,6 +224,11 @@ impl Serialize for Claims {
         m.serialize_entry("issued_at", &self.issued_at)?;
         m.serialize_entry("valid_from", &self.valid_from())?;
         m.serialize_entry("valid_until", &self.valid_until())?;
+        if let Some(d) = &self.dcap {
+            m.serialize_entry("advisory_ids", &d.advisory_ids)?;
+            m.serialize_entry("tcb_evaluation_data_number", &d.tcb_evaluation_data_number)?;
+            m.serialize_entry("tcb_info_issued_at", &d.tcb_info_issued_at)?;
+        }
         m.serialize_entry("raw", &self.raw.to_hex_map())?;
         m.end()
     }

@@ -29,7 +29,7 @@ use dcap_qvl::verify::QuoteVerifier;
 use dcap_qvl::{QuoteClaims, QuoteCollateralV3};
 
 use crate::cache::VerifiedCache;
-use crate::claims::{Claims, RawClaims, SgxRaw, TdxRaw, Validity};
+use crate::claims::{Claims, DcapTcb, RawClaims, SgxRaw, TdxRaw, Validity};
 use crate::collateral::Collateral;
 use crate::error::Error;
 use crate::types::{Platform, ReportData, TcbStatus, UnixTime};
@@ -231,6 +231,8 @@ fn verify_with_root(
     now: UnixTime,
     root_der: &[u8],
 ) -> Result<Claims, Error> {
+    // Read after dcap-qvl verified its signature.
+    let tcb_info = collateral.tcb_info.clone();
     let verifier = QuoteVerifier::new(root_der.to_vec()).allow_debug(true);
     let qc = verifier
         .verify_with_policy(quote, collateral, now.0, &CollectClaims)
@@ -256,6 +258,11 @@ fn verify_with_root(
             now,
         });
     }
+    let dcap = DcapTcb {
+        tcb_evaluation_data_number: qc.tcb.eval_data_number,
+        tcb_info_issued_at: tcb_info_issue_date(&tcb_info)?,
+        advisory_ids: qc.tcb.advisory_ids.clone(),
+    };
     let tcb_status = Some(map_tcb_status(qc.tcb.status));
     let (raw, report_data) = raw_claims(&qc.report);
     Ok(Claims::new(
@@ -264,7 +271,53 @@ fn verify_with_root(
         tcb_status,
         None,
         Some(validity),
-    ))
+    )
+    .with_dcap(dcap))
+}
+
+/// The `issueDate` of a (verified) TCB info JSON text, as Intel writes it:
+/// `YYYY-MM-DDThh:mm:ssZ` (also accepted with fractional seconds). Hand-read at fixed
+/// positions: the format is fixed by Intel's PCS API and no date crate is in the tree;
+/// `der::DateTime` checks the ranges and converts to Unix time.
+fn tcb_info_issue_date(tcb_info: &str) -> Result<UnixTime, Error> {
+    #[derive(serde::Deserialize)]
+    struct Dates {
+        #[serde(rename = "issueDate")]
+        issue_date: String,
+    }
+    let bad = || Error::malformed("TCB info issueDate");
+    let dates: Dates = serde_json::from_str(tcb_info).map_err(|_| bad())?;
+    let d = dates.issue_date.as_bytes();
+    let num = |from: usize, len: usize| -> Option<u16> {
+        let digits = d.get(from..from.checked_add(len)?)?;
+        digits.iter().try_fold(0u16, |acc, c| {
+            c.is_ascii_digit()
+                .then(|| acc.checked_mul(10)?.checked_add(u16::from(c.checked_sub(b'0')?)))
+                .flatten()
+        })
+    };
+    let sep = |at: usize, c: u8| d.get(at) == Some(&c);
+    let ok_shape = sep(4, b'-') && sep(7, b'-') && sep(10, b'T') && sep(13, b':') && sep(16, b':');
+    let tail_ok = d.last() == Some(&b'Z')
+        && (d.len() == 20
+            || (sep(19, b'.')
+                && d.get(20..d.len().saturating_sub(1))
+                    .is_some_and(|f| !f.is_empty() && f.iter().all(u8::is_ascii_digit))));
+    if !ok_shape || !tail_ok {
+        return Err(bad());
+    }
+    let field = |from, len| num(from, len).ok_or_else(bad);
+    let narrow = |v: u16| u8::try_from(v).map_err(|_| bad());
+    let dt = x509_cert::der::DateTime::new(
+        field(0, 4)?,
+        narrow(field(5, 2)?)?,
+        narrow(field(8, 2)?)?,
+        narrow(field(11, 2)?)?,
+        narrow(field(14, 2)?)?,
+        narrow(field(17, 2)?)?,
+    )
+    .map_err(|_| bad())?;
+    Ok(UnixTime(dt.unix_duration().as_secs()))
 }
 
 /// The typed fields and REPORT_DATA of a quote body.
@@ -409,6 +462,35 @@ mod tests {
             let mut q = quote;
             q[at] ^= x;
             let _ = verify_with_collateral(&q, collateral, UnixTime(1751328000));
+        }
+    }
+
+    #[test]
+    fn tcb_info_issue_date__should_read_intel_dates_and_refuse_others() {
+        let d = |s: &str| tcb_info_issue_date(&format!("{{\"issueDate\":\"{s}\"}}"));
+        assert_eq!(d("2025-06-19T10:16:03Z").unwrap(), UnixTime(1_750_328_163));
+        assert_eq!(
+            d("2025-06-19T10:16:03.123Z").unwrap(),
+            UnixTime(1_750_328_163)
+        );
+        for bad in [
+            "2025-06-19 10:16:03Z",
+            "2025-06-19T10:16:03",
+            "2025-13-19T10:16:03Z",
+            "2025-06-19T10:16:03.Z",
+            "2025-06-19T10:16:03+00:00",
+            "+025-06-19T10:16:03Z",
+            "",
+        ] {
+            assert!(d(bad).is_err(), "{bad}");
+        }
+        assert!(tcb_info_issue_date("{}").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tcb_info_issue_date__should_never_panic(s in "\\PC{0,30}") {
+            let _ = tcb_info_issue_date(&serde_json::json!({ "issueDate": s }).to_string());
         }
     }
 }

@@ -36,7 +36,8 @@ pub mod verifiers;
 pub use binding::{Binding, Purpose};
 pub use cache::VerifiedCache;
 pub use claims::{
-    Claims, NitroRaw, RawClaims, SevSnpRaw, SgxRaw, SimulatedRaw, SnpSigner, TdxRaw, Validity,
+    Claims, DcapTcb, NitroRaw, RawClaims, SevSnpRaw, SgxRaw, SimulatedRaw, SnpSigner, TdxRaw,
+    Validity,
 };
 pub use collateral::Collateral;
 pub use error::Error;

@@ -267,7 +267,7 @@ impl Accepted {
 /// Checks genuine `claims` against the expected binding and `policy` at `now`.
 ///
 /// Order: binding (exact 64-byte comparison, once, here), platform, debug, measurement,
-/// TCB status, SEV-SNP TCB floor, evidence age. The first failing rule is returned.
+/// TCB status, SEV-SNP TCB floor, DCAP collateral floors, evidence age. The first failing rule is returned.
 pub fn appraise(
     claims: Claims,
     expected: &Binding,
@@ -302,6 +302,9 @@ pub fn appraise(
     }
     if let RawClaims::SevSnp(snp) = claims.raw() {
         check_snp_tcb(snp, policy)?;
+    }
+    if matches!(platform, Platform::Tdx | Platform::Sgx) {
+        check_dcap_collateral(&claims, policy, now)?;
     }
     for issued in [Some(expected.issued_at()), claims.issued_at()]
         .into_iter()
@@ -340,6 +343,31 @@ fn check_snp_tcb(snp: &SevSnpRaw, policy: &Policy) -> Result<(), Error> {
                 need,
             }
             .into());
+        }
+    }
+    Ok(())
+}
+
+/// The TCB info's evaluation data number and age against the policy's DCAP floors.
+fn check_dcap_collateral(claims: &Claims, policy: &Policy, now: UnixTime) -> Result<(), Error> {
+    if policy.dcap_min_tcb_evaluation_data_number.is_none()
+        && policy.dcap_max_collateral_age_secs.is_none()
+    {
+        return Ok(());
+    }
+    let dcap = claims.dcap().ok_or(Error::MissingCollateral {
+        what: "DCAP TCB info facts (tcbEvaluationDataNumber, issueDate)",
+    })?;
+    if let Some(need) = policy.dcap_min_tcb_evaluation_data_number {
+        let have = dcap.tcb_evaluation_data_number;
+        if have < need {
+            return Err(PolicyViolation::TcbEvaluationDataNumberBelowMinimum { have, need }.into());
+        }
+    }
+    if let Some(max_secs) = policy.dcap_max_collateral_age_secs {
+        let age_secs = now.0.saturating_sub(dcap.tcb_info_issued_at.0);
+        if age_secs > max_secs {
+            return Err(PolicyViolation::CollateralTooOld { age_secs, max_secs }.into());
         }
     }
     Ok(())

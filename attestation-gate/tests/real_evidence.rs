@@ -141,6 +141,100 @@ fn snp_tcb(c: &attestation_gate::Claims) -> Option<(ProductLine, SnpTcb)> {
     }
 }
 
+/// TDX/SGX: a minimum tcbEvaluationDataNumber equal to the collateral's passes and one
+/// above is refused; a maximum collateral age equal to the TCB info's age at `t` passes
+/// and one second less is refused.
+fn dcap_floor__should_accept_at_the_collateral_values_and_refuse_one_past(s: &Sample) {
+    let Expect::Accept { .. } = s.expect else {
+        return;
+    };
+    let c = must_accept(s);
+    let Some(d) = c.dcap().cloned() else {
+        assert!(
+            !matches!(s.platform, Platform::Tdx | Platform::Sgx),
+            "{}",
+            s.name
+        );
+        return;
+    };
+    let binding = Binding::from_report_data(*c.report_data().unwrap(), s.t);
+    let n = d.tcb_evaluation_data_number;
+    let age = s.t.0 - d.tcb_info_issued_at.0;
+    let base = policy_for(&c);
+    let at_floor = base
+        .clone()
+        .with_dcap_min_tcb_evaluation_data_number(n)
+        .with_dcap_max_collateral_age_secs(age);
+    assert!(
+        appraise(c.clone(), &binding, &at_floor, s.t).is_ok(),
+        "{}",
+        s.name
+    );
+    let e = appraise(
+        c.clone(),
+        &binding,
+        &base.clone().with_dcap_min_tcb_evaluation_data_number(n + 1),
+        s.t,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, Error::Policy(PolicyViolation::TcbEvaluationDataNumberBelowMinimum { have, need }) if have == n && need == n + 1),
+        "{}: {e:?}",
+        s.name
+    );
+    assert_eq!(e.kind(), "tcb_evaluation_data_number_below_minimum");
+    let e = appraise(
+        c,
+        &binding,
+        &base.with_dcap_max_collateral_age_secs(age - 1),
+        s.t,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, Error::Policy(PolicyViolation::CollateralTooOld { age_secs, max_secs }) if age_secs == age && max_secs == age - 1),
+        "{}: {e:?}",
+        s.name
+    );
+    assert_eq!(e.kind(), "collateral_too_old");
+}
+
+/// The TCB info facts of each DCAP sample, as its collateral states them (README §2, §3).
+#[test]
+fn dcap_claims__should_carry_the_tcb_info_facts_and_advisories() {
+    for (s, issued, advisories) in [
+        (&samples::TDX_V4_UPTODATE, "2025-06-19T10:16:03Z", &[][..]),
+        (
+            &samples::TDX_V4_OUTOFDATE,
+            "2025-01-21T11:14:05Z",
+            &["INTEL-SA-00960", "INTEL-SA-00982", "INTEL-SA-00986"][..],
+        ),
+        (
+            &samples::SGX_V3,
+            "2025-06-19T10:56:11Z",
+            &["INTEL-SA-00289", "INTEL-SA-00615"][..],
+        ),
+    ] {
+        let c = must_accept(s);
+        let d = c.dcap().unwrap();
+        assert_eq!(d.tcb_evaluation_data_number, 17, "{}", s.name);
+        let want = match issued {
+            "2025-06-19T10:16:03Z" => 1_750_328_163,
+            "2025-01-21T11:14:05Z" => 1_737_458_045,
+            _ => 1_750_330_571,
+        };
+        assert_eq!(d.tcb_info_issued_at, UnixTime(want), "{}: {issued}", s.name);
+        let mut got = d.advisory_ids.clone();
+        got.sort();
+        assert_eq!(got, advisories, "{}", s.name);
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(
+            json["advisory_ids"].as_array().unwrap().len(),
+            advisories.len()
+        );
+        assert_eq!(json["tcb_evaluation_data_number"], 17);
+    }
+}
+
 /// SEV-SNP: a floor equal to REPORTED_TCB passes; one SPL one above it is refused,
 /// naming that component; a line without a floor is refused.
 fn snp_floor__should_accept_at_the_reported_tcb_and_refuse_one_above(s: &Sample) {
@@ -264,6 +358,7 @@ macro_rules! per_sample {
         mod window_edges { use super::*; $( #[test] fn $name() { window_edges__should_be_inclusive(&$sample) } )* }
         mod measure { use super::*; $( #[test] fn $name() { measure__should_equal_the_verified_measurement(&$sample) } )* }
         mod appraisal { use super::*; $( #[test] fn $name() { accepted__should_pass_appraisal_only_if_not_debug(&$sample) } )* }
+        mod dcap_floor { use super::*; $( #[test] fn $name() { dcap_floor__should_accept_at_the_collateral_values_and_refuse_one_past(&$sample) } )* }
         mod snp_floor { use super::*; $( #[test] fn $name() { snp_floor__should_accept_at_the_reported_tcb_and_refuse_one_above(&$sample) } )* }
     };
 }
