@@ -237,6 +237,41 @@ mod tests {
     }
 
     #[test]
+    fn error_code_of_decode_errors__should_name_the_peer_fault() {
+        let too_large = Error::TooLarge { len: 2, max: 1 };
+        assert_eq!(too_large.code(), ErrorCode::BadRequest);
+        assert_eq!(
+            Error::Wire(dkg::wire::DecodeError::Truncated).code(),
+            ErrorCode::BadRequest
+        );
+        assert_eq!(
+            Error::UnsupportedVersion { version: 9 }.code(),
+            ErrorCode::UnsupportedVersion
+        );
+        assert_eq!(Error::EmptyEvidence.code(), ErrorCode::BadRequest);
+        assert_eq!(
+            Error::Content(tss::Error::InvalidPathLength { len: 0 }).code(),
+            ErrorCode::BadRequest
+        );
+        assert_eq!(Error::MalformedSignature.code(), ErrorCode::BadRequest);
+        assert_eq!(Error::StaticKeyMismatch.code(), ErrorCode::EvidenceRejected);
+        let encode = Error::Encode {
+            reason: String::new(),
+        };
+        assert_eq!(encode.code(), ErrorCode::Internal);
+    }
+
+    #[test]
+    fn error_code__transient_codes_should_be_the_documented_ones() {
+        let transient: Vec<u16> = ErrorCode::ALL
+            .into_iter()
+            .filter(|c| c.is_transient())
+            .map(ErrorCode::code)
+            .collect();
+        assert_eq!(transient, [8, 9, 10, 11]);
+    }
+
+    #[test]
     fn error_code__numbers_should_be_dense_and_ordered() {
         let numbers: Vec<u16> = ErrorCode::ALL.iter().map(|c| c.code()).collect();
         let expected: Vec<u16> = (1..=11).collect();

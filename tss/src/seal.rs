@@ -19,7 +19,8 @@
 //!
 //! A fixed nonce is safe because `k` is fresh for every sealed box (fresh `r`).
 //!
-//! `e` is the pairing as blst, arkworks and zkcrypto's `bls12_381` return it: for
+//! `e` is the pairing as blst, arkworks and zkcrypto's `bls12_381` return it
+//! (`docs/PROTOCOL.md` says how each was checked): for
 //! `P ∈ G1` and `Q' ∈ G2` (on the twist `y² = x³ + 4(u + 1)`), untwisted to
 //! `Q = (x'/w², y'/w³)`, `e(P, Q') = f_{|x|,Q}(P)^(−3·(p¹² − 1)/r)` with
 //! `|x| = 0xd201000000010000`. That is the cube of the textbook optimal ate pairing
