@@ -324,6 +324,10 @@ impl RawClaims {
                 m.insert("isv_svn", Some(format!("{:04x}", r.isv_svn)));
                 m.insert("attributes", Some(hex::encode(r.attributes)));
                 m.insert("cpu_svn", Some(hex::encode(r.cpu_svn)));
+                m.insert("config_id", Some(hex::encode(r.config_id)));
+                m.insert("config_svn", Some(format!("{:04x}", r.config_svn)));
+                m.insert("isv_ext_prod_id", Some(hex::encode(r.isv_ext_prod_id)));
+                m.insert("isv_family_id", Some(hex::encode(r.isv_family_id)));
             }
             RawClaims::SevSnp(r) => {
                 m.insert("measurement", Some(hex::encode(r.measurement)));
@@ -466,28 +470,55 @@ pub struct SgxRaw {
     pub isv_prod_id: u16,
     /// Security version.
     pub isv_svn: u16,
-    /// Attributes (flags u64 LE, then XFRM u64 LE); flags bit 1 is DEBUG.
+    /// Attributes (flags u64 LE, then XFRM u64 LE); flags bit 1 is DEBUG, bit 7 KSS.
     pub attributes: [u8; 16],
     /// CPU security version.
     pub cpu_svn: [u8; 16],
+    /// KSS: CONFIGID, set by the loader (zero without KSS).
+    pub config_id: [u8; 64],
+    /// KSS: CONFIGSVN (zero without KSS).
+    pub config_svn: u16,
+    /// KSS: ISVEXTPRODID (zero without KSS).
+    pub isv_ext_prod_id: [u8; 16],
+    /// KSS: ISVFAMILYID (zero without KSS).
+    pub isv_family_id: [u8; 16],
 }
 
 impl SgxRaw {
-    /// Domain label of the SGX measurement digest.
-    pub const MEASUREMENT_LABEL: &'static [u8] = b"keynet/measurement/sgx/v1";
+    /// Domain label of the SGX measurement digest (v2: ATTRIBUTES and, with KSS, the KSS
+    /// fields were added; a v1 approval can never match a v2 digest).
+    pub const MEASUREMENT_LABEL: &'static [u8] = b"keynet/measurement/sgx/v2";
 
-    /// `SHA-256("keynet/measurement/sgx/v1" || MRENCLAVE || MRSIGNER ||
-    /// ISVPRODID_be16 || ISVSVN_be16)` (docs/PROTOCOL.md).
+    /// ATTRIBUTES.FLAGS.KSS (bit 7): Key Separation and Sharing enabled.
+    pub fn kss(&self) -> bool {
+        self.attributes.first().is_some_and(|b| b & 0x80 != 0)
+    }
+
+    /// `SHA-256("keynet/measurement/sgx/v2" || MRENCLAVE || MRSIGNER || ISVPRODID_be16 ||
+    /// ISVSVN_be16 || ATTRIBUTES)`, and with KSS (ATTRIBUTES.FLAGS bit 7) also
+    /// `|| CONFIGID || CONFIGSVN_be16 || ISVEXTPRODID || ISVFAMILYID`
+    /// (docs/PROTOCOL.md). The KSS bit is inside ATTRIBUTES, so the two forms never
+    /// collide.
     pub fn measurement(&self) -> Measurement {
-        digest(
-            Self::MEASUREMENT_LABEL,
-            &[
-                &self.mrenclave,
-                &self.mrsigner,
-                &self.isv_prod_id.to_be_bytes(),
-                &self.isv_svn.to_be_bytes(),
-            ],
-        )
+        let prod = self.isv_prod_id.to_be_bytes();
+        let svn = self.isv_svn.to_be_bytes();
+        let config_svn = self.config_svn.to_be_bytes();
+        let mut fields: Vec<&[u8]> = vec![
+            &self.mrenclave,
+            &self.mrsigner,
+            &prod,
+            &svn,
+            &self.attributes,
+        ];
+        if self.kss() {
+            fields.extend([
+                &self.config_id[..],
+                &config_svn[..],
+                &self.isv_ext_prod_id[..],
+                &self.isv_family_id[..],
+            ]);
+        }
+        digest(Self::MEASUREMENT_LABEL, &fields)
     }
 
     /// ATTRIBUTES.FLAGS.DEBUG (bit 1).
@@ -694,6 +725,73 @@ mod tests {
         }
     }
 
+    fn sgx_raw() -> SgxRaw {
+        SgxRaw {
+            mrenclave: [1; 32],
+            mrsigner: [2; 32],
+            isv_prod_id: 3,
+            isv_svn: 4,
+            attributes: [0x05, 0, 0, 0, 0, 0, 0, 0, 0xe7, 0, 0, 0, 0, 0, 0, 0],
+            cpu_svn: [5; 16],
+            config_id: [0; 64],
+            config_svn: 0,
+            isv_ext_prod_id: [0; 16],
+            isv_family_id: [0; 16],
+        }
+    }
+
+    #[test]
+    fn sgx_measurement__should_cover_attributes_and_the_kss_fields_only_with_kss() {
+        let base = sgx_raw();
+        let m = base.measurement();
+        // CPUSVN is not part of the identity; without KSS the KSS fields are not either.
+        let mut same = base.clone();
+        same.cpu_svn = [9; 16];
+        same.config_id = [9; 64];
+        same.config_svn = 9;
+        same.isv_ext_prod_id = [9; 16];
+        same.isv_family_id = [9; 16];
+        assert_eq!(same.measurement(), m);
+        let fields: [fn(&mut SgxRaw); 6] = [
+            |r| r.mrenclave[0] ^= 1,
+            |r| r.mrsigner[0] ^= 1,
+            |r| r.isv_prod_id ^= 1,
+            |r| r.isv_svn ^= 1,
+            |r| r.attributes[0] ^= 0x04,
+            |r| r.attributes[8] ^= 0x01,
+        ];
+        for f in fields {
+            let mut r = base.clone();
+            f(&mut r);
+            assert_ne!(r.measurement(), m);
+        }
+        // With KSS, each KSS field counts.
+        let mut kss = base.clone();
+        kss.attributes[0] |= 0x80;
+        assert!(kss.kss());
+        let mk = kss.measurement();
+        assert_ne!(mk, m);
+        let kss_fields: [fn(&mut SgxRaw); 4] = [
+            |r| r.config_id[63] ^= 1,
+            |r| r.config_svn ^= 1,
+            |r| r.isv_ext_prod_id[0] ^= 1,
+            |r| r.isv_family_id[15] ^= 1,
+        ];
+        for f in kss_fields {
+            let mut r = kss.clone();
+            f(&mut r);
+            assert_ne!(r.measurement(), mk);
+        }
+        // The digest is the documented v2 formula.
+        let mut h = Sha256::new();
+        h.update(b"keynet/measurement/sgx/v2");
+        h.update([1; 32]);
+        h.update([2; 32]);
+        h.update([0, 3, 0, 4]);
+        h.update(base.attributes);
+        assert_eq!(m, Measurement(h.finalize().into()));
+    }
+
     #[test]
     fn tdx_debug__should_count_every_tud_bit() {
         assert!(!tdx([0, 0, 0, 0x10, 0, 0, 0, 0]).debug());
@@ -730,12 +828,8 @@ mod tests {
     #[test]
     fn debug_bits__should_follow_each_platform() {
         let sgx = |flags: u8| SgxRaw {
-            mrenclave: [0; 32],
-            mrsigner: [0; 32],
-            isv_prod_id: 0,
-            isv_svn: 0,
             attributes: [flags, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-            cpu_svn: [0; 16],
+            ..sgx_raw()
         };
         assert!(!sgx(0x05).debug());
         assert!(sgx(0x07).debug());

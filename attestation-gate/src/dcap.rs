@@ -292,7 +292,10 @@ fn tcb_info_issue_date(tcb_info: &str) -> Result<UnixTime, Error> {
         let digits = d.get(from..from.checked_add(len)?)?;
         digits.iter().try_fold(0u16, |acc, c| {
             c.is_ascii_digit()
-                .then(|| acc.checked_mul(10)?.checked_add(u16::from(c.checked_sub(b'0')?)))
+                .then(|| {
+                    acc.checked_mul(10)?
+                        .checked_add(u16::from(c.checked_sub(b'0')?))
+                })
                 .flatten()
         })
     };
@@ -323,23 +326,39 @@ fn tcb_info_issue_date(tcb_info: &str) -> Result<UnixTime, Error> {
 /// The typed fields and REPORT_DATA of a quote body.
 pub(crate) fn raw_claims(report: &Report) -> (RawClaims, [u8; 64]) {
     match report {
-        Report::SgxEnclave(r) => (
-            RawClaims::Sgx(SgxRaw {
-                mrenclave: r.mr_enclave,
-                mrsigner: r.mr_signer,
-                isv_prod_id: r.isv_prod_id,
-                isv_svn: r.isv_svn,
-                attributes: r.attributes,
-                cpu_svn: r.cpu_svn,
-            }),
-            r.report_data,
-        ),
+        Report::SgxEnclave(r) => (RawClaims::Sgx(sgx_raw(r)), r.report_data),
         Report::TD10(r) => (RawClaims::Tdx(tdx_raw(r)), r.report_data),
         Report::TD15(r) => (RawClaims::Tdx(tdx_raw(&r.base)), r.base.report_data),
         Report::TD15Ex(r) => (
             RawClaims::Tdx(tdx_raw(&r.base.base)),
             r.base.base.report_data,
         ),
+    }
+}
+
+/// The SGX report body's fields. dcap-qvl names only the pre-KSS fields; the KSS fields
+/// sit in its `reserved*` arrays at the `sgx_report_body_t` offsets: ISVEXTPRODID at
+/// 32..48 (reserved1[12..28]), CONFIGID at 192..256 (reserved3[32..96]), CONFIGSVN at
+/// 260..262 (reserved4[0..2], LE), ISVFAMILYID at 304..320 (reserved4[44..60]).
+fn sgx_raw(r: &dcap_qvl::quote::EnclaveReport) -> SgxRaw {
+    fn copy<const N: usize>(src: &[u8], from: usize) -> [u8; N] {
+        let mut out = [0u8; N];
+        if let Some(s) = from.checked_add(N).and_then(|to| src.get(from..to)) {
+            out.copy_from_slice(s);
+        }
+        out
+    }
+    SgxRaw {
+        mrenclave: r.mr_enclave,
+        mrsigner: r.mr_signer,
+        isv_prod_id: r.isv_prod_id,
+        isv_svn: r.isv_svn,
+        attributes: r.attributes,
+        cpu_svn: r.cpu_svn,
+        isv_ext_prod_id: copy(&r.reserved1, 12),
+        config_id: copy(&r.reserved3, 32),
+        config_svn: u16::from_le_bytes(copy(&r.reserved4, 0)),
+        isv_family_id: copy(&r.reserved4, 44),
     }
 }
 

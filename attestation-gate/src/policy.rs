@@ -430,6 +430,10 @@ mod tests {
                 0,
             ],
             cpu_svn: [0; 16],
+            config_id: [0; 64],
+            config_svn: 0,
+            isv_ext_prod_id: [0; 16],
+            isv_family_id: [0; 16],
         });
         Claims::new(raw, Some(rd), Some(tcb), None, None)
     }
@@ -466,6 +470,10 @@ mod tests {
             isv_svn: 0,
             attributes: [0; 16],
             cpu_svn: [0; 16],
+            config_id: [0; 64],
+            config_svn: 0,
+            isv_ext_prod_id: [0; 16],
+            isv_family_id: [0; 16],
         });
         let none = Claims::new(raw, None, None, None, None);
         assert!(matches!(

@@ -695,7 +695,7 @@ fn measurement__should_match_the_protocol_definition() {
         ),
         (
             &samples::SGX_V3,
-            "ae9cf636620a7b00ce0cb59d37cc836b8147b05023ae0a9d0e7a49e6084d6e76",
+            "fa128a2004d57e15fe0ea7b0362b8c22664baa4a1437f889e072701191f4ea2f",
         ),
         (
             &samples::SNP_MILAN_VCEK,
