@@ -26,6 +26,9 @@ pub enum Purpose {
     AppSignRequest,
     /// A node registering its attested identity on chain.
     NodeRegistration,
+    /// A node proving to a peer that it holds the keys of its on-chain record (p2p key,
+    /// Noise static key, signer address; [`crate::peer::PeerRecord::key_encoding`]).
+    NodeRecord,
 }
 
 impl Purpose {
@@ -36,6 +39,7 @@ impl Purpose {
             Purpose::AppKeyRequest => b"app-key-request",
             Purpose::AppSignRequest => b"app-sign-request",
             Purpose::NodeRegistration => b"node-registration",
+            Purpose::NodeRecord => b"keynet/node/v1",
         }
     }
 }

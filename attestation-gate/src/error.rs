@@ -118,6 +118,21 @@ pub enum Error {
     #[error("the evidence is bound to different report data than expected")]
     ReportDataMismatch,
 
+    /// A peer's evidence is genuine but from another platform than its on-chain record
+    /// names.
+    #[error("the evidence is from platform {found}, the peer's record says {expected}")]
+    PlatformMismatch {
+        /// The record's platform.
+        expected: Platform,
+        /// The evidence's platform.
+        found: Platform,
+    },
+
+    /// A peer's evidence does not bind the keys of its on-chain record (p2p key, Noise
+    /// static key, signer) at the stated time.
+    #[error("the evidence does not bind the peer record's keys")]
+    BindingMismatch,
+
     /// The evidence is genuine but policy refuses it; the violation names the rule.
     #[error("policy refused the evidence: {0}")]
     Policy(#[from] PolicyViolation),
@@ -153,6 +168,8 @@ impl Error {
             Error::MissingCollateral { .. } => "missing_collateral",
             Error::CollateralMismatch { .. } => "collateral_mismatch",
             Error::ReportDataMismatch => "report_data_mismatch",
+            Error::PlatformMismatch { .. } => "platform_mismatch",
+            Error::BindingMismatch => "binding_mismatch",
             Error::Policy(v) => v.kind(),
             Error::Unclassified(_) => "unclassified_library_error",
         }
@@ -198,6 +215,11 @@ mod tests {
             Error::InsecureAttributes { what: "x" },
             Error::CollateralMismatch { what: "x" },
             Error::ReportDataMismatch,
+            Error::PlatformMismatch {
+                expected: Platform::Tdx,
+                found: Platform::Sgx,
+            },
+            Error::BindingMismatch,
             Error::Policy(PolicyViolation::DebugForbidden),
             Error::Unclassified("x".into()),
         ];

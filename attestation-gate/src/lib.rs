@@ -25,6 +25,7 @@ pub mod error;
 pub mod measure;
 #[cfg(feature = "nitro")]
 pub mod nitro;
+pub mod peer;
 pub mod policy;
 #[cfg(feature = "sev_snp")]
 pub mod sev_snp;
@@ -41,6 +42,7 @@ pub use claims::{
 };
 pub use collateral::Collateral;
 pub use error::Error;
+pub use peer::{appraise_peer, PeerRecord};
 pub use policy::{appraise, Accepted, Policy, PolicyViolation};
 pub use types::{
     Measurement, Platform, ProductLine, ReportData, SnpTcb, SnpTcbComponent, TcbStatus, UnixTime,
