@@ -1,6 +1,9 @@
 //! A local anvil chain for tests and development networks: spawned from this crate's
 //! `node_modules` (installed by `npm ci` from the pinned `package-lock.json`), bound to
 //! 127.0.0.1 on a port the OS picks, killed on drop.
+//!
+//! Behind the feature `dev`, which only dev-dependencies (tests) and a `kms devnet` that
+//! starts a local chain enable: production builds never carry the well-known keys.
 
 use std::io::{self, BufRead, BufReader};
 use std::net::SocketAddr;

@@ -6,9 +6,11 @@ pub mod bindings;
 pub mod errors;
 pub mod policy;
 pub mod registration;
+#[cfg(feature = "rpc")]
 pub mod rpc;
 pub mod types;
 
+#[cfg(feature = "dev")]
 pub mod anvil;
 
 pub use bindings::Governance;

@@ -12,6 +12,9 @@
 //! Every request has a connect timeout and a total timeout, and a response body is
 //! read up to a size limit ([`Limits`]), so a stuck or hostile endpoint is an error, not
 //! a hang.
+//!
+//! Behind the non-default feature `rpc`: the contract's types and bindings need no
+//! transport, and a crate that only decodes (the fuzz targets) does not build hyper.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
