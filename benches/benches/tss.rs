@@ -239,7 +239,7 @@ fn bench_sign(c: &mut C) {
         let frost_keys: Vec<frost::keys::KeyPackage> = f
             .keys
             .iter()
-            .map(|k| app.key_package(k).package().clone())
+            .map(|k| app.shift_secret(&dkg::insecure_dealer::frost_key_package(k)))
             .collect();
         let frost_public = app.public_package(&f.public);
         g.bench_function(BenchmarkId::new("all_rounds/tss", t), |b| {

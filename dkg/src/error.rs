@@ -21,7 +21,19 @@ pub enum ParamError {
     /// one is needed.
     #[error("party {0} has no role in this run")]
     NoRole(PartyIndex),
-    /// A key share was given whose public keys differ from the run's.
+    /// Neither a dealer nor a receiver index given.
+    #[error("this party has neither a dealer nor a receiver index")]
+    NoRoles,
+    /// This party's dealer and receiver indices carry different identity keys.
+    #[error("dealer {dealer} and receiver {receiver} have different identity keys")]
+    RolesOfTwoParties {
+        /// This party's dealer (old committee) index.
+        dealer: PartyIndex,
+        /// This party's receiver (new committee) index.
+        receiver: PartyIndex,
+    },
+    /// A key share was given whose public keys differ from the run's, or that is not
+    /// the share of this party's dealer index.
     #[error("the key share does not belong to this committee")]
     ForeignShare,
     /// No identity (signature verification) key is given for this participant.
@@ -82,7 +94,7 @@ pub enum Fault {
     /// Some participants reported this dealer's round-1 broadcast as missing, and the
     /// dealer did not re-broadcast it (validly signed) in round 4.
     MissingRebroadcast {
-        /// The parties that reported it missing.
+        /// The receivers that reported it missing, by receiver index.
         reporters: BTreeSet<PartyIndex>,
     },
     /// Provable lie by a *reporter*: its round-3 echo for `dealer` carries a signature
@@ -90,19 +102,19 @@ pub enum Fault {
     /// validly signed broadcasts, so the reporter is malicious; its echo is ignored and
     /// it is excluded from QUAL if it deals.
     ForgedEcho {
-        /// The dealer the forged echo is about.
+        /// The dealer the forged echo is about, by dealer index.
         dealer: PartyIndex,
         /// The forged report (digest and the signature that does not verify).
         report: Box<SignedDigest>,
     },
     /// The dealer answered a complaint with a share that does not match its commitment.
     FailedJustification {
-        /// The complaining party.
+        /// The complaining receiver, by receiver index.
         complainer: PartyIndex,
     },
     /// The dealer did not answer a complaint.
     MissingJustification {
-        /// The complaining party.
+        /// The complaining receiver, by receiver index.
         complainer: PartyIndex,
     },
 }
@@ -147,6 +159,19 @@ pub enum Error {
         /// Excluded dealers with the reason.
         disqualified: BTreeMap<PartyIndex, Fault>,
     },
+    /// A party that deals but does not receive lacks the round-1 broadcast every
+    /// receiver agreed on (none reported it missing, so it was not re-broadcast): it
+    /// cannot compute the new public keys. Blames nobody (it cannot tell a loss from
+    /// withholding); the receivers complete without it.
+    #[error("missed the round-1 broadcast of dealer {dealer} that the receivers agreed on")]
+    MissedBroadcast {
+        /// The dealer whose broadcast is missing.
+        dealer: PartyIndex,
+    },
+    /// A party that deals but does not receive got no receiver's round-3 report, so it
+    /// cannot judge round 1 (it relies on the receivers' echoes). Blames nobody.
+    #[error("no receiver's round-3 report arrived")]
+    NoReceiverReports,
     /// This party holds no valid share from a qualified dealer. Happens only if this
     /// party's own complaint was not delivered to the others.
     #[error("no valid share from qualified dealer {dealer}")]
@@ -192,6 +217,8 @@ impl Error {
             Error::MissingShare { dealer } => vec![*dealer],
             Error::InvalidParameters { .. }
             | Error::UnexpectedSender { .. }
+            | Error::MissedBroadcast { .. }
+            | Error::NoReceiverReports
             | Error::Inconsistent(_)
             | Error::Signer { .. }
             | Error::KeyShare(_) => Vec::new(),

@@ -17,7 +17,7 @@ use crate::keys::{KeyShare, PublicKeys};
 use crate::party::PartyIndex;
 use crate::secp::{SecpKeyShare, SecpPublicKeys};
 use crate::secret::{SecretPoly, SecretScalar};
-use crate::suite::{self, Bls12381G1, Secp256k1, Suite};
+use crate::suite::{Bls12381G1, Secp256k1, Suite};
 use crate::Error;
 
 /// Shamir-shares a fresh random key among parties `1..=n` with threshold `t`.
@@ -31,16 +31,17 @@ pub fn deal<S: Suite>(
             reason: crate::error::ParamError::Threshold { t, n },
         });
     }
-    let poly = SecretPoly((0..t).map(|_| S::Scalar::random(&mut *rng)).collect());
+    let a0 = S::Scalar::random(&mut *rng);
+    let poly = SecretPoly::random(a0, usize::from(t).saturating_sub(1), &mut *rng);
     let secrets: Vec<(PartyIndex, SecretScalar<S::Scalar>)> = (1..=n)
         .filter_map(PartyIndex::new)
-        .map(|i| (i, SecretScalar::new(suite::eval_poly::<S>(&poly.0, i))))
+        .map(|i| (i, SecretScalar::new(poly.eval::<S>(i))))
         .collect();
     let shares: BTreeMap<PartyIndex, S::Point> = secrets
         .iter()
         .map(|(i, s)| (*i, S::Point::generator() * s.expose()))
         .collect();
-    let group_key = S::Point::generator() * poly.0.first().copied().unwrap_or(S::Scalar::ZERO);
+    let group_key = S::Point::generator() * poly.constant();
     let public = PublicKeys::new(t, group_key, shares).map_err(Error::from)?;
     let key_shares = secrets
         .into_iter()
@@ -73,4 +74,11 @@ pub fn deal_secp(
         SecpPublicKeys::from_generic(public),
         shares.into_iter().map(SecpKeyShare::from_generic).collect(),
     ))
+}
+
+/// frost's `KeyPackage` of a share, to compare keynet's signing with plain frost in
+/// tests and benches. Test-only (feature `insecure-dealer`): the package is `Clone` and
+/// `Serialize`, which is why [`SecpKeyShare`] never hands it out otherwise.
+pub fn frost_key_package(share: &SecpKeyShare) -> frost_secp256k1_tr::keys::KeyPackage {
+    share.key_package().clone()
 }

@@ -7,8 +7,10 @@
 //!   `public()` is the [`crate::bls::BlsPublicKeys`]: threshold `t`, group key
 //!   `PK = sk·g1` and every party's `PK_i = sk_i·g1` (all G1, compressed 48 bytes),
 //!   so a partial result verifies as `e(g1, share_i) == e(PK_i, H(msg))`.
-//! - [`crate::secp::SecpKeyShare`]: one party's FROST(secp256k1, SHA-256-TR) share as an
-//!   ordinary `frost_secp256k1_tr::keys::KeyPackage`, and the matching
+//! - [`crate::secp::SecpKeyShare`]: one party's FROST(secp256k1, SHA-256-TR) share; it
+//!   runs frost's round functions itself (`commit`, `sign`) and never hands out the
+//!   `frost_secp256k1_tr::keys::KeyPackage` it builds (that type is `Clone` and
+//!   `Serialize`); `tweaked` gives the share of a per-application key. The matching
 //!   [`crate::secp::SecpPublicKeys`] wrapping a `PublicKeyPackage`. The group key is the
 //!   plain `P = x·G` of DESIGN §4.3: the DKG here does **not** apply frost's BIP-341
 //!   `post_dkg` tweak (frost's own `keys::dkg::part3` does), because keynet derives
@@ -102,6 +104,17 @@ impl<S: Suite> PublicKeys<S> {
             group_key,
             shares,
         })
+    }
+
+    /// The keys of the sharing shifted by the public scalar `tweak`: group key
+    /// `P + tweak·G`, every public share `P_j + tweak·G` (shares of `x + tweak`).
+    pub(crate) fn shifted(&self, tweak: &S::Scalar) -> Self {
+        let t = S::Point::generator() * tweak;
+        Self {
+            threshold: self.threshold,
+            group_key: self.group_key + t,
+            shares: self.shares.iter().map(|(j, p)| (*j, *p + t)).collect(),
+        }
     }
 
     /// Checks that every public share lies on the degree `t-1` polynomial through the
@@ -303,6 +316,16 @@ impl<S: Suite> KeyShare<S> {
     /// This party's index.
     pub fn index(&self) -> PartyIndex {
         self.index
+    }
+
+    /// The share shifted by the public scalar `tweak` (share `x_i + tweak` of
+    /// `x + tweak`, public keys [`PublicKeys::shifted`]).
+    pub(crate) fn shifted(&self, tweak: &S::Scalar) -> Self {
+        Self {
+            index: self.index,
+            secret: SecretScalar::new(*self.secret.expose() + tweak),
+            public: self.public.shifted(tweak),
+        }
     }
 
     /// The committee's public keys.

@@ -17,9 +17,10 @@ pub mod wire;
 /// Ed25519 types of participant identity keys (re-exported `ed25519-dalek` 2).
 pub use ed25519_dalek as identity;
 pub use error::{Error, Fault, SignedDigest};
-pub use party::{PartyIndex, ZeroIndex};
+pub use party::{PartyIndex, Roles, ZeroIndex};
 pub mod pedersen;
 pub mod repair;
 pub mod reshare;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod vss;

@@ -37,6 +37,30 @@ impl fmt::Display for PartyIndex {
     }
 }
 
+/// The roles of one party in a run, each with its index in its own committee.
+///
+/// A reshare numbers the dealing (old) and the receiving (new) committee separately, by
+/// position in each committee's list (DESIGN §7: "dealers keep their old party index,
+/// receivers take their new one"), so one party may deal as `i` and receive as `j != i`.
+/// In a DKG and a refresh every party has both roles under the same index.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Roles {
+    /// Index in the dealing (old) committee, if this party deals.
+    pub dealer: Option<PartyIndex>,
+    /// Index in the receiving (new) committee, if this party receives a share.
+    pub receiver: Option<PartyIndex>,
+}
+
+impl Roles {
+    /// Dealer and receiver under the same index (a DKG or refresh participant).
+    pub fn both(index: PartyIndex) -> Self {
+        Self {
+            dealer: Some(index),
+            receiver: Some(index),
+        }
+    }
+}
+
 /// `0` is not a party index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("party index 0 is invalid (indices start at 1)")]

@@ -15,7 +15,7 @@ use ed25519_dalek::{Signature, Signer, VerifyingKey};
 use rand_core::CryptoRngCore;
 
 use crate::error::ParamError;
-use crate::party::PartyIndex;
+use crate::party::{PartyIndex, Roles};
 use crate::suite::Suite;
 use crate::vss::{self, round1, Kind, Round1, Session};
 use crate::Error;
@@ -55,15 +55,15 @@ pub fn start<S: Suite>(
     if !params.parties.contains(&params.me) {
         return Err(ParamError::NoRole(params.me).into());
     }
+    let committee = vss::committee_keys(&params.parties, &params.identities)?;
     let session = Session {
         kind: Kind::Dkg,
         run_id: params.run_id,
-        me: params.me,
-        dealers: params.parties.clone(),
-        receivers: params.parties.clone(),
+        me: Roles::both(params.me),
+        dealers: committee.clone(),
+        receivers: committee,
         threshold: params.threshold,
         min_qualified: usize::from(params.threshold),
-        identities: params.identities.clone(),
     };
     let (state, msg) = vss::start(session, None, signer, rng)?;
     let msg = msg.ok_or(ParamError::NoRole(params.me))?;

@@ -232,7 +232,7 @@ pub fn start_helper<S: Suite>(
             *rest.expose()
         } else {
             let r = S::Scalar::random(&mut *rng);
-            rest.0 -= r;
+            *rest.expose_mut() -= r;
             r
         };
         parts.insert(*j, SecretScalar::new(part));

@@ -1,9 +1,9 @@
 //! Resharing from committee A `(t, n)` to committee B `(t', n')` (overlapping or
 //! disjoint) keeping the group key, and proactive refresh inside one committee.
 //!
-//! Resharing: every participating old member `i` deals its share `s_i` with a
+//! Resharing: every participating old member `i` (old index) deals its share `s_i` with a
 //! polynomial of degree `t'-1`; everyone checks the Feldman constant term against the
-//! recorded `PK_i`; new member `j` sets `x'_j = Σ_{i∈QUAL} λ_i·f_i(j)` with `λ_i` the
+//! recorded `PK_i`; new member `j` (new index) sets `x'_j = Σ_{i∈QUAL} λ_i·f_i(j)` with `λ_i` the
 //! Lagrange coefficients at 0 over QUAL (which must hold at least `t` old members), so
 //! `Σ λ_i·s_i = sk` and the group key is unchanged (checked). Refresh: every member
 //! deals zero (constant commitment must be the identity) and adds the sum of what it
@@ -18,40 +18,46 @@ use rand_core::CryptoRngCore;
 
 use crate::error::ParamError;
 use crate::keys::{KeyShare, PublicKeys};
-use crate::party::PartyIndex;
+use crate::party::{PartyIndex, Roles};
 use crate::suite::Suite;
 use crate::vss::{self, round1, Kind, Round1, Session};
 use crate::Error;
 
 /// Parameters of one resharing run.
+///
+/// The old and the new committee are numbered separately, each by position in its own
+/// list (party index = position + 1, as the governance contract numbers them): dealers
+/// keep their old index, receivers take their new one (DESIGN §7). A member that stays
+/// may deal as `i` and receive as `j != i`; its two roles are linked by its identity
+/// key, which must be the same in both maps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Params<S: Suite> {
     /// Run identifier.
     pub run_id: [u8; 32],
-    /// This party (old member, new member, or both).
-    pub me: PartyIndex,
-    /// Public keys of the old committee (from the chain / the old DKG output).
+    /// This party's roles: its old index if it deals, its new index if it receives.
+    pub me: Roles,
+    /// Public keys of the old committee (from the chain / the old DKG output), by old
+    /// index.
     pub old: PublicKeys<S>,
-    /// Old members taking part as dealers (at least `old.threshold()` of them).
-    pub dealers: BTreeSet<PartyIndex>,
-    /// The new committee.
-    pub new_parties: BTreeSet<PartyIndex>,
+    /// Old members taking part as dealers (at least `old.threshold()` of them): old index
+    /// → identity (Ed25519) key.
+    pub dealers: BTreeMap<PartyIndex, VerifyingKey>,
+    /// The new committee: new index → identity (Ed25519) key.
+    pub receivers: BTreeMap<PartyIndex, VerifyingKey>,
     /// The new threshold `t'`.
     pub new_threshold: u16,
-    /// Identity (Ed25519) key of every participant (dealers and new parties).
-    pub identities: BTreeMap<PartyIndex, VerifyingKey>,
 }
 
-/// Round 1 of a resharing. `share` is this party's old share; required iff `me` is in
-/// `dealers`. Returns the broadcast, signed by `signer` (this party's identity key), iff
-/// this party deals.
+/// Round 1 of a resharing. `share` is this party's old share (at `me.dealer`); required
+/// iff this party deals. Returns the broadcast, signed by `signer` (this party's
+/// identity key), iff this party deals.
 pub fn start<S: Suite>(
     params: &Params<S>,
     share: Option<&KeyShare<S>>,
     signer: &impl Signer<Signature>,
     rng: &mut impl CryptoRngCore,
 ) -> Result<(Round1<S>, Option<round1::Broadcast>), Error> {
-    let n = u16::try_from(params.new_parties.len()).unwrap_or(u16::MAX);
+    let n = u16::try_from(params.receivers.len()).unwrap_or(u16::MAX);
     if params.new_threshold == 0 || params.new_threshold > n {
         return Err(ParamError::Threshold {
             t: params.new_threshold,
@@ -69,7 +75,7 @@ pub fn start<S: Suite>(
     }
     if params
         .dealers
-        .iter()
+        .keys()
         .any(|d| params.old.share(*d).is_none())
     {
         return Err(ParamError::ForeignShare.into());
@@ -81,10 +87,9 @@ pub fn start<S: Suite>(
         run_id: params.run_id,
         me: params.me,
         dealers: params.dealers.clone(),
-        receivers: params.new_parties.clone(),
+        receivers: params.receivers.clone(),
         threshold: params.new_threshold,
         min_qualified: t_old,
-        identities: params.identities.clone(),
     };
     vss::start(session, share, signer, rng)
 }
@@ -101,15 +106,15 @@ pub fn start_refresh<S: Suite>(
 ) -> Result<(Round1<S>, round1::Broadcast), Error> {
     let old = share.public().clone();
     let parties: BTreeSet<PartyIndex> = old.parties().collect();
+    let committee = vss::committee_keys(&parties, identities)?;
     let session = Session {
         kind: Kind::Refresh { old: old.clone() },
         run_id,
-        me: share.index(),
-        dealers: parties.clone(),
-        receivers: parties,
+        me: Roles::both(share.index()),
+        dealers: committee.clone(),
+        receivers: committee,
         threshold: old.threshold(),
         min_qualified: usize::from(old.threshold()),
-        identities: identities.clone(),
     };
     let (state, msg) = vss::start(session, Some(share), signer, rng)?;
     let msg = msg.ok_or(ParamError::NoRole(share.index()))?;

@@ -1,7 +1,15 @@
-//! The secp256k1 root key (DESIGN §4 key 2) as ordinary frost-secp256k1-tr packages.
+//! The secp256k1 root key (DESIGN §4 key 2) for frost-secp256k1-tr.
+//!
+//! Public keys are an ordinary frost `PublicKeyPackage`. A share is kept behind
+//! [`SecpKeyShare`], which runs frost's signing round functions with it
+//! ([`SecpKeyShare::commit`], [`SecpKeyShare::sign`]) and never hands out frost's
+//! `KeyPackage` (which is `Clone` and `Serialize`).
 
 use frost_secp256k1_tr::keys::{KeyPackage, PublicKeyPackage, SigningShare, VerifyingShare};
-use frost_secp256k1_tr::{Identifier, VerifyingKey};
+use frost_secp256k1_tr::round1::{SigningCommitments, SigningNonces};
+use frost_secp256k1_tr::round2::SignatureShare;
+use frost_secp256k1_tr::{Identifier, SigningPackage, VerifyingKey};
+use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -85,12 +93,14 @@ impl<'de> Deserialize<'de> for SecpPublicKeys {
     }
 }
 
-/// One party's FROST share as a frost `KeyPackage`.
+/// One party's FROST share.
 ///
 /// # Security
 ///
-/// Secret: no `Clone`/`Serialize` (the wrapped `KeyPackage` has them; this type hides
-/// them), `Debug` redacts, both copies of the scalar are zeroed on drop.
+/// Secret: no `Clone`/`Serialize`, `Debug` redacts, the scalar is zeroed on drop (ours
+/// by [`KeyShare`], frost's `KeyPackage` by its own `ZeroizeOnDrop`). The frost package
+/// never leaves the type: signing goes through [`SecpKeyShare::commit`] and
+/// [`SecpKeyShare::sign`].
 pub struct SecpKeyShare {
     inner: KeyShare<Secp256k1>,
     key_package: KeyPackage,
@@ -139,9 +149,40 @@ impl SecpKeyShare {
         self.inner.index()
     }
 
-    /// The frost key package (pass it to `frost_secp256k1_tr::round1::commit` / `round2::sign`).
-    pub fn key_package(&self) -> &KeyPackage {
+    /// The frost key package, for this crate's test-only dealer (see the type's
+    /// security note).
+    #[cfg(feature = "insecure-dealer")]
+    pub(crate) fn key_package(&self) -> &KeyPackage {
         &self.key_package
+    }
+
+    /// This party's FROST identifier (the party index).
+    pub fn identifier(&self) -> Identifier {
+        *self.key_package.identifier()
+    }
+
+    /// FROST round 1 (RFC 9591 §5.1, `frost_secp256k1_tr::round1::commit`) with this
+    /// share: fresh nonces (secret, use once) and their public commitments.
+    pub fn commit(&self, rng: &mut impl CryptoRngCore) -> (SigningNonces, SigningCommitments) {
+        frost_secp256k1_tr::round1::commit(self.key_package.signing_share(), rng)
+    }
+
+    /// FROST round 2 (RFC 9591 §5.2, `frost_secp256k1_tr::round2::sign`) with this
+    /// share: the signature share for `package`, with the `nonces` of
+    /// [`SecpKeyShare::commit`].
+    pub fn sign(
+        &self,
+        package: &SigningPackage,
+        nonces: &SigningNonces,
+    ) -> Result<SignatureShare, frost_secp256k1_tr::Error> {
+        frost_secp256k1_tr::round2::sign(package, nonces, &self.key_package)
+    }
+
+    /// This share shifted by the public scalar `tweak`: the share `x_i + tweak` of the
+    /// key `P + tweak·G`, with public shares `P_j + tweak·G` (DESIGN §4.3, keynet's
+    /// per-application signing keys). As secret as this share.
+    pub fn tweaked(&self, tweak: &k256::Scalar) -> SecpKeyShare {
+        Self::from_generic(self.inner.shifted(tweak))
     }
 
     /// Public keys of the committee.

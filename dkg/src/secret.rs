@@ -1,40 +1,88 @@
-//! Best-effort erasure of secret field elements.
+//! Erasure of secret field elements with the `zeroize` crate.
 //!
-//! `blstrs::Scalar` does not implement `Zeroize`, so secret scalars live in
-//! [`SecretScalar`], whose `Drop` overwrites them with zero followed by a compiler fence
-//! (the same technique as `zeroize`, without its volatile write, which needs `unsafe`).
-
-use core::sync::atomic::{compiler_fence, Ordering};
+//! `blstrs::Scalar` does not implement `Zeroize`. Every `ff::Field` is `Copy + Default`
+//! with `Default` the zero element, so the local wrapper [`Zeroable`] gets `Zeroize` from
+//! [`zeroize::DefaultIsZeroes`] (a volatile write of zero followed by a fence), and the
+//! secret types below derive `ZeroizeOnDrop` from it.
 
 use ff::Field;
+use rand_core::CryptoRngCore;
+use zeroize::{DefaultIsZeroes, Zeroize, ZeroizeOnDrop};
+
+use crate::party::PartyIndex;
+use crate::suite::{self, Suite};
+
+/// A field element that the `zeroize` crate can erase.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Zeroable<F>(F);
+
+impl<F: Field> DefaultIsZeroes for Zeroable<F> {}
 
 /// A secret scalar, zeroed on drop. No `Debug`, `Clone` or `Serialize`.
-pub(crate) struct SecretScalar<F: Field>(pub(crate) F);
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub(crate) struct SecretScalar<F: Field>(Zeroable<F>);
 
 impl<F: Field> SecretScalar<F> {
     pub(crate) fn new(value: F) -> Self {
-        Self(value)
+        Self(Zeroable(value))
     }
     pub(crate) fn expose(&self) -> &F {
-        &self.0
+        &self.0 .0
     }
-}
-
-impl<F: Field> Drop for SecretScalar<F> {
-    fn drop(&mut self) {
-        self.0 = F::ZERO;
-        compiler_fence(Ordering::SeqCst);
+    pub(crate) fn expose_mut(&mut self) -> &mut F {
+        &mut self.0 .0
     }
 }
 
 /// A secret polynomial (coefficients, constant term first), zeroed on drop.
-pub(crate) struct SecretPoly<F: Field>(pub(crate) Vec<F>);
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub(crate) struct SecretPoly<F: Field>(Vec<Zeroable<F>>);
 
-impl<F: Field> Drop for SecretPoly<F> {
-    fn drop(&mut self) {
-        for c in self.0.iter_mut() {
-            *c = F::ZERO;
+impl<F: Field> SecretPoly<F> {
+    /// Constant term `a0`, then `degree` random coefficients.
+    pub(crate) fn random(a0: F, degree: usize, rng: &mut impl CryptoRngCore) -> Self {
+        let mut coeffs = Vec::with_capacity(degree + 1);
+        coeffs.push(Zeroable(a0));
+        for _ in 0..degree {
+            coeffs.push(Zeroable(F::random(&mut *rng)));
         }
-        compiler_fence(Ordering::SeqCst);
+        Self(coeffs)
+    }
+
+    /// The coefficients, constant term first.
+    pub(crate) fn coeffs(&self) -> impl DoubleEndedIterator<Item = &F> {
+        self.0.iter().map(|c| &c.0)
+    }
+
+    /// The constant term (zero for an empty polynomial).
+    #[cfg(feature = "insecure-dealer")]
+    pub(crate) fn constant(&self) -> F {
+        self.0.first().map(|c| c.0).unwrap_or(F::ZERO)
+    }
+}
+
+impl<F: Field> SecretPoly<F> {
+    /// `f(x)` at a party index (Horner).
+    pub(crate) fn eval<S: Suite<Scalar = F>>(&self, x: PartyIndex) -> F {
+        suite::eval_poly::<S>(self.coeffs(), x)
+    }
+}
+
+#[cfg(test)]
+#[allow(non_snake_case, clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use rand_core::SeedableRng;
+
+    #[test]
+    fn zeroize__should_clear_scalars_and_polynomials() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+        let mut s = SecretScalar::new(blstrs::Scalar::ONE);
+        s.zeroize();
+        assert_eq!(*s.expose(), blstrs::Scalar::ZERO);
+        let mut p = SecretPoly::random(k256::Scalar::ONE, 3, &mut rng);
+        assert_eq!(p.coeffs().count(), 4);
+        p.zeroize();
+        assert_eq!(p.coeffs().count(), 0);
     }
 }

@@ -11,62 +11,83 @@ use sha2::{Digest, Sha256};
 use crate::bls::{BlsKeyShare, BlsPublicKeys};
 use crate::error::ParamError;
 use crate::keys::{KeyShare, PublicKeys};
-use crate::party::PartyIndex;
+use crate::party::{PartyIndex, Roles};
 use crate::secp::{SecpKeyShare, SecpPublicKeys};
 use crate::suite::{Bls12381G1, Secp256k1, Suite};
-use crate::vss::{round1, round2, round3, round4, Output, Round1, Round2, Round3, Round4};
+use crate::vss::{round1, round2, round3, round4, Output, Round1};
 use crate::{pedersen, repair, reshare, Error};
 
-/// Runs all four rounds for the given parties, delivering every message.
+/// Runs all four rounds for the given parties (each dealer and receiver under its key,
+/// as in a DKG or a refresh), delivering every message.
 pub fn drive<S: Suite>(
     states: BTreeMap<PartyIndex, Round1<S>>,
-    mut r1: BTreeMap<PartyIndex, round1::Broadcast>,
+    r1: BTreeMap<PartyIndex, round1::Broadcast>,
 ) -> Result<BTreeMap<PartyIndex, Output<S>>, Error> {
+    let nodes = states
+        .into_iter()
+        .map(|(p, st)| (Roles::both(p), st))
+        .collect();
+    Ok(drive_roles(nodes, r1)?
+        .into_iter()
+        .filter_map(|(roles, o)| roles.receiver.map(|p| (p, o)))
+        .collect())
+}
+
+/// Runs all four rounds for the given parties, each with its roles (dealer index in
+/// the old committee, receiver index in the new one), delivering every message: rounds
+/// 1, 2 and 4 by dealer index, round 3 by receiver index. `r1` holds the dealers'
+/// round-1 broadcasts by dealer index.
+pub fn drive_roles<S: Suite>(
+    nodes: Vec<(Roles, Round1<S>)>,
+    r1: BTreeMap<PartyIndex, round1::Broadcast>,
+) -> Result<Vec<(Roles, Output<S>)>, Error> {
     let mut inbox: BTreeMap<PartyIndex, BTreeMap<PartyIndex, round2::Direct>> = BTreeMap::new();
-    let mut s2: BTreeMap<PartyIndex, Round2<S>> = BTreeMap::new();
-    for (p, st) in states {
-        let own = r1.remove(&p);
-        let (next, directs) = st.advance(&r1)?;
-        if let Some(own) = own {
-            r1.insert(p, own);
-        }
+    let mut s2 = Vec::with_capacity(nodes.len());
+    for (roles, st) in nodes {
+        let (next, directs) = st.advance(&others(roles.dealer, &r1))?;
         for (to, m) in directs {
-            inbox.entry(to).or_default().insert(p, m);
+            if let Some(from) = roles.dealer {
+                inbox.entry(to).or_default().insert(from, m);
+            }
         }
-        s2.insert(p, next);
+        s2.push((roles, next));
     }
-    let mut s3: BTreeMap<PartyIndex, Round3<S>> = BTreeMap::new();
+    let mut s3 = Vec::with_capacity(s2.len());
     let mut b3: BTreeMap<PartyIndex, round3::Broadcast> = BTreeMap::new();
-    for (p, st) in s2 {
-        let mine = inbox.remove(&p).unwrap_or_default();
+    for (roles, st) in s2 {
+        let mine = roles
+            .receiver
+            .and_then(|j| inbox.remove(&j))
+            .unwrap_or_default();
         let (next, msg) = st.advance(&mine)?;
-        s3.insert(p, next);
-        b3.insert(p, msg);
+        if let (Some(j), Some(msg)) = (roles.receiver, msg) {
+            b3.insert(j, msg);
+        }
+        s3.push((roles, next));
     }
-    let dealers: BTreeSet<PartyIndex> = r1.keys().copied().collect();
-    let mut s4: BTreeMap<PartyIndex, Round4<S>> = BTreeMap::new();
+    let mut s4 = Vec::with_capacity(s3.len());
     let mut b4: BTreeMap<PartyIndex, round4::Broadcast> = BTreeMap::new();
-    for (p, st) in s3 {
-        let own = b3.remove(&p);
-        let (next, msg) = st.advance(&b3)?;
-        if let Some(own) = own {
-            b3.insert(p, own);
+    for (roles, st) in s3 {
+        let (next, msg) = st.advance(&others(roles.receiver, &b3))?;
+        if let (Some(d), Some(msg)) = (roles.dealer, msg) {
+            b4.insert(d, msg);
         }
-        if dealers.contains(&p) {
-            b4.insert(p, msg);
-        }
-        s4.insert(p, next);
+        s4.push((roles, next));
     }
-    let mut out = BTreeMap::new();
-    for (p, st) in s4 {
-        let own = b4.remove(&p);
-        let o = st.finish(&b4)?;
-        if let Some(own) = own {
-            b4.insert(p, own);
-        }
-        out.insert(p, o);
-    }
-    Ok(out)
+    s4.into_iter()
+        .map(|(roles, st)| Ok((roles, st.finish(&others(roles.dealer, &b4))?)))
+        .collect()
+}
+
+/// The messages of `all` except the one of `me`.
+fn others<M: Clone>(
+    me: Option<PartyIndex>,
+    all: &BTreeMap<PartyIndex, M>,
+) -> BTreeMap<PartyIndex, M> {
+    all.iter()
+        .filter(|(p, _)| Some(**p) != me)
+        .map(|(p, m)| (*p, m.clone()))
+        .collect()
 }
 
 fn run_id(rng: &mut impl CryptoRngCore) -> [u8; 32] {
@@ -200,41 +221,162 @@ pub fn dkg_secp(
 }
 
 /// Resharing: `dealers` (old shares, at least the old threshold of them) reshare to
-/// `new_parties` with threshold `new_threshold`. Returns every participant's output.
+/// `new_parties` with threshold `new_threshold`; a dealer whose old index is in
+/// `new_parties` stays on under the same index. Returns every participant's output, by
+/// its new index if it receives, else by its old index.
 pub fn reshare<S: Suite>(
     dealers: &[&KeyShare<S>],
     new_parties: &BTreeSet<PartyIndex>,
     new_threshold: u16,
     rng: &mut impl CryptoRngCore,
 ) -> Result<BTreeMap<PartyIndex, Output<S>>, Error> {
+    let stays = dealers
+        .iter()
+        .map(|s| s.index())
+        .filter(|i| new_parties.contains(i))
+        .map(|i| (i, i))
+        .collect();
+    Ok(
+        reshare_moving(dealers, &stays, new_parties, new_threshold, rng)?
+            .into_iter()
+            .filter_map(|(roles, o)| roles.receiver.or(roles.dealer).map(|p| (p, o)))
+            .collect(),
+    )
+}
+
+/// Resharing between two separately numbered committees: `dealers` hold shares of the
+/// old committee (old indices); `stays` maps the old index of every dealer that is also
+/// in the new committee to its new index (the same party, the same identity key);
+/// every other index of `new_parties` is a new member. Returns every participant's
+/// roles and output.
+pub fn reshare_moving<S: Suite>(
+    dealers: &[&KeyShare<S>],
+    stays: &BTreeMap<PartyIndex, PartyIndex>,
+    new_parties: &BTreeSet<PartyIndex>,
+    new_threshold: u16,
+    rng: &mut impl CryptoRngCore,
+) -> Result<Vec<(Roles, Output<S>)>, Error> {
+    let run_id = run_id(rng);
+    let (states, r1) = start_reshare(dealers, stays, new_parties, new_threshold, run_id, rng)?;
+    drive_roles(states, r1)
+}
+
+/// Every participant's round-1 state (with its roles) and the dealers' broadcasts (by
+/// old index).
+pub type StartedRoles<S> = (
+    Vec<(Roles, Round1<S>)>,
+    BTreeMap<PartyIndex, round1::Broadcast>,
+);
+
+/// The participants of a reshare as in [`reshare_moving`], each with its identity key:
+/// dealers in old-index order, then the new members that do not deal, in new-index
+/// order.
+pub fn reshare_roles(
+    run_id: &[u8; 32],
+    dealers: &BTreeSet<PartyIndex>,
+    stays: &BTreeMap<PartyIndex, PartyIndex>,
+    new_parties: &BTreeSet<PartyIndex>,
+) -> Vec<(Roles, SigningKey)> {
+    // A member that keeps its index keeps its key of the previous single index space,
+    // so the simulator's keys (and outputs) do not depend on how it is addressed.
+    let same: BTreeSet<PartyIndex> = dealers
+        .iter()
+        .chain(
+            new_parties
+                .iter()
+                .filter(|j| !stays.values().any(|v| v == *j)),
+        )
+        .copied()
+        .collect();
+    let keys = identity_keys(run_id, &same);
+    let mut out: Vec<(Roles, SigningKey)> = dealers
+        .iter()
+        .filter_map(|d| {
+            let roles = Roles {
+                dealer: Some(*d),
+                receiver: stays.get(d).copied(),
+            };
+            keys.get(d).map(|k| (roles, k.clone()))
+        })
+        .collect();
+    for j in new_parties {
+        if stays.values().any(|v| v == j) {
+            continue;
+        }
+        let key = if dealers.contains(j) {
+            new_member_key(run_id, *j)
+        } else {
+            match keys.get(j) {
+                Some(k) => k.clone(),
+                None => continue,
+            }
+        };
+        let roles = Roles {
+            dealer: None,
+            receiver: Some(*j),
+        };
+        out.push((roles, key));
+    }
+    out
+}
+
+/// Identity key of new member `j` whose index is also a (different) old member's.
+fn new_member_key(run_id: &[u8; 32], j: PartyIndex) -> SigningKey {
+    let mut h = Sha256::new();
+    h.update(b"keynet/dkg/sim-identity/new-member/v1");
+    h.update(run_id);
+    h.update(j.get().to_be_bytes());
+    SigningKey::from_bytes(&h.finalize().into())
+}
+
+/// Round 1 of the reshare of [`reshare_moving`] in the run `run_id`, with the
+/// identity keys of [`reshare_roles`].
+pub fn start_reshare<S: Suite>(
+    dealers: &[&KeyShare<S>],
+    stays: &BTreeMap<PartyIndex, PartyIndex>,
+    new_parties: &BTreeSet<PartyIndex>,
+    new_threshold: u16,
+    run_id: [u8; 32],
+    rng: &mut impl CryptoRngCore,
+) -> Result<StartedRoles<S>, Error> {
     let old = dealers
         .first()
         .map(|s| s.public().clone())
         .ok_or(ParamError::TooFewParties { have: 0, need: 1 })?;
     let dealer_set: BTreeSet<PartyIndex> = dealers.iter().map(|s| s.index()).collect();
-    let run_id = run_id(rng);
-    let keys = identity_keys(&run_id, &dealer_set.union(new_parties).copied().collect());
-    let identities = verifying_keys(&keys);
-    let mut states = BTreeMap::new();
-    let mut r1 = BTreeMap::new();
-    for (me, key) in &keys {
-        let params = reshare::Params {
-            run_id,
-            me: *me,
-            old: old.clone(),
-            dealers: dealer_set.clone(),
-            new_parties: new_parties.clone(),
-            new_threshold,
-            identities: identities.clone(),
-        };
-        let share = dealers.iter().find(|s| s.index() == *me).copied();
-        let (st, msg) = reshare::start(&params, share, key, rng)?;
-        states.insert(*me, st);
-        if let Some(msg) = msg {
-            r1.insert(*me, msg);
+    let nodes = reshare_roles(&run_id, &dealer_set, stays, new_parties);
+    let mut dealer_keys = BTreeMap::new();
+    let mut receiver_keys = BTreeMap::new();
+    for (roles, key) in &nodes {
+        if let Some(d) = roles.dealer {
+            dealer_keys.insert(d, key.verifying_key());
+        }
+        if let Some(j) = roles.receiver {
+            receiver_keys.insert(j, key.verifying_key());
         }
     }
-    drive(states, r1)
+    let mut states = Vec::with_capacity(nodes.len());
+    let mut r1 = BTreeMap::new();
+    for (roles, key) in &nodes {
+        let params = reshare::Params {
+            run_id,
+            me: *roles,
+            old: old.clone(),
+            dealers: dealer_keys.clone(),
+            receivers: receiver_keys.clone(),
+            new_threshold,
+        };
+        let share = dealers
+            .iter()
+            .find(|s| Some(s.index()) == roles.dealer)
+            .copied();
+        let (st, msg) = reshare::start(&params, share, key, rng)?;
+        if let (Some(d), Some(msg)) = (roles.dealer, msg) {
+            r1.insert(d, msg);
+        }
+        states.push((*roles, st));
+    }
+    Ok((states, r1))
 }
 
 /// [`reshare()`] for BLS shares: the new public keys and the new shares.

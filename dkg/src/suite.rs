@@ -347,12 +347,12 @@ pub(crate) fn proj<S: Suite>(a: S::Affine) -> S::Point {
 }
 
 /// Evaluates a secret polynomial at a party index.
-pub(crate) fn eval_poly<S: Suite>(coeffs: &[S::Scalar], x: PartyIndex) -> S::Scalar {
+pub(crate) fn eval_poly<'a, S: Suite>(
+    coeffs: impl DoubleEndedIterator<Item = &'a S::Scalar>,
+    x: PartyIndex,
+) -> S::Scalar {
     let x = index_scalar::<S>(x);
-    coeffs
-        .iter()
-        .rev()
-        .fold(S::Scalar::ZERO, |acc, c| acc * x + c)
+    coeffs.rev().fold(S::Scalar::ZERO, |acc, c| acc * x + c)
 }
 
 /// Lagrange coefficient of `i` for interpolation at `at` over `set`.
@@ -391,7 +391,7 @@ mod tests {
             let x = PartyIndex::new(i).unwrap();
             assert_eq!(
                 eval_commitment::<S>(&commits, x),
-                S::Point::generator() * eval_poly::<S>(&coeffs, x)
+                S::Point::generator() * eval_poly::<S>(coeffs.iter(), x)
             );
         }
     }

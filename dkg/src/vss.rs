@@ -13,12 +13,18 @@
 //!
 //! Four rounds, each a consuming transition:
 //!
-//! | round | message | channel |
-//! |---|---|---|
-//! | 1 | [`round1::Broadcast`]: Feldman commitment (+ proof of knowledge), signed by the dealer's identity key | authenticated, to all |
-//! | 2 | [`round2::Direct`]: the share `f_d(j)` and the digest of the sender's round-1 view | confidential, authenticated |
-//! | 3 | [`round3::Broadcast`]: signed digest of every round-1 broadcast received (echo) + complaints | broadcast with agreement |
-//! | 4 | [`round4::Broadcast`]: shares revealed to answer complaints, round-1 re-broadcast if reported missing | broadcast with agreement |
+//! | round | sender | message | channel |
+//! |---|---|---|---|
+//! | 1 | dealer | [`round1::Broadcast`]: Feldman commitment (+ proof of knowledge), signed by the dealer's identity key | authenticated, to all |
+//! | 2 | dealer | [`round2::Direct`]: the share `f_d(j)` and the digest of the sender's round-1 view | confidential, authenticated, to receiver `j` |
+//! | 3 | receiver | [`round3::Broadcast`]: signed digest of every round-1 broadcast received (echo) + complaints | broadcast with agreement |
+//! | 4 | dealer | [`round4::Broadcast`]: shares revealed to answer complaints, round-1 re-broadcast if reported missing | broadcast with agreement |
+//!
+//! Dealers and receivers are numbered in two index spaces (a reshare's old and new
+//! committee, each by position; DESIGN §7): the input maps of rounds 1, 2 and 4 are
+//! keyed by dealer index, those of round 3 by receiver index, and one party with both
+//! roles ([`crate::Roles`]) is linked by its identity key. See docs/PROTOCOL.md "DKG
+//! wire messages", "Two index spaces".
 //!
 //! # Identifiable aborts
 //!
@@ -27,7 +33,7 @@
 //! ([`round1::Broadcast::digest`]) bound to the run and its own index
 //! ([`signed_message`]: a signature from another run does not verify, so it cannot be
 //! replayed as an echo; the run id must be fresh for every attempt); a broadcast whose
-//! signature does not verify counts as not received. In round 3 every participant echoes, per dealer,
+//! signature does not verify counts as not received. In round 3 every receiver echoes, per dealer,
 //! the digest and signature it received. [`Round4::finish`] then decides per dealer,
 //! from broadcast data only:
 //!
@@ -97,7 +103,7 @@ use zeroize::Zeroize;
 
 use crate::error::{Fault, ParamError, SignedDigest};
 use crate::keys::{KeyShare, PublicKeys};
-use crate::party::PartyIndex;
+use crate::party::{PartyIndex, Roles};
 use crate::secret::{SecretPoly, SecretScalar};
 use crate::suite::{self, Suite};
 use crate::wire::{Bytes, Header, Sig, VERSION};
@@ -200,8 +206,8 @@ pub mod round3 {
     use crate::party::PartyIndex;
     use crate::wire::{Header, Sig};
 
-    /// Sent by every participant in round 3: what it received in round 1 and whom it
-    /// accuses of a missing or wrong share.
+    /// Sent by every receiver in round 3 (keyed by receiver index): what it received in
+    /// round 1 and which dealers it accuses of a missing or wrong share.
     ///
     /// # Security
     ///
@@ -247,8 +253,8 @@ pub mod round4 {
     use crate::party::PartyIndex;
     use crate::wire::{Bytes, Header};
 
-    /// Sent by every dealer in round 4: the shares of the parties that complained about
-    /// it, revealed so everyone can check them against the commitment, and its signed
+    /// Sent by every dealer in round 4: the shares of the receivers that complained
+    /// about it (by receiver index), revealed so everyone can check them against the commitment, and its signed
     /// round-1 broadcast again if any round-3 report said it was missing.
     ///
     /// # Security
@@ -322,18 +328,24 @@ impl Protocol {
 }
 
 /// Everything fixed before round 1.
+///
+/// Dealers and receivers are numbered in two index spaces: a dealer by its index in the
+/// dealing (old) committee, a receiver by its index in the receiving (new) committee
+/// (DESIGN §7). For a DKG and a refresh the two are the same committee. Rounds 1, 2 and
+/// 4 are sent by dealers (maps keyed by dealer index), round 3 by receivers (keyed by
+/// receiver index); one party holding both roles is linked by its identity key.
 pub(crate) struct Session<S: Suite> {
     pub(crate) kind: Kind<S>,
     pub(crate) run_id: [u8; 32],
-    pub(crate) me: PartyIndex,
-    pub(crate) dealers: BTreeSet<PartyIndex>,
-    pub(crate) receivers: BTreeSet<PartyIndex>,
+    pub(crate) me: Roles,
+    /// Dealer index (old committee) → identity (Ed25519) key.
+    pub(crate) dealers: BTreeMap<PartyIndex, VerifyingKey>,
+    /// Receiver index (new committee) → identity (Ed25519) key.
+    pub(crate) receivers: BTreeMap<PartyIndex, VerifyingKey>,
     /// Threshold of the sharing being created.
     pub(crate) threshold: u16,
     /// Minimum qualified dealers (`t` of the dealing committee: at least one is honest).
     pub(crate) min_qualified: usize,
-    /// Identity (Ed25519) keys of every participant.
-    pub(crate) identities: BTreeMap<PartyIndex, VerifyingKey>,
 }
 
 impl<S: Suite> Session<S> {
@@ -345,34 +357,86 @@ impl<S: Suite> Session<S> {
         h.version == VERSION && h.suite == S::ID && h.run_id == self.run_id
     }
 
-    fn is_participant(&self, p: PartyIndex) -> bool {
-        self.dealers.contains(&p) || self.receivers.contains(&p)
+    fn receiver_set(&self) -> BTreeSet<PartyIndex> {
+        self.receivers.keys().copied().collect()
     }
 
     fn is_dealer(&self) -> bool {
-        self.dealers.contains(&self.me)
+        self.me.dealer.is_some()
     }
 
     fn is_receiver(&self) -> bool {
-        self.receivers.contains(&self.me)
+        self.me.receiver.is_some()
     }
 
-    fn participants(&self) -> BTreeSet<PartyIndex> {
-        self.dealers.union(&self.receivers).copied().collect()
+    /// The dealer index of the party that is receiver `j` (same identity key), if it
+    /// also deals.
+    fn dealer_of_receiver(&self, j: PartyIndex) -> Option<PartyIndex> {
+        let key = self.receivers.get(&j)?;
+        self.dealers
+            .iter()
+            .find(|(_, k)| *k == key)
+            .map(|(d, _)| *d)
+    }
+
+    /// Checks the roles of this party: at least one, each in its committee, and one
+    /// identity key for both.
+    fn check_roles(&self) -> Result<(), ParamError> {
+        let dealer_key = match self.me.dealer {
+            Some(d) => Some(self.dealers.get(&d).ok_or(ParamError::NoRole(d))?),
+            None => None,
+        };
+        let receiver_key = match self.me.receiver {
+            Some(j) => Some(self.receivers.get(&j).ok_or(ParamError::NoRole(j))?),
+            None => None,
+        };
+        match (self.me.dealer, dealer_key, self.me.receiver, receiver_key) {
+            (None, _, None, _) => Err(ParamError::NoRoles),
+            (Some(dealer), Some(a), Some(receiver), Some(b)) if a != b => {
+                Err(ParamError::RolesOfTwoParties { dealer, receiver })
+            }
+            _ => Ok(()),
+        }
     }
 }
 
-/// Local misuse check of an input map: no entry from this party itself or from outside
-/// the run. A participant without a sending role in the round (a non-dealer's round-1,
-/// round-2 or round-4 message) is not an error: the round functions only look up the
-/// senders that have the role, so such a message is ignored, identically by every honest
-/// party (it must not let one participant abort others, or only some of them).
-fn check_senders<'a, S: Suite>(
+/// The identity keys of `parties`, each required.
+pub(crate) fn committee_keys(
+    parties: &BTreeSet<PartyIndex>,
+    identities: &BTreeMap<PartyIndex, VerifyingKey>,
+) -> Result<BTreeMap<PartyIndex, VerifyingKey>, ParamError> {
+    parties
+        .iter()
+        .map(|p| {
+            let key = identities.get(p).ok_or(ParamError::MissingIdentity(*p))?;
+            Ok((*p, *key))
+        })
+        .collect()
+}
+
+/// Local misuse check of an input map of a round sent by dealers (1, 2, 4), keyed by
+/// dealer index: no entry from this party itself or from outside the dealers. The
+/// driver addresses senders in the index space of the round (see [`Session`]), so a
+/// party without the sending role has no key to appear under.
+fn check_dealer_senders<'a, S: Suite>(
     session: &Session<S>,
     senders: impl Iterator<Item = &'a PartyIndex>,
 ) -> Result<(), Error> {
     for s in senders {
-        if *s == session.me || !session.is_participant(*s) {
+        if Some(*s) == session.me.dealer || !session.dealers.contains_key(s) {
+            return Err(Error::UnexpectedSender { sender: *s });
+        }
+    }
+    Ok(())
+}
+
+/// [`check_dealer_senders`] for round 3, sent by receivers and keyed by receiver index.
+fn check_receiver_senders<'a, S: Suite>(
+    session: &Session<S>,
+    senders: impl Iterator<Item = &'a PartyIndex>,
+) -> Result<(), Error> {
+    for s in senders {
+        if Some(*s) == session.me.receiver || !session.receivers.contains_key(s) {
             return Err(Error::UnexpectedSender { sender: *s });
         }
     }
@@ -441,7 +505,7 @@ impl<S: Suite> Session<S> {
     /// every honest party reaches the same verdict on the same bytes, of `dealer`'s
     /// signature over `digest` in this run.
     fn signature_ok(&self, dealer: PartyIndex, digest: &[u8; 32], signature: &Sig) -> bool {
-        let Some(key) = self.identities.get(&dealer) else {
+        let Some(key) = self.dealers.get(&dealer) else {
             return false;
         };
         key.verify_strict(
@@ -504,36 +568,29 @@ pub(crate) fn start<S: Suite>(
     signer: &impl Signer<Signature>,
     rng: &mut impl CryptoRngCore,
 ) -> Result<(Round1<S>, Option<round1::Broadcast>), Error> {
-    if !session.is_participant(session.me) {
-        return Err(ParamError::NoRole(session.me).into());
-    }
-    if let Some(p) = session
-        .participants()
-        .into_iter()
-        .find(|p| !session.identities.contains_key(p))
-    {
-        return Err(ParamError::MissingIdentity(p).into());
-    }
+    session.check_roles()?;
     let mut seed = Seed([0; 32]);
     rng.fill_bytes(&mut seed.0);
+    // The old share of a dealer must be the one at its dealer index.
+    let old_share = |old: &PublicKeys<S>| -> Result<&KeyShare<S>, ParamError> {
+        let d = session.me.dealer.ok_or(ParamError::NoRoles)?;
+        let share = own_share.ok_or(ParamError::NoRole(d))?;
+        if share.public() != old || share.index() != d {
+            return Err(ParamError::ForeignShare);
+        }
+        Ok(share)
+    };
     let constant: Option<S::Scalar> = match &session.kind {
         Kind::Dkg => Some(S::Scalar::random(&mut *rng)),
         Kind::Reshare { old } => {
             if session.is_dealer() {
-                let share = own_share.ok_or(ParamError::NoRole(session.me))?;
-                if share.public() != old || share.index() != session.me {
-                    return Err(ParamError::ForeignShare.into());
-                }
-                Some(*share.secret())
+                Some(*old_share(old)?.secret())
             } else {
                 None
             }
         }
         Kind::Refresh { old } => {
-            let share = own_share.ok_or(ParamError::NoRole(session.me))?;
-            if share.public() != old || share.index() != session.me {
-                return Err(ParamError::ForeignShare.into());
-            }
+            old_share(old)?;
             Some(S::Scalar::ZERO)
         }
     };
@@ -541,16 +598,12 @@ pub(crate) fn start<S: Suite>(
         (Kind::Refresh { .. }, Some(s)) => Some(SecretScalar::new(*s.secret())),
         _ => None,
     };
-    let (poly, own) = match constant {
-        Some(a0) if session.is_dealer() => {
-            let mut coeffs = Vec::with_capacity(usize::from(session.threshold));
-            coeffs.push(a0);
-            for _ in 1..session.threshold {
-                coeffs.push(S::Scalar::random(&mut *rng));
-            }
-            let poly = SecretPoly(coeffs);
+    let (poly, own) = match (constant, session.me.dealer) {
+        (Some(a0), Some(me)) => {
+            let degree = usize::from(session.threshold).saturating_sub(1);
+            let poly = SecretPoly::random(a0, degree, &mut *rng);
             let commitment: Vec<S::Point> =
-                poly.0.iter().map(|a| S::Point::generator() * a).collect();
+                poly.coeffs().map(|a| S::Point::generator() * a).collect();
             let proof = match session.kind {
                 Kind::Dkg => {
                     let k = SecretScalar::new(S::Scalar::random(&mut *rng));
@@ -559,7 +612,7 @@ pub(crate) fn start<S: Suite>(
                         .first()
                         .copied()
                         .unwrap_or_else(S::Point::identity);
-                    let c = pok_challenge::<S>(&session.run_id, session.me, &c0, &r);
+                    let c = pok_challenge::<S>(&session.run_id, me, &c0, &r);
                     let z = *k.expose() + c * a0;
                     Some(round1::Proof {
                         r: Bytes(S::wide_bytes(&r)),
@@ -574,15 +627,15 @@ pub(crate) fn start<S: Suite>(
                 proof,
                 signature: Sig([0; 64]),
             };
-            let digest = digest_round1(session.me, &msg);
+            let digest = digest_round1(me, &msg);
             let signature = signer
-                .try_sign(&session.signed_message(session.me, &digest))
+                .try_sign(&session.signed_message(me, &digest))
                 .map_err(|e| Error::Signer {
                     reason: e.to_string(),
                 })?;
             msg.signature = Sig(signature.to_bytes());
-            if !session.signature_ok(session.me, &digest, &msg.signature) {
-                return Err(ParamError::WrongSigner(session.me).into());
+            if !session.signature_ok(me, &digest, &msg.signature) {
+                return Err(ParamError::WrongSigner(me).into());
             }
             (Some(poly), Some(msg))
         }
@@ -714,12 +767,12 @@ impl<S: Suite> Round1<S> {
             old_secret,
             seed,
         } = self;
-        check_senders(&session, received.keys())?;
+        check_dealer_senders(&session, received.keys())?;
         let mut echo = BTreeMap::new();
         let mut faults = BTreeMap::new();
         let mut parsed: BTreeMap<PartyIndex, Parsed<S>> = BTreeMap::new();
-        for d in &session.dealers {
-            let msg = if *d == session.me {
+        for d in session.dealers.keys() {
+            let msg = if Some(*d) == session.me.dealer {
                 own.as_ref()
             } else {
                 received.get(d)
@@ -809,16 +862,14 @@ impl<S: Suite> Round1<S> {
             for r in state
                 .session
                 .receivers
-                .iter()
-                .filter(|r| **r != state.session.me)
+                .keys()
+                .filter(|r| Some(**r) != state.session.me.receiver)
             {
                 directs.insert(
                     *r,
                     round2::Direct {
                         header: state.session.header(),
-                        share: Bytes(suite::scalar_bytes::<S>(&suite::eval_poly::<S>(
-                            &poly.0, *r,
-                        ))),
+                        share: Bytes(suite::scalar_bytes::<S>(&poly.eval::<S>(*r))),
                         round1_digest: view,
                     },
                 );
@@ -833,7 +884,8 @@ pub struct Round3<S: Suite> {
     r: Round2<S>,
     shares: BTreeMap<PartyIndex, SecretScalar<S::Scalar>>,
     view_mismatches: BTreeSet<PartyIndex>,
-    complaints: BTreeSet<PartyIndex>,
+    /// This party's round-3 broadcast (receivers only).
+    own: Option<round3::Broadcast>,
 }
 
 impl<S: Suite> Round2<S> {
@@ -842,20 +894,21 @@ impl<S: Suite> Round2<S> {
     /// dealer whose share is missing or wrong or whose round-1 broadcast it did not get,
     /// together with the signed digest of every round-1 broadcast it received (echo).
     ///
-    /// `received` holds the round-2 messages addressed to this party, by sender.
+    /// `received` holds the round-2 messages addressed to this party, by dealer index.
+    /// Returns the round-3 broadcast iff this party receives (a dealer that leaves the
+    /// committee has nothing to echo or complain about: only receivers speak in round 3).
     pub fn advance(
         self,
         received: &BTreeMap<PartyIndex, round2::Direct>,
-    ) -> Result<(Round3<S>, round3::Broadcast), Error> {
-        check_senders(&self.session, received.keys())?;
-        let me = self.session.me;
+    ) -> Result<(Round3<S>, Option<round3::Broadcast>), Error> {
+        check_dealer_senders(&self.session, received.keys())?;
         let mut shares = BTreeMap::new();
         let mut complaints = BTreeSet::new();
         let mut view_mismatches = BTreeSet::new();
-        if self.session.is_receiver() {
+        if let Some(me) = self.session.me.receiver {
             let mut candidates: Vec<(PartyIndex, S::Scalar, S::Point)> = Vec::new();
-            for d in &self.session.dealers {
-                if *d != me && !self.local.contains_key(d) {
+            for d in self.session.dealers.keys() {
+                if Some(*d) != self.session.me.dealer && !self.local.contains_key(d) {
                     // No commitment to check a share against: the dealer must reveal
                     // it in round 4 (with its round-1 broadcast).
                     complaints.insert(*d);
@@ -867,9 +920,9 @@ impl<S: Suite> Round2<S> {
                 .filter_map(|(d, l)| l.verdict.as_ref().ok().map(|c| (d, c)));
             for (d, commitment) in commitments {
                 let expected = suite::eval_commitment::<S>(commitment, me);
-                if *d == me {
+                if Some(*d) == self.session.me.dealer {
                     if let Some(poly) = &self.poly {
-                        shares.insert(me, SecretScalar::new(suite::eval_poly::<S>(&poly.0, me)));
+                        shares.insert(*d, SecretScalar::new(poly.eval::<S>(me)));
                     }
                     continue;
                 }
@@ -908,17 +961,17 @@ impl<S: Suite> Round2<S> {
                 }
             }
         }
-        let msg = round3::Broadcast {
+        let msg = self.session.is_receiver().then(|| round3::Broadcast {
             header: self.session.header(),
             echo: self.echo(),
             complaints: complaints.clone(),
-        };
+        });
         Ok((
             Round3 {
                 r: self,
                 shares,
                 view_mismatches,
-                complaints,
+                own: msg.clone(),
             },
             msg,
         ))
@@ -930,7 +983,7 @@ pub struct Round4<S: Suite> {
     r3: Round3<S>,
     round3: BTreeMap<PartyIndex, round3::Broadcast>,
     /// This party's own round-4 message (its re-broadcast counts like anyone's).
-    own: round4::Broadcast,
+    own: Option<round4::Broadcast>,
 }
 
 impl<S: Suite> Round3<S> {
@@ -938,50 +991,46 @@ impl<S: Suite> Round3<S> {
     /// `f_i(j)` publicly, and re-broadcasts its signed round-1 broadcast if any round-3
     /// report lacks it.
     ///
-    /// `received` holds the round-3 broadcasts of the other participants.
-    /// Messages with a wrong header are ignored (identically by every honest party).
+    /// `received` holds the round-3 broadcasts of the other receivers, by receiver
+    /// index. Messages with a wrong header are ignored (identically by every honest
+    /// party). Returns the round-4 broadcast iff this party deals.
     pub fn advance(
         self,
         received: &BTreeMap<PartyIndex, round3::Broadcast>,
-    ) -> Result<(Round4<S>, round4::Broadcast), Error> {
+    ) -> Result<(Round4<S>, Option<round4::Broadcast>), Error> {
         let session = &self.r.session;
-        check_senders(session, received.keys())?;
+        check_receiver_senders(session, received.keys())?;
         let mut round3: BTreeMap<PartyIndex, round3::Broadcast> = received
             .iter()
             .filter(|(_, m)| session.header_ok(&m.header))
             .map(|(p, m)| (*p, m.clone()))
             .collect();
-        round3.insert(
-            session.me,
-            round3::Broadcast {
-                header: session.header(),
-                echo: self.r.echo(),
-                complaints: self.complaints.clone(),
-            },
-        );
-        // Anyone reporting this dealer's round-1 broadcast missing gets it again.
-        let rebroadcast = if round3.values().any(|m| !m.echo.contains_key(&session.me)) {
-            self.r.own.clone()
-        } else {
-            None
-        };
-        let mut revealed = BTreeMap::new();
-        if let Some(poly) = &self.r.poly {
-            for (c, m) in &round3 {
-                if m.complaints.contains(&session.me) && session.receivers.contains(c) {
-                    revealed.insert(
-                        *c,
-                        Bytes(suite::scalar_bytes::<S>(&suite::eval_poly::<S>(
-                            &poly.0, *c,
-                        ))),
-                    );
-                }
-            }
+        if let (Some(j), Some(own)) = (session.me.receiver, &self.own) {
+            round3.insert(j, own.clone());
         }
-        let msg = round4::Broadcast {
-            header: session.header(),
-            revealed,
-            round1: rebroadcast,
+        let msg = match (session.me.dealer, &self.r.poly) {
+            (Some(me), Some(poly)) => {
+                // Anyone reporting this dealer's round-1 broadcast missing gets it again.
+                let rebroadcast = if round3.values().any(|m| !m.echo.contains_key(&me)) {
+                    self.r.own.clone()
+                } else {
+                    None
+                };
+                let revealed = round3
+                    .iter()
+                    .filter(|(_, m)| m.complaints.contains(&me))
+                    .map(|(c, _)| {
+                        let share = poly.eval::<S>(*c);
+                        (*c, Bytes(suite::scalar_bytes::<S>(&share)))
+                    })
+                    .collect();
+                Some(round4::Broadcast {
+                    header: session.header(),
+                    revealed,
+                    round1: rebroadcast,
+                })
+            }
+            _ => None,
         };
         Ok((
             Round4 {
@@ -1000,6 +1049,7 @@ pub struct Output<S: Suite> {
     public: PublicKeys<S>,
     qualified: BTreeSet<PartyIndex>,
     disqualified: BTreeMap<PartyIndex, Fault>,
+    lying_receivers: BTreeMap<PartyIndex, Fault>,
     transcript: [u8; 32],
     view_mismatches: BTreeSet<PartyIndex>,
 }
@@ -1011,6 +1061,7 @@ impl<S: Suite> core::fmt::Debug for Output<S> {
             .field("public", &self.public)
             .field("qualified", &self.qualified)
             .field("disqualified", &self.disqualified)
+            .field("lying_receivers", &self.lying_receivers)
             .finish_non_exhaustive()
     }
 }
@@ -1032,11 +1083,17 @@ impl<S: Suite> Output<S> {
     pub fn qualified(&self) -> &BTreeSet<PartyIndex> {
         &self.qualified
     }
-    /// Blamed parties and why (with evidence): every dealer outside QUAL, and any
-    /// participant that provably lied ([`Fault::ForgedEcho`]; a receiver-only liar still
-    /// gets its share, the others can act on the blame).
+    /// Dealers outside QUAL and why (with evidence), by dealer index. A dealer that, as
+    /// a receiver, provably lied ([`Fault::ForgedEcho`]) is among them.
     pub fn disqualified(&self) -> &BTreeMap<PartyIndex, Fault> {
         &self.disqualified
+    }
+    /// Receivers that provably lied in round 3 ([`Fault::ForgedEcho`], with the
+    /// evidence), by receiver index. A liar that also deals is excluded from QUAL
+    /// ([`Output::disqualified`]); a receiver-only liar still gets its share, the others
+    /// can act on the blame.
+    pub fn lying_receivers(&self) -> &BTreeMap<PartyIndex, Fault> {
+        &self.lying_receivers
     }
     /// SHA-256 transcript hash (QUAL, commitments of QUAL, resulting keys); identical at
     /// every honest party.
@@ -1073,14 +1130,18 @@ impl<S: Suite> Round4<S> {
             ..
         } = r3;
         let session = &r.session;
-        check_senders(session, received.keys())?;
+        check_dealer_senders(session, received.keys())?;
         let mut round4: BTreeMap<PartyIndex, &round4::Broadcast> = received
             .iter()
             .filter(|(_, m)| session.header_ok(&m.header))
             .map(|(p, m)| (*p, m))
             .collect();
-        if session.is_dealer() {
-            round4.insert(session.me, &own);
+        if let (Some(d), Some(own)) = (session.me.dealer, &own) {
+            round4.insert(d, own);
+        }
+        if round3.is_empty() {
+            // Only a dealer that does not receive has no round-3 report, not even its own.
+            return Err(Error::NoReceiverReports);
         }
         let mut faults: BTreeMap<PartyIndex, Fault> = BTreeMap::new();
         let mut reporter_faults: BTreeMap<PartyIndex, Fault> = BTreeMap::new();
@@ -1094,7 +1155,7 @@ impl<S: Suite> Round4<S> {
         let mut commitments: BTreeMap<PartyIndex, Vec<S::Affine>> = BTreeMap::new();
         let mut agreed: BTreeMap<PartyIndex, [u8; 32]> = BTreeMap::new();
         // Echo consistency: every validly signed digest of each dealer.
-        for d in &session.dealers {
+        for d in session.dealers.keys() {
             let mut check = |digest: [u8; 32], signature: Sig| {
                 verified.contains(&(*d, digest, signature)) || {
                     let ok = session.signature_ok(*d, &digest, &signature);
@@ -1165,6 +1226,10 @@ impl<S: Suite> Round4<S> {
                     check_constant_term(session, *d, &p)?;
                     Ok(p.commitment)
                 }),
+                // Only a dealer that does not receive can get here (a receiver that
+                // missed it reported it missing, so a re-broadcast was required): it
+                // cannot compute the keys, and its view blames nobody.
+                _ if !session.is_receiver() => return Err(Error::MissedBroadcast { dealer: *d }),
                 _ => Err(Fault::MissingBroadcast),
             };
             match verdict {
@@ -1181,11 +1246,11 @@ impl<S: Suite> Round4<S> {
         for (d, commitment) in &commitments {
             let reveal = round4.get(d);
             for (c, m) in &round3 {
-                if !m.complaints.contains(d) || !session.receivers.contains(c) {
+                if !m.complaints.contains(d) {
                     continue;
                 }
-                let revealed = if *d == session.me {
-                    r.poly.as_ref().map(|p| suite::eval_poly::<S>(&p.0, *c))
+                let revealed = if Some(*d) == session.me.dealer {
+                    r.poly.as_ref().map(|p| p.eval::<S>(*c))
                 } else {
                     reveal
                         .and_then(|m| m.revealed.get(c))
@@ -1197,7 +1262,7 @@ impl<S: Suite> Round4<S> {
                         if S::Point::generator() * s != suite::eval_commitment::<S>(commitment, *c)
                         {
                             verdicts.push((*d, Fault::FailedJustification { complainer: *c }));
-                        } else if *c == session.me {
+                        } else if Some(*c) == session.me.receiver {
                             shares.insert(*d, SecretScalar::new(s));
                         }
                     }
@@ -1207,9 +1272,11 @@ impl<S: Suite> Round4<S> {
         for (d, f) in verdicts {
             faults.entry(d).or_insert(f);
         }
-        // Provably lying reporters are excluded too if they deal.
-        for (p, f) in reporter_faults {
-            faults.entry(p).or_insert(f);
+        // Provably lying reporters (receivers) are excluded too if they deal.
+        for (p, f) in &reporter_faults {
+            if let Some(d) = session.dealer_of_receiver(*p) {
+                faults.entry(d).or_insert_with(|| f.clone());
+            }
         }
         // QUAL, combination weights and the combined commitment `A_k = Σ w_i·C_{i,k}`.
         // Commitments were decoded without subgroup checks (cheap); the combined
@@ -1282,7 +1349,7 @@ impl<S: Suite> Round4<S> {
                     .copied()
                     .map(suite::proj::<S>)
                     .unwrap_or_else(S::Point::identity);
-                let ps = suite::eval_commitment_all::<S>(&combined, &session.receivers);
+                let ps = suite::eval_commitment_all::<S>(&combined, &session.receiver_set());
                 (gk, ps)
             }
             Kind::Reshare { old } => {
@@ -1294,11 +1361,11 @@ impl<S: Suite> Round4<S> {
                 if gk != *old.group_key() {
                     return Err(crate::keys::InvalidPublicKeys::Inconsistent.into());
                 }
-                let ps = suite::eval_commitment_all::<S>(&combined, &session.receivers);
+                let ps = suite::eval_commitment_all::<S>(&combined, &session.receiver_set());
                 (gk, ps)
             }
             Kind::Refresh { old } => {
-                let mut ps = suite::eval_commitment_all::<S>(&combined, &session.receivers);
+                let mut ps = suite::eval_commitment_all::<S>(&combined, &session.receiver_set());
                 for (j, p) in ps.iter_mut() {
                     let o = old
                         .share(*j)
@@ -1310,7 +1377,7 @@ impl<S: Suite> Round4<S> {
         };
         let public = PublicKeys::new(threshold, group_key, public_shares)?;
         let transcript = transcript::<S>(session, &qualified, &agreed, &public);
-        let key_share = if session.is_receiver() {
+        let key_share = if let Some(me) = session.me.receiver {
             let mut x = r
                 .old_secret
                 .as_ref()
@@ -1322,7 +1389,7 @@ impl<S: Suite> Round4<S> {
                 x += w * s.expose();
             }
             let x = SecretScalar::new(x);
-            Some(KeyShare::new(session.me, x, public.clone())?)
+            Some(KeyShare::new(me, x, public.clone())?)
         } else {
             None
         };
@@ -1331,6 +1398,7 @@ impl<S: Suite> Round4<S> {
             public,
             qualified,
             disqualified: faults,
+            lying_receivers: reporter_faults,
             transcript,
             view_mismatches,
         })

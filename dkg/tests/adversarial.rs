@@ -16,7 +16,7 @@ use ciborium::Value;
 use dkg::identity::{Signature, Signer, SigningKey, VerifyingKey};
 use dkg::suite::{Bls12381G1, Secp256k1, Suite};
 use dkg::vss::{round1, round2, round3, round4, Output};
-use dkg::{pedersen, sim, vss, wire, Error, Fault, PartyIndex, SignedDigest};
+use dkg::{pedersen, sim, vss, wire, Error, Fault, PartyIndex, Roles, SignedDigest};
 use ff::{Field, PrimeField};
 use group::Group;
 use proptest::prelude::*;
@@ -252,7 +252,8 @@ fn run<S: Suite>(n: u16, t: u16, bad: u16, attack: &Attack, seed: u64) -> Result
     let mut b3: BTreeMap<PartyIndex, round3::Broadcast> = BTreeMap::new();
     for (me, st) in s2 {
         match st.advance(&inbox.remove(&me).unwrap_or_default()) {
-            Ok((next, mut msg)) => {
+            Ok((next, msg)) => {
+                let mut msg = msg.unwrap(); // every DKG party receives
                 if me == bad {
                     if let Attack::LieEcho { victims, lie } = attack {
                         msg = lie_about(&msg, victims, *lie, bad, seed);
@@ -278,7 +279,8 @@ fn run<S: Suite>(n: u16, t: u16, bad: u16, attack: &Attack, seed: u64) -> Result
             .map(|(p, m)| (*p, m.clone()))
             .collect();
         match st.advance(&received) {
-            Ok((next, mut msg)) => {
+            Ok((next, msg)) => {
+                let mut msg = msg.unwrap(); // every DKG party deals
                 if me == bad {
                     if let Attack::BadShare {
                         justify_honestly: false,
@@ -628,14 +630,6 @@ fn dkg_bls__should_abort_naming_the_dealer_when_too_few_remain_after_torsion() {
     assert!(must_be_consistent_or_blame(&results, 3).is_none());
 }
 
-/// Everyone's message but `me`'s.
-fn others<M: Clone>(me: PartyIndex, m: &BTreeMap<PartyIndex, M>) -> BTreeMap<PartyIndex, M> {
-    m.iter()
-        .filter(|(p, _)| **p != me)
-        .map(|(p, v)| (*p, v.clone()))
-        .collect()
-}
-
 fn bad_fault<S: Suite>(results: &Results<S>, bad: u16) -> (BTreeSet<PartyIndex>, Option<Fault>) {
     let (qual, faults) = must_be_consistent_or_blame(results, bad).expect("run aborted");
     (qual, faults.get(&idx(bad)).cloned())
@@ -709,32 +703,6 @@ fn dkg_bls__should_repair_a_withheld_round1_broadcast_or_exclude_its_dealer() {
     );
 }
 
-#[test]
-fn reshare_secp__should_blame_a_new_member_that_forges_echoes_and_keep_the_key() {
-    let mut f = ReshareFixture::<Secp256k1>::new(15, &[3, 4, 5, 6], 3, [15; 32]);
-    let dealers = f.dealers.clone();
-    let liar = idx(6); // a new member only: blamed, but not a dealer to exclude
-    let outputs: BTreeMap<PartyIndex, Output<Secp256k1>> =
-        drive_with_round3_lie(f.start([15; 32]), liar, |m| {
-            lie_about(m, &[1, 2, 3], Lie::GarbageSignature, liar, 15)
-        })
-        .into_iter()
-        .map(|(me, r)| (me, r.unwrap()))
-        .collect();
-    // The liar too ends with the same keys (its lies excluded nobody) and a share.
-    let public = agree::must_agree(outputs.values());
-    assert_eq!(public.group_key(), f.group_key());
-    assert!(outputs[&liar].key_share().is_some());
-    for (p, o) in &outputs {
-        assert_eq!(o.qualified(), &dealers);
-        if *p == liar {
-            continue; // it holds its own, honest, round-3 message
-        }
-        assert_eq!(o.disqualified().keys().collect::<Vec<_>>(), vec![&liar]);
-        assert!(matches!(o.disqualified()[&liar], Fault::ForgedEcho { .. }));
-    }
-}
-
 /// Round-1 broadcasts of a fresh DKG among `1..=n` in the run `run_id`, signed with the
 /// given (long-term) identity keys.
 fn start_with_keys<S: Suite>(
@@ -792,45 +760,290 @@ fn replace_echoes(
     })
 }
 
-/// Runs every round with all messages delivered; `bad`'s round-3 broadcast is rewritten
-/// by `lie`. Returns every party's result (the liar's included).
-fn drive_with_round3_lie<S: Suite>(
-    (states, b1): sim::Started<S>,
-    bad: PartyIndex,
-    lie: impl Fn(&round3::Broadcast) -> round3::Broadcast,
-) -> Results<S> {
+/// A DKG's round-1 states with their roles (dealer and receiver under one index).
+fn with_roles<S: Suite>((states, b1): sim::Started<S>) -> sim::StartedRoles<S> {
+    let states = states
+        .into_iter()
+        .map(|(p, st)| (Roles::both(p), st))
+        .collect();
+    (states, b1)
+}
+
+/// Results of the receivers, by receiver index.
+fn by_receiver<S: Suite>(results: Vec<(Roles, Result<Output<S>, Error>)>) -> Results<S> {
+    results
+        .into_iter()
+        .filter_map(|(roles, r)| roles.receiver.map(|j| (j, r)))
+        .collect()
+}
+
+/// Everyone's message but the one of `me` (if it has the sending role).
+fn others_of<M: Clone>(
+    me: Option<PartyIndex>,
+    m: &BTreeMap<PartyIndex, M>,
+) -> BTreeMap<PartyIndex, M> {
+    m.iter()
+        .filter(|(p, _)| Some(**p) != me)
+        .map(|(p, v)| (*p, v.clone()))
+        .collect()
+}
+
+/// Rewrites of messages in flight: round-2 shares (by sending dealer and receiving
+/// receiver), round-3 broadcasts (by receiver) and round-4 broadcasts (by dealer).
+struct Tamper<'a> {
+    direct: &'a dyn Fn(PartyIndex, PartyIndex, round2::Direct) -> round2::Direct,
+    round3: &'a dyn Fn(PartyIndex, round3::Broadcast) -> round3::Broadcast,
+    round4: &'a dyn Fn(PartyIndex, round4::Broadcast) -> round4::Broadcast,
+}
+
+/// Runs every round with all messages delivered (rounds 1, 2 and 4 by dealer index,
+/// round 3 by receiver index), rewritten by `tamper`. Returns every party's roles and
+/// result.
+fn drive_tampered<S: Suite>(
+    (states, b1): sim::StartedRoles<S>,
+    tamper: &Tamper<'_>,
+) -> Vec<(Roles, Result<Output<S>, Error>)> {
     let mut inbox: BTreeMap<PartyIndex, BTreeMap<PartyIndex, round2::Direct>> = BTreeMap::new();
-    let mut s2 = BTreeMap::new();
-    for (me, st) in states {
-        let (next, directs) = st.advance(&others(me, &b1)).unwrap();
+    let mut s2 = Vec::new();
+    for (roles, st) in states {
+        let (next, directs) = st.advance(&others_of(roles.dealer, &b1)).unwrap();
         for (to, m) in directs {
-            inbox.entry(to).or_default().insert(me, m);
+            let from = roles.dealer.unwrap();
+            inbox
+                .entry(to)
+                .or_default()
+                .insert(from, (tamper.direct)(from, to, m));
         }
-        s2.insert(me, next);
+        s2.push((roles, next));
     }
-    let mut s3 = BTreeMap::new();
+    let mut s3 = Vec::new();
     let mut b3 = BTreeMap::new();
-    for (me, st) in s2 {
-        let (next, mut msg) = st.advance(&inbox.remove(&me).unwrap_or_default()).unwrap();
-        if me == bad {
-            msg = lie(&msg);
+    for (roles, st) in s2 {
+        let mine = roles.receiver.and_then(|j| inbox.remove(&j));
+        let (next, msg) = st.advance(&mine.unwrap_or_default()).unwrap();
+        assert_eq!(
+            msg.is_some(),
+            roles.receiver.is_some(),
+            "round 3 is the receivers'"
+        );
+        if let (Some(j), Some(msg)) = (roles.receiver, msg) {
+            b3.insert(j, (tamper.round3)(j, msg));
         }
-        b3.insert(me, msg);
-        s3.insert(me, next);
+        s3.push((roles, next));
     }
-    let dealers: BTreeSet<PartyIndex> = b1.keys().copied().collect();
-    let mut s4 = BTreeMap::new();
+    let mut s4 = Vec::new();
     let mut b4 = BTreeMap::new();
-    for (me, st) in s3 {
-        let (next, msg) = st.advance(&others(me, &b3)).unwrap();
-        if dealers.contains(&me) {
-            b4.insert(me, msg);
+    for (roles, st) in s3 {
+        let (next, msg) = st.advance(&others_of(roles.receiver, &b3)).unwrap();
+        assert_eq!(
+            msg.is_some(),
+            roles.dealer.is_some(),
+            "round 4 is the dealers'"
+        );
+        if let (Some(d), Some(msg)) = (roles.dealer, msg) {
+            b4.insert(d, (tamper.round4)(d, msg));
         }
-        s4.insert(me, next);
+        s4.push((roles, next));
     }
     s4.into_iter()
-        .map(|(me, st)| (me, st.finish(&others(me, &b4))))
+        .map(|(roles, st)| (roles, st.finish(&others_of(roles.dealer, &b4))))
         .collect()
+}
+
+/// [`drive_tampered`] with only the round-3 broadcast of receiver `bad` rewritten by `lie`.
+fn drive_with_round3_lie<S: Suite>(
+    started: sim::StartedRoles<S>,
+    bad: PartyIndex,
+    lie: impl Fn(&round3::Broadcast) -> round3::Broadcast,
+) -> Vec<(Roles, Result<Output<S>, Error>)> {
+    let round3 = |j: PartyIndex, m: round3::Broadcast| if j == bad { lie(&m) } else { m };
+    let tamper = Tamper {
+        direct: &|_, _, m| m,
+        round3: &round3,
+        round4: &|_, m| m,
+    };
+    drive_tampered(started, &tamper)
+}
+
+/// What the malicious participant of a reshare does.
+#[derive(Debug, Clone)]
+enum ReshareAttack {
+    /// As a dealer: wrong shares to the receivers `victims` (new indices); in round 4
+    /// reveal the right share or a wrong one.
+    BadShare {
+        victims: Vec<u16>,
+        justify_honestly: bool,
+    },
+    /// As a receiver: its round-3 echoes about every dealer lie.
+    LieEcho(Lie),
+}
+
+/// A reshare of a `(t, n)` committee (nodes `1..=n`, all dealing) to the committee
+/// losing the members at `removed` and gaining `added` new nodes (numbered by position),
+/// where node `bad` attacks. The honest parties agree on keys for the unchanged group
+/// key (their shares at their new indices reconstruct it) blaming only `bad`, or all
+/// abort naming only `bad`'s dealer index.
+fn check_reshare<S: Suite>(
+    (t, n): (u16, u16),
+    removed: &BTreeSet<u16>,
+    added: u16,
+    t2: u16,
+    bad: u16,
+    attack: &ReshareAttack,
+    seed: u64,
+) {
+    let new: Vec<u16> = (1..=n)
+        .filter(|i| !removed.contains(i))
+        .chain(n + 1..=n + added)
+        .collect();
+    let mut f = ReshareFixture::<S>::new(seed, (t, n), &new, t2, [seed as u8; 32]);
+    let bad_roles = f.nodes[&bad].0;
+    let direct = |from: PartyIndex, to: PartyIndex, m: round2::Direct| match attack {
+        ReshareAttack::BadShare { victims, .. }
+            if Some(from) == bad_roles.dealer && victims.contains(&to.get()) =>
+        {
+            tamper(&m, "share", |v| {
+                *v = Value::Bytes(random_scalar_bytes::<S>(
+                    &mut rand_chacha::ChaCha20Rng::seed_from_u64(seed + u64::from(to.get())),
+                ));
+            })
+        }
+        _ => m,
+    };
+    let round3 = |j: PartyIndex, m: round3::Broadcast| match attack {
+        ReshareAttack::LieEcho(lie) if Some(j) == bad_roles.receiver => {
+            let victims: Vec<u16> = (1..=n).collect();
+            let own = bad_roles
+                .dealer
+                .unwrap_or(PartyIndex::new(u16::MAX).unwrap());
+            lie_about(&m, &victims, *lie, own, seed)
+        }
+        _ => m,
+    };
+    let round4 = |d: PartyIndex, m: round4::Broadcast| match attack {
+        ReshareAttack::BadShare {
+            justify_honestly: false,
+            ..
+        } if Some(d) == bad_roles.dealer => tamper(&m, "revealed", |v| {
+            let Value::Map(e) = v else { panic!() };
+            for (_, val) in e.iter_mut() {
+                *val = Value::Bytes(random_scalar_bytes::<S>(
+                    &mut rand_chacha::ChaCha20Rng::seed_from_u64(seed + 99),
+                ));
+            }
+        }),
+        _ => m,
+    };
+    let tamper = Tamper {
+        direct: &direct,
+        round3: &round3,
+        round4: &round4,
+    };
+    let results = drive_tampered(f.start([seed as u8 ^ 0x5a; 32]), &tamper);
+    let honest: Vec<(Roles, Result<Output<S>, Error>)> = results
+        .into_iter()
+        .filter(|(r, _)| *r != bad_roles)
+        .collect();
+    if honest.iter().any(|(_, r)| r.is_err()) {
+        for (_, r) in &honest {
+            let e = r.as_ref().expect_err("honest parties disagree on success");
+            let culprits = e.culprits();
+            assert!(!culprits.is_empty(), "error without culprit: {e}");
+            assert!(
+                culprits.iter().all(|c| Some(*c) == bad_roles.dealer),
+                "honest party blamed: {e}"
+            );
+        }
+        return;
+    }
+    let outputs: Vec<(Roles, Output<S>)> =
+        honest.into_iter().map(|(r, o)| (r, o.unwrap())).collect();
+    let public = agree::must_agree(outputs.iter().map(|(_, o)| o));
+    assert_eq!(public.group_key(), f.group_key());
+    for (roles, o) in &outputs {
+        assert_eq!(o.key_share().map(|s| s.index()), roles.receiver);
+        assert!(o
+            .disqualified()
+            .keys()
+            .all(|d| Some(*d) == bad_roles.dealer));
+        assert!(o
+            .lying_receivers()
+            .keys()
+            .all(|j| Some(*j) == bad_roles.receiver));
+    }
+    let shares: Vec<&dkg::keys::KeyShare<S>> =
+        outputs.iter().filter_map(|(_, o)| o.key_share()).collect();
+    if shares.len() >= usize::from(t2) {
+        assert_eq!(&reconstruct(&shares[..usize::from(t2)]), f.group_key());
+    }
+}
+
+fn reshare_attack_case(
+) -> impl Strategy<Value = ((u16, u16), BTreeSet<u16>, u16, u16, u16, ReshareAttack, u64)> {
+    (2u16..=6)
+        .prop_flat_map(|n| {
+            (
+                1..=n,
+                Just(n),
+                proptest::collection::btree_set(1..=n, 0..=usize::from(n)),
+                0u16..=3,
+            )
+        })
+        .prop_flat_map(|(t, n, removed, added)| {
+            let added = added.max(u16::from(removed.len() == usize::from(n)));
+            let n2 = n - removed.len() as u16 + added;
+            let attack = prop_oneof![
+                (
+                    proptest::collection::vec(1..=n2, 1..=usize::from(n2)),
+                    any::<bool>()
+                )
+                    .prop_map(|(victims, justify_honestly)| {
+                        ReshareAttack::BadShare {
+                            victims,
+                            justify_honestly,
+                        }
+                    }),
+                prop_oneof![
+                    Just(Lie::Missing),
+                    Just(Lie::ForgedDigest),
+                    Just(Lie::GarbageSignature)
+                ]
+                .prop_map(ReshareAttack::LieEcho),
+            ];
+            (
+                Just((t, n)),
+                Just(removed),
+                Just(added),
+                1..=n2,
+                1..=n + added,
+                attack,
+                any::<u64>(),
+            )
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 16,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct("proptest-regressions/adversarial.txt"),
+        )),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn reshare_bls__should_agree_or_blame_the_malicious_party_across_committee_changes(
+        (old, removed, added, t2, bad, attack, seed) in reshare_attack_case(),
+    ) {
+        check_reshare::<Bls12381G1>(old, &removed, added, t2, bad, &attack, seed);
+    }
+
+    #[test]
+    fn reshare_secp__should_agree_or_blame_the_malicious_party_across_committee_changes(
+        (old, removed, added, t2, bad, attack, seed) in reshare_attack_case(),
+    ) {
+        check_reshare::<Secp256k1>(old, &removed, added, t2, bad, &attack, seed);
+    }
 }
 
 fn replay_old_echoes<S: Suite>(seed: u64) {
@@ -848,7 +1061,9 @@ fn replay_old_echoes<S: Suite>(seed: u64) {
         .map(|(d, m)| (*d, (m.digest(*d), m.signature())))
         .collect();
     let started = start_with_keys::<S>(t, n, [2; 32], &keys, &mut rng);
-    let mut results = drive_with_round3_lie(started, bad, |m| replace_echoes(m, &replayed));
+    let mut results = by_receiver(drive_with_round3_lie(with_roles(started), bad, |m| {
+        replace_echoes(m, &replayed)
+    }));
     results.remove(&bad);
     let (qual, fault) = bad_fault(&results, bad.get());
     assert_eq!(qual, [1, 2, 3].map(idx).into());
@@ -869,112 +1084,178 @@ fn dkg_bls__should_blame_a_reporter_that_replays_echoes_from_another_run() {
 }
 
 #[test]
-fn reshare_bls__should_ignore_dealer_messages_from_a_member_that_does_not_deal() {
-    let mut f = ReshareFixture::<Bls12381G1>::new(18, &[3, 4, 5], 2, [18; 32]);
-    let dealers = f.dealers.clone();
-    // A new member only: it has no round-1, round-2 or round-4 message to send, but sends
-    // copies anyway (round 1 and 2 to party 4 only, round 4 to everyone).
-    let intruder = idx(5);
-    let (states, b1) = f.start([18; 32]);
-    let copy =
-        |m: &round2::Direct| -> round2::Direct { wire::decode(&wire::encode(m).unwrap()).unwrap() };
-    let mut inbox: BTreeMap<PartyIndex, BTreeMap<PartyIndex, round2::Direct>> = BTreeMap::new();
-    let mut s2 = BTreeMap::new();
-    for (me, st) in states {
-        let mut received = others(me, &b1);
-        if me == idx(4) {
-            received.insert(intruder, b1[&idx(1)].clone());
-        }
-        let (next, directs) = st.advance(&received).unwrap();
-        for (to, m) in directs {
-            if me == idx(1) && to == idx(4) {
-                inbox.entry(to).or_default().insert(intruder, copy(&m));
-            }
-            inbox.entry(to).or_default().insert(me, m);
-        }
-        s2.insert(me, next);
-    }
-    let mut s3 = BTreeMap::new();
-    let mut b3 = BTreeMap::new();
-    for (me, st) in s2 {
-        let (next, msg) = st.advance(&inbox.remove(&me).unwrap_or_default()).unwrap();
-        b3.insert(me, msg);
-        s3.insert(me, next);
-    }
-    let mut s4 = BTreeMap::new();
-    let mut b4 = BTreeMap::new();
-    for (me, st) in s3 {
-        let (next, msg) = st.advance(&others(me, &b3)).unwrap();
-        if dealers.contains(&me) || me == intruder {
-            b4.insert(me, msg);
-        }
-        s4.insert(me, next);
-    }
-    let outputs: BTreeMap<PartyIndex, Output<Bls12381G1>> = s4
-        .into_iter()
-        .map(|(me, st)| (me, st.finish(&others(me, &b4)).unwrap()))
-        .collect();
-    let public = agree::must_agree(outputs.values());
+fn reshare_secp__should_blame_a_new_member_that_forges_echoes_and_keep_the_key() {
+    // Old [1, 2, 3] -> new [3, 4, 5, 6]: node 3 stays (old 3, new 1).
+    let mut f = ReshareFixture::<Secp256k1>::new(15, (2, 3), &[3, 4, 5, 6], 3, [15; 32]);
+    let liar = f.receiver(6); // a new member only: blamed, but not a dealer to exclude
+    let outputs = drive_with_round3_lie(f.start([15; 32]), liar, |m| {
+        lie_about(m, &[1, 2, 3], Lie::GarbageSignature, liar, 15)
+    });
+    let outputs: Vec<(Roles, Output<Secp256k1>)> =
+        outputs.into_iter().map(|(r, o)| (r, o.unwrap())).collect();
+    // The liar too ends with the same keys (its lies excluded nobody) and a share.
+    let public = agree::must_agree(outputs.iter().map(|(_, o)| o));
     assert_eq!(public.group_key(), f.group_key());
-    for o in outputs.values() {
-        assert_eq!(o.qualified(), &dealers);
-        assert!(o.disqualified().is_empty());
+    for (roles, o) in &outputs {
+        assert_eq!(o.qualified(), &f.dealers);
+        assert!(o.disqualified().is_empty(), "{:?}", o.disqualified());
+        assert_eq!(o.key_share().is_some(), roles.receiver.is_some());
+        if roles.receiver == Some(liar) {
+            continue; // it holds its own, honest, round-3 message
+        }
+        assert_eq!(o.lying_receivers().keys().collect::<Vec<_>>(), vec![&liar]);
+        assert!(matches!(
+            o.lying_receivers()[&liar],
+            Fault::ForgedEcho { .. }
+        ));
+    }
+}
+
+#[test]
+fn reshare_bls__should_exclude_the_dealer_index_of_a_moved_member_that_forges_echoes() {
+    // [A, B, C, D, E] -> [A, C, D, E, F]: C deals as 3 and receives as 2; B (old 2)
+    // leaves. C's forged echoes (sent as receiver 2) must exclude dealer 3, not dealer 2.
+    let mut f = ReshareFixture::<Bls12381G1>::new(20, (3, 5), &[1, 3, 4, 5, 6], 3, [20; 32]);
+    assert_eq!((f.dealer(3), f.receiver(3)), (idx(3), idx(2)));
+    let liar = f.receiver(3);
+    let outputs = drive_with_round3_lie(f.start([20; 32]), liar, |m| {
+        lie_about(m, &[1, 2, 4], Lie::GarbageSignature, idx(3), 20)
+    });
+    // The honest parties (the liar holds its own, honest, round-3 message).
+    let outputs: Vec<(Roles, Output<Bls12381G1>)> = outputs
+        .into_iter()
+        .filter(|(r, _)| r.receiver != Some(liar))
+        .map(|(r, o)| (r, o.unwrap()))
+        .collect();
+    assert_eq!(outputs.len(), 5); // A, B (dealer only), D, E, F (receiver only)
+    let public = agree::must_agree(outputs.iter().map(|(_, o)| o));
+    assert_eq!(public.group_key(), f.group_key());
+    let expected_qual: BTreeSet<PartyIndex> = [1, 2, 4, 5].map(idx).into();
+    for (_, o) in &outputs {
+        assert_eq!(o.qualified(), &expected_qual);
+        assert_eq!(o.disqualified().keys().collect::<Vec<_>>(), vec![&idx(3)]);
+        assert!(matches!(
+            o.disqualified()[&idx(3)],
+            Fault::ForgedEcho { .. }
+        ));
+        assert_eq!(o.lying_receivers().keys().collect::<Vec<_>>(), vec![&liar]);
+    }
+    // The honest new shares (new indices 1, 3, 4, 5) reconstruct the key.
+    let shares: Vec<_> = outputs.iter().filter_map(|(_, o)| o.key_share()).collect();
+    assert_eq!(
+        shares.iter().map(|s| s.index()).collect::<BTreeSet<_>>(),
+        [1, 3, 4, 5].map(idx).into()
+    );
+    assert_eq!(&reconstruct(&shares[1..4]), f.group_key());
+}
+
+/// `Σ λ_i·x_i·G` over the given shares (at least `t` of them).
+fn reconstruct<S: Suite>(shares: &[&dkg::keys::KeyShare<S>]) -> S::Point {
+    let xs: Vec<S::Scalar> = shares
+        .iter()
+        .map(|s| S::Scalar::from(u64::from(s.index().get())))
+        .collect();
+    let mut acc = S::Point::identity();
+    for (i, s) in shares.iter().enumerate() {
+        let mut l = S::Scalar::ONE;
+        for (k, xk) in xs.iter().enumerate() {
+            if k != i {
+                l *= *xk * (*xk - xs[i]).invert().unwrap();
+            }
+        }
+        acc += s.mul(&S::Point::generator()) * l;
+    }
+    acc
+}
+
+#[test]
+fn reshare_bls__should_reject_dealer_messages_filed_under_a_non_dealer_index() {
+    // Rounds 1, 2 and 4 are the dealers', addressed by dealer index: a driver that files
+    // a message under an index outside the dealers misuses the API (a new member has no
+    // dealer index to send under).
+    let mut f = ReshareFixture::<Bls12381G1>::new(18, (2, 3), &[3, 4, 5], 2, [18; 32]);
+    let (states, b1) = f.start([18; 32]);
+    let intruder = idx(4); // receiver index of node 5, no dealer
+    for (roles, st) in states {
+        let mut received = others_of(roles.dealer, &b1);
+        received.insert(intruder, b1[&idx(1)].clone());
+        assert!(matches!(
+            st.advance(&received),
+            Err(Error::UnexpectedSender { sender }) if sender == intruder
+        ));
     }
 }
 
 #[test]
 fn reshare_secp__should_blame_a_new_member_that_replays_echoes_from_an_earlier_reshare() {
     // Long-term identity keys, the same in both runs.
-    let mut f = ReshareFixture::<Secp256k1>::new(19, &[4, 5, 6], 2, [0xee; 32]);
-    let dealers = f.dealers.clone();
+    let mut f = ReshareFixture::<Secp256k1>::new(19, (2, 3), &[4, 5, 6], 2, [0xee; 32]);
     let (_, earlier) = f.start([1; 32]);
     let replayed: BTreeMap<PartyIndex, ([u8; 32], [u8; 64])> = earlier
         .iter()
         .map(|(d, m)| (*d, (m.digest(*d), m.signature())))
         .collect();
-    let liar = idx(6); // a new member only
+    let liar = f.receiver(6); // a new member only
     let results = drive_with_round3_lie(f.start([2; 32]), liar, |m| replace_echoes(m, &replayed));
-    let outputs: Vec<Output<Secp256k1>> = results.into_values().map(Result::unwrap).collect();
+    let outputs: Vec<Output<Secp256k1>> = results.into_iter().map(|(_, o)| o.unwrap()).collect();
     let public = agree::must_agree(outputs.iter());
     assert_eq!(public.group_key(), f.group_key());
     for o in &outputs {
-        assert_eq!(o.qualified(), &dealers);
+        assert_eq!(o.qualified(), &f.dealers);
     }
-    assert!(outputs
-        .iter()
-        .any(|o| matches!(o.disqualified().get(&liar), Some(Fault::ForgedEcho { .. }))));
+    assert!(outputs.iter().any(|o| matches!(
+        o.lying_receivers().get(&liar),
+        Some(Fault::ForgedEcho { .. })
+    )));
 }
 
-/// A reshare from a fresh (2, 3) DKG among dealers 1..=3 to `new` with threshold
-/// `new_threshold`; identity keys are long-term (derived from `key_seed`).
+/// A reshare from a fresh `(t, n)` DKG among nodes `1..=n` (old index = node, all deal)
+/// to the committee `new`, a list of nodes (nodes above `n` join), numbered as the
+/// governance contract does: new index = position in `new` + 1. Identity keys are
+/// long-term, one per node (derived from `key_seed`).
 struct ReshareFixture<S: Suite> {
     old: Vec<dkg::keys::KeyShare<S>>,
     dealers: BTreeSet<PartyIndex>,
-    new: BTreeSet<PartyIndex>,
-    all: BTreeSet<PartyIndex>,
-    keys: BTreeMap<PartyIndex, SigningKey>,
+    /// Node → its roles and identity key.
+    nodes: BTreeMap<u16, (Roles, SigningKey)>,
     new_threshold: u16,
     rng: rand_chacha::ChaCha20Rng,
 }
 
 impl<S: Suite> ReshareFixture<S> {
-    fn new(seed: u64, new: &[u16], new_threshold: u16, key_seed: [u8; 32]) -> Self {
+    fn new(
+        seed: u64,
+        (t, n): (u16, u16),
+        new: &[u16],
+        new_threshold: u16,
+        key_seed: [u8; 32],
+    ) -> Self {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
-        let old: Vec<_> = sim::dkg::<S>(2, 3, &mut rng)
+        let old: Vec<_> = sim::dkg::<S>(t, n, &mut rng)
             .unwrap()
             .into_values()
             .map(|o| o.into_key_share().unwrap())
             .collect();
-        let dealers: BTreeSet<PartyIndex> = [1, 2, 3].map(idx).into();
-        let new: BTreeSet<PartyIndex> = new.iter().copied().map(idx).collect();
-        let all: BTreeSet<PartyIndex> = dealers.union(&new).copied().collect();
+        let dealers = sim::committee(n);
+        let all: BTreeSet<PartyIndex> = (1..=n).chain(new.iter().copied()).map(idx).collect();
         let keys = sim::identity_keys(&key_seed, &all);
+        let nodes = all
+            .iter()
+            .map(|p| {
+                let roles = Roles {
+                    dealer: dealers.contains(p).then_some(*p),
+                    receiver: new
+                        .iter()
+                        .position(|m| *m == p.get())
+                        .map(|i| idx(i as u16 + 1)),
+                };
+                (p.get(), (roles, keys[p].clone()))
+            })
+            .collect();
         Self {
             old,
             dealers,
-            new,
-            all,
-            keys,
+            nodes,
             new_threshold,
             rng,
         }
@@ -984,27 +1265,42 @@ impl<S: Suite> ReshareFixture<S> {
         self.old[0].public().group_key()
     }
 
+    fn dealer(&self, node: u16) -> PartyIndex {
+        self.nodes[&node].0.dealer.unwrap()
+    }
+
+    fn receiver(&self, node: u16) -> PartyIndex {
+        self.nodes[&node].0.receiver.unwrap()
+    }
+
     /// Every participant's round-1 state and the dealers' broadcasts for `run_id`.
-    fn start(&mut self, run_id: [u8; 32]) -> sim::Started<S> {
-        let mut states = BTreeMap::new();
+    fn start(&mut self, run_id: [u8; 32]) -> sim::StartedRoles<S> {
+        let role_keys =
+            |pick: fn(&Roles) -> Option<PartyIndex>| -> BTreeMap<PartyIndex, VerifyingKey> {
+                self.nodes
+                    .values()
+                    .filter_map(|(r, k)| pick(r).map(|i| (i, k.verifying_key())))
+                    .collect()
+            };
+        let dealers = role_keys(|r| r.dealer);
+        let receivers = role_keys(|r| r.receiver);
+        let mut states = Vec::new();
         let mut b1 = BTreeMap::new();
-        for me in &self.all {
+        for (roles, key) in self.nodes.values() {
             let params = dkg::reshare::Params {
                 run_id,
-                me: *me,
+                me: *roles,
                 old: self.old[0].public().clone(),
-                dealers: self.dealers.clone(),
-                new_parties: self.new.clone(),
+                dealers: dealers.clone(),
+                receivers: receivers.clone(),
                 new_threshold: self.new_threshold,
-                identities: sim::verifying_keys(&self.keys),
             };
-            let share = self.old.iter().find(|s| s.index() == *me);
-            let (st, msg) =
-                dkg::reshare::start(&params, share, &self.keys[me], &mut self.rng).unwrap();
-            states.insert(*me, st);
+            let share = self.old.iter().find(|s| Some(s.index()) == roles.dealer);
+            let (st, msg) = dkg::reshare::start(&params, share, key, &mut self.rng).unwrap();
             if let Some(msg) = msg {
-                b1.insert(*me, msg);
+                b1.insert(roles.dealer.unwrap(), msg);
             }
+            states.push((*roles, st));
         }
         (states, b1)
     }

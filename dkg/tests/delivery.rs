@@ -16,15 +16,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use dkg::inbox::Inbox;
 use dkg::suite::{Bls12381G1, Secp256k1, Suite};
 use dkg::vss::{round1, round2, round3, round4, Output, Round1};
-use dkg::{sim, wire, Error, PartyIndex};
+use dkg::{sim, wire, Error, PartyIndex, Roles};
 use proptest::prelude::*;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 #[path = "common/agree.rs"]
 mod agree;
-
-type Results<S> = BTreeMap<PartyIndex, Result<Output<S>, Error>>;
 
 /// How the network misbehaves.
 #[derive(Debug, Clone)]
@@ -54,14 +52,59 @@ fn start<S: Suite>(n: u16, t: u16, seed: u64) -> BTreeMap<PartyIndex, (Round1<S>
         .collect()
 }
 
+/// What is being run: a DKG among `1..=n`, or a reshare of a `(t, n)` DKG's shares
+/// (every old member deals) to the committee that loses the members at `removed` and
+/// gains `added`, numbered by position as the governance contract does.
+#[derive(Debug, Clone)]
+enum Setup {
+    Dkg,
+    Reshare {
+        removed: BTreeSet<u16>,
+        added: u16,
+        t2: u16,
+    },
+}
+
+/// Every participant (node `k` is at position `k - 1`) with its roles and round-1
+/// state, and the dealers' round-1 broadcasts by dealer index.
+fn start_nodes<S: Suite>(n: u16, t: u16, seed: u64, setup: &Setup) -> sim::StartedRoles<S> {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+    match setup {
+        Setup::Dkg => {
+            let (states, b1) = sim::start_dkg::<S>(t, n, [seed as u8; 32], &mut rng).unwrap();
+            let nodes = states
+                .into_iter()
+                .map(|(p, st)| (Roles::both(p), st))
+                .collect();
+            (nodes, b1)
+        }
+        Setup::Reshare { removed, added, t2 } => {
+            let old: Vec<_> = sim::dkg::<S>(t, n, &mut rng)
+                .unwrap()
+                .into_values()
+                .filter_map(|o| o.into_key_share())
+                .collect();
+            let staying: Vec<u16> = (1..=n).filter(|i| !removed.contains(i)).collect();
+            let stays = staying
+                .iter()
+                .enumerate()
+                .map(|(pos, i)| (idx(*i), idx(pos as u16 + 1)))
+                .collect();
+            let new = (1..=staying.len() as u16 + added).map(idx).collect();
+            let dealers: Vec<_> = old.iter().collect();
+            sim::start_reshare(&dealers, &stays, &new, *t2, [seed as u8; 32], &mut rng).unwrap()
+        }
+    }
+}
+
 /// Delivers `(from, to, bytes)` in a random order with random duplicates into one
-/// inbox per receiver.
+/// inbox per receiving node; `from` is the sender's index in the round's index space.
 fn deliver<M: serde::de::DeserializeOwned>(
-    mut deliveries: Vec<(PartyIndex, PartyIndex, Vec<u8>)>,
-    receivers: impl Iterator<Item = PartyIndex>,
+    mut deliveries: Vec<(PartyIndex, u16, Vec<u8>)>,
+    nodes: u16,
     net: &Network,
     rng: &mut rand_chacha::ChaCha20Rng,
-) -> BTreeMap<PartyIndex, BTreeMap<PartyIndex, M>> {
+) -> BTreeMap<u16, BTreeMap<PartyIndex, M>> {
     let copies: Vec<_> = deliveries
         .iter()
         .filter(|_| rng.gen_range(0..1000) < net.dup_per_mille)
@@ -69,8 +112,7 @@ fn deliver<M: serde::de::DeserializeOwned>(
         .collect();
     deliveries.extend(copies);
     deliveries.shuffle(rng);
-    let mut inboxes: BTreeMap<PartyIndex, Inbox<M>> =
-        receivers.map(|r| (r, Inbox::new())).collect();
+    let mut inboxes: BTreeMap<u16, Inbox<M>> = (1..=nodes).map(|r| (r, Inbox::new())).collect();
     for (from, to, bytes) in deliveries {
         if let Some(inbox) = inboxes.get_mut(&to) {
             // New or an exact duplicate; never an error for honest traffic.
@@ -83,94 +125,113 @@ fn deliver<M: serde::de::DeserializeOwned>(
         .collect()
 }
 
-/// A broadcast from every sender in `msgs` to every other party.
+/// A broadcast from every sending node (with its index in the round's space) to every
+/// other node.
 fn broadcast(
-    msgs: &BTreeMap<PartyIndex, Vec<u8>>,
-    parties: &BTreeSet<PartyIndex>,
-) -> Vec<(PartyIndex, PartyIndex, Vec<u8>)> {
+    msgs: &BTreeMap<u16, (PartyIndex, Vec<u8>)>,
+    nodes: u16,
+) -> Vec<(PartyIndex, u16, u16, Vec<u8>)> {
     msgs.iter()
-        .flat_map(|(from, m)| {
-            parties
-                .iter()
-                .filter(move |to| *to != from)
-                .map(move |to| (*from, *to, m.clone()))
+        .flat_map(|(node, (from, m))| {
+            (1..=nodes)
+                .filter(move |to| to != node)
+                .map(move |to| (*from, *node, to, m.clone()))
         })
         .collect()
 }
 
-fn run<S: Suite>(n: u16, t: u16, seed: u64, net: &Network) -> Results<S> {
+/// Every node's roles and result.
+fn run<S: Suite>(
+    n: u16,
+    t: u16,
+    seed: u64,
+    setup: &Setup,
+    net: &Network,
+) -> Vec<(Roles, Result<Output<S>, Error>)> {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(net.seed);
-    let parties = sim::committee(n);
-    let speaks = |p: PartyIndex, round: u8| match net.silent {
-        Some((s, from)) => !(p.get() == s && round >= from),
+    let speaks = |node: u16, round: u8| match net.silent {
+        Some((s, from)) => !(node == s && round >= from),
         None => true,
     };
-    let link = |lost: &[(u16, u16)], from: PartyIndex, to: PartyIndex| {
-        !lost.contains(&(from.get(), to.get()))
+    let link = |lost: &[(u16, u16)], from: u16, to: u16| !lost.contains(&(from, to));
+    let drop_lost = |lost: &[(u16, u16)], d: Vec<(PartyIndex, u16, u16, Vec<u8>)>| {
+        d.into_iter()
+            .filter(|(_, from, to, _)| link(lost, *from, *to))
+            .map(|(i, _, to, m)| (i, to, m))
+            .collect::<Vec<_>>()
     };
-    let mut results: Results<S> = BTreeMap::new();
-    let started = start::<S>(n, t, seed);
-    let b1: BTreeMap<_, _> = started
-        .iter()
-        .filter(|(p, _)| speaks(**p, 1))
-        .map(|(p, (_, m))| (*p, m.clone()))
-        .collect();
-    let d1: Vec<_> = broadcast(&b1, &parties)
+    let (started, b1) = start_nodes::<S>(n, t, seed, setup);
+    let count = started.len() as u16;
+    let nodes: Vec<(u16, Roles, Round1<S>)> = started
         .into_iter()
-        .filter(|(f, to, _)| link(&net.lost_round1, *f, *to))
+        .enumerate()
+        .map(|(k, (roles, st))| (k as u16 + 1, roles, st))
         .collect();
-    let mut in1 = deliver::<round1::Broadcast>(d1, parties.iter().copied(), net, &mut rng);
+    let node_of_receiver: BTreeMap<PartyIndex, u16> = nodes
+        .iter()
+        .filter_map(|(k, r, _)| r.receiver.map(|j| (j, *k)))
+        .collect();
+    let sent1: BTreeMap<u16, (PartyIndex, Vec<u8>)> = nodes
+        .iter()
+        .filter_map(|(k, r, _)| r.dealer.map(|d| (*k, d)))
+        .filter(|(k, _)| speaks(*k, 1))
+        .map(|(k, d)| (k, (d, wire::encode(&b1[&d]).unwrap())))
+        .collect();
+    let d1 = drop_lost(&net.lost_round1, broadcast(&sent1, count));
+    let mut in1 = deliver::<round1::Broadcast>(d1, count, net, &mut rng);
     let mut directs = Vec::new();
-    let mut s2 = BTreeMap::new();
-    for (me, (st, _)) in started {
-        let (next, out) = st.advance(&in1.remove(&me).unwrap()).unwrap();
-        if speaks(me, 2) {
+    let mut s2 = Vec::new();
+    for (k, roles, st) in nodes {
+        let (next, out) = st.advance(&in1.remove(&k).unwrap()).unwrap();
+        if speaks(k, 2) {
             for (to, m) in out {
-                if link(&net.lost_round2, me, to) {
-                    directs.push((me, to, wire::encode(&m).unwrap()));
+                let to = node_of_receiver[&to];
+                if link(&net.lost_round2, k, to) {
+                    directs.push((roles.dealer.unwrap(), to, wire::encode(&m).unwrap()));
                 }
             }
         }
-        s2.insert(me, next);
+        s2.push((k, roles, next));
     }
-    let mut in2 = deliver::<round2::Direct>(directs, parties.iter().copied(), net, &mut rng);
-    let mut s3 = BTreeMap::new();
+    let mut in2 = deliver::<round2::Direct>(directs, count, net, &mut rng);
+    let mut s3 = Vec::new();
     let mut b3 = BTreeMap::new();
-    for (me, st) in s2 {
-        let (next, msg) = st.advance(&in2.remove(&me).unwrap()).unwrap();
-        if speaks(me, 3) {
-            b3.insert(me, wire::encode(&msg).unwrap());
+    for (k, roles, st) in s2 {
+        let (next, msg) = st.advance(&in2.remove(&k).unwrap()).unwrap();
+        if let (Some(j), Some(msg)) = (roles.receiver, msg) {
+            if speaks(k, 3) {
+                b3.insert(k, (j, wire::encode(&msg).unwrap()));
+            }
         }
-        s3.insert(me, next);
+        s3.push((k, roles, next));
     }
-    let mut in3 = deliver::<round3::Broadcast>(
-        broadcast(&b3, &parties),
-        parties.iter().copied(),
-        net,
-        &mut rng,
-    );
-    let mut s4 = BTreeMap::new();
+    let d3 = broadcast(&b3, count)
+        .into_iter()
+        .map(|(i, _, to, m)| (i, to, m))
+        .collect();
+    let mut in3 = deliver::<round3::Broadcast>(d3, count, net, &mut rng);
+    let mut s4 = Vec::new();
     let mut b4 = BTreeMap::new();
-    for (me, st) in s3 {
-        let (next, msg) = st.advance(&in3.remove(&me).unwrap()).unwrap();
-        if speaks(me, 4) {
-            b4.insert(me, wire::encode(&msg).unwrap());
+    for (k, roles, st) in s3 {
+        let (next, msg) = st.advance(&in3.remove(&k).unwrap()).unwrap();
+        if let (Some(d), Some(msg)) = (roles.dealer, msg) {
+            if speaks(k, 4) {
+                b4.insert(k, (d, wire::encode(&msg).unwrap()));
+            }
         }
-        s4.insert(me, next);
+        s4.push((k, roles, next));
     }
-    let mut in4 = deliver::<round4::Broadcast>(
-        broadcast(&b4, &parties),
-        parties.iter().copied(),
-        net,
-        &mut rng,
-    );
-    for (me, st) in s4 {
-        results.insert(me, st.finish(&in4.remove(&me).unwrap()));
-    }
-    results
+    let d4 = broadcast(&b4, count)
+        .into_iter()
+        .map(|(i, _, to, m)| (i, to, m))
+        .collect();
+    let mut in4 = deliver::<round4::Broadcast>(d4, count, net, &mut rng);
+    s4.into_iter()
+        .map(|(k, roles, st)| (roles, st.finish(&in4.remove(&k).unwrap())))
+        .collect()
 }
 
-fn check<S: Suite>(n: u16, t: u16, seed: u64, net: &Network) {
+fn check<S: Suite>(n: u16, t: u16, seed: u64, setup: &Setup, net: &Network) {
     let calm = Network {
         seed: 0,
         dup_per_mille: 0,
@@ -178,33 +239,63 @@ fn check<S: Suite>(n: u16, t: u16, seed: u64, net: &Network) {
         lost_round1: Vec::new(),
         lost_round2: Vec::new(),
     };
-    let reference = run::<S>(n, t, seed, &calm);
-    let reference = reference.values().next().unwrap().as_ref().unwrap();
-    let mut results = run::<S>(n, t, seed, net);
-    let silent = net.silent.map(|(p, _)| idx(p));
-    if let Some(s) = silent {
-        results.remove(&s);
+    let reference = run::<S>(n, t, seed, setup, &calm);
+    let reference = reference[0].1.as_ref().unwrap();
+    let results = run::<S>(n, t, seed, setup, net);
+    let silent = net.silent.map(|(node, _)| results[usize::from(node - 1)].0);
+    let missed: BTreeSet<(u16, u16)> = net.lost_round1.iter().copied().collect();
+    let mut oks: Vec<&Output<S>> = Vec::new();
+    let mut errs = Vec::new();
+    for (k, (roles, r)) in results.iter().enumerate() {
+        let node = k as u16 + 1;
+        if Some(*roles) == silent {
+            continue;
+        }
+        match r {
+            Ok(o) => {
+                assert_eq!(o.key_share().map(|s| s.index()), roles.receiver);
+                oks.push(o);
+            }
+            // A dealer that does not receive may miss a round-1 broadcast nobody else
+            // missed: it cannot compute the keys, and blames nobody.
+            Err(Error::MissedBroadcast { .. }) if roles.receiver.is_none() => {
+                assert!(missed.iter().any(|(_, to)| *to == node));
+            }
+            // ... or get no receiver's round-3 report at all (the only receivers silent).
+            Err(Error::NoReceiverReports) if roles.receiver.is_none() => {
+                let speaking = results
+                    .iter()
+                    .filter(|(r, _)| r.receiver.is_some() && Some(*r) != silent)
+                    .count();
+                assert_eq!(speaking, 0);
+            }
+            Err(e) => errs.push(e),
+        }
     }
-    let oks: Vec<&Output<S>> = results.values().filter_map(|r| r.as_ref().ok()).collect();
-    if oks.len() != results.len() {
+    let silent_dealer = silent.and_then(|r| r.dealer);
+    if !errs.is_empty() {
         // Everyone aborts, naming only the silent party.
-        for r in results.values() {
-            let e = r.as_ref().expect_err("honest parties disagree on success");
+        assert!(oks.is_empty(), "honest parties disagree on success");
+        for e in errs {
             let culprits = e.culprits();
-            assert!(!culprits.is_empty() && culprits.iter().all(|c| Some(*c) == silent));
+            assert!(!culprits.is_empty() && culprits.iter().all(|c| Some(*c) == silent_dealer));
         }
         assert!(silent.is_some(), "abort without a silent party");
         return;
     }
-    let first = oks[0];
-    assert!(oks.iter().all(|o| o.key_share().is_some()));
+    let Some(first) = oks.first().copied() else {
+        return; // only dealers that do not receive, none able to judge (above)
+    };
     agree::must_agree(oks.iter().copied());
-    assert!(first.disqualified().keys().all(|p| Some(*p) == silent));
+    assert!(first
+        .disqualified()
+        .keys()
+        .all(|p| Some(*p) == silent_dealer));
     if first.qualified() == reference.qualified() {
         // Same dealers, same polynomials: exactly the in-order keys.
         assert_eq!(first.public(), reference.public());
     } else {
-        assert!(silent.is_some_and(|s| !first.qualified().contains(&s)));
+        assert!(silent_dealer.is_some_and(|s| !first.qualified().contains(&s)));
     }
     if silent.is_none() && net.lost_round1.is_empty() && net.lost_round2.is_empty() {
         // Only order and duplicates changed: the very same run.
@@ -235,13 +326,46 @@ fn network(n: u16) -> impl Strategy<Value = Network> {
 fn case() -> impl Strategy<Value = (u16, u16, u64, Network)> {
     (2u16..=10)
         .prop_flat_map(|n| (Just(n), 1..=n, any::<u64>(), network(n)))
-        // Lost links touching the silent party are moot; keep the others honest.
-        .prop_map(|(n, t, seed, mut net)| {
-            if let Some((s, _)) = net.silent {
-                net.lost_round1.retain(|(a, b)| *a != s && *b != s);
-                net.lost_round2.retain(|(a, b)| *a != s && *b != s);
-            }
-            (n, t, seed, net)
+        .prop_map(|(n, t, seed, net)| (n, t, seed, moot_links(net)))
+}
+
+/// Lost links touching the silent party are moot; keep the others honest.
+fn moot_links(mut net: Network) -> Network {
+    if let Some((s, _)) = net.silent {
+        net.lost_round1.retain(|(a, b)| *a != s && *b != s);
+        net.lost_round2.retain(|(a, b)| *a != s && *b != s);
+    }
+    net
+}
+
+/// A reshare of a `(t, n)` committee losing some members (any, even all) and gaining
+/// some, over a misbehaving network among all its participants.
+fn reshare_case() -> impl Strategy<Value = (u16, u16, u64, Setup, Network)> {
+    (2u16..=6)
+        .prop_flat_map(|n| {
+            (
+                Just(n),
+                1..=n,
+                any::<u64>(),
+                proptest::collection::btree_set(1..=n, 0..=usize::from(n)),
+                0u16..=3,
+            )
+        })
+        .prop_flat_map(|(n, t, seed, removed, added)| {
+            let added = added.max(u16::from(removed.len() == usize::from(n)));
+            let n2 = n - removed.len() as u16 + added;
+            // Participants: the old members, then the new ones.
+            let nodes = n + added;
+            (Just((n, t, seed, removed, added)), 1..=n2, network(nodes))
+        })
+        .prop_map(|((n, t, seed, removed, added), t2, net)| {
+            (
+                n,
+                t,
+                seed,
+                Setup::Reshare { removed, added, t2 },
+                moot_links(net),
+            )
         })
 }
 
@@ -256,12 +380,26 @@ proptest! {
 
     #[test]
     fn dkg_bls__should_survive_reordering_duplicates_and_drops((n, t, seed, net) in case()) {
-        check::<Bls12381G1>(n, t, seed, &net);
+        check::<Bls12381G1>(n, t, seed, &Setup::Dkg, &net);
     }
 
     #[test]
     fn dkg_secp__should_survive_reordering_duplicates_and_drops((n, t, seed, net) in case()) {
-        check::<Secp256k1>(n, t, seed, &net);
+        check::<Secp256k1>(n, t, seed, &Setup::Dkg, &net);
+    }
+
+    #[test]
+    fn reshare_bls__should_survive_committee_changes_reordering_duplicates_and_drops(
+        (n, t, seed, setup, net) in reshare_case()
+    ) {
+        check::<Bls12381G1>(n, t, seed, &setup, &net);
+    }
+
+    #[test]
+    fn reshare_secp__should_survive_committee_changes_reordering_duplicates_and_drops(
+        (n, t, seed, setup, net) in reshare_case()
+    ) {
+        check::<Secp256k1>(n, t, seed, &setup, &net);
     }
 }
 

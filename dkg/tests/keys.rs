@@ -41,23 +41,23 @@ fn deal_secp__should_sign_with_frost() {
     let mut nonces = BTreeMap::new();
     let mut commitments = BTreeMap::new();
     for s in &signers {
-        let (n, c) = frost_secp256k1_tr::round1::commit(s.key_package().signing_share(), &mut rng);
-        nonces.insert(*s.key_package().identifier(), n);
-        commitments.insert(*s.key_package().identifier(), c);
+        let (n, c) = s.commit(&mut rng);
+        nonces.insert(s.identifier(), n);
+        commitments.insert(s.identifier(), c);
     }
     let msg = b"keynet";
     let pkg = frost_secp256k1_tr::SigningPackage::new(commitments, msg);
     let mut sig_shares = BTreeMap::new();
     for s in &signers {
-        let id = *s.key_package().identifier();
-        let share = frost_secp256k1_tr::round2::sign(&pkg, &nonces[&id], s.key_package()).unwrap();
+        let id = s.identifier();
+        let share = s.sign(&pkg, &nonces[&id]).unwrap();
         sig_shares.insert(id, share);
     }
     let sig = frost_secp256k1_tr::aggregate(&pkg, &sig_shares, public.package()).unwrap();
     public.group_key().verify(msg, &sig).unwrap();
     let sealed = shares[2].export_for_sealing();
     let back = SecpKeyShare::import_from_sealing(&sealed).unwrap();
-    assert_eq!(back.key_package(), shares[2].key_package());
+    assert_eq!(*back.export_for_sealing(), *sealed);
 }
 
 #[test]

@@ -40,22 +40,30 @@ fn must_sign_secp(public: &SecpPublicKeys, shares: &[&SecpKeyShare], seed: u64) 
     let mut nonces = BTreeMap::new();
     let mut commitments = BTreeMap::new();
     for s in shares {
-        let (n, c) = frost_secp256k1_tr::round1::commit(s.key_package().signing_share(), &mut rng);
-        nonces.insert(*s.key_package().identifier(), n);
-        commitments.insert(*s.key_package().identifier(), c);
+        let (n, c) = s.commit(&mut rng);
+        nonces.insert(s.identifier(), n);
+        commitments.insert(s.identifier(), c);
     }
     let msg = b"keynet dkg test";
     let pkg = frost_secp256k1_tr::SigningPackage::new(commitments, msg);
     let mut sig_shares = BTreeMap::new();
     for s in shares {
-        let id = *s.key_package().identifier();
-        sig_shares.insert(
-            id,
-            frost_secp256k1_tr::round2::sign(&pkg, &nonces[&id], s.key_package()).unwrap(),
-        );
+        let id = s.identifier();
+        sig_shares.insert(id, s.sign(&pkg, &nonces[&id]).unwrap());
     }
     let sig = frost_secp256k1_tr::aggregate(&pkg, &sig_shares, public.package()).unwrap();
     public.group_key().verify(msg, &sig).unwrap();
+}
+
+#[test]
+fn secp_tweaked__should_sign_under_the_shifted_group_key() {
+    let (public, shares, _) = sim::dkg_secp(2, 3, &mut rng(70)).unwrap();
+    let tweak = k256::Scalar::from(12345u64);
+    let tweaked: Vec<SecpKeyShare> = shares.iter().map(|s| s.tweaked(&tweak)).collect();
+    let expected = public.group_key().to_element() + k256::ProjectivePoint::GENERATOR * tweak;
+    assert_eq!(tweaked[0].public().group_key().to_element(), expected);
+    tweaked[0].public().check_consistent().unwrap();
+    must_sign_secp(tweaked[0].public(), &[&tweaked[0], &tweaked[2]], 71);
 }
 
 fn dkg__should_agree_on_keys<S: Suite>() {
@@ -155,6 +163,159 @@ fn reshare_secp__should_sign_with_frost_after_disjoint_reshare() {
     must_sign_secp(&public, &[&shares[0], &shares[1], &shares[3]], 32);
 }
 
+/// The committee after removing the members at the (1-based) positions `removed` from
+/// `1..=n` and appending `added` new members, numbered as the governance contract does
+/// (index = position + 1): old index → new index of every member that stays, and the
+/// new committee.
+fn committee_change(
+    n: u16,
+    removed: &BTreeSet<u16>,
+    added: u16,
+) -> (BTreeMap<PartyIndex, PartyIndex>, BTreeSet<PartyIndex>) {
+    let staying: Vec<u16> = (1..=n).filter(|i| !removed.contains(i)).collect();
+    let stays: BTreeMap<PartyIndex, PartyIndex> = staying
+        .iter()
+        .enumerate()
+        .map(|(pos, old)| (idx(*old), idx(pos as u16 + 1)))
+        .collect();
+    let new_n = staying.len() as u16 + added;
+    (stays, (1..=new_n).map(idx).collect())
+}
+
+/// Reshares `shares` (all dealing) to the committee of [`committee_change`]: every
+/// receiver's share sits at its new index, the group key is unchanged, any `t2` new
+/// shares reconstruct it, and the new committee can refresh and repair.
+fn reshare_committee_change<S: Suite>(
+    shares: &[KeyShare<S>],
+    removed: &BTreeSet<u16>,
+    added: u16,
+    t2: u16,
+    seed: u64,
+) -> Vec<KeyShare<S>> {
+    let old_public = shares[0].public().clone();
+    let n = shares.len() as u16;
+    let (stays, new) = committee_change(n, removed, added);
+    let dealers: Vec<&KeyShare<S>> = shares.iter().collect();
+    let outs = sim::reshare_moving(&dealers, &stays, &new, t2, &mut rng(seed)).unwrap();
+    let public = agree::must_agree(outs.iter().map(|(_, o)| o));
+    assert_eq!(public.group_key(), old_public.group_key());
+    assert_eq!(public.parties().collect::<BTreeSet<_>>(), new);
+    for (roles, o) in &outs {
+        // A member that stays receives at its new index; a leaver only deals.
+        match (roles.dealer, roles.receiver) {
+            (Some(d), r) => assert_eq!(r, stays.get(&d).copied()),
+            (None, Some(j)) => assert!(!stays.values().any(|v| *v == j)),
+            (None, None) => panic!("a participant without a role"),
+        }
+        assert_eq!(o.key_share().map(|s| s.index()), roles.receiver);
+    }
+    let new_shares: Vec<KeyShare<S>> = outs
+        .into_iter()
+        .filter_map(|(_, o)| o.into_key_share())
+        .collect();
+    assert_eq!(new_shares.len(), new.len());
+    // Any t2 of the new shares reconstruct the secret behind the group key.
+    let take = &new_shares[new_shares.len() - usize::from(t2)..];
+    assert_eq!(&reconstruct(take), old_public.group_key());
+    // The new committee refreshes and repairs with its own indices.
+    let refs: Vec<&KeyShare<S>> = new_shares.iter().collect();
+    let refreshed = agree::must_agree(sim::refresh(&refs, &mut rng(seed + 1)).unwrap().values());
+    assert_eq!(refreshed.group_key(), old_public.group_key());
+    if new_shares.len() > usize::from(t2) {
+        let lost = new_shares[0].index();
+        let helpers: Vec<&KeyShare<S>> = new_shares[1..=usize::from(t2)].iter().collect();
+        let repaired = sim::repair(&helpers, lost, &mut rng(seed + 2)).unwrap();
+        assert_eq!(
+            Some(&repaired.mul(&S::Point::generator())),
+            public.share(lost)
+        );
+    }
+    new_shares
+}
+
+/// `Σ λ_i·x_i·G` over the given shares (Lagrange at 0 over their indices).
+fn reconstruct<S: Suite>(shares: &[KeyShare<S>]) -> S::Point {
+    use ff::Field;
+    let xs: Vec<S::Scalar> = shares
+        .iter()
+        .map(|s| S::Scalar::from(u64::from(s.index().get())))
+        .collect();
+    let mut acc = S::Point::identity();
+    for (i, s) in shares.iter().enumerate() {
+        let mut l = S::Scalar::ONE;
+        for (k, xk) in xs.iter().enumerate() {
+            if k != i {
+                l *= *xk * (*xk - xs[i]).invert().unwrap();
+            }
+        }
+        acc += s.mul(&S::Point::generator()) * l;
+    }
+    acc
+}
+
+fn dkg_shares<S: Suite>(t: u16, n: u16, seed: u64) -> Vec<KeyShare<S>> {
+    sim::dkg::<S>(t, n, &mut rng(seed))
+        .unwrap()
+        .into_values()
+        .filter_map(|o| o.into_key_share())
+        .collect()
+}
+
+#[test]
+fn reshare__should_renumber_members_when_one_in_the_middle_leaves() {
+    // [A, B, C, D, E] -> [A, C, D, E, F]: C 3 -> 2, D 4 -> 3, E 5 -> 4, F joins as 5.
+    let (stays, new) = committee_change(5, &[2].into(), 1);
+    assert_eq!(
+        stays,
+        BTreeMap::from([
+            (idx(1), idx(1)),
+            (idx(3), idx(2)),
+            (idx(4), idx(3)),
+            (idx(5), idx(4))
+        ])
+    );
+    assert_eq!(new, set(&[1, 2, 3, 4, 5]));
+    reshare_committee_change(&dkg_shares::<Bls12381G1>(3, 5, 60), &[2].into(), 1, 3, 61);
+    let old = dkg_shares::<Secp256k1>(3, 5, 62);
+    let new_shares = reshare_committee_change(&old, &[2].into(), 1, 3, 63);
+    let new_shares: Vec<SecpKeyShare> = new_shares
+        .into_iter()
+        .map(SecpKeyShare::from_generic)
+        .collect();
+    // C (new 2), D (new 3) and F (new 5) sign under the unchanged key.
+    let public = new_shares[0].public().clone();
+    assert_eq!(
+        public.group_key(),
+        SecpKeyShare::from_generic(old.into_iter().next().unwrap())
+            .public()
+            .group_key()
+    );
+    must_sign_secp(
+        &public,
+        &[&new_shares[1], &new_shares[2], &new_shares[4]],
+        64,
+    );
+}
+
+#[test]
+fn reshare__should_keep_the_key_for_a_disjoint_committee_with_its_own_numbering() {
+    // [A, B, C] -> [D, E, F, G]: every old member leaves, new indices 1..=4 are new nodes.
+    reshare_committee_change(
+        &dkg_shares::<Bls12381G1>(2, 3, 65),
+        &[1, 2, 3].into(),
+        4,
+        3,
+        66,
+    );
+    reshare_committee_change(
+        &dkg_shares::<Secp256k1>(2, 3, 67),
+        &[1, 2, 3].into(),
+        4,
+        3,
+        68,
+    );
+}
+
 fn refresh__should_keep_group_key_and_change_shares<S: Suite>() {
     let outs = sim::dkg::<S>(3, 5, &mut rng(40)).unwrap();
     let old_public = must_agree(&outs);
@@ -229,7 +390,10 @@ fn repair_secp__should_sign_with_the_repaired_share() {
         .map(|s| s.as_generic())
         .collect();
     let repaired = SecpKeyShare::from_generic(sim::repair(&helpers, idx(3), &mut rng(53)).unwrap());
-    assert_eq!(repaired.key_package(), shares[2].key_package());
+    assert_eq!(
+        *repaired.export_for_sealing(),
+        *shares[2].export_for_sealing()
+    );
     must_sign_secp(&public, &[&repaired, &shares[1]], 54);
 }
 
@@ -290,6 +454,31 @@ mod prop {
         }
     }
 
+    /// A committee of `n` (threshold `t`) losing the members at `removed` (any, even
+    /// all) and gaining `added`, resharing to threshold `t2`.
+    fn change() -> impl Strategy<Value = (u16, u16, BTreeSet<u16>, u16, u16, u64)> {
+        (1u16..=6).prop_flat_map(|n| {
+            (
+                1..=n,
+                Just(n),
+                proptest::collection::btree_set(1..=n, 0..=usize::from(n)),
+                0u16..=3,
+            )
+                .prop_flat_map(|(t, n, removed, added)| {
+                    let n2 = (n - removed.len() as u16 + added).max(1);
+                    let added = n2 - (n - removed.len() as u16);
+                    (
+                        Just(t),
+                        Just(n),
+                        Just(removed),
+                        Just(added),
+                        1..=n2,
+                        any::<u64>(),
+                    )
+                })
+        })
+    }
+
     fn params() -> impl Strategy<Value = (u16, u16, u16, u16, u16, u64)> {
         (1u16..=7, 1u16..=7)
             .prop_flat_map(|(n, n2)| (1..=n, Just(n), 1..=n2, Just(n2), 0u16..=8, any::<u64>()))
@@ -307,6 +496,16 @@ mod prop {
         #[test]
         fn reshare_refresh_repair__should_keep_the_group_key_bls((t, n, t2, n2, off, seed) in params()) {
             reshare_refresh_repair::<Bls12381G1>(t, n, t2, n2, off, seed);
+        }
+
+        #[test]
+        fn reshare_committee_change__should_keep_the_key_at_the_new_indices_bls((t, n, removed, added, t2, seed) in change()) {
+            reshare_committee_change(&dkg_shares::<Bls12381G1>(t, n, seed), &removed, added, t2, seed + 1);
+        }
+
+        #[test]
+        fn reshare_committee_change__should_keep_the_key_at_the_new_indices_secp((t, n, removed, added, t2, seed) in change()) {
+            reshare_committee_change(&dkg_shares::<Secp256k1>(t, n, seed), &removed, added, t2, seed + 1);
         }
 
         #[test]

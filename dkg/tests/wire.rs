@@ -80,6 +80,7 @@ fn compute_valid_messages() -> Vec<Vec<u8>> {
         |p: PartyIndex, d: BTreeMap<PartyIndex, _>| d.into_values().map(|m| (p, m)).collect();
     let (s1, c1) = s1.advance(&from(two, d2)).unwrap();
     let (s2, c2) = s2.advance(&from(one, d1)).unwrap();
+    let (c1, c2) = (c1.unwrap(), c2.unwrap());
     let (_, j1) = s1.advance(&BTreeMap::from([(two, c2.clone())])).unwrap();
     let (_, _) = s2.advance(&BTreeMap::from([(one, c1.clone())])).unwrap();
     let (public, shares, _) = sim::dkg_bls(2, 3, &mut rng).unwrap();
@@ -88,7 +89,7 @@ fn compute_valid_messages() -> Vec<Vec<u8>> {
         wire::encode(&public).unwrap(),
         shares[0].export_for_sealing().to_vec(),
         wire::encode(&c2).unwrap(),
-        wire::encode(&j1).unwrap(),
+        wire::encode(&j1.unwrap()).unwrap(),
     ]
 }
 

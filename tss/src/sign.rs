@@ -22,6 +22,7 @@
 //! other signers and fresh nonces.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use dkg::PartyIndex;
 use frost_core::keys::{KeyPackage, PublicKeyPackage};
@@ -37,16 +38,53 @@ pub fn identifier<C: Ciphersuite>(index: PartyIndex) -> Result<Identifier<C>, Er
     Identifier::try_from(index.get()).map_err(|_| Error::Frost(FrostFailure::Malformed))
 }
 
+/// A signer's FROST key: a bare frost `KeyPackage` (the RFC 9591 vectors) or keynet's
+/// per-application share ([`crate::tweak::TweakedKeyPackage`], which keeps its secret
+/// inside `dkg::secp::SecpKeyShare` and runs frost's round functions there).
+pub trait FrostKey<C: Ciphersuite>: Send + Sync {
+    /// The signer's FROST identifier.
+    fn identifier(&self) -> Identifier<C>;
+    /// RFC 9591 §5.1 `commit` with this key's signing share.
+    fn commit(&self, rng: &mut dyn CryptoRngCore) -> (SigningNonces<C>, SigningCommitments<C>);
+    /// RFC 9591 §5.2 `sign` with this key.
+    fn sign(
+        &self,
+        package: &SigningPackage<C>,
+        nonces: &SigningNonces<C>,
+    ) -> Result<SignatureShare<C>, frost_core::Error<C>>;
+    /// A handle on this key for the signer state between the rounds.
+    fn handle(&self) -> Arc<dyn FrostKey<C>>;
+}
+
+impl<C: Ciphersuite> FrostKey<C> for KeyPackage<C> {
+    fn identifier(&self) -> Identifier<C> {
+        *KeyPackage::identifier(self)
+    }
+    fn commit(&self, mut rng: &mut dyn CryptoRngCore) -> (SigningNonces<C>, SigningCommitments<C>) {
+        frost_core::round1::commit(self.signing_share(), &mut rng)
+    }
+    fn sign(
+        &self,
+        package: &SigningPackage<C>,
+        nonces: &SigningNonces<C>,
+    ) -> Result<SignatureShare<C>, frost_core::Error<C>> {
+        frost_core::round2::sign(package, nonces, self)
+    }
+    fn handle(&self) -> Arc<dyn FrostKey<C>> {
+        Arc::new(self.clone())
+    }
+}
+
 /// Round 1 (RFC 9591 §5.1 `commit`): draws the hiding and binding nonces and returns
 /// the state that signs once, plus the commitments to send to the coordinator.
 pub fn commit<C: Ciphersuite>(
-    key: &KeyPackage<C>,
+    key: &impl FrostKey<C>,
     rng: &mut impl CryptoRngCore,
 ) -> (AwaitingPackage<C>, SigningCommitments<C>) {
-    let (nonces, commitments) = frost_core::round1::commit(key.signing_share(), rng);
+    let (nonces, commitments) = key.commit(rng);
     (
         AwaitingPackage {
-            key: key.clone(),
+            key: key.handle(),
             nonces,
         },
         commitments,
@@ -61,7 +99,7 @@ pub fn commit<C: Ciphersuite>(
 /// consumes it, so a nonce pair signs at most once. Zeroized on drop (frost's nonces
 /// and key package zeroize themselves).
 pub struct AwaitingPackage<C: Ciphersuite> {
-    key: KeyPackage<C>,
+    key: Arc<dyn FrostKey<C>>,
     nonces: SigningNonces<C>,
 }
 
@@ -69,11 +107,12 @@ impl<C: Ciphersuite> AwaitingPackage<C> {
     /// Round 2 (RFC 9591 §5.2 `sign`): the signature share for `package`, which must
     /// contain this signer's commitment unchanged.
     pub fn sign(self, package: &SigningPackage<C>) -> Result<SignatureShare<C>, Error> {
-        match package.signing_commitment(self.key.identifier()) {
+        match package.signing_commitment(&self.key.identifier()) {
             Some(c) if c == *self.nonces.commitments() => {}
             _ => return Err(Error::OwnCommitmentMissing),
         }
-        frost_core::round2::sign(package, &self.nonces, &self.key)
+        self.key
+            .sign(package, &self.nonces)
             .map_err(|e| map_error(e, &BTreeMap::new()))
     }
 }

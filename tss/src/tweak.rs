@@ -19,16 +19,21 @@
 //! independent BIP-340 verifier.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use dkg::secp::{SecpKeyShare, SecpPublicKeys};
 use frost_secp256k1_tr::keys::{KeyPackage, PublicKeyPackage, SigningShare, VerifyingShare};
-use frost_secp256k1_tr::VerifyingKey;
+use frost_secp256k1_tr::round1::{SigningCommitments, SigningNonces};
+use frost_secp256k1_tr::round2::SignatureShare;
+use frost_secp256k1_tr::{Identifier, Secp256K1Sha256TR, SigningPackage, VerifyingKey};
 use k256::elliptic_curve::ops::Reduce;
 use k256::{ProjectivePoint, Scalar, U256};
+use rand_core::CryptoRngCore;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, FrostFailure};
 use crate::prf::Identity;
+use crate::sign::FrostKey;
 
 /// BIP-340-style tag of the per-application tweak.
 pub const TWEAK_TAG: &str = "keynet/tweak/v1";
@@ -112,36 +117,55 @@ impl AppSigningKey {
         PublicKeyPackage::new(shares, self.key, package.min_signers())
     }
 
-    /// A signer's key package shifted by `tweak`: signing share `s_i + tweak`,
-    /// verifying share `Y_i + tweak·G`, group key `P_app`.
+    /// A signer's key shifted by `tweak`: signing share `s_i + tweak`, verifying
+    /// share `Y_i + tweak·G`, group key `P_app` (`dkg::secp::SecpKeyShare::tweaked`).
     pub fn key_package(&self, share: &SecpKeyShare) -> TweakedKeyPackage {
-        self.shift_secret(share.key_package())
+        TweakedKeyPackage(Arc::new(share.tweaked(&self.tweak)))
     }
 
-    /// [`AppSigningKey::key_package`] for a bare frost package.
-    pub fn shift_secret(&self, package: &KeyPackage) -> TweakedKeyPackage {
-        TweakedKeyPackage(KeyPackage::new(
+    /// [`AppSigningKey::key_package`] for a bare frost package (tests, benches).
+    pub fn shift_secret(&self, package: &KeyPackage) -> KeyPackage {
+        KeyPackage::new(
             *package.identifier(),
             SigningShare::new(package.signing_share().to_scalar() + self.tweak),
             VerifyingShare::new(package.verifying_share().to_element() + self.tweak_point),
             self.key,
             *package.min_signers(),
-        ))
+        )
     }
 }
 
-/// A signer's FROST key package for one application.
+/// A signer's FROST key for one application.
 ///
 /// # Security
 ///
-/// Secret. No `Clone`, `Debug` or `Serialize` (frost's `KeyPackage` has them; this
-/// wrapper hides them); the package zeroizes its share on drop.
-pub struct TweakedKeyPackage(KeyPackage);
+/// Secret. No `Clone`, `Debug` or `Serialize`; the share stays inside
+/// `dkg::secp::SecpKeyShare` (zeroized on drop), which runs frost's round functions.
+pub struct TweakedKeyPackage(Arc<SecpKeyShare>);
 
 impl TweakedKeyPackage {
-    /// The frost package, for [`crate::sign::commit`].
-    pub fn package(&self) -> &KeyPackage {
-        &self.0
+    /// The key, for [`crate::sign::commit`].
+    pub fn package(&self) -> &Self {
+        self
+    }
+}
+
+impl FrostKey<Secp256K1Sha256TR> for TweakedKeyPackage {
+    fn identifier(&self) -> Identifier {
+        self.0.identifier()
+    }
+    fn commit(&self, rng: &mut dyn CryptoRngCore) -> (SigningNonces, SigningCommitments) {
+        self.0.commit(&mut &mut *rng)
+    }
+    fn sign(
+        &self,
+        package: &SigningPackage,
+        nonces: &SigningNonces,
+    ) -> Result<SignatureShare, frost_secp256k1_tr::Error> {
+        self.0.sign(package, nonces)
+    }
+    fn handle(&self) -> Arc<dyn FrostKey<Secp256K1Sha256TR>> {
+        Arc::new(TweakedKeyPackage(Arc::clone(&self.0)))
     }
 }
 

@@ -41,13 +41,14 @@ fn run(r3: Option<round3::Broadcast>, r4: Option<round4::Broadcast>) {
     let from = |p: PartyIndex, d: BTreeMap<PartyIndex, round2::Direct>| -> BTreeMap<_, _> {
         d.into_values().map(|m| (p, m)).collect()
     };
-    let (Ok((s1, c1)), Ok((s2, c2))) = (s1.advance(&from(two, d2)), s2.advance(&from(one, d1)))
+    let (Ok((s1, Some(c1))), Ok((s2, Some(c2)))) =
+        (s1.advance(&from(two, d2)), s2.advance(&from(one, d1)))
     else {
         return;
     };
     let s1: Round3<Bls12381G1> = s1;
     let c2 = r3.unwrap_or(c2);
-    let (Ok((s1, _)), Ok((_, j2))) = (
+    let (Ok((s1, _)), Ok((_, Some(j2)))) = (
         s1.advance(&BTreeMap::from([(two, c2)])),
         s2.advance(&BTreeMap::from([(one, c1)])),
     ) else {
