@@ -221,7 +221,7 @@ impl<'de, S: Suite> Deserialize<'de> for PublicKeys<S> {
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PublicKeysRepr {
-    suite: wire::Suite,
+    suite: wire::SuiteId,
     threshold: u16,
     group_key: Bytes,
     shares: BTreeMap<PartyIndex, Bytes>,
@@ -263,9 +263,9 @@ pub enum ImportError {
     #[error("sealed share is for suite {found:?}, expected {expected:?}")]
     WrongSuite {
         /// Suite in the bytes.
-        found: wire::Suite,
+        found: wire::SuiteId,
         /// Suite of the type being imported.
-        expected: wire::Suite,
+        expected: wire::SuiteId,
     },
     /// The secret scalar is not canonical.
     #[error("sealed secret is not a canonical scalar")]

@@ -25,7 +25,7 @@ pub trait Suite: Copy + Debug + PartialEq + Eq + Send + Sync + 'static {
     /// Group element (affine); adding it to a projective point is cheaper.
     type Affine: Copy + Debug + PartialEq + Send + Sync + 'static;
     /// Wire identifier.
-    const ID: wire::Suite;
+    const ID: wire::SuiteId;
     /// Domain-separation label, part of every hash of this crate.
     const LABEL: &'static [u8];
 
@@ -107,7 +107,7 @@ impl Suite for Bls12381G1 {
     type Scalar = blstrs::Scalar;
     type Point = blstrs::G1Projective;
     type Affine = blstrs::G1Affine;
-    const ID: wire::Suite = wire::Suite::Bls12381G1;
+    const ID: wire::SuiteId = wire::SuiteId::Bls12381G1;
     const LABEL: &'static [u8] = b"keynet-dkg-v1/BLS12-381-G1";
 
     fn msm(points: &[Self::Point], scalars: &[Self::Scalar]) -> Self::Point {
@@ -143,7 +143,7 @@ impl Suite for Secp256k1 {
     type Scalar = k256::Scalar;
     type Point = k256::ProjectivePoint;
     type Affine = k256::AffinePoint;
-    const ID: wire::Suite = wire::Suite::Secp256k1Tr;
+    const ID: wire::SuiteId = wire::SuiteId::Secp256k1Tr;
     const LABEL: &'static [u8] = b"keynet-dkg-v1/secp256k1";
 
     fn wide_bytes(p: &Self::Point) -> Vec<u8> {

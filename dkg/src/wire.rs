@@ -18,22 +18,23 @@ pub const VERSION: u16 = 1;
 /// about 12 KiB; this leaves room for every message of both crates.
 pub const MAX_MESSAGE_LEN: usize = 1 << 20;
 
-/// Which key type (and so which group) a message belongs to.
+/// Which key type (and so which group) a message belongs to: the wire identifier of a
+/// [`crate::suite::Suite`] (its `ID`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
-pub enum Suite {
+pub enum SuiteId {
     /// BLS12-381 with keys in G1 (DESIGN §4 key 1).
     Bls12381G1,
     /// secp256k1, FROST(secp256k1, SHA-256-TR) (DESIGN §4 key 2).
     Secp256k1Tr,
 }
 
-impl Suite {
+impl SuiteId {
     /// Stable one-byte code used inside hashes (transcripts, digests).
     pub fn code(self) -> u8 {
         match self {
-            Suite::Bls12381G1 => 1,
-            Suite::Secp256k1Tr => 2,
+            SuiteId::Bls12381G1 => 1,
+            SuiteId::Secp256k1Tr => 2,
         }
     }
 }
@@ -45,7 +46,7 @@ pub struct Header {
     /// Wire version, [`VERSION`].
     pub version: u16,
     /// Key type of the run.
-    pub suite: Suite,
+    pub suite: SuiteId,
     /// Identifier of one protocol run, chosen by the caller (the node derives it from the
     /// epoch, the committee and the attempt number); binds every message, proof and
     /// round-1 signature to that run. Must be fresh for every attempt: a retry under the
@@ -56,7 +57,7 @@ pub struct Header {
 
 impl Header {
     /// A header with the current [`VERSION`].
-    pub fn new(suite: Suite, run_id: [u8; 32]) -> Self {
+    pub fn new(suite: SuiteId, run_id: [u8; 32]) -> Self {
         Self {
             version: VERSION,
             suite,
@@ -225,14 +226,14 @@ mod tests {
 
     #[test]
     fn header__should_roundtrip() {
-        let h = Header::new(Suite::Secp256k1Tr, [7; 32]);
+        let h = Header::new(SuiteId::Secp256k1Tr, [7; 32]);
         let bytes = encode(&h).unwrap();
         assert_eq!(decode::<Header>(&bytes).unwrap(), h);
     }
 
     #[test]
     fn decode__should_reject_trailing_bytes() {
-        let mut bytes = encode(&Header::new(Suite::Bls12381G1, [0; 32])).unwrap();
+        let mut bytes = encode(&Header::new(SuiteId::Bls12381G1, [0; 32])).unwrap();
         bytes.push(0);
         assert_eq!(
             decode::<Header>(&bytes),
@@ -245,13 +246,13 @@ mod tests {
         #[derive(Serialize)]
         struct Extra {
             version: u16,
-            suite: Suite,
+            suite: SuiteId,
             run_id: [u8; 32],
             extra: u8,
         }
         let bytes = encode(&Extra {
             version: 1,
-            suite: Suite::Bls12381G1,
+            suite: SuiteId::Bls12381G1,
             run_id: [0; 32],
             extra: 1,
         })

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use dkg::wire::{decode, encode, EncodeError, Header, Suite, VERSION};
+use dkg::wire::{decode, encode, EncodeError, Header, SuiteId, VERSION};
 use dkg::PartyIndex;
 use frost_secp256k1_tr::round1::{NonceCommitment, SigningCommitments};
 use frost_secp256k1_tr::round2::SignatureShare;
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, FrostFailure};
 use crate::prf::Identity;
 
-fn check_header(header: &Header, suite: Suite) -> Result<(), Error> {
+fn check_header(header: &Header, suite: SuiteId) -> Result<(), Error> {
     if header.version != VERSION || header.suite != suite {
         return Err(Error::WrongHeader {
             version: header.version,
@@ -101,7 +101,7 @@ fn point33(v: Option<Vec<u8>>) -> Result<[u8; 33], Error> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Commitments {
-    /// Suite [`Suite::Secp256k1Tr`], `run_id` of the signing run.
+    /// Suite [`SuiteId::Secp256k1Tr`], `run_id` of the signing run.
     pub header: Header,
     /// Sender.
     pub party: PartyIndex,
@@ -119,7 +119,7 @@ pub struct Commitments {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SigningPackage {
-    /// Suite [`Suite::Secp256k1Tr`], `run_id` of the signing run.
+    /// Suite [`SuiteId::Secp256k1Tr`], `run_id` of the signing run.
     pub header: Header,
     /// Application identifier.
     #[serde(with = "serde_bytes")]
@@ -151,7 +151,7 @@ impl SigningPackage {
             commitments.insert(index, CommitmentPair::from_frost(c)?);
         }
         Ok(Self {
-            header: Header::new(Suite::Secp256k1Tr, run_id),
+            header: Header::new(SuiteId::Secp256k1Tr, run_id),
             app_id: *identity.app_id(),
             path: identity.path().to_owned(),
             message: package.message().clone(),
@@ -196,7 +196,7 @@ fn index_of(id: &frost_secp256k1_tr::Identifier) -> Result<PartyIndex, Error> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignatureShareMsg {
-    /// Suite [`Suite::Secp256k1Tr`], `run_id` of the signing run.
+    /// Suite [`SuiteId::Secp256k1Tr`], `run_id` of the signing run.
     pub header: Header,
     /// Sender.
     pub party: PartyIndex,
@@ -211,7 +211,7 @@ impl SignatureShareMsg {
         let share = <[u8; 32]>::try_from(share.serialize().as_slice())
             .map_err(|_| Error::Frost(FrostFailure::Malformed))?;
         Ok(Self {
-            header: Header::new(Suite::Secp256k1Tr, run_id),
+            header: Header::new(SuiteId::Secp256k1Tr, run_id),
             party,
             share,
         })
@@ -225,19 +225,19 @@ impl SignatureShareMsg {
 
 wire_message!(
     Commitments,
-    Suite::Secp256k1Tr,
+    SuiteId::Secp256k1Tr,
     "Decodes and validates untrusted bytes.",
     |m| [m.commitments.to_frost()]
 );
 wire_message!(
     SigningPackage,
-    Suite::Secp256k1Tr,
+    SuiteId::Secp256k1Tr,
     "Decodes and validates untrusted bytes.",
     |m| [m.identity(), m.to_frost()]
 );
 wire_message!(
     SignatureShareMsg,
-    Suite::Secp256k1Tr,
+    SuiteId::Secp256k1Tr,
     "Decodes and validates untrusted bytes (the share must be a canonical scalar).",
     |m| [m.to_frost()]
 );

@@ -24,7 +24,7 @@ fn sign_messages__should_round_trip_through_a_run() {
     let mut rng = ChaCha20Rng::seed_from_u64(3);
     let identity = id();
     let message = b"msg";
-    let header = dkg::wire::Header::new(dkg::wire::Suite::Secp256k1Tr, [2; 32]);
+    let header = dkg::wire::Header::new(dkg::wire::SuiteId::Secp256k1Tr, [2; 32]);
     let app = AppSigningKey::new(public.group_key(), &identity).unwrap();
     let mut states = BTreeMap::new();
     let mut commitments = BTreeMap::new();
@@ -101,7 +101,7 @@ fn fixed_messages() -> Vec<(&'static str, Vec<u8>)> {
     let mut scalar = [0u8; 32];
     scalar[31] = 5;
     let hdr = |suite| dkg::wire::Header::new(suite, [0x22; 32]);
-    let secp = dkg::wire::Suite::Secp256k1Tr;
+    let secp = dkg::wire::SuiteId::Secp256k1Tr;
     vec![
         (
             "Commitments",
