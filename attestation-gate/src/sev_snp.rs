@@ -159,6 +159,7 @@ impl SevSnpVerifier {
         };
         verify_report_signature(report, &vek_x509)?;
         check_tcb_extensions(report, &vek_x509, line)?;
+        check_cpuid(report, line)?;
         if let Some((c, key, None)) = cached {
             let validity = chain_validity;
             c.snp.insert(key, CachedChain { line, validity }, validity);
@@ -359,6 +360,34 @@ fn verify_report_signature(report: &SnpReport, vek: &x509_cert::Certificate) -> 
         .map_err(|_| Error::BadSignature {
             what: "SEV-SNP report",
         })
+}
+
+/// The product line a CPUID family and model (combined extended and base fields, as
+/// report version 3 carries them) belong to; `None` for models this crate does not know.
+/// Ranges as the `sev` crate's `Generation::identify_cpu`.
+pub fn product_line_of_cpuid(family: u8, model: u8) -> Option<ProductLine> {
+    match (family, model) {
+        (0x19, 0x00..=0x0F) => Some(ProductLine::Milan),
+        (0x19, 0x10..=0x1F | 0xA0..=0xAF) => Some(ProductLine::Genoa),
+        (0x1A, 0x00..=0x11) => Some(ProductLine::Turin),
+        _ => None,
+    }
+}
+
+/// From report version 3 on, the CPUID family/model in the (signed) report must not name
+/// another product line than the one whose ARK the VCEK/VLEK chains to; this also fixes
+/// which TCB layout REPORTED_TCB is read in. A model this crate does not know is left to
+/// the chain.
+fn check_cpuid(report: &SnpReport, line: ProductLine) -> Result<(), Error> {
+    let Some([family, model, _]) = report.cpuid else {
+        return Ok(());
+    };
+    match product_line_of_cpuid(family, model) {
+        Some(l) if l != line => Err(Error::CollateralMismatch {
+            what: "the report's CPUID family/model names another product line than its VCEK/VLEK",
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// AMD VCEK/VLEK extension OIDs (VCEK spec 57230, table 8), under 1.3.6.1.4.1.3704.1.
@@ -575,6 +604,44 @@ mod tests {
 
 #[cfg(test)]
 mod crl_tests;
+
+#[cfg(test)]
+#[allow(non_snake_case, clippy::unwrap_used)]
+mod cpuid_tests {
+    use super::*;
+
+    #[test]
+    fn product_line_of_cpuid__should_follow_the_amd_families() {
+        assert_eq!(product_line_of_cpuid(0x19, 0x01), Some(ProductLine::Milan));
+        assert_eq!(product_line_of_cpuid(0x19, 0x11), Some(ProductLine::Genoa));
+        assert_eq!(product_line_of_cpuid(0x19, 0xA0), Some(ProductLine::Genoa));
+        assert_eq!(product_line_of_cpuid(0x1A, 0x02), Some(ProductLine::Turin));
+        assert_eq!(product_line_of_cpuid(0x17, 0x31), None);
+    }
+
+    #[test]
+    fn check_cpuid__should_refuse_another_line_and_allow_v2_and_unknown_models() {
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/fixtures/attestation/sev-snp/trustee-milan-vlek/report.bin"
+        ))
+        .unwrap();
+        let mut r = SnpReport::parse(&bytes).unwrap();
+        assert_eq!(r.version, 3);
+        assert_eq!(r.cpuid, Some([0x19, 0x01, 0x01]));
+        check_cpuid(&r, ProductLine::Milan).unwrap();
+        assert!(matches!(
+            check_cpuid(&r, ProductLine::Genoa),
+            Err(Error::CollateralMismatch { .. })
+        ));
+        r.cpuid = Some([0x1A, 0x02, 0x00]);
+        assert!(check_cpuid(&r, ProductLine::Milan).is_err());
+        r.cpuid = Some([0x30, 0x00, 0x00]);
+        check_cpuid(&r, ProductLine::Milan).unwrap();
+        r.cpuid = None;
+        check_cpuid(&r, ProductLine::Turin).unwrap();
+    }
+}
 
 #[cfg(test)]
 #[allow(non_snake_case, clippy::unwrap_used, clippy::indexing_slicing)]

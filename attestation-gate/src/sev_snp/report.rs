@@ -42,6 +42,9 @@ pub struct SnpReport {
     pub reported_tcb: u64,
     /// CHIP_ID.
     pub chip_id: [u8; 64],
+    /// CPUID_FAM_ID, CPUID_MOD_ID, CPUID_STEP (0x188..0x18B), present from report
+    /// version 3 on (before, these bytes are reserved).
+    pub cpuid: Option<[u8; 3]>,
 }
 
 fn array<const N: usize>(b: &[u8], at: usize) -> Option<[u8; N]> {
@@ -114,6 +117,11 @@ impl SnpReport {
             author_key_digest: array(bytes, 0x110).ok_or_else(r)?,
             reported_tcb: u64_at(0x180).ok_or_else(r)?,
             chip_id: array(bytes, 0x1A0).ok_or_else(r)?,
+            cpuid: if version >= 3 {
+                Some(array(bytes, 0x188).ok_or_else(r)?)
+            } else {
+                None
+            },
         })
     }
 
