@@ -215,6 +215,14 @@ fn cache_key(root_der: &[u8], quote: &[u8], c: &QuoteCollateralV3) -> crate::cac
     )
 }
 
+/// Checks only the bytes of `quote` that no signature covers (docs/PROTOCOL.md,
+/// "Unsigned bytes"): exact length fields, certification data types, a strict PEM chain
+/// ending at the pinned Intel root, zero padding only. The verifiers run this on every
+/// quote dcap-qvl accepted; on its own it proves nothing about genuineness.
+pub fn check_encoding(quote: &[u8]) -> Result<(), Error> {
+    canonical::check(quote, INTEL_SGX_ROOT_CA_DER)
+}
+
 /// Verifies a quote with already-parsed collateral (used by the benchmarks to time the
 /// same work as a direct dcap-qvl call).
 pub fn verify_with_collateral(
@@ -510,6 +518,42 @@ mod tests {
         #[test]
         fn tcb_info_issue_date__should_never_panic(s in "\\PC{0,30}") {
             let _ = tcb_info_issue_date(&serde_json::json!({ "issueDate": s }).to_string());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn check_encoding__should_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000)) {
+            let _ = check_encoding(&bytes);
+        }
+
+        #[test]
+        fn check_encoding__should_never_panic_on_a_mutated_quote(at in 0usize..5006, b in proptest::prelude::any::<u8>(), cut in 0usize..5006) {
+            let mut q = std::fs::read(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shared/fixtures/attestation/tdx/dcapqvl-v4-uptodate/quote.bin"
+            )).unwrap();
+            q[at] = b;
+            let _ = check_encoding(&q);
+            q.truncate(cut);
+            let _ = check_encoding(&q);
+        }
+    }
+
+    #[test]
+    fn check_encoding__should_accept_the_recorded_quotes() {
+        for p in [
+            "tdx/dcapqvl-v4-uptodate/quote.bin",
+            "sgx/dcapqvl-v3/quote.bin",
+            "tdx/dcapqvl-v5-no-tcb-match/quote.bin",
+            "tdx/zkdcap-v4-outofdate/quote.bin",
+        ] {
+            let q = std::fs::read(format!(
+                "{}/../../shared/fixtures/attestation/{p}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap();
+            check_encoding(&q).unwrap_or_else(|e| panic!("{p}: {e}"));
         }
     }
 }
