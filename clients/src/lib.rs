@@ -2,7 +2,7 @@
 #![deny(missing_docs)]
 #![doc = include_str!("../README.md")]
 
-pub mod attest;
-pub mod cli;
-pub mod devnet;
-pub mod gov;
+pub mod sdk;
+
+pub use sdk::gov::{Chain, GovClient};
+pub use sdk::{Error, Result};

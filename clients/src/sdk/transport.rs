@@ -1,5 +1,6 @@
-//! The chain side of `kms gov`: finding the network, loading the signing key, sending
-//! transactions and turning failures into CLI error kinds.
+//! The SDK's chain I/O: loading the signing key, connecting to the JSON-RPC endpoint
+//! ([`governance_contract::rpc`]), sending transactions and turning failures into
+//! [`Error`]s. Everything else in the SDK builds requests and reads answers.
 
 use std::path::Path;
 use std::time::Duration;
@@ -15,8 +16,7 @@ use governance_contract::rpc::RpcSetupError;
 use governance_contract::{decode_contract_error, Governance};
 use zeroize::Zeroizing;
 
-use super::parse;
-use crate::cli::CliError;
+use super::error::{Error, Result};
 
 /// How long to wait for a transaction's receipt.
 const RECEIPT_TIMEOUT: Duration = Duration::from_secs(180);
@@ -29,47 +29,37 @@ pub type Gov = Governance::GovernanceInstance<DynProvider>;
 
 /// Loads the signing key from `key_file`, else from `KMS_PRIVATE_KEY`. The key is never
 /// a command-line argument and never appears in errors.
-pub fn signer(key_file: Option<&Path>) -> Result<PrivateKeySigner, CliError> {
+pub fn signer(key_file: Option<&Path>) -> Result<PrivateKeySigner> {
     let text: Zeroizing<String> = match key_file {
         Some(path) => Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-            CliError::new(
-                "missing_key",
-                format!("cannot read the key file {}: {e}", path.display()),
-            )
+            Error::MissingKey(format!("cannot read the key file {}: {e}", path.display()))
         })?),
         None => Zeroizing::new(std::env::var(KEY_ENV).map_err(|_| {
-            CliError::new(
-                "missing_key",
-                format!(
-                    "this command signs a transaction: give --key-file FILE or set {KEY_ENV} (hex)"
-                ),
-            )
+            Error::MissingKey(format!(
+                "this command signs a transaction: give --key-file FILE or set {KEY_ENV} (hex)"
+            ))
         })?),
     };
     let hex = text.trim();
     let bytes = Zeroizing::new(alloy::hex::decode(hex).map_err(|_| {
-        CliError::new(
-            "bad_key",
-            "the signing key is not hex; it must be 32 bytes of hex",
-        )
+        Error::BadKey("the signing key is not hex; it must be 32 bytes of hex".into())
     })?);
     let arr: &[u8; 32] = bytes
         .as_slice()
         .try_into()
-        .map_err(|_| CliError::new("bad_key", "the signing key must be exactly 32 bytes of hex"))?;
+        .map_err(|_| Error::BadKey("the signing key must be exactly 32 bytes of hex".into()))?;
     PrivateKeySigner::from_bytes(&(*arr).into())
-        .map_err(|_| CliError::new("bad_key", "the signing key is not a valid secp256k1 key"))
+        .map_err(|_| Error::BadKey("the signing key is not a valid secp256k1 key".into()))
 }
 
 /// Connects to `rpc` (read-only when `signer` is `None`): `http://` or `https://`
 /// through [`governance_contract::rpc`] (rustls with system roots, timeouts).
-pub fn provider(rpc: &str, signer: Option<PrivateKeySigner>) -> Result<DynProvider, CliError> {
+pub fn provider(rpc: &str, signer: Option<PrivateKeySigner>) -> Result<DynProvider> {
     let client = governance_contract::rpc::connect(rpc).map_err(|e| match e {
-        RpcSetupError::BadUrl(_) => CliError::new(
-            "bad_input",
-            format!("--rpc {rpc:?} is not a URL (http://host:port or https://host)"),
-        ),
-        RpcSetupError::Tls { .. } => CliError::new("rpc_unreachable", e.to_string()),
+        RpcSetupError::BadUrl(_) => Error::BadInput(format!(
+            "--rpc {rpc:?} is not a URL (http://host:port or https://host)"
+        )),
+        RpcSetupError::Tls { .. } => Error::RpcUnreachable(e.to_string()),
     })?;
     Ok(match signer {
         Some(s) => ProviderBuilder::new()
@@ -80,66 +70,53 @@ pub fn provider(rpc: &str, signer: Option<PrivateKeySigner>) -> Result<DynProvid
     })
 }
 
-/// The contract at `address` (hex, with or without `0x`).
-pub fn contract(address: &str, provider: DynProvider) -> Result<Gov, CliError> {
-    let a: Address = parse::address("--contract", address)?;
-    Ok(Governance::new(a, provider))
+/// The contract at `address`.
+pub fn contract(address: Address, provider: DynProvider) -> Gov {
+    Governance::new(address, provider)
 }
 
 /// Sends a contract call and waits for a successful receipt.
 pub async fn send<P: Provider, D: CallDecoder>(
     call: CallBuilder<P, D>,
-) -> Result<TransactionReceipt, CliError> {
+) -> Result<TransactionReceipt> {
     let pending = call.send().await.map_err(call_error)?;
     let receipt = pending
         .with_timeout(Some(RECEIPT_TIMEOUT))
         .get_receipt()
         .await
-        .map_err(|e| {
-            CliError::new(
-                "chain_error",
-                format!("no receipt for the transaction: {e}"),
-            )
-        })?;
+        .map_err(|e| Error::ChainError(format!("no receipt for the transaction: {e}")))?;
     if !receipt.status() {
-        return Err(CliError::new(
-            "tx_reverted",
-            format!(
-                "transaction {} reverted on chain; the state changed since it was checked, retry",
-                receipt.transaction_hash
-            ),
-        ));
+        return Err(Error::TxReverted(format!(
+            "transaction {} reverted on chain; the state changed since it was checked, retry",
+            receipt.transaction_hash
+        )));
     }
     Ok(receipt)
 }
 
 /// Maps a contract-call failure to the CLI's error: the contract's own error kind when
 /// it reverted with one, else a transport or chain error.
-pub fn call_error(e: alloy::contract::Error) -> CliError {
+pub fn call_error(e: alloy::contract::Error) -> Error {
     if let Some(c) = decode_contract_error(&e) {
-        return CliError::new(c.kind(), c.message());
+        return Error::Contract(c);
     }
     match &e {
         alloy::contract::Error::TransportError(t) => transport_error(t),
-        alloy::contract::Error::ZeroData(..) => CliError::new(
-            "not_a_contract",
-            "no governance contract answers at that address; check --contract",
+        alloy::contract::Error::ZeroData(..) => Error::NotAContract(
+            "no governance contract answers at that address; check --contract".into(),
         ),
-        _ => CliError::new("chain_error", e.to_string()),
+        _ => Error::ChainError(e.to_string()),
     }
 }
 
 /// Maps an RPC failure to `rpc_unreachable` or `chain_error`.
-pub fn transport_error(t: &RpcError<TransportErrorKind>) -> CliError {
+pub fn transport_error(t: &RpcError<TransportErrorKind>) -> Error {
     match t {
-        RpcError::Transport(k) => CliError::new(
-            "rpc_unreachable",
-            format!(
-                "cannot reach the JSON-RPC endpoint: {}; check --rpc",
-                error_chain(k)
-            ),
-        ),
-        other => CliError::new("chain_error", other.to_string()),
+        RpcError::Transport(k) => Error::RpcUnreachable(format!(
+            "cannot reach the JSON-RPC endpoint: {}; check --rpc",
+            error_chain(k)
+        )),
+        other => Error::ChainError(other.to_string()),
     }
 }
 

@@ -1,4 +1,5 @@
-//! Parsing of command-line values: durations, hex, addresses, comma lists.
+//! Parsing of the text forms of SDK values: durations, hex, addresses, comma lists,
+//! platforms. The CLI's value parsers call these; the bounds are the contract's.
 #![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 use alloy::primitives::Address;
@@ -6,16 +7,17 @@ use governance_contract::errors::{
     MAX_LIFETIME, MAX_TIMELOCK, MAX_TRANSITION_DEADLINE, MIN_TRANSITION_DEADLINE,
 };
 
-use crate::cli::CliError;
+use governance_contract::Platform;
+
+use super::error::{Error, Result};
 
 /// Parses `90s`, `10m`, `1h`, `7d` or a bare number of seconds.
-pub fn duration(s: &str) -> Result<u64, CliError> {
+pub fn duration(s: &str) -> Result<u64> {
     let s = s.trim();
     let bad = || {
-        CliError::new(
-            "bad_input",
-            format!("{s:?} is not a duration; write it like 90s, 10m, 1h or 7d"),
-        )
+        Error::BadInput(format!(
+            "{s:?} is not a duration; write it like 90s, 10m, 1h or 7d"
+        ))
     };
     let (digits, unit) = match s.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => (s.get(..i).ok_or_else(bad)?, c),
@@ -38,59 +40,61 @@ pub fn duration(s: &str) -> Result<u64, CliError> {
 
 /// A timelock: a duration of at most the contract's `MAX_TIMELOCK` (365 days); a
 /// larger one is refused here with the contract's own kind, `invalid_timelock`.
-pub fn timelock(s: &str) -> Result<u64, CliError> {
-    bounded(s, 0, MAX_TIMELOCK, "invalid_timelock", "timelock")
+pub fn timelock(s: &str) -> Result<u64> {
+    bounded(s, 0, MAX_TIMELOCK, Error::InvalidTimelock, "timelock")
 }
 
 /// A proposal lifetime: 1 s to the contract's `MAX_LIFETIME` (365 days).
-pub fn lifetime(s: &str) -> Result<u64, CliError> {
-    bounded(s, 1, MAX_LIFETIME, "invalid_lifetime", "proposal lifetime")
+pub fn lifetime(s: &str) -> Result<u64> {
+    bounded(
+        s,
+        1,
+        MAX_LIFETIME,
+        Error::InvalidLifetime,
+        "proposal lifetime",
+    )
 }
 
 /// A transition deadline: the contract's `MIN_TRANSITION_DEADLINE` (60 s) to
 /// `MAX_TRANSITION_DEADLINE` (30 days).
-pub fn transition_deadline(s: &str) -> Result<u64, CliError> {
+pub fn transition_deadline(s: &str) -> Result<u64> {
     bounded(
         s,
         MIN_TRANSITION_DEADLINE,
         MAX_TRANSITION_DEADLINE,
-        "invalid_deadline",
+        Error::InvalidDeadline,
         "transition deadline",
     )
 }
 
-fn bounded(s: &str, min: u64, max: u64, kind: &'static str, what: &str) -> Result<u64, CliError> {
+fn bounded(s: &str, min: u64, max: u64, error: fn(String) -> Error, what: &str) -> Result<u64> {
     let v = duration(s)?;
     if (min..=max).contains(&v) {
         Ok(v)
     } else {
-        Err(CliError::new(
-            kind,
-            format!("the {what} must be between {min} s and {max} s, got {s} ({v} s)"),
-        ))
+        Err(error(format!(
+            "the {what} must be between {min} s and {max} s, got {s} ({v} s)"
+        )))
     }
 }
 
 /// An SEV-SNP floor: `bootloader,tee,snp,microcode` (with `turin`:
 /// `fmc,bootloader,tee,snp,microcode`), each SPL 0..=255, packed as the contract stores
 /// it; `none` is 0 (no floor: that product line is refused).
-pub fn snp_floor(what: &str, s: &str, turin: bool) -> Result<u64, CliError> {
+pub fn snp_floor(what: &str, s: &str, turin: bool) -> Result<u64> {
     if s.trim() == "none" {
         return Ok(0);
     }
     let want = if turin { 5 } else { 4 };
     let bad = || {
-        CliError::new(
-            "bad_input",
-            format!(
-                "{what} must be {} SPLs 0..255 separated by commas, or none; got {s:?}",
-                if turin {
-                    "fmc,bootloader,tee,snp,microcode"
-                } else {
-                    "bootloader,tee,snp,microcode"
-                }
-            ),
-        )
+        Error::BadInput(format!(
+            "{what} must be {} SPLs 0..255 separated by commas, or none; got {s:?}",
+            if turin {
+                "fmc,bootloader,tee,snp,microcode"
+            } else {
+                "bootloader,tee,snp,microcode"
+            }
+        ))
     };
     let spls = s
         .split(',')
@@ -108,49 +112,50 @@ pub fn snp_floor(what: &str, s: &str, turin: bool) -> Result<u64, CliError> {
 }
 
 /// Parses exactly 32 bytes of hex (with or without `0x`).
-pub fn bytes32(what: &str, s: &str) -> Result<[u8; 32], CliError> {
+pub fn bytes32(what: &str, s: &str) -> Result<[u8; 32]> {
     let v = hex_bytes(what, s)?;
     <[u8; 32]>::try_from(v.as_slice()).map_err(|_| {
-        CliError::new(
-            "bad_input",
-            format!(
-                "{what} must be 32 bytes of hex (64 digits), got {} bytes",
-                v.len()
-            ),
-        )
+        Error::BadInput(format!(
+            "{what} must be 32 bytes of hex (64 digits), got {} bytes",
+            v.len()
+        ))
     })
 }
 
 /// Parses hex bytes (with or without `0x`).
-pub fn hex_bytes(what: &str, s: &str) -> Result<Vec<u8>, CliError> {
+pub fn hex_bytes(what: &str, s: &str) -> Result<Vec<u8>> {
     alloy::hex::decode(s.trim())
-        .map_err(|_| CliError::new("bad_input", format!("{what} must be hex digits, got {s:?}")))
+        .map_err(|_| Error::BadInput(format!("{what} must be hex digits, got {s:?}")))
 }
 
 /// Parses an account address (with or without `0x`, any case).
-pub fn address(what: &str, s: &str) -> Result<Address, CliError> {
+pub fn address(what: &str, s: &str) -> Result<Address> {
     let v = hex_bytes(what, s)?;
     <[u8; 20]>::try_from(v.as_slice())
         .map(Address::from)
-        .map_err(|_| {
-            CliError::new(
-                "bad_input",
-                format!("{what} must be a 20-byte address, got {s:?}"),
-            )
-        })
+        .map_err(|_| Error::BadInput(format!("{what} must be a 20-byte address, got {s:?}")))
 }
 
 /// Parses `ADDR,ADDR,…`.
-pub fn address_list(what: &str, s: &str) -> Result<Vec<Address>, CliError> {
+pub fn address_list(what: &str, s: &str) -> Result<Vec<Address>> {
     s.split(',')
         .filter(|p| !p.trim().is_empty())
         .map(|p| address(what, p))
         .collect()
 }
 
-/// Lowercase hex without `0x`, the CLI's JSON form for byte strings.
-pub fn hex(b: impl AsRef<[u8]>) -> String {
-    alloy::hex::encode(b)
+/// Parses `tdx,sgx,…` (empty items skipped) into platforms.
+pub fn platforms(list: &str) -> Result<Vec<Platform>> {
+    list.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            p.trim().parse::<Platform>().map_err(|_| {
+                Error::BadInput(format!(
+                    "unknown platform {p:?}; use tdx, sgx, sev-snp, nitro or simulated"
+                ))
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -168,26 +173,26 @@ mod tests {
         assert_eq!(duration("7d").unwrap(), 604_800);
         assert_eq!(duration("0").unwrap(), 0);
         for bad in ["", "h", "1w", "-1s", "1.5h", "99999999999999999999d", "1ss"] {
-            assert_eq!(duration(bad).unwrap_err().kind, "bad_input", "{bad}");
+            assert_eq!(duration(bad).unwrap_err().kind(), "bad_input", "{bad}");
         }
     }
 
     #[test]
     fn timelock_and_lifetime__should_refuse_values_the_contract_refuses_with_its_kind() {
         assert_eq!(timelock("365d").unwrap(), 365 * 86_400);
-        assert_eq!(timelock("366d").unwrap_err().kind, "invalid_timelock");
+        assert_eq!(timelock("366d").unwrap_err().kind(), "invalid_timelock");
         assert_eq!(
-            timelock("99999999999999d").unwrap_err().kind,
+            timelock("99999999999999d").unwrap_err().kind(),
             "invalid_timelock"
         );
-        assert_eq!(lifetime("0s").unwrap_err().kind, "invalid_lifetime");
+        assert_eq!(lifetime("0s").unwrap_err().kind(), "invalid_lifetime");
         assert_eq!(lifetime("7d").unwrap(), 7 * 86_400);
         assert_eq!(
-            transition_deadline("59s").unwrap_err().kind,
+            transition_deadline("59s").unwrap_err().kind(),
             "invalid_deadline"
         );
         assert_eq!(transition_deadline("1d").unwrap(), 86_400);
-        assert_eq!(timelock("1w").unwrap_err().kind, "bad_input");
+        assert_eq!(timelock("1w").unwrap_err().kind(), "bad_input");
     }
 
     #[test]
@@ -203,13 +208,13 @@ mod tests {
         assert_eq!(snp_floor("x", "none", true).unwrap(), 0);
         for bad in ["1,2,3", "1,2,3,4,5", "256,0,0,0", "a,b,c,d", ""] {
             assert_eq!(
-                snp_floor("x", bad, false).unwrap_err().kind,
+                snp_floor("x", bad, false).unwrap_err().kind(),
                 "bad_input",
                 "{bad}"
             );
         }
         assert_eq!(
-            snp_floor("x", "1,2,3,4", true).unwrap_err().kind,
+            snp_floor("x", "1,2,3,4", true).unwrap_err().kind(),
             "bad_input"
         );
     }
@@ -221,11 +226,22 @@ mod tests {
             address("voter", "70997970c51812dc3a010c7d01b50e0d17dc79c8").unwrap(),
             a
         );
-        assert_eq!(address("voter", "0x1234").unwrap_err().kind, "bad_input");
+        assert_eq!(address("voter", "0x1234").unwrap_err().kind(), "bad_input");
         assert_eq!(
             address_list("voters", &format!("{a},{a}")).unwrap().len(),
             2
         );
+    }
+
+    #[test]
+    fn platforms__should_read_the_list_and_name_an_unknown_one() {
+        assert_eq!(
+            platforms("tdx, sev-snp,,").unwrap(),
+            [Platform::Tdx, Platform::SevSnp]
+        );
+        let e = platforms("tdx,sgz").unwrap_err();
+        assert_eq!(e.kind(), "bad_input");
+        assert!(e.to_string().contains("sgz"), "{e}");
     }
 
     proptest! {

@@ -13,7 +13,7 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
-use crate::cli::CliError;
+use super::error::{Error, Result};
 
 /// The file naming the chain and contract of a devnet.
 pub const STATE_FILE: &str = "devnet.json";
@@ -43,43 +43,37 @@ impl DevnetDir {
     }
 
     /// Reads `devnet.json`.
-    pub fn state(&self) -> Result<DevnetState, CliError> {
+    pub fn state(&self) -> Result<DevnetState> {
         let path = self.dir.join(STATE_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| {
-            CliError::new(
-                "devnet_not_found",
-                format!(
-                    "no devnet in {} ({}: {e}); start one with `kms devnet up --dir {}`",
-                    self.dir.display(),
-                    path.display(),
-                    self.dir.display()
-                ),
-            )
+            Error::DevnetNotFound(format!(
+                "no devnet in {} ({}: {e}); start one with `kms devnet up --dir {}`",
+                self.dir.display(),
+                path.display(),
+                self.dir.display()
+            ))
         })?;
         serde_json::from_str(&text).map_err(|e| {
-            CliError::new(
-                "bad_devnet",
-                format!("{} is not a devnet state file: {e}", path.display()),
-            )
+            Error::BadDevnet(format!(
+                "{} is not a devnet state file: {e}",
+                path.display()
+            ))
         })
     }
 
     /// The key file `--as role` signs with; it must exist.
-    pub fn key_file(&self, role: &Role) -> Result<PathBuf, CliError> {
+    pub fn key_file(&self, role: &Role) -> Result<PathBuf> {
         let path = self.dir.join("keys").join(format!("{role}.key"));
         if path.is_file() {
             Ok(path)
         } else {
-            Err(CliError::new(
-                "unknown_signer",
-                format!(
-                    "the devnet in {} has no {} {} (no {})",
-                    self.dir.display(),
-                    role.kind,
-                    role.index,
-                    path.display()
-                ),
-            ))
+            Err(Error::UnknownSigner(format!(
+                "the devnet in {} has no {} {} (no {})",
+                self.dir.display(),
+                role.kind,
+                role.index,
+                path.display()
+            )))
         }
     }
 }
@@ -162,12 +156,12 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let d = DevnetDir::new(&dir);
         assert_eq!(
-            d.state().map_err(|e| e.kind).unwrap_err(),
+            d.state().map_err(|e| e.kind()).unwrap_err(),
             "devnet_not_found"
         );
         std::fs::create_dir_all(dir.join("keys")).unwrap();
         std::fs::write(dir.join(STATE_FILE), "{\"contract\": 1}").unwrap();
-        assert_eq!(d.state().map_err(|e| e.kind).unwrap_err(), "bad_devnet");
+        assert_eq!(d.state().map_err(|e| e.kind()).unwrap_err(), "bad_devnet");
         std::fs::write(
             dir.join(STATE_FILE),
             "{\"rpc\": \"http://127.0.0.1:1\", \"nodes\": []}",
@@ -177,7 +171,7 @@ mod tests {
         assert_eq!((s.rpc.as_str(), s.contract), ("http://127.0.0.1:1", None));
         let role: Role = "voter:1".parse().unwrap();
         assert_eq!(
-            d.key_file(&role).map_err(|e| e.kind).unwrap_err(),
+            d.key_file(&role).map_err(|e| e.kind()).unwrap_err(),
             "unknown_signer"
         );
         std::fs::write(dir.join("keys/voter-1.key"), "00").unwrap();

@@ -1,0 +1,79 @@
+//! `kms node register|set-endpoint|deregister`: the node registry as the governance
+//! contract records it (CLI.md "Operators").
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use clients::sdk::node::load_registration;
+use clients::Result;
+
+use super::args::ChainArgs;
+use super::error::CliError;
+use super::parsers;
+use super::render::{self, Output};
+
+/// `kms node`.
+#[derive(Args, Debug)]
+pub struct NodeArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    #[command(subcommand)]
+    command: NodeCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum NodeCommand {
+    /// Register a node operated (and paid for) by the signing account, from the
+    /// registration file kms-node wrote at start-up; prints its node_id. Vendor and TEE
+    /// family follow from the platform in the file.
+    Register {
+        /// The registration file (docs/GOVERNANCE.md, "Node registration").
+        #[arg(long)]
+        registration: PathBuf,
+        /// Where the node listens (several: comma-separated).
+        #[arg(long)]
+        endpoint: String,
+    },
+    /// Change where a node listens (its operator only).
+    SetEndpoint {
+        /// The node id (32-byte hex).
+        #[arg(value_parser = parsers::hex32("NODE_ID"))]
+        node_id: [u8; 32],
+        /// The new endpoint (several: comma-separated).
+        endpoint: String,
+    },
+    /// Remove a node's record (its operator only; not while it is in the active or
+    /// pending committee).
+    Deregister {
+        /// The node id (32-byte hex).
+        #[arg(value_parser = parsers::hex32("NODE_ID"))]
+        node_id: [u8; 32],
+    },
+}
+
+/// Runs a `kms node` command.
+pub fn run(args: &NodeArgs) -> Result<Output, CliError> {
+    super::block_on(dispatch(args))
+}
+
+async fn dispatch(args: &NodeArgs) -> Result<Output> {
+    let c = &args.chain;
+    match &args.command {
+        NodeCommand::Register {
+            registration,
+            endpoint,
+        } => {
+            let reg = load_registration(registration)?;
+            let n = c.signed()?.register_node(&reg, endpoint).await?;
+            Ok(render::node::registered(&n))
+        }
+        NodeCommand::SetEndpoint { node_id, endpoint } => {
+            let gas = c.signed()?.set_endpoint(*node_id, endpoint).await?;
+            Ok(render::node::endpoint_set(node_id, endpoint, gas))
+        }
+        NodeCommand::Deregister { node_id } => {
+            let gas = c.signed()?.deregister(*node_id).await?;
+            Ok(render::node::deregistered(node_id, gas))
+        }
+    }
+}

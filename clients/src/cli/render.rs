@@ -1,0 +1,47 @@
+//! Every command's output, in one place: the JSON object of CLI.md (`--json`) and the
+//! human text, built from the SDK's typed results.
+
+pub mod attest;
+pub mod gov;
+pub mod network;
+pub mod node;
+
+use serde_json::{json, Value};
+
+/// A command's result, in both forms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    /// The JSON object printed with `--json`.
+    pub json: Value,
+    /// The text printed otherwise.
+    pub text: String,
+}
+
+impl Output {
+    /// An output of both forms.
+    pub fn new(json: Value, text: impl Into<String>) -> Self {
+        Self {
+            json,
+            text: text.into(),
+        }
+    }
+
+    /// Prints the JSON object with `json`, otherwise the text.
+    pub fn emit(&self, json: bool) {
+        if json {
+            println!("{}", self.json);
+        } else {
+            println!("{}", self.text);
+        }
+    }
+}
+
+/// Lowercase hex without `0x`, the CLI's JSON form for byte strings.
+pub fn hex(b: impl AsRef<[u8]>) -> String {
+    alloy::hex::encode(b)
+}
+
+/// `kms version`.
+pub fn version(v: &str) -> Output {
+    Output::new(json!({ "version": v }), v)
+}

@@ -1,0 +1,43 @@
+//! The network as the chain records it: the active epoch with its members' records,
+//! and the attestation policy nodes enforce.
+
+use attestation_gate::Policy;
+use governance_contract::{EpochInfo, NodeRecord};
+
+use super::error::Result;
+use super::gov::GovClient;
+use super::transport::call_error;
+
+/// The active epoch and its committee.
+#[derive(Debug, Clone)]
+pub struct NetworkInfo {
+    /// The active (or last) epoch.
+    pub epoch: EpochInfo,
+    /// The record of each committee member, in committee order.
+    pub members: Vec<NodeRecord>,
+}
+
+impl GovClient {
+    /// The active epoch and its members' records.
+    pub async fn network_info(&self) -> Result<NetworkInfo> {
+        let epoch = self.active_committee().await?;
+        let mut members = Vec::with_capacity(epoch.committee.len());
+        for id in &epoch.committee {
+            let n = self
+                .gov
+                .node((*id).into())
+                .call()
+                .await
+                .map_err(call_error)?;
+            members.push(NodeRecord::from(n));
+        }
+        Ok(NetworkInfo { epoch, members })
+    }
+
+    /// The network-wide attestation policy, converted as nodes convert it (so what is
+    /// shown is what nodes enforce); no approved measurements.
+    pub async fn attestation_policy(&self) -> Result<Policy> {
+        let chain = self.network_policy().await?;
+        Ok(governance_contract::policy::attestation_policy(&chain, []))
+    }
+}
