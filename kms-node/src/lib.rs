@@ -3,3 +3,18 @@
 #![doc = include_str!("../README.md")]
 
 pub mod config;
+pub mod storage;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+/// The crate's errors, one enum per module.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Configuration refused.
+    #[error(transparent)]
+    Config(#[from] config::Error),
+    /// Sealed storage failed.
+    #[error(transparent)]
+    Storage(#[from] storage::Error),
+}
