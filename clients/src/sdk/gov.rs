@@ -6,23 +6,28 @@
 //! transaction need a client made with [`GovClient::signed`]. A refusal by the contract
 //! is [`Error::Contract`] with the contract's error kind.
 
+mod committee;
+mod types;
+
 use std::path::PathBuf;
 
-use alloy::primitives::{Address, FixedBytes, TxHash, U256};
+use alloy::primitives::{Address, FixedBytes, U256};
 use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
 use governance_contract::policy::OnChainPolicy;
 use governance_contract::{
-    types, AppInfo, EpochInfo, EpochStatus, Governance, NetworkPolicy, Platform, ProposalInfo,
+    types as contract_types, AppInfo, EpochInfo, Governance, Platform, ProposalInfo,
 };
 
+pub use self::committee::{default_threshold, next_committee, CommitteeChange};
+pub use self::types::{
+    check_page_limit, Acted, Council, Deployed, Deployment, PolicyChange, Proposal, ProposalEntry,
+    ProposalPage, Proposed, RegisteredApp, MAX_PAGE,
+};
 use super::devnet::{DevnetDir, Role};
 use super::error::{Error, Result};
 use super::parse;
 use super::transport::{self, call_error, Gov};
-
-/// The largest page [`GovClient::proposals`] asks for (the contract's `MAX_PAGE`).
-pub const MAX_PAGE: u64 = 100;
 
 /// Where the network is: a JSON-RPC endpoint and the governance contract's address.
 #[derive(Debug, Clone)]
@@ -72,255 +77,6 @@ impl Chain {
 /// The signing key of `role` in the devnet in `dir`.
 pub fn devnet_signer(dir: &std::path::Path, role: &Role) -> Result<PrivateKeySigner> {
     transport::signer(Some(&DevnetDir::new(dir).key_file(role)?))
-}
-
-/// An application's council: who votes and how many votes a decision needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Council {
-    /// The voters.
-    pub voters: Vec<Address>,
-    /// Votes needed for ordinary proposals.
-    pub quorum: u16,
-    /// Votes needed for a revocation (no timelock); `None`: the quorum.
-    pub revoke_quorum: Option<u16>,
-    /// Seconds between reaching the quorum and execution.
-    pub timelock: u64,
-}
-
-impl Council {
-    fn revoke_quorum(&self) -> u16 {
-        self.revoke_quorum.unwrap_or(self.quorum)
-    }
-}
-
-/// What [`GovClient::deploy`] sets up.
-#[derive(Debug, Clone)]
-pub struct Deployment {
-    /// The network's voters (they also govern the kms-node application).
-    pub council: Council,
-    /// Seconds a proposal stays executable after its timelock.
-    pub proposal_lifetime: u64,
-    /// Forbid one TEE family from holding t or more seats.
-    pub family_cap: bool,
-    /// Platforms whose evidence nodes accept.
-    pub platforms: Vec<Platform>,
-    /// Seconds a committee transition waits for every member's confirmation.
-    pub transition_deadline: u64,
-}
-
-/// A deployed governance contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Deployed {
-    /// Its address.
-    pub contract: Address,
-    /// The id of the network's own application (kms-node builds).
-    pub node_app_id: [u8; 32],
-}
-
-/// A registered application.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RegisteredApp {
-    /// `keccak256(abi.encode(owner, salt))`.
-    pub app_id: [u8; 32],
-    /// The registering account.
-    pub owner: Address,
-    /// The salt the id was made with.
-    pub salt: [u8; 32],
-    /// Gas the transaction used.
-    pub gas_used: u64,
-}
-
-/// The committee of a committee-change proposal: the current one with nodes removed and
-/// added, and the threshold.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CommitteeChange {
-    /// Node ids to append, in order.
-    pub add: Vec<[u8; 32]>,
-    /// Node ids to take out.
-    pub remove: Vec<[u8; 32]>,
-    /// The new threshold; `None`: [`default_threshold`].
-    pub threshold: Option<u16>,
-}
-
-/// A change of the network's attestation values; `None` keeps the current value.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PolicyChange {
-    /// SEV-SNP floors (Milan, Genoa, Turin), packed as the contract stores them (0: none).
-    pub snp_min_tcb: [Option<u64>; 3],
-    /// TDX/SGX minimum tcbEvaluationDataNumber (0: not checked).
-    pub dcap_min_tcb_evaluation_data_number: Option<u32>,
-    /// TDX/SGX maximum TCB-info age in seconds (0: not checked).
-    pub dcap_max_collateral_age_secs: Option<u64>,
-    /// Maximum evidence age in seconds (0: the node's default).
-    pub max_evidence_age_secs: Option<u64>,
-}
-
-impl PolicyChange {
-    /// `current` with this change applied.
-    pub fn apply(&self, mut current: NetworkPolicy) -> NetworkPolicy {
-        for (slot, new) in current.snp_min_tcb.iter_mut().zip(self.snp_min_tcb) {
-            if let Some(v) = new {
-                *slot = v;
-            }
-        }
-        if let Some(n) = self.dcap_min_tcb_evaluation_data_number {
-            current.dcap_min_tcb_evaluation_data_number = n;
-        }
-        if let Some(d) = self.dcap_max_collateral_age_secs {
-            current.dcap_max_collateral_age_secs = d;
-        }
-        if let Some(d) = self.max_evidence_age_secs {
-            current.max_evidence_age_secs = d;
-        }
-        current
-    }
-}
-
-/// A proposal to make; the proposer's vote is counted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Proposal {
-    /// Approve a measurement for an application.
-    Approve {
-        /// The application.
-        app: [u8; 32],
-        /// The measurement digest.
-        measurement: [u8; 32],
-    },
-    /// Revoke a measurement (revocation quorum, no timelock).
-    Revoke {
-        /// The application.
-        app: [u8; 32],
-        /// The measurement digest.
-        measurement: [u8; 32],
-    },
-    /// Set the next committee.
-    Committee(CommitteeChange),
-    /// Replace an application's council.
-    Council {
-        /// The application.
-        app: [u8; 32],
-        /// Its new council.
-        council: Council,
-    },
-    /// Cancel the pending committee transition (`None`: the one pending now).
-    CancelTransition {
-        /// The pending epoch.
-        epoch: Option<u64>,
-    },
-    /// Set the platforms whose evidence nodes accept.
-    Platforms(Vec<Platform>),
-    /// Veto an open proposal of the same council.
-    Veto(u64),
-    /// Switch the TEE-family rule.
-    FamilyCap(bool),
-    /// Switch the committee liveness rule.
-    LivenessRule(bool),
-    /// Seconds a transition waits for every member.
-    TransitionDeadline(u64),
-    /// Change the network's attestation values.
-    NetworkPolicy(PolicyChange),
-}
-
-/// A proposal made.
-#[derive(Debug, Clone)]
-pub struct Proposed {
-    /// Its id.
-    pub id: u64,
-    /// Its state right after the transaction.
-    pub proposal: ProposalInfo,
-    /// Gas the transaction used.
-    pub gas_used: u64,
-}
-
-/// A vote, execution or cancellation done.
-#[derive(Debug, Clone)]
-pub struct Acted {
-    /// The proposal's state right after the transaction.
-    pub proposal: ProposalInfo,
-    /// The transaction.
-    pub tx: TxHash,
-    /// Gas the transaction used.
-    pub gas_used: u64,
-}
-
-/// A proposal of a listing.
-#[derive(Debug, Clone)]
-pub enum ProposalEntry {
-    /// A proposal this build decodes.
-    Known(ProposalInfo),
-    /// A proposal with a kind, state or payload this build cannot decode (a newer
-    /// contract's), kept raw so that one does not break a listing.
-    Undecoded {
-        /// Its id.
-        id: u64,
-        /// What the contract returned.
-        raw: Governance::ProposalView,
-    },
-}
-
-/// One page of proposals, newest first.
-#[derive(Debug, Clone)]
-pub struct ProposalPage {
-    /// The proposals.
-    pub entries: Vec<ProposalEntry>,
-    /// How many proposals match in all.
-    pub total: u64,
-    /// How many of the newest were skipped.
-    pub offset: u64,
-    /// The offset of the next page, if any.
-    pub next_offset: Option<u64>,
-}
-
-/// Refuses a page size outside `1..=MAX_PAGE`.
-pub fn check_page_limit(limit: u64) -> Result<u64> {
-    if (1..=MAX_PAGE).contains(&limit) {
-        Ok(limit)
-    } else {
-        Err(Error::BadInput(format!(
-            "--limit must be between 1 and {MAX_PAGE}, got {limit}"
-        )))
-    }
-}
-
-/// The threshold a committee of `n` members keeps when none is given: the current
-/// threshold `current` if it is still a majority of `n` (and at most `n`), else
-/// `n/2 + 1`.
-pub fn default_threshold(current: u16, n: usize) -> u16 {
-    let t = usize::from(current);
-    if current > 0 && t <= n && t.saturating_mul(2) > n {
-        current
-    } else {
-        u16::try_from(n / 2 + 1).unwrap_or(u16::MAX)
-    }
-}
-
-/// The committee that results from `current` (if active, else empty) with `change`:
-/// members removed (each must be in it), then added, and the threshold.
-pub fn next_committee(
-    current: &EpochInfo,
-    change: &CommitteeChange,
-) -> Result<(Vec<[u8; 32]>, u16)> {
-    let mut members: Vec<[u8; 32]> = if current.status == EpochStatus::Active {
-        current.committee.clone()
-    } else {
-        Vec::new()
-    };
-    for r in &change.remove {
-        let before = members.len();
-        members.retain(|m| m != r);
-        if members.len() == before {
-            return Err(Error::BadInput(format!(
-                "node {} is not in the active committee",
-                alloy::hex::encode(r)
-            )));
-        }
-    }
-    members.extend(change.add.iter().copied());
-    let t = change
-        .threshold
-        .unwrap_or_else(|| default_threshold(current.threshold, members.len()));
-    Ok((members, t))
 }
 
 /// A client of the governance contract.
@@ -403,7 +159,7 @@ impl GovClient {
         ))
         .await?;
         Ok(RegisteredApp {
-            app_id: types::app_id(owner, salt),
+            app_id: contract_types::app_id(owner, salt),
             owner,
             salt,
             gas_used: receipt.gas_used,
@@ -597,97 +353,4 @@ fn created_proposal(receipt: &TransactionReceipt) -> Result<u64> {
         .ok_or_else(|| {
             Error::ChainError("the transaction succeeded but emitted no ProposalCreated".into())
         })
-}
-
-#[cfg(test)]
-#[allow(non_snake_case)]
-mod tests {
-    use super::*;
-
-    fn epoch(status: EpochStatus, threshold: u16, committee: Vec<[u8; 32]>) -> EpochInfo {
-        EpochInfo {
-            epoch: 1,
-            status,
-            threshold,
-            committee,
-            created_at: 0,
-            activated_at: None,
-            transcript_hash: None,
-            bls_group_pk: None,
-            secp_group_pk: None,
-            confirmations: 0,
-            deadline: 0,
-            not_confirmed: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn default_threshold__should_keep_a_still_valid_majority_else_take_n_over_2_plus_1() {
-        assert_eq!(default_threshold(3, 5), 3); // still a majority of 5
-        assert_eq!(default_threshold(3, 4), 3); // 3 of 4
-        assert_eq!(default_threshold(2, 4), 3); // 2 of 4 is no majority
-        assert_eq!(default_threshold(4, 3), 2); // more than n
-        assert_eq!(default_threshold(0, 4), 3); // no committee yet
-        assert_eq!(default_threshold(0, 1), 1);
-        assert_eq!(default_threshold(0, 0), 1);
-    }
-
-    #[test]
-    fn next_committee__should_remove_then_add_and_refuse_a_stranger() {
-        let (a, b, c) = ([1; 32], [2; 32], [3; 32]);
-        let current = epoch(EpochStatus::Active, 2, vec![a, b, c]);
-        let change = CommitteeChange {
-            add: vec![[4; 32], [5; 32]],
-            remove: vec![b],
-            threshold: None,
-        };
-        let (members, t) = next_committee(&current, &change).unwrap();
-        assert_eq!(members, [a, c, [4; 32], [5; 32]]);
-        assert_eq!(t, 3);
-        let explicit = CommitteeChange {
-            threshold: Some(4),
-            ..change.clone()
-        };
-        assert_eq!(next_committee(&current, &explicit).unwrap().1, 4);
-        let stranger = CommitteeChange {
-            remove: vec![[9; 32]],
-            ..CommitteeChange::default()
-        };
-        let e = next_committee(&current, &stranger).unwrap_err();
-        assert_eq!(e.kind(), "bad_input");
-        // No active committee yet: start from an empty one.
-        let pending = epoch(EpochStatus::Pending, 0, vec![a]);
-        assert_eq!(next_committee(&pending, &change).map(|r| r.1).ok(), None);
-        let fresh = CommitteeChange {
-            add: vec![a, b],
-            ..CommitteeChange::default()
-        };
-        assert_eq!(next_committee(&pending, &fresh).unwrap(), (vec![a, b], 2));
-    }
-
-    #[test]
-    fn check_page_limit__should_accept_1_to_max_page() {
-        assert_eq!(check_page_limit(1).unwrap(), 1);
-        assert_eq!(check_page_limit(MAX_PAGE).unwrap(), MAX_PAGE);
-        assert_eq!(check_page_limit(0).unwrap_err().kind(), "bad_input");
-        assert_eq!(check_page_limit(101).unwrap_err().kind(), "bad_input");
-    }
-
-    #[test]
-    fn policy_change__should_keep_values_not_given() {
-        let current = NetworkPolicy {
-            snp_min_tcb: [1, 2, 3],
-            max_evidence_age_secs: 600,
-            ..NetworkPolicy::default()
-        };
-        let change = PolicyChange {
-            snp_min_tcb: [None, Some(0), None],
-            dcap_max_collateral_age_secs: Some(86_400),
-            ..PolicyChange::default()
-        };
-        let v = change.apply(current);
-        assert_eq!(v.snp_min_tcb, [1, 0, 3]);
-        assert_eq!(v.dcap_max_collateral_age_secs, 86_400);
-        assert_eq!(v.max_evidence_age_secs, 600);
-    }
 }
