@@ -47,12 +47,17 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The file is not TOML, or a value has the wrong type.
-    #[error("config file {path} is invalid: {source}")]
+    ///
+    /// Only the TOML parser's message and the line are kept, never the offending
+    /// source line, which may hold a secret (an unquoted `operator_key`).
+    #[error("config file {path} is invalid{}: {message}", line.map(|l| format!(" at line {l}")).unwrap_or_default())]
     Parse {
         /// The file.
         path: PathBuf,
-        /// The TOML error (it names the line and the key).
-        source: Box<toml::de::Error>,
+        /// 1-based line of the error, when the parser knows it.
+        line: Option<usize>,
+        /// The parser's message (it names the key, not secret values).
+        message: String,
     },
     /// A key (or section) the node does not know.
     #[error("config file {path}: unknown key `{key}`")]
@@ -415,9 +420,14 @@ impl Config {
         path: &Path,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, Error> {
-        let parse_error = |source: toml::de::Error| Error::Parse {
+        let parse_error = |error: toml::de::Error| Error::Parse {
             path: path.to_owned(),
-            source: Box::new(source),
+            line: error.span().map(|span| {
+                text.get(..span.start)
+                    .map_or(0, |before| before.matches('\n').count())
+                    .saturating_add(1)
+            }),
+            message: error.message().to_owned(),
         };
         let mut table: toml::Table = toml::from_str(text).map_err(parse_error)?;
         check_known_keys(&table, path)?;
@@ -510,7 +520,52 @@ struct SecretText(Zeroizing<String>);
 
 impl<'de> Deserialize<'de> for SecretText {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(|s| Self(Zeroizing::new(s)))
+        d.deserialize_str(SecretTextVisitor)
+    }
+}
+
+/// Accepts strings; for anything else an error that does not repeat the value (serde's
+/// default `invalid type: integer `…`` would).
+struct SecretTextVisitor;
+
+impl SecretTextVisitor {
+    fn refuse<E: serde::de::Error>() -> Result<SecretText, E> {
+        Err(E::custom("expected a quoted string (value not shown)"))
+    }
+}
+
+impl serde::de::Visitor<'_> for SecretTextVisitor {
+    type Value = SecretText;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a quoted string")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SecretText, E> {
+        Ok(SecretText(Zeroizing::new(v.to_owned())))
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<SecretText, E> {
+        Ok(SecretText(Zeroizing::new(v)))
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<SecretText, E> {
+        Self::refuse()
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<SecretText, E> {
+        Self::refuse()
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<SecretText, E> {
+        Self::refuse()
+    }
+    fn visit_i128<E: serde::de::Error>(self, _: i128) -> Result<SecretText, E> {
+        Self::refuse()
+    }
+    fn visit_u128<E: serde::de::Error>(self, _: u128) -> Result<SecretText, E> {
+        Self::refuse()
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<SecretText, E> {
+        Self::refuse()
+    }
+    fn visit_bytes<E: serde::de::Error>(self, _: &[u8]) -> Result<SecretText, E> {
+        Self::refuse()
     }
 }
 
@@ -922,6 +977,38 @@ attester = "sev-guest"
         assert!(matches!(err, Error::Parse { .. }), "{err:?}");
         let err = parse(&with("protocol", "attempt_deadline = \"ninety\"")).unwrap_err();
         assert!(matches!(err, Error::Parse { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn parse_error__should_name_the_line_but_not_repeat_a_secret() {
+        // Unquoted: TOML reads a (too large) number; the source line must not be echoed.
+        let text = with(
+            "storage",
+            &format!("sealing = \"operator-key\"\noperator_key = 0x{KEY_HEX}"),
+        );
+        let err = parse(&text).unwrap_err();
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("operator_key"))
+            .unwrap()
+            + 1;
+        assert!(
+            matches!(&err, Error::Parse { line: Some(l), .. } if *l == line),
+            "{err:?}"
+        );
+        for shown in [err.to_string(), format!("{err:?}")] {
+            assert!(!shown.contains(&KEY_HEX[..12]), "{shown}");
+        }
+        // A value of the wrong type is not repeated either.
+        let text = with(
+            "storage",
+            "sealing = \"operator-key\"\noperator_key = 918273645546372",
+        );
+        let err = parse(&text).unwrap_err();
+        assert!(matches!(err, Error::Parse { .. }), "{err:?}");
+        for shown in [err.to_string(), format!("{err:?}")] {
+            assert!(!shown.contains("918273645546372"), "{shown}");
+        }
     }
 
     #[test]

@@ -214,6 +214,41 @@ mod tests {
     }
 
     #[test]
+    fn sealer_from_config__should_build_the_operator_key_sealer() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = [0x33; 32];
+        let path = write_key(dir.path(), "k", &key, 0o600);
+        let text = format!(
+            "[chain]\nrpc_url = \"http://h\"\ncontract = \"0x{}\"\n[attestation]\nattester = \"nitro\"\n[storage]\nsealing = \"operator-key\"\n",
+            "11".repeat(20)
+        );
+        let expected = *OperatorKeySealer::from_key(&key)
+            .unwrap()
+            .file_key(Epoch(4), ShareKind::Secp)
+            .unwrap();
+        let from_file = crate::config::Config::parse_with_env(
+            &format!("{text}operator_key_file = {:?}\n", path.to_str().unwrap()),
+            Path::new("t.toml"),
+            [],
+        )
+        .unwrap();
+        let from_env = crate::config::Config::parse_with_env(
+            &text,
+            Path::new("t.toml"),
+            [("KMS_NODE_STORAGE_OPERATOR_KEY".to_owned(), hex::encode(key))],
+        )
+        .unwrap();
+        for config in [from_file, from_env] {
+            let sealer = sealer_from_config(&config.storage).unwrap();
+            assert_eq!(sealer.method(), SealingMethod::OperatorKey);
+            assert_eq!(
+                *sealer.file_key(Epoch(4), ShareKind::Secp).unwrap(),
+                expected
+            );
+        }
+    }
+
+    #[test]
     fn sealer_from_config__should_refuse_platform_sealing_for_now() {
         let config = StorageConfig {
             sealing: Sealing::Platform,
