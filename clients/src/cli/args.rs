@@ -6,7 +6,11 @@ use alloy::signers::local::PrivateKeySigner;
 use clap::Args;
 use clients::sdk::devnet::Role;
 use clients::sdk::{gov, transport};
-use clients::{Chain, GovClient, Result};
+use clients::{Chain, Error, GovClient, Result};
+use zeroize::Zeroizing;
+
+/// The environment variable holding the signing key (hex) when `--key-file` is absent.
+const KEY_ENV: &str = "KMS_PRIVATE_KEY";
 
 /// Where the network is and who signs.
 #[derive(Args, Debug, Clone)]
@@ -45,7 +49,17 @@ impl ChainArgs {
     pub fn signer(&self) -> Result<PrivateKeySigner> {
         match (&self.as_, self.devnet.as_deref()) {
             (Some(role), Some(dir)) => gov::devnet_signer(dir, role),
-            _ => transport::signer(self.key_file.as_deref()),
+            _ => match &self.key_file {
+                Some(path) => transport::signer_from_file(path),
+                None => {
+                    let text = Zeroizing::new(std::env::var(KEY_ENV).map_err(|_| {
+                        Error::MissingKey(format!(
+                            "this command signs a transaction: give --key-file FILE or set {KEY_ENV} (hex)"
+                        ))
+                    })?);
+                    transport::signer_from_hex(&text)
+                }
+            },
         }
     }
 

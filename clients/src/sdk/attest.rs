@@ -1,7 +1,7 @@
 //! Offline evidence verification and measurement (CLI.md, "Attestation tools").
 //!
-//! The verification itself is `attestation-gate`'s; this module reads the files and
-//! picks the verifiers. The time is an argument ([`wall_clock`] reads the clock for
+//! The verification itself is `attestation-gate`'s; this module reads the files
+//! (through [`files`]) and picks the verifiers. The time is an argument ([`wall_clock`] reads the clock for
 //! callers that want now).
 
 use std::path::Path;
@@ -11,9 +11,7 @@ use attestation_gate::simulated::{DevnetPublicKey, SimulatedVerifier};
 use attestation_gate::{Claims, Collateral, RawClaims, UnixTime, Verifiers};
 
 use super::error::{Error, Result};
-
-/// Largest file read (evidence or collateral item).
-const MAX_FILE: u64 = 8 << 20;
+use super::transport::files;
 
 /// Verifies `evidence` (any encoding; platform detected) at `now`, trusting simulated
 /// evidence only if signed by one of `simulated_keys` (devnet public keys).
@@ -45,38 +43,23 @@ fn verifiers_with(simulated_keys: &[[u8; 32]]) -> Result<Verifiers> {
 
 /// Reads a file of at most 8 MiB; `what` names it in errors.
 pub fn read_file(path: &Path, what: &str) -> Result<Vec<u8>> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Error::Io(format!("cannot read {what} file {}: {e}", path.display())))?;
-    if meta.len() > MAX_FILE {
-        return Err(Error::BadInput(format!(
-            "{what} file {} is larger than 8 MiB",
-            path.display()
-        )));
+    files::read(path).map_err(|e| file_error(&e, &format!("{what} file {}", path.display())))
+}
+
+fn file_error(e: &std::io::Error, what: &str) -> Error {
+    if e.kind() == std::io::ErrorKind::FileTooLarge {
+        Error::BadInput(format!("{what} is larger than 8 MiB"))
+    } else {
+        Error::Io(format!("cannot read {what}: {e}"))
     }
-    std::fs::read(path)
-        .map_err(|e| Error::Io(format!("cannot read {what} file {}: {e}", path.display())))
 }
 
 /// Reads every regular file of `dir` (not recursively) into a [`Collateral`], keyed by
 /// file name.
 pub fn load_collateral(dir: &Path) -> Result<Collateral> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        Error::Io(format!(
-            "cannot read collateral folder {}: {e}",
-            dir.display()
-        ))
-    })?;
+    let what = format!("collateral folder {}", dir.display());
     let mut c = Collateral::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::Io(e.to_string()))?;
-        let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
-        if !is_file {
-            continue;
-        }
-        let Ok(name) = entry.file_name().into_string() else {
-            continue;
-        };
-        let bytes = read_file(&entry.path(), "collateral")?;
+    for (name, bytes) in files::read_folder(dir).map_err(|e| file_error(&e, &what))? {
         c.insert(name, bytes);
     }
     Ok(c)

@@ -14,6 +14,7 @@ use std::str::FromStr;
 use serde::Deserialize;
 
 use super::error::{Error, Result};
+use super::transport::files;
 
 /// The file naming the chain and contract of a devnet.
 pub const STATE_FILE: &str = "devnet.json";
@@ -45,7 +46,7 @@ impl DevnetDir {
     /// Reads `devnet.json`.
     pub fn state(&self) -> Result<DevnetState> {
         let path = self.dir.join(STATE_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
+        let text = files::read_text(&path).map_err(|e| {
             Error::DevnetNotFound(format!(
                 "no devnet in {} ({}: {e}); start one with `kms devnet up --dir {}`",
                 self.dir.display(),
@@ -64,7 +65,7 @@ impl DevnetDir {
     /// The key file `--as role` signs with; it must exist.
     pub fn key_file(&self, role: &Role) -> Result<PathBuf> {
         let path = self.dir.join("keys").join(format!("{role}.key"));
-        if path.is_file() {
+        if files::is_file(&path) {
             Ok(path)
         } else {
             Err(Error::UnknownSigner(format!(

@@ -76,7 +76,7 @@ impl Chain {
 
 /// The signing key of `role` in the devnet in `dir`.
 pub fn devnet_signer(dir: &std::path::Path, role: &Role) -> Result<PrivateKeySigner> {
-    transport::signer(Some(&DevnetDir::new(dir).key_file(role)?))
+    transport::signer_from_file(&DevnetDir::new(dir).key_file(role)?)
 }
 
 /// A client of the governance contract.

@@ -9,7 +9,7 @@ use governance_contract::{NodePlatform, Registration};
 
 use super::error::{Error, Result};
 use super::gov::GovClient;
-use super::transport;
+use super::transport::{self, files};
 
 /// A registered node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub struct RegisteredNode {
 /// Reads and verifies the registration file at `path` (docs/GOVERNANCE.md, "Node
 /// registration").
 pub fn load_registration(path: &Path) -> Result<Registration> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = files::read_text(path).map_err(|e| {
         Error::BadRegistration(format!(
             "cannot read the registration file {}: {e}",
             path.display()
