@@ -397,7 +397,19 @@ pub fn env_var_name(section: &str, key: &str) -> String {
 impl Config {
     /// Loads `path` with the process environment's overrides.
     pub fn load(path: &Path) -> Result<Self, Error> {
-        Self::load_with_env(path, std::env::vars())
+        // `vars_os`, not `vars`: `vars` panics on a variable that is not Unicode.
+        let mut env = Vec::new();
+        for (name, value) in std::env::vars_os() {
+            let Some(name) = name.to_str().filter(|n| n.starts_with(ENV_PREFIX)) else {
+                continue;
+            };
+            let value = value.into_string().map_err(|_| Error::EnvValue {
+                var: name.to_owned(),
+                expected: "valid UTF-8",
+            })?;
+            env.push((name.to_owned(), value));
+        }
+        Self::load_with_env(path, env)
     }
 
     /// Loads `path` with the overrides in `env` (name, value) pairs; variables without
@@ -1318,6 +1330,17 @@ attester = "sev-guest"
             matches!(&err, Error::Read { path, .. } if path == Path::new("/nonexistent/node.toml")),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn load__should_read_the_file_with_the_process_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.toml");
+        std::fs::write(&path, EXAMPLE).unwrap();
+        // The test process sets no KMS_NODE_* variable, so the file's values stand.
+        assert!(std::env::vars_os().all(|(k, _)| !k.to_string_lossy().starts_with(ENV_PREFIX)));
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.chain.confirmation_depth, 6);
     }
 
     #[test]
