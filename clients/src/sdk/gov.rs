@@ -111,6 +111,12 @@ impl GovClient {
         &self.gov
     }
 
+    /// The contract, for a call that sends a transaction: only with a signing key.
+    pub(super) fn signing(&self) -> Result<&Gov> {
+        self.account()?;
+        Ok(&self.gov)
+    }
+
     /// The signing account.
     pub(super) fn account(&self) -> Result<Address> {
         self.account.ok_or_else(|| {
@@ -168,7 +174,7 @@ impl GovClient {
 
     /// Makes a proposal and reads it back.
     pub async fn propose(&self, p: &Proposal) -> Result<Proposed> {
-        let g = &self.gov;
+        let g = self.signing()?;
         let receipt = match p {
             Proposal::Approve { app, measurement } => {
                 transport::send(g.proposeApprove((*app).into(), (*measurement).into())).await?
@@ -226,19 +232,19 @@ impl GovClient {
 
     /// Votes for proposal `id`.
     pub async fn vote(&self, id: u64) -> Result<Acted> {
-        let receipt = transport::send(self.gov.vote(U256::from(id))).await?;
+        let receipt = transport::send(self.signing()?.vote(U256::from(id))).await?;
         self.acted(id, &receipt).await
     }
 
     /// Executes proposal `id` (quorum reached, timelock passed).
     pub async fn execute(&self, id: u64) -> Result<Acted> {
-        let receipt = transport::send(self.gov.execute(U256::from(id))).await?;
+        let receipt = transport::send(self.signing()?.execute(U256::from(id))).await?;
         self.acted(id, &receipt).await
     }
 
     /// Cancels proposal `id` (its proposer only).
     pub async fn cancel(&self, id: u64) -> Result<Acted> {
-        let receipt = transport::send(self.gov.cancel(U256::from(id))).await?;
+        let receipt = transport::send(self.signing()?.cancel(U256::from(id))).await?;
         self.acted(id, &receipt).await
     }
 

@@ -89,14 +89,17 @@ impl GovClient {
 
     /// Moves node `node_id` to `endpoint` (its operator only); the gas used.
     pub async fn set_endpoint(&self, node_id: [u8; 32], endpoint: &str) -> Result<u64> {
-        let receipt =
-            transport::send(self.gov.setEndpoint(node_id.into(), endpoint.to_owned())).await?;
+        let receipt = transport::send(
+            self.signing()?
+                .setEndpoint(node_id.into(), endpoint.to_owned()),
+        )
+        .await?;
         Ok(receipt.gas_used)
     }
 
     /// Removes node `node_id`'s record (its operator only); the gas used.
     pub async fn deregister(&self, node_id: [u8; 32]) -> Result<u64> {
-        let receipt = transport::send(self.gov.deregister(node_id.into())).await?;
+        let receipt = transport::send(self.signing()?.deregister(node_id.into())).await?;
         Ok(receipt.gas_used)
     }
 }
