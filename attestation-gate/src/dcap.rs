@@ -540,6 +540,31 @@ mod tests {
         }
     }
 
+    /// A PCK chain of only line breaks (or nothing) is malformed, not a panic inside
+    /// x509-cert's PEM chain reader (found by the dcap_encoding fuzz target).
+    #[test]
+    fn check_encoding__should_refuse_an_empty_or_blank_pck_chain() {
+        let q = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/fixtures/attestation/sgx/dcapqvl-v3/quote.bin"
+        ))
+        .unwrap();
+        // v3: the PCK chain is the last field; its u32 size sits 4 bytes before it.
+        let pem_at = q.windows(10).position(|w| w == b"-----BEGIN").unwrap();
+        for chain in [&b""[..], b"\n", b"\r\n\n", b"\0"] {
+            let mut m = q[..pem_at].to_vec();
+            let size = u32::try_from(chain.len()).unwrap().to_le_bytes();
+            m[pem_at - 4..pem_at].copy_from_slice(&size);
+            m.extend_from_slice(chain);
+            let sig_len = u32::try_from(m.len() - 436).unwrap().to_le_bytes();
+            m[432..436].copy_from_slice(&sig_len);
+            assert!(
+                matches!(check_encoding(&m), Err(Error::Malformed { .. })),
+                "{chain:?}"
+            );
+        }
+    }
+
     #[test]
     fn check_encoding__should_accept_the_recorded_quotes() {
         for p in [

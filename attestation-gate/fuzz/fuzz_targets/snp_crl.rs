@@ -10,6 +10,8 @@ const REPORT_HEX: &str =
 const VCEK: &[u8] =
     include_bytes!("../../../../shared/fixtures/attestation/sev-snp/virtee-milan-vcek/vcek.der");
 
+static VERIFIER: std::sync::OnceLock<SevSnpVerifier> = std::sync::OnceLock::new();
+
 fuzz_target!(|data: &[u8]| {
     let _ = crl::parse(data);
     let Ok(bytes) = hex::decode(REPORT_HEX.trim()) else {
@@ -18,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(report) = SnpReport::parse(&bytes) else {
         return;
     };
-    let r = SevSnpVerifier::new().verify_report_with_crl(
+    let r = VERIFIER.get_or_init(SevSnpVerifier::new).verify_report_with_crl(
         &report,
         VCEK,
         Some(data),

@@ -174,6 +174,12 @@ fn qe_part(r: &mut Reader<'_>, root_der: &[u8]) -> Result<(), Error> {
 /// the last the pinned root, optionally followed by one NUL.
 fn check_pem_chain(pem: &[u8], at: usize, root_der: &[u8]) -> Result<(), Error> {
     let text = pem.strip_suffix(b"\0").unwrap_or(pem);
+    // x509-cert 0.2's `load_pem_chain` computes `len - 1` after stripping trailing CR/LF,
+    // which overflows (a panic with overflow checks) on input that is empty or only line
+    // breaks; such a chain is malformed anyway.
+    if text.iter().all(|b| *b == b'\r' || *b == b'\n') {
+        return Err(Error::malformed("DCAP PCK certificate chain (PEM)"));
+    }
     let certs = Certificate::load_pem_chain(text)
         .map_err(|_| Error::malformed("DCAP PCK certificate chain (PEM)"))?;
     let mut canonical = Vec::with_capacity(text.len());
