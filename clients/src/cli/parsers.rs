@@ -20,12 +20,11 @@ pub struct Addresses(pub Vec<Address>);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Platforms(pub Vec<Platform>);
 
-/// `on` or `off`.
+/// `on` or `off`. (The variants have no doc comments so that help lists them as
+/// `[possible values: on, off]`.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Switch {
-    /// Enabled.
     On,
-    /// Disabled.
     Off,
 }
 
