@@ -44,3 +44,34 @@ fn help__should_succeed_and_print_usage() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("attest"));
 }
+
+#[test]
+fn value_refused_by_a_parser__should_keep_the_sdk_kind_and_exit_1() {
+    let out = kms(&["gov", "app", "12", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "bad_input");
+    assert!(v["error"]["message"].as_str().unwrap().contains("APP_ID"));
+    let out = kms(&[
+        "gov",
+        "deploy",
+        "--voters",
+        "",
+        "--quorum",
+        "1",
+        "--timelock",
+        "400d",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error (invalid_timelock): "), "{stderr}");
+}
+
+#[test]
+fn value_that_is_no_number__should_stay_a_usage_error() {
+    let out = kms(&["gov", "proposals", "--limit", "x", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "usage");
+}
