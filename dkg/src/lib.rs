@@ -11,6 +11,7 @@ pub mod keys;
 mod party;
 pub mod secp;
 mod secret;
+pub mod step;
 pub mod suite;
 pub mod wire;
 

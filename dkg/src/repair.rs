@@ -31,6 +31,9 @@ use crate::suite::{self, Suite};
 use crate::wire::{Bytes, Header, VERSION};
 use crate::Error;
 
+mod machine;
+pub use machine::{Message, Repair};
+
 /// Step-1 messages.
 pub mod step1 {
     use std::collections::BTreeMap;

@@ -13,8 +13,9 @@ use crate::error::ParamError;
 use crate::keys::{KeyShare, PublicKeys};
 use crate::party::{PartyIndex, Roles};
 use crate::secp::{SecpKeyShare, SecpPublicKeys};
+use crate::step::{Incoming, Machine, Outgoing, Peer, Step};
 use crate::suite::{Bls12381G1, Secp256k1, Suite};
-use crate::vss::{round1, round2, round3, round4, Output, Round1};
+use crate::vss::{self, round1, Output, Round1, Vss};
 use crate::{pedersen, repair, reshare, Error};
 
 /// Runs all four rounds for the given parties (each dealer and receiver under its key,
@@ -34,60 +35,99 @@ pub fn drive<S: Suite>(
 }
 
 /// Runs all four rounds for the given parties, each with its roles (dealer index in
-/// the old committee, receiver index in the new one), delivering every message: rounds
-/// 1, 2 and 4 by dealer index, round 3 by receiver index. `r1` holds the dealers'
-/// round-1 broadcasts by dealer index.
+/// the old committee, receiver index in the new one), through the step interface
+/// ([`Vss`], [`run`]). `r1` holds the dealers' round-1 broadcasts by dealer index.
 pub fn drive_roles<S: Suite>(
     nodes: Vec<(Roles, Round1<S>)>,
-    r1: BTreeMap<PartyIndex, round1::Broadcast>,
+    mut r1: BTreeMap<PartyIndex, round1::Broadcast>,
 ) -> Result<Vec<(Roles, Output<S>)>, Error> {
-    let mut inbox: BTreeMap<PartyIndex, BTreeMap<PartyIndex, round2::Direct>> = BTreeMap::new();
-    let mut s2 = Vec::with_capacity(nodes.len());
-    for (roles, st) in nodes {
-        let (next, directs) = st.advance(&others(roles.dealer, &r1))?;
-        for (to, m) in directs {
-            if let Some(from) = roles.dealer {
-                inbox.entry(to).or_default().insert(from, m);
-            }
-        }
-        s2.push((roles, next));
-    }
-    let mut s3 = Vec::with_capacity(s2.len());
-    let mut b3: BTreeMap<PartyIndex, round3::Broadcast> = BTreeMap::new();
-    for (roles, st) in s2 {
-        let mine = roles
-            .receiver
-            .and_then(|j| inbox.remove(&j))
-            .unwrap_or_default();
-        let (next, msg) = st.advance(&mine)?;
-        if let (Some(j), Some(msg)) = (roles.receiver, msg) {
-            b3.insert(j, msg);
-        }
-        s3.push((roles, next));
-    }
-    let mut s4 = Vec::with_capacity(s3.len());
-    let mut b4: BTreeMap<PartyIndex, round4::Broadcast> = BTreeMap::new();
-    for (roles, st) in s3 {
-        let (next, msg) = st.advance(&others(roles.receiver, &b3))?;
-        if let (Some(d), Some(msg)) = (roles.dealer, msg) {
-            b4.insert(d, msg);
-        }
-        s4.push((roles, next));
-    }
-    s4.into_iter()
-        .map(|(roles, st)| Ok((roles, st.finish(&others(roles.dealer, &b4))?)))
+    let roles: Vec<Roles> = nodes.iter().map(|(r, _)| *r).collect();
+    let machines = nodes
+        .into_iter()
+        .map(|(roles, st)| {
+            let own = roles.dealer.and_then(|d| r1.remove(&d));
+            let (machine, out) = Vss::from_round1(st, own);
+            (addresses(roles), machine, out)
+        })
+        .collect();
+    let outputs = run(machines, vss::Message::copy_broadcast)?;
+    Ok(roles.into_iter().zip(outputs).collect())
+}
+
+/// The peers a party with `roles` answers to.
+fn addresses(roles: Roles) -> BTreeSet<Peer> {
+    roles
+        .dealer
+        .map(Peer::Dealer)
+        .into_iter()
+        .chain(roles.receiver.map(Peer::Receiver))
         .collect()
 }
 
-/// The messages of `all` except the one of `me`.
-fn others<M: Clone>(
-    me: Option<PartyIndex>,
-    all: &BTreeMap<PartyIndex, M>,
-) -> BTreeMap<PartyIndex, M> {
-    all.iter()
-        .filter(|(p, _)| Some(**p) != me)
-        .map(|(p, m)| (*p, m.clone()))
-        .collect()
+/// One participant of [`run`]: the peers it answers to, its machine and its first
+/// messages.
+pub type Node<M> = (BTreeSet<Peer>, M, Vec<Outgoing<<M as Machine>::Message>>);
+
+/// The one driver of every protocol: steps all machines in lockstep, delivering every
+/// message (a broadcast to every other node, copied with `copy`; a direct to the node
+/// answering to its recipient), until all are done. Returns the outputs in node order.
+pub fn run<M: Machine>(
+    nodes: Vec<Node<M>>,
+    copy: fn(&M::Message) -> Option<M::Message>,
+) -> Result<Vec<M::Output>, Error> {
+    let addresses: Vec<BTreeSet<Peer>> = nodes.iter().map(|(a, _, _)| a.clone()).collect();
+    let mut machines: Vec<Option<M>> = Vec::with_capacity(nodes.len());
+    let mut outbox = Vec::new();
+    for (k, (_, machine, out)) in nodes.into_iter().enumerate() {
+        machines.push(Some(machine));
+        outbox.extend(out.into_iter().map(|o| (k, o)));
+    }
+    let mut outputs: Vec<Option<M::Output>> = machines.iter().map(|_| None).collect();
+    while machines.iter().any(Option::is_some) {
+        let mut inboxes: Vec<Vec<Incoming<M::Message>>> =
+            machines.iter().map(|_| Vec::new()).collect();
+        for (k, o) in outbox.drain(..) {
+            match o.to {
+                None => {
+                    for (i, inbox) in inboxes.iter_mut().enumerate() {
+                        if let (true, Some(message)) = (i != k, copy(&o.message)) {
+                            inbox.push(Incoming {
+                                from: o.from,
+                                message,
+                            });
+                        }
+                    }
+                }
+                Some(to) => {
+                    if let Some(i) = addresses.iter().position(|a| a.contains(&to)) {
+                        if let Some(inbox) = inboxes.get_mut(i) {
+                            inbox.push(Incoming {
+                                from: o.from,
+                                message: o.message,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        for (k, (slot, inbox)) in machines.iter_mut().zip(inboxes).enumerate() {
+            let Some(machine) = slot.take() else {
+                continue;
+            };
+            match machine.step(inbox)? {
+                Step::Continue(next, out) => {
+                    *slot = Some(next);
+                    outbox.extend(out.into_iter().map(|o| (k, o)));
+                }
+                Step::Done(output) => {
+                    if let Some(o) = outputs.get_mut(k) {
+                        *o = Some(output);
+                    }
+                }
+            }
+        }
+    }
+    Ok(outputs.into_iter().flatten().collect())
 }
 
 fn run_id(rng: &mut impl CryptoRngCore) -> [u8; 32] {
@@ -430,7 +470,8 @@ pub fn refresh<S: Suite>(
     drive(states, r1)
 }
 
-/// Repairs the share of `lost` with the given helpers (at least `t`).
+/// Repairs the share of `lost` with the given helpers (at least `t`), through the step
+/// interface ([`repair::Repair`], [`run`]).
 pub fn repair<S: Suite>(
     helpers: &[&KeyShare<S>],
     lost: PartyIndex,
@@ -446,27 +487,20 @@ pub fn repair<S: Suite>(
         helpers: helpers.iter().map(|s| s.index()).collect(),
         public,
     };
-    let mut states = BTreeMap::new();
-    let mut broadcasts = BTreeMap::new();
-    let mut inbox: BTreeMap<PartyIndex, BTreeMap<PartyIndex, repair::step1::Direct>> =
-        BTreeMap::new();
+    let mut nodes = Vec::with_capacity(helpers.len() + 1);
     for s in helpers {
-        let (st, b, d) = repair::start_helper(&params, s, rng)?;
-        states.insert(s.index(), st);
-        broadcasts.insert(s.index(), b);
-        for (to, m) in d {
-            inbox.entry(to).or_default().insert(s.index(), m);
-        }
+        let (machine, out) = repair::Repair::start_helper(&params, s, rng)?;
+        nodes.push((BTreeSet::from([Peer::Dealer(s.index())]), machine, out));
     }
-    let mut sigmas = BTreeMap::new();
-    for (p, st) in states {
-        let own = broadcasts.remove(&p);
-        let mine = inbox.remove(&p).unwrap_or_default();
-        let sigma = st.advance(&broadcasts, &mine)?;
-        if let Some(own) = own {
-            broadcasts.insert(p, own);
-        }
-        sigmas.insert(p, sigma);
-    }
-    repair::recover(&params, &broadcasts, &sigmas)
+    let lost_node = repair::Repair::start_lost(&params);
+    nodes.push((
+        BTreeSet::from([Peer::Receiver(lost)]),
+        lost_node,
+        Vec::new(),
+    ));
+    run(nodes, repair::Message::copy_broadcast)?
+        .into_iter()
+        .flatten()
+        .next()
+        .ok_or(ParamError::NoRole(lost).into())
 }

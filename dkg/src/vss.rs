@@ -38,16 +38,16 @@
 //! from broadcast data only:
 //!
 //! - an echo whose signature does not verify under the dealer's key is a provable lie of
-//!   the **reporter** ([`Fault::ForgedEcho`], evidence: the report): the echo is
+//!   the **reporter** ([`Fault::ForgedEcho`](crate::Fault::ForgedEcho), evidence: the report): the echo is
 //!   ignored and the reporter is excluded from QUAL if it deals;
 //! - two different validly signed digests are provable **equivocation** by the dealer
-//!   ([`Fault::Equivocation`], evidence: both signed digests);
+//!   ([`Fault::Equivocation`](crate::Fault::Equivocation), evidence: both signed digests);
 //! - a dealer reported missing by anyone must re-broadcast its signed round-1 message in
-//!   round 4 ([`Fault::MissingRebroadcast`] otherwise); a party that missed it takes the
+//!   round 4 ([`Fault::MissingRebroadcast`](crate::Fault::MissingRebroadcast) otherwise); a party that missed it takes the
 //!   commitment from there, and since it complained about that dealer in round 3 (no
 //!   commitment to check its share against), the dealer's round-4 reveal gives it its
 //!   share;
-//! - no validly signed digest anywhere: [`Fault::MissingBroadcast`].
+//! - no validly signed digest anywhere: [`Fault::MissingBroadcast`](crate::Fault::MissingBroadcast).
 //!
 //! A "missing" claim cannot be told from a real loss, so it blames nobody; it costs the
 //! dealer one re-broadcast. Hence one malicious participant can no longer get an honest
@@ -93,6 +93,7 @@
 #![deny(clippy::indexing_slicing)]
 
 mod digests;
+mod machine;
 mod messages;
 mod output;
 mod qualification;
@@ -100,6 +101,7 @@ mod rounds;
 mod session;
 
 pub use digests::signed_message;
+pub use machine::{Message, Vss};
 pub use messages::{round1, round2, round3, round4};
 pub use output::Output;
 pub(crate) use rounds::start;

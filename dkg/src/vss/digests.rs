@@ -53,7 +53,7 @@ const SIGNATURE_LABEL: &[u8] = b"keynet/dkg/round1-signature/v2";
 /// same run id (same suite and protocol) lets a participant replay the earlier attempt's
 /// signed digests as equivocation evidence against honest dealers. With
 /// [`round1::Broadcast::digest`] and the run's header and protocol, enough to check the
-/// evidence of [`Fault::Equivocation`] and [`Fault::ForgedEcho`] independently.
+/// evidence of [`Fault::Equivocation`](crate::Fault::Equivocation) and [`Fault::ForgedEcho`](crate::Fault::ForgedEcho) independently.
 pub fn signed_message(
     header: &Header,
     protocol: Protocol,

@@ -338,12 +338,20 @@ pub struct Round2<S: Suite> {
 }
 
 impl<S: Suite> Round2<S> {
+    pub(crate) fn session(&self) -> &Session<S> {
+        &self.session
+    }
+
     pub(crate) fn echo(&self) -> BTreeMap<PartyIndex, round3::Echo> {
         self.local.iter().map(|(d, l)| (*d, l.echo)).collect()
     }
 }
 
 impl<S: Suite> Round1<S> {
+    pub(crate) fn session(&self) -> &Session<S> {
+        &self.session
+    }
+
     /// Round 1 > Every participant checks each dealer's broadcast: signature (a
     /// broadcast that does not verify under the dealer's identity key counts as not
     /// received), header, degree, encodings, and the proof of knowledge (fresh DKG) or
@@ -491,6 +499,10 @@ pub struct Round4<S: Suite> {
 }
 
 impl<S: Suite> Round3<S> {
+    pub(crate) fn session(&self) -> &Session<S> {
+        &self.r.session
+    }
+
     /// Round 4 > Every dealer that received complaints reveals the complainers' shares
     /// `f_i(j)` publicly, and re-broadcasts its signed round-1 broadcast if any round-3
     /// report lacks it.
@@ -548,6 +560,10 @@ impl<S: Suite> Round3<S> {
 }
 
 impl<S: Suite> Round4<S> {
+    pub(crate) fn session(&self) -> &Session<S> {
+        &self.r3.r.session
+    }
+
     /// Finish > Dealers that signed two different round-1 broadcasts, signed none, or
     /// did not re-broadcast theirs when reported missing are disqualified (see
     /// "Identifiable aborts" in [`crate::vss`]), as are dealers that did not answer a

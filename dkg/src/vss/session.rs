@@ -32,7 +32,7 @@ impl<S: Suite> Kind<S> {
     }
 }
 
-/// The protocol of a run, as bound into the round-1 signatures ([`signed_message`]) and
+/// The protocol of a run, as bound into the round-1 signatures ([`signed_message`](crate::vss::signed_message)) and
 /// the transcript hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
