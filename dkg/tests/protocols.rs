@@ -617,3 +617,56 @@ mod repair_faults {
         repair__should_name_the_cheating_helper::<Secp256k1>();
     }
 }
+
+#[test]
+fn reshare__should_refuse_roles_of_two_parties_or_none() {
+    use dkg::error::ParamError;
+    use dkg::{reshare, Error, Roles};
+    let shares = dkg_shares::<Bls12381G1>(2, 3, 80);
+    let keys = sim::identity_keys(&[80; 32], &sim::committee(4));
+    let vk = sim::verifying_keys(&keys);
+    let params = |me: Roles| reshare::Params {
+        run_id: [80; 32],
+        me,
+        old: shares[0].public().clone(),
+        dealers: vk
+            .iter()
+            .filter(|(i, _)| i.get() <= 3)
+            .map(|(i, k)| (*i, *k))
+            .collect(),
+        // New committee [node 2, node 4]: node 2 receives as 1, node 4 as 2.
+        receivers: BTreeMap::from([(idx(1), vk[&idx(2)]), (idx(2), vk[&idx(4)])]),
+        new_threshold: 2,
+    };
+    let start = |me: Roles, signer: u16| {
+        reshare::start(
+            &params(me),
+            shares.iter().find(|s| Some(s.index()) == me.dealer),
+            &keys[&idx(signer)],
+            &mut rng(81),
+        )
+        .map(|_| ())
+    };
+    // Node 2 deals as 2 and receives as 1: fine. Claiming receiver 2 (node 4's key) is not.
+    let node2 = Roles {
+        dealer: Some(idx(2)),
+        receiver: Some(idx(1)),
+    };
+    assert!(start(node2, 2).is_ok());
+    let wrong = Roles {
+        receiver: Some(idx(2)),
+        ..node2
+    };
+    assert!(matches!(
+        start(wrong, 2),
+        Err(Error::InvalidParameters {
+            reason: ParamError::RolesOfTwoParties { .. }
+        })
+    ));
+    assert!(matches!(
+        start(Roles::default(), 2),
+        Err(Error::InvalidParameters {
+            reason: ParamError::NoRoles
+        })
+    ));
+}
