@@ -220,7 +220,7 @@ fn cache_key(root_der: &[u8], quote: &[u8], c: &QuoteCollateralV3) -> crate::cac
 /// ending at the pinned Intel root, zero padding only. The verifiers run this on every
 /// quote dcap-qvl accepted; on its own it proves nothing about genuineness.
 pub fn check_encoding(quote: &[u8]) -> Result<(), Error> {
-    canonical::check(quote, INTEL_SGX_ROOT_CA_DER)
+    canonical::check(quote, INTEL_SGX_ROOT_CA_DER).map(|_| ())
 }
 
 /// Verifies a quote with already-parsed collateral (used by the benchmarks to time the
@@ -241,11 +241,15 @@ fn verify_with_root(
 ) -> Result<Claims, Error> {
     // Read after dcap-qvl verified its signature.
     let tcb_info = collateral.tcb_info.clone();
+    let pck_override = collateral.pck_certificate_chain.clone();
     let verifier = QuoteVerifier::new(root_der.to_vec()).allow_debug(true);
     let qc = verifier
         .verify_with_policy(quote, collateral, now.0, &CollectClaims)
         .map_err(|e| errors::classify(&e, now))?;
-    canonical::check(quote, root_der)?;
+    let quote_chain = canonical::check(quote, root_der)?;
+    if let Some(pem) = &pck_override {
+        canonical::check_collateral_chain(pem, &quote_chain)?;
+    }
     // webpki treats a CRL's nextUpdate as exclusive, and the earliest expiration is
     // often the PCK CRL's: the last second accepted everywhere is one before it.
     let validity = Validity {

@@ -136,3 +136,45 @@ proptest! {
         prop_assert!(verify(s, &m).is_err(), "{}: byte {at} ^ {mask:#x} accepted", s.name);
     }
 }
+
+fn pem_chain(q: &[u8]) -> &[u8] {
+    &q[pem_start(q)..]
+}
+
+fn with_pck_chain(s: &Sample, chain: &str) -> attestation_gate::Collateral {
+    let c = s.collateral();
+    let mut json: serde_json::Value =
+        serde_json::from_slice(c.get("collateral.json").unwrap()).unwrap();
+    json["pck_certificate_chain"] = serde_json::Value::String(chain.to_owned());
+    c.with("collateral.json", serde_json::to_vec(&json).unwrap())
+}
+
+/// dcap-qvl prefers a PCK chain given in the collateral to the quote's own. The quote's
+/// chain must then still be the same certificates, else it is unverified bytes: here the
+/// SGX quote's chain is swapped for the TDX sample's (canonical, ends at the root), and
+/// the SGX chain is supplied in the collateral.
+#[test]
+fn collateral_pck_chain__should_equal_the_quotes_own() {
+    let s = &samples::SGX_V3;
+    let q = quote(s);
+    // v3 quote ending in its chain (no padding): swap it and fix both sizes.
+    let own = std::str::from_utf8(pem_chain(&q)).unwrap().to_owned();
+    let tdx = quote(&samples::TDX_V4_UPTODATE);
+    let tdx_end = tdx.len() - 70; // the TDX sample's zero padding
+    let other = &tdx[pem_start(&tdx)..tdx_end];
+    assert_ne!(own.as_bytes(), other);
+    // The same chain in the collateral (any PEM layout) is accepted.
+    verify_with(s, &q, &with_pck_chain(s, own.trim_end_matches('\0'))).unwrap();
+    let at = pem_start(&q);
+    let mut m = q[..at].to_vec();
+    m[at - 4..at].copy_from_slice(&u32::try_from(other.len()).unwrap().to_le_bytes());
+    m.extend_from_slice(other);
+    let sig_len = u32::try_from(m.len() - 436).unwrap().to_le_bytes();
+    m[432..436].copy_from_slice(&sig_len);
+    let e = verify_with(s, &m, &with_pck_chain(s, &own)).unwrap_err();
+    assert!(matches!(e, Error::CollateralMismatch { .. }), "{e:?}");
+}
+
+fn verify_with(s: &Sample, q: &[u8], c: &attestation_gate::Collateral) -> Result<(), Error> {
+    Verifiers::new().verify_any(q, c, s.t).map(|_| ())
+}

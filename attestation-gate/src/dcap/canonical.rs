@@ -95,8 +95,8 @@ impl<'a> Reader<'a> {
 }
 
 /// Checks the unsigned structure of `quote` (see the module documentation); `root_der`
-/// is the pinned root the chain must end with.
-pub(crate) fn check(quote: &[u8], root_der: &[u8]) -> Result<(), Error> {
+/// is the pinned root the chain must end with. Returns the quote's PCK chain.
+pub(crate) fn check(quote: &[u8], root_der: &[u8]) -> Result<Vec<Certificate>, Error> {
     let mut r = Reader {
         bytes: quote,
         at: 0,
@@ -122,8 +122,8 @@ pub(crate) fn check(quote: &[u8], root_der: &[u8]) -> Result<(), Error> {
     let mut sig = r.sub(sig_len)?;
     sig.take(SIG)?;
     sig.take(KEY)?;
-    if version == 3 {
-        qe_part(&mut sig, root_der)?;
+    let chain = if version == 3 {
+        qe_part(&mut sig, root_der)?
     } else {
         if sig.u16()? != QE_REPORT_DATA {
             return Err(Error::malformed(
@@ -132,9 +132,10 @@ pub(crate) fn check(quote: &[u8], root_der: &[u8]) -> Result<(), Error> {
         }
         let size = sig.u32()?;
         let mut inner = sig.sub(size)?;
-        qe_part(&mut inner, root_der)?;
+        let chain = qe_part(&mut inner, root_der)?;
         inner.finish("DCAP QE report certification data")?;
-    }
+        chain
+    };
     sig.finish("DCAP quote signature data")?;
     // After the signature data: zero padding only.
     let tail_start = r.at;
@@ -149,12 +150,12 @@ pub(crate) fn check(quote: &[u8], root_der: &[u8]) -> Result<(), Error> {
             offset: tail_start.saturating_add(i),
         });
     }
-    Ok(())
+    Ok(chain)
 }
 
 /// QE report, its signature, QE authentication data and the type-5 PCK chain; the chain
 /// must be canonical.
-fn qe_part(r: &mut Reader<'_>, root_der: &[u8]) -> Result<(), Error> {
+fn qe_part(r: &mut Reader<'_>, root_der: &[u8]) -> Result<Vec<Certificate>, Error> {
     r.take(QE_REPORT)?;
     r.take(SIG)?;
     let auth = usize::from(r.u16()?);
@@ -172,7 +173,7 @@ fn qe_part(r: &mut Reader<'_>, root_der: &[u8]) -> Result<(), Error> {
 
 /// `pem` (at offset `at` of the quote) must be the strict PEM of three certificates,
 /// the last the pinned root, optionally followed by one NUL.
-fn check_pem_chain(pem: &[u8], at: usize, root_der: &[u8]) -> Result<(), Error> {
+fn check_pem_chain(pem: &[u8], at: usize, root_der: &[u8]) -> Result<Vec<Certificate>, Error> {
     let text = pem.strip_suffix(b"\0").unwrap_or(pem);
     // x509-cert 0.2's `load_pem_chain` computes `len - 1` after stripping trailing CR/LF,
     // which overflows (a panic with overflow checks) on input that is empty or only line
@@ -205,6 +206,26 @@ fn check_pem_chain(pem: &[u8], at: usize, root_der: &[u8]) -> Result<(), Error> 
             what: "DCAP PCK certificate chain (must be PCK, CA and the pinned root)",
             offset: at,
         });
+    }
+    Ok(certs)
+}
+
+/// A PCK chain given in the collateral (dcap-qvl then uses it instead of the quote's)
+/// must hold the same certificates as the quote's own chain; otherwise the quote's
+/// chain would be unverified bytes.
+pub(crate) fn check_collateral_chain(pem: &str, quote_chain: &[Certificate]) -> Result<(), Error> {
+    let mismatch = || Error::CollateralMismatch {
+        what: "the collateral's PCK certificate chain is not the quote's",
+    };
+    // Trailing line breaks stripped here: x509-cert 0.2's `load_pem_chain` overflows on
+    // input that is empty after stripping them.
+    let text = pem.trim_end_matches(['\0', '\r', '\n']);
+    if text.is_empty() {
+        return Err(mismatch());
+    }
+    let certs = Certificate::load_pem_chain(text.as_bytes()).map_err(|_| mismatch())?;
+    if certs != quote_chain {
+        return Err(mismatch());
     }
     Ok(())
 }
