@@ -675,4 +675,42 @@ mod tests {
             Err(Error::TcbMismatch { .. })
         ));
     }
+
+    #[test]
+    fn violation_kinds__should_be_snake_case_and_distinct() {
+        let all = [
+            PolicyViolation::PlatformNotAllowed(Platform::Tdx),
+            PolicyViolation::MeasurementNotApproved(Measurement([0; 32])),
+            PolicyViolation::TcbBelowMinimum {
+                status: TcbStatus::OutOfDate,
+                minimum: TcbStatus::UpToDate,
+            },
+            PolicyViolation::DebugForbidden,
+            PolicyViolation::EvidenceTooOld {
+                age_secs: 1,
+                max_secs: 0,
+            },
+            PolicyViolation::EvidenceFromFuture { ahead_secs: 1 },
+            PolicyViolation::SnpTcbFloorMissing(ProductLine::Milan),
+            PolicyViolation::SnpTcbBelowMinimum {
+                line: ProductLine::Milan,
+                component: SnpTcbComponent::Tee,
+                have: 0,
+                need: 1,
+            },
+            PolicyViolation::TcbEvaluationDataNumberBelowMinimum { have: 1, need: 2 },
+            PolicyViolation::CollateralTooOld {
+                age_secs: 2,
+                max_secs: 1,
+            },
+        ];
+        let kinds: BTreeSet<_> = all.iter().map(PolicyViolation::kind).collect();
+        assert_eq!(kinds.len(), all.len());
+        for k in kinds {
+            assert!(
+                k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{k}"
+            );
+        }
+    }
 }
