@@ -15,7 +15,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         if let Ok(plain) = file.open(&sealer, file.epoch, file.kind) {
             let again = seal(&sealer, file.epoch, file.kind, &plain, [0; 12]);
             let reopened = again.and_then(|b| open(&sealer, file.epoch, file.kind, &b));
-            assert_eq!(reopened.ok().as_deref().map(|v| v.as_slice()), Some(plain.as_slice()));
+            assert_eq!(
+                reopened.ok().as_deref().map(|v| v.as_slice()),
+                Some(plain.as_slice())
+            );
         }
     }
 });
