@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 #![doc = include_str!("../README.md")]
 
+pub mod chain;
 pub mod config;
 pub mod storage;
 #[cfg(any(test, feature = "testing"))]

@@ -1,5 +1,7 @@
 //! In-memory fakes of the node's capabilities, for tests (feature `testing`).
 
+pub mod chain;
+
 use std::collections::BTreeMap;
 
 use zeroize::Zeroizing;

@@ -1,0 +1,146 @@
+//! [`ReadGovernance`] over JSON-RPC: the contract's bindings
+//! ([`governance_contract::Governance`]) on the shared transport
+//! ([`governance_contract::rpc`]), every call pinned with `.block(..)`.
+
+use alloy::contract::{CallBuilder, CallDecoder};
+use alloy::eips::BlockId;
+use alloy::primitives::{Address, FixedBytes};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use governance_contract::policy::OnChainPolicy;
+use governance_contract::{EpochInfo, Governance, NodeRecord};
+
+use super::{BlockRef, Error, GovernanceView, NodeId, ReadGovernance};
+use crate::config::ContractAddress;
+
+/// The governance contract at `address` through the endpoint `url`.
+#[derive(Clone)]
+pub struct RpcGovernance {
+    gov: Governance::GovernanceInstance<DynProvider>,
+}
+
+impl RpcGovernance {
+    /// Connects (lazily: nothing is sent yet) to `url`, an `http://` or `https://`
+    /// endpoint.
+    pub fn connect(url: &str, contract: ContractAddress) -> Result<Self, Error> {
+        let client = governance_contract::rpc::connect(url).map_err(|e| Error::Endpoint {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let provider = ProviderBuilder::new().connect_client(client).erased();
+        Ok(Self {
+            gov: Governance::new(Address::from(contract.0), provider),
+        })
+    }
+}
+
+/// Sends `call` pinned to block `n`.
+async fn at<D: CallDecoder>(
+    call: CallBuilder<&DynProvider, D>,
+    name: &'static str,
+    n: u64,
+) -> Result<D::CallOutput, Error> {
+    call.block(BlockId::number(n))
+        .call()
+        .await
+        .map_err(|e| match e {
+            alloy::contract::Error::TransportError(t) => Error::Rpc(t.to_string()),
+            other => Error::Call {
+                call: name,
+                reason: other.to_string(),
+            },
+        })
+}
+
+fn decode(what: &'static str, e: impl std::fmt::Display) -> Error {
+    Error::Decode {
+        what,
+        reason: e.to_string(),
+    }
+}
+
+impl RpcGovernance {
+    async fn epoch(&self, number: u64, n: u64) -> Result<Option<EpochInfo>, Error> {
+        if number == 0 {
+            return Ok(None);
+        }
+        let raw = at(self.gov.epoch(number), "epoch", n).await?;
+        EpochInfo::try_from(raw)
+            .map(Some)
+            .map_err(|e| decode("epoch", e))
+    }
+
+    async fn node(&self, id: NodeId, n: u64) -> Result<NodeRecord, Error> {
+        let raw = at(self.gov.node(FixedBytes::from(id)), "node", n).await?;
+        if raw.signer == Address::ZERO {
+            return Err(Error::UnknownMember(id));
+        }
+        Ok(NodeRecord::from(raw))
+    }
+}
+
+impl ReadGovernance for RpcGovernance {
+    async fn head(&self) -> Result<u64, Error> {
+        self.gov
+            .provider()
+            .get_block_number()
+            .await
+            .map_err(|e| Error::Rpc(e.to_string()))
+    }
+
+    async fn read_at(&self, n: u64) -> Result<GovernanceView, Error> {
+        let header = self
+            .gov
+            .provider()
+            .get_block_by_number(n.into())
+            .await
+            .map_err(|e| Error::Rpc(e.to_string()))?
+            .ok_or(Error::MissingBlock(n))?;
+        let block = BlockRef {
+            number: n,
+            timestamp: header.header.timestamp,
+        };
+        let active_number = at(self.gov.activeEpoch(), "activeEpoch", n).await?;
+        let pending_number = at(self.gov.pendingEpoch(), "pendingEpoch", n).await?;
+        let active = self.epoch(active_number, n).await?;
+        let pending = self.epoch(pending_number, n).await?;
+        let mut ids: Vec<NodeId> = active
+            .iter()
+            .chain(pending.iter())
+            .flat_map(|e| e.committee.iter().copied())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut records = Vec::with_capacity(ids.len());
+        for id in ids {
+            records.push(self.node(id, n).await?);
+        }
+        let node_app_id = at(self.gov.nodeAppId(), "nodeAppId", n).await?;
+        let app = at(self.gov.app(node_app_id), "app", n).await?;
+        let policy = at(self.gov.networkPolicy(), "networkPolicy", n).await?;
+        let policy = OnChainPolicy::try_from(policy).map_err(|e| decode("network policy", e))?;
+        GovernanceView::new(
+            block,
+            active,
+            pending,
+            records,
+            node_app_id.0,
+            app.measurements.into_iter().map(|m| m.0),
+            policy,
+        )
+    }
+
+    async fn is_approved(
+        &self,
+        n: u64,
+        app_id: [u8; 32],
+        measurement: [u8; 32],
+    ) -> Result<bool, Error> {
+        at(
+            self.gov
+                .isApproved(FixedBytes::from(app_id), FixedBytes::from(measurement)),
+            "isApproved",
+            n,
+        )
+        .await
+    }
+}
