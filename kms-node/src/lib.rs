@@ -4,6 +4,7 @@
 
 pub mod chain;
 pub mod config;
+pub mod protocol;
 pub mod storage;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

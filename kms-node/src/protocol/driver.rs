@@ -1,0 +1,426 @@
+//! The driver: runs one [`Machine`] round by round over the network, and retries a
+//! failed or timed-out run as a whole under a fresh run id.
+//!
+//! One attempt ([`run_attempt`]): send the machine's messages, then per round collect
+//! from the inbox until every peer the machine is [`Machine::expecting`] has spoken (as
+//! many messages as [`WireMessage::per_sender`] says) or the round deadline passes, and
+//! step with whatever arrived (a silent sender is the protocol's to blame or repair).
+//! Messages of another run id, of a round already stepped past, duplicates and bytes
+//! that do not decode are dropped and counted ([`Stats`]); messages of a later round
+//! are kept for it. The attempt ends with [`Outcome::Done`], with
+//! [`Outcome::Failed`] (the protocol's error and the culprits it names), or with
+//! [`Outcome::TimedOut`] when the attempt deadline passes (naming the peers the current
+//! round still waits for).
+//!
+//! # Channels
+//!
+//! [`SendToPeer`] gets each message's [`Channel`]. [`Channel::Agreement`] needs a
+//! broadcast with agreement: every honest party receives the same bytes or none. The
+//! in-memory transport ([`super::memory`]) hands the same bytes to every recipient, which
+//! satisfies it; the p2p transport must implement echo broadcast for it.
+//! [`Channel::Confidential`] needs the attested, encrypted link to the one recipient.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::time::Duration;
+
+use dkg::step::{Channel, Incoming, Machine, Outgoing, Peer, Step};
+use dkg::PartyIndex;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use zeroize::Zeroizing;
+
+use super::wire::WireMessage;
+
+/// Why a message could not be sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The recipient is not a participant this transport knows.
+    #[error("no participant answers to {0:?}")]
+    UnknownPeer(Peer),
+    /// This node does not hold the sending role.
+    #[error("this node does not answer to {0:?}")]
+    ForeignSender(Peer),
+    /// The connection to the recipient is lost.
+    #[error("connection to {0:?} lost")]
+    Disconnected(Peer),
+}
+
+/// Capability: send one encoded protocol message.
+pub trait SendToPeer {
+    /// Sends `bytes` as `from` (a role this node holds in the run) to `to` (`None`:
+    /// every other participant of the run) over a transport that provides `channel`.
+    fn send(
+        &self,
+        from: Peer,
+        to: Option<Peer>,
+        channel: Channel,
+        bytes: &[u8],
+    ) -> Result<(), SendError>;
+}
+
+/// Capability: the next message for this node, with its authenticated sender (in the
+/// index space of the role it sent in); `None` when the inbox is closed for good.
+pub trait ReceiveFromPeer {
+    /// Waits for the next message. Must be cancel-safe (the driver races it with its
+    /// deadlines).
+    fn recv(&mut self) -> impl Future<Output = Option<(Peer, Vec<u8>)>>;
+}
+
+impl ReceiveFromPeer for mpsc::UnboundedReceiver<(Peer, Vec<u8>)> {
+    fn recv(&mut self) -> impl Future<Output = Option<(Peer, Vec<u8>)>> {
+        mpsc::UnboundedReceiver::recv(self)
+    }
+}
+
+/// Deadlines of one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    /// How long one round waits for its expected senders before stepping without them.
+    pub round: Duration,
+    /// How long one attempt may take in all.
+    pub attempt: Duration,
+}
+
+/// Why an attempt failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Failure {
+    /// The protocol refused to go on.
+    #[error("protocol error: {0}")]
+    Protocol(#[source] dkg::Error),
+    /// A message could not be sent.
+    #[error("send failed: {0}")]
+    Send(#[source] SendError),
+    /// A message could not be encoded.
+    #[error("encoding failed: {0}")]
+    Encode(#[source] dkg::wire::EncodeError),
+    /// The inbox closed (the node is shutting down).
+    #[error("the inbox closed")]
+    InboxClosed,
+}
+
+/// How one attempt ended.
+#[derive(Debug)]
+pub enum Outcome<O> {
+    /// The run finished.
+    Done(O),
+    /// The run failed; `culprits` are the parties the protocol blames
+    /// ([`dkg::Error::culprits`], in the index space the error names).
+    Failed {
+        /// Parties to exclude.
+        culprits: Vec<PartyIndex>,
+        /// What went wrong.
+        reason: Failure,
+    },
+    /// The attempt deadline passed; `silent` are the peers the current round still
+    /// waited for.
+    TimedOut {
+        /// The peers that had not spoken.
+        silent: Vec<Peer>,
+    },
+}
+
+/// What the driver dropped or missed during an attempt.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Messages of another run id.
+    pub other_run: usize,
+    /// Messages of a round already stepped past.
+    pub late: usize,
+    /// Repeats of a (sender, round, kind) already received.
+    pub duplicates: usize,
+    /// Bytes that did not decode.
+    pub malformed: usize,
+    /// Peers some round stepped without (its deadline passed before they spoke).
+    pub silent: BTreeSet<Peer>,
+}
+
+/// The first state of an attempt: its run id, the machine and its first messages.
+pub struct Start<M: Machine> {
+    /// The run id of this attempt (must be fresh).
+    pub run_id: [u8; 32],
+    /// The machine.
+    pub machine: M,
+    /// Its first messages.
+    pub outgoing: Vec<Outgoing<M::Message>>,
+}
+
+/// Received messages by round, then by (sender, kind).
+type Buffered<Msg> = BTreeMap<u8, BTreeMap<(Peer, u8), Msg>>;
+
+fn send_all<Msg: WireMessage>(
+    transport: &impl SendToPeer,
+    out: Vec<Outgoing<Msg>>,
+) -> Result<(), Failure> {
+    for o in out {
+        let bytes = Zeroizing::new(o.message.encode().map_err(Failure::Encode)?);
+        transport
+            .send(o.from, o.to, o.channel, &bytes)
+            .map_err(Failure::Send)?;
+    }
+    Ok(())
+}
+
+/// The expected peers that have not sent all their messages of `round` yet.
+fn missing<Msg>(
+    buffer: &Buffered<Msg>,
+    round: u8,
+    expecting: &BTreeSet<Peer>,
+    need: usize,
+) -> Vec<Peer> {
+    let got = buffer.get(&round);
+    expecting
+        .iter()
+        .filter(|p| got.map_or(0, |m| m.range((**p, 0)..=(**p, u8::MAX)).count()) < need)
+        .copied()
+        .collect()
+}
+
+fn accept<Msg: WireMessage>(
+    buffer: &mut Buffered<Msg>,
+    stats: &mut Stats,
+    run_id: &[u8; 32],
+    round: u8,
+    from: Peer,
+    bytes: &[u8],
+) {
+    let Ok(frame) = Msg::peek(bytes) else {
+        stats.malformed += 1;
+        return;
+    };
+    if frame.run_id != *run_id {
+        stats.other_run += 1;
+    } else if frame.round < round {
+        stats.late += 1;
+    } else if buffer
+        .get(&frame.round)
+        .is_some_and(|m| m.contains_key(&(from, frame.kind)))
+    {
+        stats.duplicates += 1;
+    } else {
+        match Msg::decode(bytes) {
+            Ok(m) => {
+                buffer
+                    .entry(frame.round)
+                    .or_default()
+                    .insert((from, frame.kind), m);
+            }
+            Err(_) => stats.malformed += 1,
+        }
+    }
+}
+
+/// Runs one attempt: `start` is this node's machine for the run, `me` the peers it
+/// answers to (its roles in the run).
+pub async fn run_attempt<M>(
+    start: Start<M>,
+    me: &BTreeSet<Peer>,
+    deadlines: Deadlines,
+    transport: &impl SendToPeer,
+    inbox: &mut impl ReceiveFromPeer,
+    stats: &mut Stats,
+) -> Outcome<M::Output>
+where
+    M: Machine,
+    M::Message: WireMessage,
+{
+    let attempt_deadline = Instant::now() + deadlines.attempt;
+    let Start {
+        run_id,
+        mut machine,
+        outgoing,
+    } = start;
+    if let Err(reason) = send_all(transport, outgoing) {
+        return Outcome::Failed {
+            culprits: Vec::new(),
+            reason,
+        };
+    }
+    let mut buffer: Buffered<M::Message> = BTreeMap::new();
+    let mut round: u8 = 1;
+    loop {
+        let expecting = machine.expecting();
+        let need = M::Message::per_sender(round, me);
+        let round_deadline = attempt_deadline.min(Instant::now() + deadlines.round);
+        while !missing(&buffer, round, &expecting, need).is_empty() {
+            tokio::select! {
+                () = tokio::time::sleep_until(round_deadline) => break,
+                received = inbox.recv() => match received {
+                    Some((from, bytes)) => {
+                        let bytes = Zeroizing::new(bytes);
+                        accept(&mut buffer, stats, &run_id, round, from, &bytes);
+                    }
+                    None => return Outcome::Failed { culprits: Vec::new(), reason: Failure::InboxClosed },
+                },
+            }
+        }
+        let silent = missing(&buffer, round, &expecting, need);
+        if !silent.is_empty() && Instant::now() >= attempt_deadline {
+            return Outcome::TimedOut { silent };
+        }
+        stats.silent.extend(silent);
+        let incoming = buffer
+            .remove(&round)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|((from, _), message)| Incoming { from, message })
+            .collect();
+        match machine.step(incoming) {
+            Ok(Step::Done(output)) => return Outcome::Done(output),
+            Ok(Step::Continue(next, out)) => {
+                machine = next;
+                if let Err(reason) = send_all(transport, out) {
+                    return Outcome::Failed {
+                        culprits: Vec::new(),
+                        reason,
+                    };
+                }
+            }
+            Err(e) => {
+                return Outcome::Failed {
+                    culprits: e.culprits(),
+                    reason: Failure::Protocol(e),
+                }
+            }
+        }
+        round = round.saturating_add(1);
+    }
+}
+
+/// How a run is retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts before giving up (at least 1).
+    pub max_attempts: u32,
+    /// Deadlines of each attempt.
+    pub deadlines: Deadlines,
+    /// Whether peers that timed out an attempt are excluded from the next one (culprits
+    /// named by the protocol always are).
+    pub exclude_silent: bool,
+}
+
+/// What earlier attempts of a run exclude, handed to the next attempt's factory, which
+/// leaves them out where the protocol allows it (a reshare's or repair's dealers, for
+/// instance; a DKG's committee is fixed by the chain).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Excluded {
+    /// Parties the protocol blamed ([`dkg::Error::culprits`]).
+    pub culprits: BTreeSet<PartyIndex>,
+    /// Peers that timed out an attempt (only with [`RetryPolicy::exclude_silent`]).
+    pub silent: BTreeSet<Peer>,
+}
+
+/// A finished run.
+#[derive(Debug)]
+pub struct Finished<O> {
+    /// The output.
+    pub output: O,
+    /// The run id of every attempt, in order (the last one succeeded).
+    pub run_ids: Vec<[u8; 32]>,
+    /// What the successful attempt dropped or missed.
+    pub stats: Stats,
+}
+
+/// Why a run was given up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// `max_attempts` is 0.
+    #[error("the retry policy allows no attempt")]
+    NoAttempts,
+    /// Every attempt failed or timed out; `last` says how the last one ended.
+    #[error("gave up after {attempts} attempts")]
+    Exhausted {
+        /// Attempts made.
+        attempts: u32,
+        /// The run id of every attempt, in order.
+        run_ids: Vec<[u8; 32]>,
+        /// What everything excluded by the end.
+        excluded: Excluded,
+        /// How the last attempt ended (never [`Outcome::Done`]).
+        last: Outcome<()>,
+    },
+    /// The factory gave a run id already used by an earlier attempt; refused, because
+    /// a reused run id lets a participant replay the earlier attempt's signed messages.
+    #[error("attempt {attempt} reuses a run id")]
+    RunIdReused {
+        /// The attempt.
+        attempt: u32,
+    },
+    /// The factory could not start the attempt.
+    #[error("attempt {attempt} could not start: {source}")]
+    Start {
+        /// The attempt.
+        attempt: u32,
+        /// Why.
+        #[source]
+        source: dkg::Error,
+    },
+    /// The inbox closed: the node is shutting down.
+    #[error("the inbox closed")]
+    InboxClosed,
+}
+
+/// Runs a protocol to completion: attempt `0, 1, …` each start a fresh machine with
+/// `start(attempt, &excluded)` (which derives the attempt's run id,
+/// [`super::run_id::RunId::derive`]) and run it ([`run_attempt`]); a failed or
+/// timed-out attempt adds its culprits (and, per the policy, its silent peers) to
+/// `excluded` and the next attempt begins. A run id is never used twice.
+pub async fn run_with_retries<M, F>(
+    policy: RetryPolicy,
+    me: &BTreeSet<Peer>,
+    transport: &impl SendToPeer,
+    inbox: &mut impl ReceiveFromPeer,
+    mut start: F,
+) -> Result<Finished<M::Output>, RunError>
+where
+    M: Machine,
+    M::Message: WireMessage,
+    F: FnMut(u32, &Excluded) -> Result<Start<M>, dkg::Error>,
+{
+    let mut excluded = Excluded::default();
+    let mut run_ids: Vec<[u8; 32]> = Vec::new();
+    let mut last = None;
+    for attempt in 0..policy.max_attempts {
+        let s = start(attempt, &excluded).map_err(|source| RunError::Start { attempt, source })?;
+        if run_ids.contains(&s.run_id) {
+            return Err(RunError::RunIdReused { attempt });
+        }
+        run_ids.push(s.run_id);
+        let mut stats = Stats::default();
+        match run_attempt(s, me, policy.deadlines, transport, inbox, &mut stats).await {
+            Outcome::Done(output) => {
+                return Ok(Finished {
+                    output,
+                    run_ids,
+                    stats,
+                })
+            }
+            Outcome::Failed {
+                reason: Failure::InboxClosed,
+                ..
+            } => return Err(RunError::InboxClosed),
+            Outcome::Failed { culprits, reason } => {
+                excluded.culprits.extend(culprits.iter().copied());
+                last = Some(Outcome::Failed { culprits, reason });
+            }
+            Outcome::TimedOut { silent } => {
+                if policy.exclude_silent {
+                    excluded.silent.extend(silent.iter().copied());
+                }
+                last = Some(Outcome::TimedOut { silent });
+            }
+        }
+    }
+    match last {
+        Some(last) => Err(RunError::Exhausted {
+            attempts: policy.max_attempts,
+            run_ids,
+            excluded,
+            last,
+        }),
+        None => Err(RunError::NoAttempts),
+    }
+}

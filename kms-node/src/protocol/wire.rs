@@ -1,0 +1,171 @@
+//! How protocol messages travel between nodes: one CBOR value per message, encoded and
+//! decoded with [`dkg::wire`] (size bound, no trailing bytes, typed errors).
+//!
+//! The value is the protocol's message enum, externally tagged by variant name
+//! (`{"Round1": {header, ...}}`), the body being the dkg message with its [`Header`]
+//! (docs/PROTOCOL.md "Protocol runs (kms-node)"). A receiver first [`WireMessage::peek`]s
+//! the header's run id, round and kind without decoding the body, so a message of
+//! another run is dropped cheaply.
+
+use std::collections::BTreeSet;
+
+use dkg::step::Peer;
+use dkg::vss::{round1, round2, round3, round4};
+use dkg::wire::{DecodeError, EncodeError, Header};
+use dkg::{repair, vss};
+use serde::{Deserialize, Serialize};
+
+/// What a receiver learns from a message before decoding its body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame {
+    /// The run the message belongs to (from its header).
+    pub run_id: [u8; 32],
+    /// The step of the receiving machine that consumes it (1 for the first).
+    pub round: u8,
+    /// Which of the round's message kinds it is (a sender may send several per round).
+    pub kind: u8,
+}
+
+/// A protocol message as bytes on the wire.
+pub trait WireMessage: Sized {
+    /// Encodes the message.
+    fn encode(&self) -> Result<Vec<u8>, EncodeError>;
+    /// Decodes a message from untrusted bytes.
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError>;
+    /// Reads the frame (run id, round, kind) without decoding the body.
+    fn peek(bytes: &[u8]) -> Result<Frame, DecodeError>;
+    /// How many messages (of distinct kinds) a party answering to `me` waits for from
+    /// each expected sender in `round`.
+    fn per_sender(round: u8, me: &BTreeSet<Peer>) -> usize;
+}
+
+/// The header of any message body (other fields skipped unread).
+#[derive(Deserialize)]
+struct HeaderOnly {
+    header: Header,
+}
+
+#[derive(Serialize)]
+enum VssRef<'a> {
+    Round1(&'a round1::Broadcast),
+    Round2(&'a round2::Direct),
+    Round3(&'a round3::Broadcast),
+    Round4(&'a round4::Broadcast),
+}
+
+#[derive(Deserialize)]
+enum VssOwned {
+    Round1(round1::Broadcast),
+    Round2(round2::Direct),
+    Round3(round3::Broadcast),
+    Round4(round4::Broadcast),
+}
+
+#[derive(Deserialize)]
+enum VssPeek {
+    Round1(HeaderOnly),
+    Round2(HeaderOnly),
+    Round3(HeaderOnly),
+    Round4(HeaderOnly),
+}
+
+impl WireMessage for vss::Message {
+    fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        dkg::wire::encode(&match self {
+            vss::Message::Round1(m) => VssRef::Round1(m),
+            vss::Message::Round2(m) => VssRef::Round2(m),
+            vss::Message::Round3(m) => VssRef::Round3(m),
+            vss::Message::Round4(m) => VssRef::Round4(m),
+        })
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        Ok(match dkg::wire::decode::<VssOwned>(bytes)? {
+            VssOwned::Round1(m) => vss::Message::Round1(m),
+            VssOwned::Round2(m) => vss::Message::Round2(m),
+            VssOwned::Round3(m) => vss::Message::Round3(m),
+            VssOwned::Round4(m) => vss::Message::Round4(m),
+        })
+    }
+
+    fn peek(bytes: &[u8]) -> Result<Frame, DecodeError> {
+        let (h, round) = match dkg::wire::decode::<VssPeek>(bytes)? {
+            VssPeek::Round1(h) => (h, 1),
+            VssPeek::Round2(h) => (h, 2),
+            VssPeek::Round3(h) => (h, 3),
+            VssPeek::Round4(h) => (h, 4),
+        };
+        Ok(Frame {
+            run_id: h.header.run_id,
+            round,
+            kind: 0,
+        })
+    }
+
+    fn per_sender(_: u8, _: &BTreeSet<Peer>) -> usize {
+        1
+    }
+}
+
+#[derive(Serialize)]
+enum RepairRef<'a> {
+    Commitments(&'a repair::step1::Broadcast),
+    Part(&'a repair::step1::Direct),
+    Sigma(&'a repair::step2::Direct),
+}
+
+#[derive(Deserialize)]
+enum RepairOwned {
+    Commitments(repair::step1::Broadcast),
+    Part(repair::step1::Direct),
+    Sigma(repair::step2::Direct),
+}
+
+#[derive(Deserialize)]
+enum RepairPeek {
+    Commitments(HeaderOnly),
+    Part(HeaderOnly),
+    Sigma(HeaderOnly),
+}
+
+impl WireMessage for repair::Message {
+    fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        dkg::wire::encode(&match self {
+            repair::Message::Commitments(m) => RepairRef::Commitments(m),
+            repair::Message::Part(m) => RepairRef::Part(m),
+            repair::Message::Sigma(m) => RepairRef::Sigma(m),
+        })
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        Ok(match dkg::wire::decode::<RepairOwned>(bytes)? {
+            RepairOwned::Commitments(m) => repair::Message::Commitments(m),
+            RepairOwned::Part(m) => repair::Message::Part(m),
+            RepairOwned::Sigma(m) => repair::Message::Sigma(m),
+        })
+    }
+
+    fn peek(bytes: &[u8]) -> Result<Frame, DecodeError> {
+        let (h, round, kind) = match dkg::wire::decode::<RepairPeek>(bytes)? {
+            RepairPeek::Commitments(h) => (h, 1, 0),
+            RepairPeek::Part(h) => (h, 1, 1),
+            RepairPeek::Sigma(h) => (h, 2, 0),
+        };
+        Ok(Frame {
+            run_id: h.header.run_id,
+            round,
+            kind,
+        })
+    }
+
+    /// A helper waits in step 1 for the commitments and its part from every other
+    /// helper; the lost party for the commitments only.
+    fn per_sender(round: u8, me: &BTreeSet<Peer>) -> usize {
+        let helper = me.iter().any(|p| matches!(p, Peer::Dealer(_)));
+        if round == 1 && helper {
+            2
+        } else {
+            1
+        }
+    }
+}
