@@ -30,19 +30,8 @@ pub mod tsm;
 use std::path::{Path, PathBuf};
 
 use crate::collateral::Collateral;
+pub use crate::evidence::Evidence;
 use crate::types::{Platform, ReportData};
-
-/// Evidence produced by an attester.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Evidence {
-    /// The platform that produced it.
-    pub platform: Platform,
-    /// The evidence in the platform's binary form (what the verifiers take).
-    pub bytes: Vec<u8>,
-    /// Extra bytes the platform returned alongside, when any (configfs-tsm `auxblob`:
-    /// the SEV-SNP certificate table with the VCEK/VLEK, if the host provides it).
-    pub aux: Option<Vec<u8>>,
-}
 
 impl Evidence {
     /// The collateral that came with the evidence, named as [`Collateral`] expects: for

@@ -1,11 +1,15 @@
 //! A bounded, thread-safe cache of verifications that do not depend on the individual
 //! piece of evidence, so that repeated verifications skip them.
 //!
+//! Every verifier that caches owns one [`Cache`] from construction (clones of the
+//! verifier share it); [`crate::Verifiers`] builds each verifier once, so its caches live
+//! as long as it does. The one lookup-verify-insert sequence is `Cache::through` (crate-private).
+//!
 //! | platform | cached | key (SHA-256 of) | a cache hit still does |
 //! |---|---|---|---|
 //! | SEV-SNP | ARK→ASK/ASVK→VCEK/VLEK chain: RSA-PSS signatures and the product line | the VCEK/VLEK bytes, the signer kind, the verifier's product lines | parse the VCEK/VLEK, the P-384 report signature, the TCB/hwID checks |
 //! | Nitro | the CA part of the path, pinned root ← `cabundle[1..]`: names, CA flags, path lengths, signatures | the pinned root and every `cabundle` DER | decode, leaf name/CA checks, the leaf's signature by its issuer, the leaf's validity, the COSE signature |
-//! | TDX, SGX | the whole dcap-qvl verification result (see below) | the pinned Intel root, the quote, every `QuoteCollateralV3` field | nothing but the window check |
+//! | TDX, SGX | the whole dcap-qvl verification result (see below) | the pinned Intel root, the quote, the `collateral.json` bytes | nothing but the window check |
 //!
 //! dcap-qvl 0.7 verifies the collateral (CRLs, TCB info, QE identity, PCK chain) and the
 //! quote in one private function (`verify_impl`); its step functions are not public, so
@@ -38,9 +42,10 @@ use std::sync::{Mutex, MutexGuard};
 use sha2::{Digest, Sha256};
 
 use crate::claims::Validity;
+use crate::error::Error;
 use crate::types::UnixTime;
 
-/// Default number of entries per platform.
+/// Default number of entries of a verifier's cache.
 pub const DEFAULT_CAPACITY: usize = 256;
 
 /// A cache key: SHA-256 of a domain and length-prefixed parts.
@@ -68,86 +73,110 @@ pub(crate) fn key(domain: &str, parts: &[&[u8]]) -> Key {
     h.finalize().into()
 }
 
-/// Verified results, per platform, shared by every clone of a [`crate::Verifiers`]
-/// that holds the same `Arc<VerifiedCache>`.
-#[derive(Debug)]
-pub struct VerifiedCache {
-    #[cfg(feature = "sev_snp")]
-    pub(crate) snp: Bounded<crate::sev_snp::CachedChain>,
-    #[cfg(feature = "nitro")]
-    pub(crate) nitro: Bounded<std::sync::Arc<crate::nitro::CachedCaPath>>,
-    #[cfg(any(feature = "tdx", feature = "sgx"))]
-    pub(crate) dcap: Bounded<crate::claims::Claims>,
-    hits: AtomicU64,
-    misses: AtomicU64,
-    capacity: usize,
-}
-
-impl Default for VerifiedCache {
-    fn default() -> Self {
-        Self::with_capacity(DEFAULT_CAPACITY)
-    }
-}
-
-/// Counters of a [`VerifiedCache`].
+/// Counters of a [`Cache`] (or, from [`crate::Verifiers::cache_stats`], of several).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CacheStats {
     /// Lookups that found a usable entry (right key, `now` inside its window).
     pub hits: u64,
     /// Lookups that did not (then the verifier ran cold).
     pub misses: u64,
-    /// Entries held, all platforms together.
+    /// Entries held.
     pub entries: usize,
 }
 
-impl VerifiedCache {
-    /// A cache of at most `capacity` entries per platform; `0` caches nothing.
+impl CacheStats {
+    /// The sum of two counters.
+    pub fn plus(self, other: CacheStats) -> CacheStats {
+        CacheStats {
+            hits: self.hits.saturating_add(other.hits),
+            misses: self.misses.saturating_add(other.misses),
+            entries: self.entries.saturating_add(other.entries),
+        }
+    }
+}
+
+/// A map of at most `capacity` verified values, each usable only inside its validity
+/// window; when full, the least recently used entry goes. A capacity of 0 caches
+/// nothing (and then no key is even computed).
+pub struct Cache<V> {
+    inner: Mutex<Inner<V>>,
+    capacity: usize,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl<V: Clone> Default for Cache<V> {
+    fn default() -> Self {
+        Self::with_capacity(DEFAULT_CAPACITY)
+    }
+}
+
+impl<V> std::fmt::Debug for Cache<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("entries", &self.len())
+            .field("capacity", &self.capacity)
+            .finish()
+    }
+}
+
+#[allow(dead_code)] // no platform compiled in
+impl<V: Clone> Cache<V> {
+    /// A cache of at most `capacity` entries; `0` caches nothing.
     pub fn with_capacity(capacity: usize) -> Self {
-        VerifiedCache {
-            #[cfg(feature = "sev_snp")]
-            snp: Bounded::new(capacity),
-            #[cfg(feature = "nitro")]
-            nitro: Bounded::new(capacity),
-            #[cfg(any(feature = "tdx", feature = "sgx"))]
-            dcap: Bounded::new(capacity),
+        Cache {
+            inner: Mutex::new(Inner {
+                map: HashMap::new(),
+                tick: 0,
+            }),
+            capacity,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
-            capacity,
         }
     }
 
-    /// The per-platform capacity.
+    /// The capacity.
     pub fn capacity(&self) -> usize {
         self.capacity
     }
 
     /// Hit and miss counters and the number of entries.
     pub fn stats(&self) -> CacheStats {
-        #[allow(unused_mut)] // no platform compiled in
-        let mut entries = 0usize;
-        #[cfg(feature = "sev_snp")]
-        {
-            entries = entries.saturating_add(self.snp.len());
-        }
-        #[cfg(feature = "nitro")]
-        {
-            entries = entries.saturating_add(self.nitro.len());
-        }
-        #[cfg(any(feature = "tdx", feature = "sgx"))]
-        {
-            entries = entries.saturating_add(self.dcap.len());
-        }
         CacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
-            entries,
+            entries: self.len(),
         }
     }
 
-    /// Looks `key` up in `map` for time `now`, counting the outcome.
-    #[allow(dead_code)] // no platform compiled in
-    pub(crate) fn lookup<V: Clone>(&self, map: &Bounded<V>, key: &Key, now: UnixTime) -> Option<V> {
-        let found = map.get(key, now);
+    /// The one lookup-verify-insert sequence. With an entry under `key()` valid at
+    /// `now`, runs `warm` on it; otherwise runs `cold`, which verifies everything and
+    /// returns the result with the entry to keep and its window, and stores that entry
+    /// only when `cold` succeeded (failures are never cached).
+    pub(crate) fn through<T>(
+        &self,
+        key: impl FnOnce() -> Key,
+        now: UnixTime,
+        warm: impl FnOnce(V) -> Result<T, Error>,
+        cold: impl FnOnce() -> Result<(T, Option<(V, Validity)>), Error>,
+    ) -> Result<T, Error> {
+        if self.capacity == 0 {
+            return cold().map(|(out, _)| out);
+        }
+        let key = key();
+        if let Some(hit) = self.lookup(&key, now) {
+            return warm(hit);
+        }
+        let (out, entry) = cold()?;
+        if let Some((value, window)) = entry {
+            self.insert(key, value, window);
+        }
+        Ok(out)
+    }
+
+    /// The value under `key` if `now` lies inside its window, counting the outcome.
+    fn lookup(&self, key: &Key, now: UnixTime) -> Option<V> {
+        let found = self.get(key, now);
         let counter = if found.is_some() {
             &self.hits
         } else {
@@ -164,38 +193,13 @@ struct Entry<V> {
     last_used: u64,
 }
 
-/// A map of at most `capacity` entries; when full, the least recently used entry goes.
-pub(crate) struct Bounded<V> {
-    inner: Mutex<Inner<V>>,
-    capacity: usize,
-}
-
 struct Inner<V> {
     map: HashMap<Key, Entry<V>>,
     tick: u64,
 }
 
-impl<V: Clone> std::fmt::Debug for Bounded<V> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Bounded")
-            .field("entries", &self.len())
-            .field("capacity", &self.capacity)
-            .finish()
-    }
-}
-
 #[allow(dead_code)] // no platform compiled in
-impl<V: Clone> Bounded<V> {
-    fn new(capacity: usize) -> Self {
-        Bounded {
-            inner: Mutex::new(Inner {
-                map: HashMap::new(),
-                tick: 0,
-            }),
-            capacity,
-        }
-    }
-
+impl<V> Cache<V> {
     /// The lock; a poisoned lock (a panic elsewhere while holding it) still holds a
     /// consistent map, since no operation here can stop half-way.
     fn lock(&self) -> MutexGuard<'_, Inner<V>> {
@@ -209,7 +213,10 @@ impl<V: Clone> Bounded<V> {
     }
 
     /// The value under `key` if `now` lies inside its window (both ends inclusive).
-    fn get(&self, key: &Key, now: UnixTime) -> Option<V> {
+    fn get(&self, key: &Key, now: UnixTime) -> Option<V>
+    where
+        V: Clone,
+    {
         let mut inner = self.lock();
         inner.tick = inner.tick.wrapping_add(1);
         let tick = inner.tick;
@@ -223,7 +230,7 @@ impl<V: Clone> Bounded<V> {
 
     /// Stores `value`, valid in `window`, evicting the least recently used entry when
     /// full. An empty window is not stored.
-    pub(crate) fn insert(&self, key: Key, value: V, window: Validity) {
+    fn insert(&self, key: Key, value: V, window: Validity) {
         if self.capacity == 0 || window.not_before > window.not_after {
             return;
         }
@@ -272,7 +279,7 @@ mod tests {
 
     #[test]
     fn get__should_only_answer_inside_the_window() {
-        let m = Bounded::new(4);
+        let m = Cache::with_capacity(4);
         m.insert([1; 32], 7u8, window(10, 20));
         assert_eq!(m.get(&[1; 32], UnixTime(9)), None);
         assert_eq!(m.get(&[1; 32], UnixTime(10)), Some(7));
@@ -283,7 +290,7 @@ mod tests {
 
     #[test]
     fn insert__should_evict_the_least_recently_used_and_respect_capacity() {
-        let m = Bounded::new(2);
+        let m = Cache::with_capacity(2);
         m.insert([1; 32], 1u8, window(0, 9));
         m.insert([2; 32], 2u8, window(0, 9));
         assert_eq!(m.get(&[1; 32], UnixTime(5)), Some(1)); // 2 is now the oldest
@@ -296,10 +303,10 @@ mod tests {
 
     #[test]
     fn insert__should_store_nothing_with_capacity_zero_or_an_empty_window() {
-        let m = Bounded::new(0);
+        let m = Cache::with_capacity(0);
         m.insert([1; 32], 1u8, window(0, 9));
         assert_eq!(m.len(), 0);
-        let m = Bounded::new(1);
+        let m = Cache::with_capacity(1);
         m.insert([1; 32], 1u8, window(9, 0));
         assert_eq!(m.len(), 0);
     }
@@ -307,7 +314,7 @@ mod tests {
     /// A panic while the lock is held poisons it; the map stays usable and no call panics.
     #[test]
     fn bounded__should_keep_working_after_the_lock_is_poisoned() {
-        let m = std::sync::Arc::new(Bounded::new(2));
+        let m = std::sync::Arc::new(Cache::with_capacity(2));
         m.insert([1; 32], 1u8, window(0, 9));
         let m2 = m.clone();
         let poisoner = std::thread::spawn(move || {
@@ -320,12 +327,12 @@ mod tests {
         m.insert([2; 32], 2u8, window(0, 9));
         m.insert([3; 32], 3u8, window(0, 9));
         assert_eq!(m.len(), 2);
-        assert_eq!(format!("{m:?}"), "Bounded { entries: 2, capacity: 2 }");
+        assert_eq!(format!("{m:?}"), "Cache { entries: 2, capacity: 2 }");
     }
 
     #[test]
     fn cache__should_be_shareable_between_threads() {
-        let c = std::sync::Arc::new(VerifiedCache::with_capacity(8));
+        let c = std::sync::Arc::new(Cache::<u8>::with_capacity(8));
         let handles: Vec<_> = (0..4)
             .map(|_| {
                 let c = c.clone();

@@ -28,10 +28,13 @@ use dcap_qvl::quote::Report;
 use dcap_qvl::verify::QuoteVerifier;
 use dcap_qvl::{QuoteClaims, QuoteCollateralV3};
 
-use crate::cache::VerifiedCache;
+use std::sync::Arc;
+
+use crate::cache::{Cache, CacheStats};
 use crate::claims::{Claims, DcapTcb, RawClaims, SgxRaw, TdxRaw, Validity};
 use crate::collateral::Collateral;
 use crate::error::Error;
+use crate::evidence::Evidence;
 use crate::types::{Platform, ReportData, TcbStatus, UnixTime};
 use crate::VerifyEvidence;
 
@@ -42,43 +45,62 @@ pub const INTEL_SGX_ROOT_CA_DER: &[u8] = include_bytes!("dcap/intel_sgx_root_ca.
 /// Collateral file name for DCAP quotes.
 pub const COLLATERAL_JSON: &str = "collateral.json";
 
-/// Verifies Intel TDX quotes (v4, v5).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TdxVerifier;
-
-/// Verifies Intel SGX quotes (v3).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SgxVerifier;
-
-impl VerifyEvidence for TdxVerifier {
-    fn platform(&self) -> Platform {
-        Platform::Tdx
-    }
-
-    fn verify(
-        &self,
-        evidence: &[u8],
-        collateral: &Collateral,
-        now: UnixTime,
-    ) -> Result<Claims, Error> {
-        verify_dcap(Platform::Tdx, evidence, collateral, now, None)
-    }
+/// Verifies Intel TDX quotes (v4, v5). Clones share the cache of results (see
+/// [`crate::cache`] for why DCAP caches whole results).
+#[derive(Debug, Clone, Default)]
+pub struct TdxVerifier {
+    cache: Arc<Cache<Claims>>,
 }
 
-impl VerifyEvidence for SgxVerifier {
-    fn platform(&self) -> Platform {
-        Platform::Sgx
-    }
-
-    fn verify(
-        &self,
-        evidence: &[u8],
-        collateral: &Collateral,
-        now: UnixTime,
-    ) -> Result<Claims, Error> {
-        verify_dcap(Platform::Sgx, evidence, collateral, now, None)
-    }
+/// Verifies Intel SGX quotes (v3). Clones share the cache of results.
+#[derive(Debug, Clone, Default)]
+pub struct SgxVerifier {
+    cache: Arc<Cache<Claims>>,
 }
+
+macro_rules! dcap_verifier {
+    ($ty:ident, $platform:expr) => {
+        impl $ty {
+            /// A verifier with a cache of [`crate::cache::DEFAULT_CAPACITY`] results.
+            pub fn new() -> Self {
+                Self::default()
+            }
+
+            /// The same verifier with a new cache of `capacity` results (`0`: none).
+            pub fn with_cache_capacity(self, capacity: usize) -> Self {
+                $ty {
+                    cache: Arc::new(Cache::with_capacity(capacity)),
+                }
+            }
+
+            /// The cache's counters.
+            pub fn cache_stats(&self) -> CacheStats {
+                self.cache.stats()
+            }
+        }
+
+        impl VerifyEvidence for $ty {
+            fn platform(&self) -> Platform {
+                $platform
+            }
+
+            /// The result for this exact quote and `collateral.json` is reused while
+            /// `now` is inside its collateral window.
+            fn verify(
+                &self,
+                evidence: &Evidence,
+                collateral: &Collateral,
+                now: UnixTime,
+            ) -> Result<Claims, Error> {
+                crate::expect_platform($platform, evidence)?;
+                verify_dcap($platform, &evidence.bytes, collateral, now, &self.cache)
+            }
+        }
+    };
+}
+
+dcap_verifier!(TdxVerifier, Platform::Tdx);
+dcap_verifier!(SgxVerifier, Platform::Sgx);
 
 /// Parses `collateral.json` (dcap-qvl's `QuoteCollateralV3` JSON shape).
 pub fn parse_collateral(collateral: &Collateral) -> Result<QuoteCollateralV3, Error> {
@@ -100,41 +122,12 @@ impl dcap_qvl::Policy for CollectClaims {
     }
 }
 
-impl TdxVerifier {
-    /// [`VerifyEvidence::verify`] with a [`VerifiedCache`]: the result for this exact
-    /// quote and collateral is reused while `now` is inside its collateral window (see
-    /// [`crate::cache`] for why DCAP caches whole results).
-    pub fn verify_cached(
-        &self,
-        evidence: &[u8],
-        collateral: &Collateral,
-        now: UnixTime,
-        cache: &VerifiedCache,
-    ) -> Result<Claims, Error> {
-        verify_dcap(Platform::Tdx, evidence, collateral, now, Some(cache))
-    }
-}
-
-impl SgxVerifier {
-    /// [`VerifyEvidence::verify`] with a [`VerifiedCache`], as
-    /// [`TdxVerifier::verify_cached`].
-    pub fn verify_cached(
-        &self,
-        evidence: &[u8],
-        collateral: &Collateral,
-        now: UnixTime,
-        cache: &VerifiedCache,
-    ) -> Result<Claims, Error> {
-        verify_dcap(Platform::Sgx, evidence, collateral, now, Some(cache))
-    }
-}
-
 fn verify_dcap(
     expected: Platform,
     evidence: &[u8],
     collateral: &Collateral,
     now: UnixTime,
-    cache: Option<&VerifiedCache>,
+    cache: &Cache<Claims>,
 ) -> Result<Claims, Error> {
     if !expected.is_enabled() {
         return Err(Error::PlatformDisabled(expected));
@@ -146,73 +139,20 @@ fn verify_dcap(
             _ => "TDX quote (this is an SGX quote)",
         }));
     }
-    let Some(cache) = cache else {
-        return verify_with_collateral(evidence, parse_collateral(collateral)?, now);
-    };
     // Keyed by the collateral.json bytes, so that a hit costs no JSON parsing; the parsed
     // collateral is a function of those bytes.
-    let json = collateral.get(COLLATERAL_JSON).unwrap_or_default();
-    let key = crate::cache::key(
-        "keynet/cache/dcap-result-json/v1",
-        &[INTEL_SGX_ROOT_CA_DER, evidence, json],
-    );
-    if let Some(claims) = cache.lookup(&cache.dcap, &key, now) {
-        return Ok(claims);
-    }
-    let claims = verify_with_collateral(evidence, parse_collateral(collateral)?, now)?;
-    store(cache, key, &claims);
-    Ok(claims)
-}
-
-/// Stores a successful result under its collateral window.
-fn store(cache: &VerifiedCache, key: crate::cache::Key, claims: &Claims) {
-    if let Some(window) = claims.validity() {
-        cache.dcap.insert(key, claims.clone(), window);
-    }
-}
-
-/// [`verify_with_collateral`] through `cache`: a hit needs the same pinned root, quote
-/// and every collateral field, and `now` inside the stored collateral window; a miss
-/// verifies cold and stores a success.
-pub fn verify_with_collateral_cached(
-    quote: &[u8],
-    collateral: QuoteCollateralV3,
-    now: UnixTime,
-    cache: &VerifiedCache,
-) -> Result<Claims, Error> {
-    let key = cache_key(INTEL_SGX_ROOT_CA_DER, quote, &collateral);
-    if let Some(claims) = cache.lookup(&cache.dcap, &key, now) {
-        return Ok(claims);
-    }
-    let claims = verify_with_collateral(quote, collateral, now)?;
-    store(cache, key, &claims);
-    Ok(claims)
-}
-
-/// Everything dcap-qvl reads: the trust anchor, the quote, every collateral field.
-fn cache_key(root_der: &[u8], quote: &[u8], c: &QuoteCollateralV3) -> crate::cache::Key {
-    let (has_pck_chain, pck_chain) = match &c.pck_certificate_chain {
-        Some(chain) => (&[1u8][..], chain.as_bytes()),
-        None => (&[0u8][..], &[][..]),
+    let key = || {
+        let json = collateral.get(COLLATERAL_JSON).unwrap_or_default();
+        crate::cache::key(
+            "keynet/cache/dcap-result-json/v1",
+            &[INTEL_SGX_ROOT_CA_DER, evidence, json],
+        )
     };
-    crate::cache::key(
-        "keynet/cache/dcap-result/v1",
-        &[
-            root_der,
-            quote,
-            c.pck_crl_issuer_chain.as_bytes(),
-            &c.root_ca_crl,
-            &c.pck_crl,
-            c.tcb_info_issuer_chain.as_bytes(),
-            c.tcb_info.as_bytes(),
-            &c.tcb_info_signature,
-            c.qe_identity_issuer_chain.as_bytes(),
-            c.qe_identity.as_bytes(),
-            &c.qe_identity_signature,
-            has_pck_chain,
-            pck_chain,
-        ],
-    )
+    cache.through(key, now, Ok, || {
+        let claims = verify_with_collateral(evidence, parse_collateral(collateral)?, now)?;
+        let entry = claims.validity().map(|window| (claims.clone(), window));
+        Ok((claims, entry))
+    })
 }
 
 /// Checks only the bytes of `quote` that no signature covers (docs/PROTOCOL.md,
@@ -223,8 +163,9 @@ pub fn check_encoding(quote: &[u8]) -> Result<(), Error> {
     canonical::check(quote, INTEL_SGX_ROOT_CA_DER).map(|_| ())
 }
 
-/// Verifies a quote with already-parsed collateral (used by the benchmarks to time the
-/// same work as a direct dcap-qvl call).
+/// Verifies a quote with already-parsed collateral, without a cache. Not an entry point
+/// for evidence (use [`VerifyEvidence::verify`]): the benchmarks time it against a
+/// direct dcap-qvl call, and tests reach dcap-qvl's checks with it.
 pub fn verify_with_collateral(
     quote: &[u8],
     collateral: QuoteCollateralV3,

@@ -118,11 +118,12 @@ pub enum Error {
     #[error("the evidence is bound to different report data than expected")]
     ReportDataMismatch,
 
-    /// A peer's evidence is genuine but from another platform than its on-chain record
+    /// The evidence is from another platform than expected: handed to another
+    /// platform's verifier, or (genuine, but) not the platform a peer's on-chain record
     /// names.
-    #[error("the evidence is from platform {found}, the peer's record says {expected}")]
+    #[error("the evidence is from platform {found}, expected {expected}")]
     PlatformMismatch {
-        /// The record's platform.
+        /// The verifier's or the record's platform.
         expected: Platform,
         /// The evidence's platform.
         found: Platform,

@@ -22,6 +22,7 @@ pub mod collateral;
 pub mod dcap;
 pub mod detect;
 pub mod error;
+pub mod evidence;
 pub mod measure;
 #[cfg(feature = "nitro")]
 pub mod nitro;
@@ -35,13 +36,14 @@ pub mod types;
 pub mod verifiers;
 
 pub use binding::{Binding, Purpose};
-pub use cache::VerifiedCache;
+pub use cache::{Cache, CacheStats};
 pub use claims::{
     Claims, DcapTcb, NitroRaw, RawClaims, SevSnpRaw, SgxRaw, SimulatedRaw, SnpSigner, TdxRaw,
     Validity,
 };
 pub use collateral::Collateral;
 pub use error::Error;
+pub use evidence::Evidence;
 pub use peer::{appraise_peer, PeerRecord};
 pub use policy::{appraise, Accepted, Policy, PolicyViolation};
 pub use types::{
@@ -50,22 +52,38 @@ pub use types::{
 };
 pub use verifiers::Verifiers;
 
-/// One verifier per platform (STYLE.md §3).
+/// One verifier per platform (STYLE.md §3); [`VerifyEvidence::verify`] is the one
+/// public way to verify evidence ([`Verifiers`] dispatches to it by platform).
 ///
 /// Verification is offline and pure: signatures and certificate chains are checked
 /// against roots pinned in this crate, and every certificate, CRL and collateral item
 /// must be valid at `now`. Genuine evidence becomes [`Claims`]; policy is applied
-/// afterwards by [`appraise`].
+/// afterwards by [`appraise`]. A verifier that caches (see [`cache`]) owns its cache
+/// from construction; a cache hit never accepts what a cold verification would refuse.
 pub trait VerifyEvidence {
     /// The platform this verifier handles.
     fn platform(&self) -> Platform;
 
-    /// Verifies `evidence` (the platform's binary form, already decoded from any text
-    /// encoding) with `collateral` at `now`.
+    /// Verifies `evidence` (its `bytes` in the platform's binary form, already decoded
+    /// from any text encoding) with `collateral` at `now`. Evidence of another platform
+    /// than [`VerifyEvidence::platform`] is refused ([`Error::PlatformMismatch`]).
     fn verify(
         &self,
-        evidence: &[u8],
+        evidence: &Evidence,
         collateral: &Collateral,
         now: UnixTime,
     ) -> Result<Claims, Error>;
+}
+
+/// Refuses evidence that names another platform than the verifier's.
+#[allow(dead_code)] // no platform compiled in
+pub(crate) fn expect_platform(expected: Platform, evidence: &Evidence) -> Result<(), Error> {
+    if evidence.platform == expected {
+        Ok(())
+    } else {
+        Err(Error::PlatformMismatch {
+            expected,
+            found: evidence.platform,
+        })
+    }
 }

@@ -30,10 +30,11 @@ use sha2::Digest;
 
 use std::sync::Arc;
 
-use crate::cache::VerifiedCache;
+use crate::cache::Cache;
 use crate::claims::{Claims, NitroRaw, RawClaims};
 use crate::collateral::Collateral;
 use crate::error::Error;
+use crate::evidence::Evidence;
 use crate::types::{Platform, ReportData, UnixTime};
 use crate::VerifyEvidence;
 
@@ -54,9 +55,17 @@ pub const AWS_NITRO_ROOT_G1_SHA256: [u8; 32] = [
 ];
 
 /// Verifies Nitro attestation documents against a pinned root.
+///
+/// Order: decode (size limits, strict field types), certificate path to the pinned
+/// root, validity of every certificate at `now`, then the COSE signature of the leaf.
+/// The checked CA part of the path (pinned root ← `cabundle[1..]`) is kept in the
+/// verifier's cache (clones share it) for these exact certificates while `now` lies in
+/// its window (see [`crate::cache`]); the leaf, its signature and validity and the COSE
+/// signature are checked every time.
 #[derive(Debug, Clone)]
 pub struct NitroVerifier {
     root_der: Vec<u8>,
+    cache: Arc<Cache<Arc<CachedCaPath>>>,
 }
 
 impl Default for NitroVerifier {
@@ -68,16 +77,35 @@ impl Default for NitroVerifier {
 impl NitroVerifier {
     /// A verifier pinned to the AWS Nitro Enclaves Root G1.
     pub fn new() -> Self {
-        NitroVerifier {
-            root_der: AWS_NITRO_ROOT_G1_DER.to_vec(),
-        }
+        Self::with_pinned_root(AWS_NITRO_ROOT_G1_DER.to_vec())
     }
 
     /// A verifier pinned to another root (DER). Documents whose `cabundle[0]` is not
     /// this exact certificate fail with [`Error::UntrustedRoot`]. For tests and for a
     /// future AWS root; production uses [`NitroVerifier::new`].
     pub fn with_pinned_root(root_der: Vec<u8>) -> Self {
-        NitroVerifier { root_der }
+        NitroVerifier {
+            root_der,
+            cache: Arc::default(),
+        }
+    }
+
+    /// The same verifier with a new cache of `capacity` CA paths (`0`: none).
+    pub fn with_cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache = Arc::new(Cache::with_capacity(capacity));
+        self
+    }
+
+    /// The same verifier using `cache` (shared with other verifiers; entries are keyed
+    /// by the pinned root, so verifiers pinned to different roots never share one).
+    pub fn with_cache(mut self, cache: Arc<Cache<Arc<CachedCaPath>>>) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// The cache in use.
+    pub fn cache(&self) -> &Arc<Cache<Arc<CachedCaPath>>> {
+        &self.cache
     }
 
     /// The DER of the pinned root.
@@ -85,81 +113,51 @@ impl NitroVerifier {
         &self.root_der
     }
 
-    /// Verifies a raw (CBOR) attestation document at time `now`.
-    ///
-    /// Order: decode (size limits, strict field types), certificate path to the pinned
-    /// root, validity of every certificate at `now`, then the COSE signature of the leaf.
-    pub fn verify_document(&self, document: &[u8], now: UnixTime) -> Result<Claims, Error> {
-        self.verify_document_with(document, now, None)
-    }
-
-    /// Like [`NitroVerifier::verify_document`], taking the checked CA part of the path
-    /// (pinned root ← `cabundle[1..]`) from `cache` when it holds it for these exact
-    /// certificates and `now` lies in its window (see [`crate::cache`]), and storing it
-    /// after a successful verification. The leaf, its signature and validity and the
-    /// COSE signature are checked every time.
-    pub fn verify_document_cached(
-        &self,
-        document: &[u8],
-        now: UnixTime,
-        cache: &VerifiedCache,
-    ) -> Result<Claims, Error> {
-        self.verify_document_with(document, now, Some(cache))
-    }
-
-    fn verify_document_with(
-        &self,
-        document: &[u8],
-        now: UnixTime,
-        cache: Option<&VerifiedCache>,
-    ) -> Result<Claims, Error> {
+    fn verify_document(&self, document: &[u8], now: UnixTime) -> Result<Claims, Error> {
         let doc = doc::decode(document)?;
-        let cached = cache.map(|c| {
+        let key = || {
             let mut parts: Vec<&[u8]> = vec![&self.root_der];
             parts.extend(doc.payload.cabundle.iter().map(Vec::as_slice));
-            let key = crate::cache::key("keynet/cache/nitro-ca-path/v1", &parts);
-            (c, key, c.lookup(&c.nitro, &key, now))
-        });
-        let (chain, fresh) = match &cached {
-            Some((_, _, Some(hit))) => {
-                let leaf = chain::parse_leaf(&doc.payload.certificate)?;
-                (chain::verify_leaf(&hit.0, &leaf, now)?, None)
-            }
-            _ => {
-                let (chain, ca) = chain::verify(
-                    &self.root_der,
-                    &doc.payload.cabundle,
-                    &doc.payload.certificate,
-                    now,
-                )?;
-                (chain, Some(ca))
-            }
+            crate::cache::key("keynet/cache/nitro-ca-path/v1", &parts)
         };
-        let key = LeafKey(chain.leaf_key);
-        match doc.cose.verify_signature::<Sha2>(&key) {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(Error::BadSignature {
-                    what: "Nitro attestation document",
-                })
-            }
-            Err(_) => {
-                return Err(Error::Malformed {
-                    what: "Nitro COSE signature",
-                })
-            }
-        }
-        if let (Some((c, key, _)), Some(ca)) = (cached, fresh) {
+        let warm = |hit: Arc<CachedCaPath>| {
+            let leaf = chain::parse_leaf(&doc.payload.certificate)?;
+            let chain = chain::verify_leaf(&hit.0, &leaf, now)?;
+            check_cose(&doc, chain.leaf_key)?;
+            Ok(chain.validity)
+        };
+        let cold = || {
+            let (chain, ca) = chain::verify(
+                &self.root_der,
+                &doc.payload.cabundle,
+                &doc.payload.certificate,
+                now,
+            )?;
+            check_cose(&doc, chain.leaf_key)?;
             let window = ca.window();
-            c.nitro.insert(key, Arc::new(CachedCaPath(ca)), window);
-        }
-        Ok(claims(doc.payload, chain.validity))
+            Ok((chain.validity, Some((Arc::new(CachedCaPath(ca)), window))))
+        };
+        let validity = self.cache.through(key, now, warm, cold)?;
+        Ok(claims(doc.payload, validity))
     }
 }
 
-/// A checked CA path, as [`VerifiedCache`] keeps it.
+/// The COSE signature of the document by the leaf's key.
+fn check_cose(doc: &doc::Document, leaf_key: VerifyingKey) -> Result<(), Error> {
+    match doc.cose.verify_signature::<Sha2>(&LeafKey(leaf_key)) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Error::BadSignature {
+            what: "Nitro attestation document",
+        }),
+        Err(_) => Err(Error::Malformed {
+            what: "Nitro COSE signature",
+        }),
+    }
+}
+
+/// A checked CA path, as a [`NitroVerifier`]'s cache keeps it.
 #[derive(Debug)]
-pub(crate) struct CachedCaPath(chain::CaPath);
+pub struct CachedCaPath(chain::CaPath);
 
 /// The `user_data` of a document, decoded but **not verified** (no signature, no
 /// chain). For the NSM attester's sanity check of its own device's answer only.
@@ -173,15 +171,16 @@ impl VerifyEvidence for NitroVerifier {
         Platform::Nitro
     }
 
-    /// `evidence` is the raw CBOR document; Nitro needs no collateral (the document
-    /// carries its chain), so `collateral` is ignored.
+    /// `evidence.bytes` is the raw CBOR document; Nitro needs no collateral (the
+    /// document carries its chain), so `collateral` is ignored.
     fn verify(
         &self,
-        evidence: &[u8],
+        evidence: &Evidence,
         _collateral: &Collateral,
         now: UnixTime,
     ) -> Result<Claims, Error> {
-        self.verify_document(evidence, now)
+        crate::expect_platform(Platform::Nitro, evidence)?;
+        self.verify_document(&evidence.bytes, now)
     }
 }
 

@@ -40,10 +40,13 @@ use p384::ecdsa::signature::Verifier;
 use sev::certs::snp::{Certificate, Verifiable};
 use x509_cert::der::{Decode, DecodePem};
 
-use crate::cache::VerifiedCache;
+use std::sync::Arc;
+
+use crate::cache::Cache;
 use crate::claims::{Claims, RawClaims, SevSnpRaw, SnpSigner, Validity};
 use crate::collateral::Collateral;
 use crate::error::Error;
+use crate::evidence::Evidence;
 use crate::types::{Platform, ReportData, UnixTime};
 use crate::VerifyEvidence;
 
@@ -56,13 +59,14 @@ pub const VLEK: &str = "vlek.der";
 ///
 /// The first use of a product line parses its pinned ASK/ARK/ASVK and verifies their
 /// signatures (ARK self-signed, ARK signs ASK and ASVK); the verifier keeps the result
-/// (compiled-in data only). Without a [`VerifiedCache`] each verification still checks
-/// the VCEK/VLEK signature by the ASK/ASVK, every certificate's validity at `now`, and
-/// the report; with one ([`SevSnpVerifier::verify_cached`]) a chain verified before is
-/// reused while `now` is inside its window.
+/// (compiled-in data only). A VCEK/VLEK chain verified before is taken from the
+/// verifier's cache (clones share it) while `now` is inside its window (see
+/// [`crate::cache`]); otherwise each verification checks the VCEK/VLEK signature by the
+/// ASK/ASVK and every certificate's validity at `now`. The report is checked every time.
 #[derive(Debug, Clone)]
 pub struct SevSnpVerifier {
     lines: Vec<(ProductLine, OnceLock<Option<roots::Roots>>)>,
+    cache: Arc<Cache<CachedChain>>,
 }
 
 impl Default for SevSnpVerifier {
@@ -83,94 +87,67 @@ impl SevSnpVerifier {
     pub fn with_product_lines(lines: &[ProductLine]) -> Self {
         SevSnpVerifier {
             lines: lines.iter().map(|l| (*l, OnceLock::new())).collect(),
+            cache: Arc::default(),
         }
     }
 
-    /// Verifies a parsed report with the endorsement certificate `vek` (DER or PEM).
-    pub fn verify_report(
-        &self,
-        report: &SnpReport,
-        vek: &[u8],
-        now: UnixTime,
-    ) -> Result<Claims, Error> {
-        self.verify_report_with(report, vek, None, now, None)
+    /// The same verifier with a new cache of `capacity` chains (`0`: none).
+    pub fn with_cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache = Arc::new(Cache::with_capacity(capacity));
+        self
     }
 
-    /// Like [`SevSnpVerifier::verify_report`], also checking the AMD CRL `crl` (DER, see
-    /// [`crl`]) when given: it must be signed by the product line's pinned ARK and
-    /// valid at `now`, and must not list the ASK (VCEK) or ASVK (VLEK) of the chain.
-    pub fn verify_report_with_crl(
-        &self,
-        report: &SnpReport,
-        vek: &[u8],
-        crl: Option<&[u8]>,
-        now: UnixTime,
-    ) -> Result<Claims, Error> {
-        self.verify_report_with(report, vek, crl, now, None)
+    /// The same verifier using `cache` (shared with other verifiers; entries are keyed
+    /// by the verifier's product lines, so a restricted verifier never reuses a chain
+    /// accepted through a line it does not trust).
+    pub fn with_cache(mut self, cache: Arc<Cache<CachedChain>>) -> Self {
+        self.cache = cache;
+        self
     }
 
-    /// Like [`SevSnpVerifier::verify_report`], taking the verified ARK→ASK/ASVK→VCEK/VLEK
-    /// chain from `cache` when it holds it for these exact certificate bytes and `now`
-    /// lies in the chain's window (see [`crate::cache`]), and storing it after a
-    /// successful verification.
-    pub fn verify_report_cached(
-        &self,
-        report: &SnpReport,
-        vek: &[u8],
-        now: UnixTime,
-        cache: &VerifiedCache,
-    ) -> Result<Claims, Error> {
-        self.verify_report_with(report, vek, None, now, Some(cache))
+    /// The cache in use.
+    pub fn cache(&self) -> &Arc<Cache<CachedChain>> {
+        &self.cache
     }
 
-    /// [`VerifyEvidence::verify`] with a [`VerifiedCache`].
-    pub fn verify_cached(
-        &self,
-        evidence: &[u8],
-        collateral: &Collateral,
-        now: UnixTime,
-        cache: &VerifiedCache,
-    ) -> Result<Claims, Error> {
-        let report = SnpReport::parse(evidence)?;
-        let vek = endorsement(&report, collateral)?;
-        self.verify_report_with(&report, vek, collateral.get(CRL), now, Some(cache))
-    }
-
+    /// Verifies a parsed report with the endorsement certificate `vek` (DER or PEM) and,
+    /// when given, the AMD CRL `crl` (DER, see [`crl`]): it must be signed by the product
+    /// line's pinned ARK and valid at `now`, and must not list the ASK (VCEK) or ASVK
+    /// (VLEK) of the chain.
     fn verify_report_with(
         &self,
         report: &SnpReport,
         vek: &[u8],
         crl: Option<&[u8]>,
         now: UnixTime,
-        cache: Option<&VerifiedCache>,
     ) -> Result<Claims, Error> {
         let vek_x509 = parse_cert(vek, "VCEK/VLEK certificate")?;
-        let cached = cache.map(|c| {
-            let key = self.cache_key(report.signer, vek);
-            (c, key, c.lookup(&c.snp, &key, now))
-        });
-        let (line, chain_validity) = match cached {
-            Some((_, _, Some(hit))) => (hit.line, hit.validity),
-            _ => self.chain(report.signer, &vek_x509, now)?,
+        let finish = |chain: CachedChain| {
+            let CachedChain {
+                line,
+                validity: chain_validity,
+            } = chain;
+            let validity = match crl {
+                Some(der) => {
+                    chain_validity.intersect(self.check_crl(line, report.signer, der, now)?)
+                }
+                None => chain_validity,
+            };
+            verify_report_signature(report, &vek_x509)?;
+            check_tcb_extensions(report, &vek_x509, line)?;
+            check_cpuid(report, line)?;
+            Ok(claims(report, line, validity))
         };
-        let validity = match crl {
-            Some(der) => chain_validity.intersect(self.check_crl(line, report.signer, der, now)?),
-            None => chain_validity,
-        };
-        verify_report_signature(report, &vek_x509)?;
-        check_tcb_extensions(report, &vek_x509, line)?;
-        check_cpuid(report, line)?;
-        if let Some((c, key, None)) = cached {
-            let validity = chain_validity;
-            c.snp.insert(key, CachedChain { line, validity }, validity);
-        }
-        Ok(Claims::new(
-            RawClaims::SevSnp(raw_claims(report, Some(line))),
-            Some(ReportData(report.report_data)),
-            None,
-            None,
-            Some(validity),
-        ))
+        self.cache.through(
+            || self.cache_key(report.signer, vek),
+            now,
+            finish,
+            || {
+                let (line, validity) = self.chain(report.signer, &vek_x509, now)?;
+                let chain = CachedChain { line, validity };
+                Ok((finish(chain)?, Some((chain, validity))))
+            },
+        )
     }
 
     /// The cache key of a chain: the endorsement key's bytes, its kind, and this
@@ -242,6 +219,7 @@ impl SevSnpVerifier {
         let _ = cell.set(Some(roots));
         SevSnpVerifier {
             lines: vec![(line, cell)],
+            cache: Arc::default(),
         }
     }
 
@@ -284,16 +262,30 @@ impl VerifyEvidence for SevSnpVerifier {
         Platform::SevSnp
     }
 
+    /// The VCEK or VLEK (the one the report's SIGNING_KEY names) and the optional AMD
+    /// CRL come from `collateral`.
     fn verify(
         &self,
-        evidence: &[u8],
+        evidence: &Evidence,
         collateral: &Collateral,
         now: UnixTime,
     ) -> Result<Claims, Error> {
-        let report = SnpReport::parse(evidence)?;
+        crate::expect_platform(Platform::SevSnp, evidence)?;
+        let report = SnpReport::parse(&evidence.bytes)?;
         let vek = endorsement(&report, collateral)?;
-        self.verify_report_with(&report, vek, collateral.get(CRL), now, None)
+        self.verify_report_with(&report, vek, collateral.get(CRL), now)
     }
+}
+
+/// The claims of a verified report.
+fn claims(report: &SnpReport, line: ProductLine, validity: Validity) -> Claims {
+    Claims::new(
+        RawClaims::SevSnp(raw_claims(report, Some(line))),
+        Some(ReportData(report.report_data)),
+        None,
+        None,
+        Some(validity),
+    )
 }
 
 /// The VCEK or VLEK the report's SIGNING_KEY field names, from the collateral.
@@ -307,9 +299,9 @@ fn endorsement<'c>(report: &SnpReport, collateral: &'c Collateral) -> Result<&'c
         .ok_or(Error::MissingCollateral { what: name })
 }
 
-/// A verified endorsement-key chain, as [`VerifiedCache`] keeps it.
+/// A verified endorsement-key chain, as a [`SevSnpVerifier`]'s cache keeps it.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct CachedChain {
+pub struct CachedChain {
     line: ProductLine,
     validity: Validity,
 }
@@ -578,7 +570,7 @@ mod tests {
             let mut bytes = hex::decode(std::fs::read_to_string(format!("{dir}/report.hex")).unwrap().trim()).unwrap();
             bytes[at] ^= mask;
             let c = Collateral::new().with(VCEK, std::fs::read(format!("{dir}/vcek.der")).unwrap());
-            let e = SevSnpVerifier::new().verify(&bytes, &c, UnixTime(1735689600)).unwrap_err();
+            let e = SevSnpVerifier::new().verify(&Evidence::new(Platform::SevSnp, bytes.clone()), &c, UnixTime(1735689600)).unwrap_err();
             prop_assert!(
                 matches!(e, Error::NonCanonical { what: "SEV-SNP report signature field", offset } if offset == at),
                 "{e:?}"
@@ -597,7 +589,7 @@ mod tests {
             bytes[0x48..0x4C].copy_from_slice(&0u32.to_le_bytes());
             let vcek = std::fs::read(format!("{FIXTURES}/sev-snp/virtee-milan-vcek/vcek.der")).unwrap();
             let c = Collateral::new().with(VCEK, vcek);
-            let _ = SevSnpVerifier::new().verify(&bytes, &c, UnixTime(1735689600));
+            let _ = SevSnpVerifier::new().verify(&Evidence::new(Platform::SevSnp, bytes.clone()), &c, UnixTime(1735689600));
         }
     }
 }
@@ -666,13 +658,16 @@ mod malleability_tests {
         let c = Collateral::new().with(VCEK, std::fs::read(format!("{DIR}/vcek.der")).unwrap());
         let v = SevSnpVerifier::new();
         let t = UnixTime(1735689600);
-        assert!(v.verify(&bytes, &c, t).is_ok());
-        let cache = VerifiedCache::default();
+        assert!(v
+            .verify(&Evidence::new(Platform::SevSnp, bytes.clone()), &c, t)
+            .is_ok());
         for at in report::SIGNED_LEN..REPORT_LEN {
             for bit in [0x01u8, 0x80] {
                 let mut m = bytes.clone();
                 m[at] ^= bit;
-                let e = v.verify_cached(&m, &c, t, &cache).unwrap_err();
+                let e = v
+                    .verify(&Evidence::new(Platform::SevSnp, m), &c, t)
+                    .unwrap_err();
                 let scalar = (0x2A0..0x2D0).contains(&at) || (0x2E8..0x318).contains(&at);
                 if scalar {
                     assert!(matches!(e, Error::BadSignature { .. }), "{at:#x}: {e:?}");

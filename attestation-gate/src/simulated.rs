@@ -22,6 +22,7 @@ use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use crate::claims::{Claims, RawClaims, SimulatedRaw};
 use crate::collateral::Collateral;
 use crate::error::Error;
+use crate::evidence::Evidence;
 use crate::types::{Platform, ReportData, UnixTime};
 use crate::VerifyEvidence;
 
@@ -149,10 +150,10 @@ impl SimulatedVerifier {
         }
     }
 
-    /// Verifies `evidence`. Order: decode (exact length, strict fields), the signer key
-    /// is one of the trusted devnet keys ([`Error::UntrustedRoot`] otherwise), the
-    /// Ed25519 signature ([`Error::BadSignature`]).
-    pub fn verify_evidence(&self, evidence: &[u8]) -> Result<Claims, Error> {
+    /// Order: decode (exact length, strict fields), the signer key is one of the
+    /// trusted devnet keys ([`Error::UntrustedRoot`] otherwise), the Ed25519 signature
+    /// ([`Error::BadSignature`]).
+    fn verify_bytes(&self, evidence: &[u8]) -> Result<Claims, Error> {
         let (body, signature) = format::decode(evidence)?;
         let key = self
             .trusted
@@ -194,11 +195,12 @@ impl VerifyEvidence for SimulatedVerifier {
     /// certificates; the evidence age is a policy rule applied by [`crate::appraise`]).
     fn verify(
         &self,
-        evidence: &[u8],
+        evidence: &Evidence,
         _collateral: &Collateral,
         _now: UnixTime,
     ) -> Result<Claims, Error> {
-        self.verify_evidence(evidence)
+        crate::expect_platform(Platform::Simulated, evidence)?;
+        self.verify_bytes(&evidence.bytes)
     }
 }
 

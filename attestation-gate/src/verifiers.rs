@@ -1,54 +1,91 @@
 //! One entry point over every compiled-in verifier: route evidence to its platform's
 //! verifier, or report [`Error::PlatformDisabled`].
 
-use std::sync::Arc;
-
-use crate::cache::VerifiedCache;
+use crate::cache::CacheStats;
 use crate::claims::Claims;
 use crate::collateral::Collateral;
 use crate::detect::{self, Detected};
 use crate::error::Error;
+use crate::evidence::Evidence;
 use crate::types::{Platform, UnixTime};
-#[allow(unused_imports)] // unused when every platform feature is off
 use crate::VerifyEvidence;
 
-/// The set of verifiers a node or the CLI uses.
+/// The set of verifiers a node or the CLI uses, each built once.
 ///
 /// Hardware platforms use their pinned roots. Simulated evidence is verified only when
 /// a `simulated::SimulatedVerifier` with devnet keys is installed; without
 /// one it fails with [`Error::UntrustedRoot`]. (Policy still refuses it unless the
 /// simulated platform is explicitly allowed.)
 ///
-/// Each `Verifiers` holds a [`VerifiedCache`] (clones share it) through which TDX,
-/// SGX, SEV-SNP and Nitro verifications reuse collateral and certificate-chain checks
-/// made before (see [`crate::cache`]); a cache hit never accepts what a cold
-/// verification would refuse. [`Verifiers::with_cache`] shares one cache between
-/// several `Verifiers`, and a cache of capacity 0 turns caching off.
+/// The TDX, SGX, SEV-SNP and Nitro verifiers each own a cache (see [`crate::cache`])
+/// through which they reuse collateral and certificate-chain checks made before;
+/// clones of a `Verifiers` share them, and a cache hit never accepts what a cold
+/// verification would refuse. [`Verifiers::with_cache_capacity`] sets their size (0
+/// turns caching off).
 #[derive(Debug, Clone, Default)]
 pub struct Verifiers {
+    #[cfg(feature = "tdx")]
+    tdx: crate::dcap::TdxVerifier,
+    #[cfg(feature = "sgx")]
+    sgx: crate::dcap::SgxVerifier,
     #[cfg(feature = "sev_snp")]
     sev_snp: crate::sev_snp::SevSnpVerifier,
+    #[cfg(feature = "nitro")]
+    nitro: crate::nitro::NitroVerifier,
     #[cfg(feature = "simulated")]
     simulated: Option<crate::simulated::SimulatedVerifier>,
-    cache: Arc<VerifiedCache>,
 }
 
 impl Verifiers {
-    /// Verifiers for every compiled-in hardware platform, with a cache of
-    /// [`crate::cache::DEFAULT_CAPACITY`] entries per platform.
+    /// Verifiers for every compiled-in hardware platform, each with a cache of
+    /// [`crate::cache::DEFAULT_CAPACITY`] entries.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Uses `cache` instead of this value's own.
-    pub fn with_cache(mut self, cache: Arc<VerifiedCache>) -> Self {
-        self.cache = cache;
+    /// The same verifiers with new caches of `capacity` entries each (`0`: none).
+    #[allow(unused_mut, unused_variables)] // no cached platform compiled in
+    pub fn with_cache_capacity(mut self, capacity: usize) -> Self {
+        #[cfg(feature = "tdx")]
+        {
+            self.tdx = self.tdx.with_cache_capacity(capacity);
+        }
+        #[cfg(feature = "sgx")]
+        {
+            self.sgx = self.sgx.with_cache_capacity(capacity);
+        }
+        #[cfg(feature = "sev_snp")]
+        {
+            self.sev_snp = self.sev_snp.with_cache_capacity(capacity);
+        }
+        #[cfg(feature = "nitro")]
+        {
+            self.nitro = self.nitro.with_cache_capacity(capacity);
+        }
         self
     }
 
-    /// The cache in use.
-    pub fn cache(&self) -> &Arc<VerifiedCache> {
-        &self.cache
+    /// The counters of every verifier's cache, added up.
+    pub fn cache_stats(&self) -> CacheStats {
+        #[allow(unused_mut)] // no cached platform compiled in
+        let mut stats = CacheStats::default();
+        #[cfg(feature = "tdx")]
+        {
+            stats = stats.plus(self.tdx.cache_stats());
+        }
+        #[cfg(feature = "sgx")]
+        {
+            stats = stats.plus(self.sgx.cache_stats());
+        }
+        #[cfg(feature = "sev_snp")]
+        {
+            stats = stats.plus(self.sev_snp.cache().stats());
+        }
+        #[cfg(feature = "nitro")]
+        {
+            stats = stats.plus(self.nitro.cache().stats());
+        }
+        stats
     }
 
     /// Also verify simulated evidence signed by the devnet keys `v` trusts.
@@ -58,48 +95,24 @@ impl Verifiers {
         self
     }
 
-    /// Verifies binary `evidence` of `platform`.
-    #[cfg_attr(
-        not(any(
-            feature = "tdx",
-            feature = "sgx",
-            feature = "sev_snp",
-            feature = "simulated"
-        )),
-        allow(unused_variables)
-    )]
-    pub fn verify(
-        &self,
-        platform: Platform,
-        evidence: &[u8],
-        collateral: &Collateral,
-        now: UnixTime,
-    ) -> Result<Claims, Error> {
+    /// The verifier of `platform`, if compiled in (and, for simulated evidence,
+    /// installed).
+    fn verifier(&self, platform: Platform) -> Result<&dyn VerifyEvidence, Error> {
         if !platform.is_enabled() {
             return Err(Error::PlatformDisabled(platform));
         }
         match platform {
             #[cfg(feature = "tdx")]
-            Platform::Tdx => {
-                crate::dcap::TdxVerifier.verify_cached(evidence, collateral, now, &self.cache)
-            }
+            Platform::Tdx => Ok(&self.tdx),
             #[cfg(feature = "sgx")]
-            Platform::Sgx => {
-                crate::dcap::SgxVerifier.verify_cached(evidence, collateral, now, &self.cache)
-            }
+            Platform::Sgx => Ok(&self.sgx),
             #[cfg(feature = "sev_snp")]
-            Platform::SevSnp => self
-                .sev_snp
-                .verify_cached(evidence, collateral, now, &self.cache),
+            Platform::SevSnp => Ok(&self.sev_snp),
             #[cfg(feature = "nitro")]
-            Platform::Nitro => crate::nitro::NitroVerifier::new().verify_document_cached(
-                evidence,
-                now,
-                &self.cache,
-            ),
+            Platform::Nitro => Ok(&self.nitro),
             #[cfg(feature = "simulated")]
             Platform::Simulated => match &self.simulated {
-                Some(v) => v.verify(evidence, collateral, now),
+                Some(v) => Ok(v),
                 None => Err(Error::UntrustedRoot {
                     what: "simulated evidence (no devnet key is trusted here)",
                 }),
@@ -109,8 +122,20 @@ impl Verifiers {
         }
     }
 
+    /// Verifies `evidence` with the verifier of the platform it names.
+    pub fn verify(
+        &self,
+        evidence: &Evidence,
+        collateral: &Collateral,
+        now: UnixTime,
+    ) -> Result<Claims, Error> {
+        self.verifier(evidence.platform)?
+            .verify(evidence, collateral, now)
+    }
+
     /// Decodes `input` (raw, hex, base64 or CBOR-wrapped), recognises the platform and
-    /// verifies it.
+    /// verifies it. For the CLI: evidence on the wire names its platform
+    /// ([`Verifiers::verify`]).
     pub fn verify_any(
         &self,
         input: &[u8],
@@ -118,7 +143,8 @@ impl Verifiers {
         now: UnixTime,
     ) -> Result<(Detected, Claims), Error> {
         let detected = detect::detect(input)?;
-        let claims = self.verify(detected.platform, &detected.bytes, collateral, now)?;
+        let evidence = Evidence::new(detected.platform, detected.bytes.clone());
+        let claims = self.verify(&evidence, collateral, now)?;
         Ok((detected, claims))
     }
 }
@@ -149,8 +175,7 @@ mod tests {
     fn verify__should_refuse_simulated_without_devnet_keys() {
         let e = Verifiers::new()
             .verify(
-                Platform::Simulated,
-                b"kn-simev",
+                &Evidence::new(Platform::Simulated, *b"kn-simev"),
                 &Collateral::new(),
                 UnixTime(0),
             )

@@ -219,8 +219,7 @@ fn recorded_tdx_quote_through_a_fake_qgs__should_be_returned_exactly_and_verify(
     // The TDX verifier accepts what the attester returned, at the fixture's time.
     let claims = Verifiers::new()
         .verify(
-            ev.platform,
-            &ev.bytes,
+            &ev,
             &samples::must_collateral("tdx/dcapqvl-v4-uptodate"),
             UnixTime(1_751_328_000),
         )
@@ -324,7 +323,7 @@ fn recorded_snp_report_in_a_driver_response__should_verify_with_the_certificate_
     let collateral = ev.collateral().unwrap();
     assert_eq!(collateral.get("vcek.der"), Some(&vcek[..]));
     let claims = Verifiers::new()
-        .verify(ev.platform, &ev.bytes, &collateral, UnixTime(1_700_000_000))
+        .verify(&ev, &collateral, UnixTime(1_700_000_000))
         .unwrap();
     assert_eq!(claims.report_data(), Some(&rd));
 }

@@ -209,12 +209,7 @@ fn recorded_snp_report_through_fake_configfs__should_verify_end_to_end() {
     assert_eq!(collateral.get("vcek.der"), Some(&vcek[..]));
     // Inside the fixture window (README 1.1: 1680549823 .. 1901474623).
     let claims = attestation_gate::Verifiers::new()
-        .verify(
-            ev.platform,
-            &ev.bytes,
-            &collateral,
-            attestation_gate::UnixTime(1_700_000_000),
-        )
+        .verify(&ev, &collateral, attestation_gate::UnixTime(1_700_000_000))
         .unwrap();
     assert_eq!(claims.report_data(), Some(&rd));
 }

@@ -25,12 +25,15 @@ mod samples;
 #[path = "support/nitro_builder.rs"]
 mod nitro_builder;
 
-use std::sync::{Arc, OnceLock};
+#[path = "support/verify_bytes.rs"]
+mod verify_bytes;
+use verify_bytes::VerifyBytes;
 
-use attestation_gate::cache::VerifiedCache;
+use std::sync::OnceLock;
+
 use attestation_gate::nitro::NitroVerifier;
-use attestation_gate::sev_snp::{ProductLine, SevSnpVerifier, SnpReport};
-use attestation_gate::{Claims, Collateral, Platform, UnixTime, Verifiers};
+use attestation_gate::sev_snp::{ProductLine, SevSnpVerifier};
+use attestation_gate::{Claims, Collateral, Evidence, Platform, UnixTime, Verifiers};
 use proptest::prelude::*;
 use samples::Sample;
 
@@ -43,15 +46,15 @@ fn outcome(r: Result<Claims, attestation_gate::Error>) -> Outcome {
 }
 
 fn cold() -> Verifiers {
-    Verifiers::new().with_cache(Arc::new(VerifiedCache::with_capacity(0)))
+    Verifiers::new().with_cache_capacity(0)
 }
 
 /// Verifiers whose cache holds the entry of `evidence` verified at `t`.
 fn warmed(platform: Platform, evidence: &[u8], collateral: &Collateral, t: UnixTime) -> Verifiers {
     let v = Verifiers::new();
-    v.verify(platform, evidence, collateral, t)
+    v.verify(&Evidence::new(platform, evidence), collateral, t)
         .unwrap_or_else(|e| panic!("warming: {e}"));
-    assert_eq!(v.cache().stats().entries, 1);
+    assert_eq!(v.cache_stats().entries, 1);
     v
 }
 
@@ -63,8 +66,8 @@ fn assert_same(
     collateral: &Collateral,
     now: UnixTime,
 ) -> Outcome {
-    let want = outcome(cold().verify(platform, evidence, collateral, now));
-    let got = outcome(cached.verify(platform, evidence, collateral, now));
+    let want = outcome(cold().verify(&Evidence::new(platform, evidence), collateral, now));
+    let got = outcome(cached.verify(&Evidence::new(platform, evidence), collateral, now));
     assert_eq!(got, want, "{platform} at {now}");
     want
 }
@@ -90,7 +93,9 @@ fn times__should_agree(
     t: UnixTime,
     [before, after]: [UnixTime; 2],
 ) {
-    let claims = cold().verify(platform, evidence, c, t).unwrap();
+    let claims = cold()
+        .verify(&Evidence::new(platform, evidence), c, t)
+        .unwrap();
     let v = claims.validity().unwrap();
     let times = [
         t,
@@ -136,7 +141,7 @@ fn dcap_cases(s: &Sample, quote_flips: &[usize]) {
     let (q, c) = (binary(s), s.collateral());
     let cached = warmed(s.platform, &q, &c, s.t);
     sample_times__should_agree(&cached, s, &q, &c);
-    let hits = cached.cache().stats().hits;
+    let hits = cached.cache_stats().hits;
     assert!(hits >= 3, "{}: {hits} hits", s.name);
     for at in quote_flips {
         assert!(assert_same(&cached, s.platform, &xor(&q, *at, 1), &c, s.t).is_err());
@@ -147,7 +152,7 @@ fn dcap_cases(s: &Sample, quote_flips: &[usize]) {
     }
     assert!(assert_same(&cached, s.platform, &q, &Collateral::new(), s.t).is_err());
     // Only the warming entry: no failure was stored.
-    assert_eq!(cached.cache().stats().entries, 1);
+    assert_eq!(cached.cache_stats().entries, 1);
 }
 
 #[test]
@@ -160,17 +165,20 @@ fn sgx__should_give_the_same_outcomes_cold_and_cached() {
     dcap_cases(&samples::SGX_V3, &[112, 441]);
 }
 
-/// The pre-parsed entry point keys by the collateral fields: tampered fields and
-/// out-of-window times give the cold outcome.
+/// Pre-parsed collateral, serialized back to `collateral.json`, through a caching
+/// verifier: tampered fields and out-of-window times give the cold outcome.
 #[test]
 fn dcap_parsed_collateral__should_give_the_same_outcomes_cold_and_cached() {
-    use attestation_gate::dcap::{verify_with_collateral, verify_with_collateral_cached};
+    use attestation_gate::dcap::{verify_with_collateral, TdxVerifier};
     let s = &samples::TDX_V4_UPTODATE;
     let q = binary(s);
     let parsed: dcap_qvl::QuoteCollateralV3 =
         serde_json::from_slice(s.collateral().get("collateral.json").unwrap()).unwrap();
-    let cache = VerifiedCache::default();
-    verify_with_collateral_cached(&q, parsed.clone(), s.t, &cache).unwrap();
+    let json = |c: &dcap_qvl::QuoteCollateralV3| {
+        Collateral::new().with("collateral.json", serde_json::to_vec(c).unwrap())
+    };
+    let cached = TdxVerifier::new();
+    cached.verify_bytes(&q, &json(&parsed), s.t).unwrap();
     let mut tcb_sig = parsed.clone();
     tcb_sig.tcb_info_signature[10] ^= 1;
     let mut qe_sig = parsed.clone();
@@ -186,10 +194,10 @@ fn dcap_parsed_collateral__should_give_the_same_outcomes_cold_and_cached() {
         (&pck_crl, s.t),
     ] {
         let want = outcome(verify_with_collateral(&q, c.clone(), now));
-        let got = outcome(verify_with_collateral_cached(&q, c.clone(), now, &cache));
+        let got = outcome(cached.verify_bytes(&q, &json(c), now));
         assert_eq!(got, want, "at {now}");
     }
-    let stats = cache.stats();
+    let stats = cached.cache_stats();
     assert_eq!((stats.entries, stats.hits), (1, 1));
 }
 
@@ -201,7 +209,7 @@ fn dcap__should_not_cache_a_rejected_quote() {
     for _ in 0..2 {
         assert!(assert_same(&v, s.platform, &q, &c, s.t).is_err());
     }
-    let stats = v.cache().stats();
+    let stats = v.cache_stats();
     assert_eq!((stats.entries, stats.hits), (0, 0));
 }
 
@@ -212,12 +220,12 @@ fn snp_cases(s: &Sample) {
     let cached = warmed(s.platform, &r, &c, s.t);
     sample_times__should_agree(&cached, s, &r, &c);
     // Report tampering hits the cached chain and must still fail on the report.
-    let before = cached.cache().stats().hits;
+    let before = cached.cache_stats().hits;
     for at in [0x50, 0x90, 0x180, 0x1A0, 0x2A0] {
         assert!(assert_same(&cached, s.platform, &xor(&r, at, 1), &c, s.t).is_err());
     }
-    assert!(cached.cache().stats().hits >= before + 5, "{}", s.name);
-    assert_eq!(cached.cache().stats().entries, 1);
+    assert!(cached.cache_stats().hits >= before + 5, "{}", s.name);
+    assert_eq!(cached.cache_stats().entries, 1);
 }
 
 #[test]
@@ -251,17 +259,23 @@ fn snp__should_share_one_cache_between_threads() {
     let s = &samples::SNP_MILAN_VCEK;
     let (r, c) = (binary(s), s.collateral());
     let v = Verifiers::new();
-    let want = cold().verify(s.platform, &r, &c, s.t).unwrap();
+    let want = cold()
+        .verify(&Evidence::new(s.platform, r.as_slice()), &c, s.t)
+        .unwrap();
     std::thread::scope(|scope| {
         for _ in 0..4 {
             scope.spawn(|| {
                 for _ in 0..3 {
-                    assert_eq!(v.verify(s.platform, &r, &c, s.t).unwrap(), want);
+                    assert_eq!(
+                        v.verify(&Evidence::new(s.platform, r.as_slice()), &c, s.t)
+                            .unwrap(),
+                        want
+                    );
                 }
             });
         }
     });
-    let stats = v.cache().stats();
+    let stats = v.cache_stats();
     assert_eq!(stats.entries, 1);
     assert_eq!(stats.hits + stats.misses, 12);
     assert!(stats.hits >= 8, "{stats:?}");
@@ -272,15 +286,21 @@ fn snp__should_share_one_cache_between_threads() {
 #[test]
 fn snp__should_not_reuse_a_chain_across_product_line_restrictions() {
     let s = &samples::SNP_MILAN_VCEK;
-    let report = SnpReport::parse(&binary(s)).unwrap();
-    let vcek = s.collateral().get("vcek.der").unwrap().to_vec();
-    let cache = VerifiedCache::default();
-    SevSnpVerifier::new()
-        .verify_report_cached(&report, &vcek, s.t, &cache)
-        .unwrap();
+    let (report, c) = (binary(s), s.collateral());
+    let all = SevSnpVerifier::new();
+    all.verify_bytes(&report, &c, s.t).unwrap();
     let genoa = SevSnpVerifier::with_product_lines(&[ProductLine::Genoa]);
-    let want = outcome(genoa.verify_report(&report, &vcek, s.t));
-    let got = outcome(genoa.verify_report_cached(&report, &vcek, s.t, &cache));
+    let want = outcome(
+        genoa
+            .clone()
+            .with_cache_capacity(0)
+            .verify_bytes(&report, &c, s.t),
+    );
+    let got = outcome(
+        genoa
+            .with_cache(all.cache().clone())
+            .verify_bytes(&report, &c, s.t),
+    );
     assert_eq!(got, want);
     assert!(want.unwrap_err().starts_with("UntrustedRoot"));
 }
@@ -343,13 +363,13 @@ fn nitro__should_give_the_same_outcomes_cold_and_cached() {
             s.t,
             [before, after],
         );
-        let hits = cached.cache().stats().hits;
+        let hits = cached.cache_stats().hits;
         assert!(hits >= 3, "{}: {hits} hits", s.path);
         let n = doc.len();
         for at in [n - 1, n / 2, 104] {
             assert!(assert_same(&cached, Platform::Nitro, &xor(&doc, at, 1), &none, s.t).is_err());
         }
-        assert_eq!(cached.cache().stats().entries, 1);
+        assert_eq!(cached.cache_stats().entries, 1);
     }
 }
 
@@ -357,14 +377,20 @@ fn nitro__should_give_the_same_outcomes_cold_and_cached() {
 fn nitro__should_not_reuse_a_ca_path_under_another_pinned_root() {
     let s = &NITRO[0];
     let doc = nitro_doc(s);
-    let cache = VerifiedCache::default();
-    NitroVerifier::new()
-        .verify_document_cached(&doc, s.t, &cache)
-        .unwrap();
+    let first = NitroVerifier::new();
+    first.verify_bytes(&doc, &Collateral::new(), s.t).unwrap();
     let other =
         NitroVerifier::with_pinned_root(nitro_builder::chain(1, Default::default()).root_der);
-    let want = outcome(other.verify_document(&doc, s.t));
-    let got = outcome(other.verify_document_cached(&doc, s.t, &cache));
+    let want = outcome(other.clone().with_cache_capacity(0).verify_bytes(
+        &doc,
+        &Collateral::new(),
+        s.t,
+    ));
+    let got = outcome(other.with_cache(first.cache().clone()).verify_bytes(
+        &doc,
+        &Collateral::new(),
+        s.t,
+    ));
     assert_eq!(got, want);
     assert!(want.unwrap_err().starts_with("UntrustedRoot"));
 }
@@ -387,8 +413,9 @@ fn nitro__should_check_leaf_and_document_after_a_cached_ca_path() {
     assert_eq!(good.intermediate_der, bad_leaf.intermediate_der);
     let fields = Fields::new(Some(vec![7; 64]));
     let v = NitroVerifier::with_pinned_root(good.root_der.clone());
-    let cache = VerifiedCache::default();
-    v.verify_document_cached(&document(&good, &fields), now, &cache)
+    let cold = v.clone().with_cache_capacity(0);
+    let cache = v.cache().clone();
+    v.verify_bytes(&document(&good, &fields), &Collateral::new(), now)
         .unwrap();
 
     let other = chain(40, ChainOptions::default());
@@ -396,8 +423,8 @@ fn nitro__should_check_leaf_and_document_after_a_cached_ca_path() {
     let signed_by_other = nitro_builder::sign_document(&other.leaf_key, payload);
     for doc in [document(&bad_leaf, &fields), signed_by_other] {
         let hits = cache.stats().hits;
-        let want = outcome(v.verify_document(&doc, now));
-        let got = outcome(v.verify_document_cached(&doc, now, &cache));
+        let want = outcome(cold.verify_bytes(&doc, &Collateral::new(), now));
+        let got = outcome(v.verify_bytes(&doc, &Collateral::new(), now));
         assert_eq!(got, want);
         assert!(got.is_err());
         assert_eq!(cache.stats().hits, hits + 1, "the CA path was not hit");

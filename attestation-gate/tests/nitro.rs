@@ -9,10 +9,13 @@
     clippy::indexing_slicing
 )]
 
+#[path = "support/verify_bytes.rs"]
+mod verify_bytes;
+use verify_bytes::VerifyBytes;
+
 use attestation_gate::nitro::NitroVerifier;
 use attestation_gate::{
     appraise, Binding, Claims, Collateral, Error, Platform, Policy, RawClaims, UnixTime, Vendor,
-    VerifyEvidence,
 };
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -102,7 +105,7 @@ fn suggested_t(s: &Sample) -> UnixTime {
 fn must_verify(s: &Sample, now: UnixTime) -> Claims {
     let doc = must_read(s.path);
     NitroVerifier::new()
-        .verify(&doc, &Collateral::new(), now)
+        .verify_bytes(&doc, &Collateral::new(), now)
         .unwrap_or_else(|e| panic!("{}: {e}", s.path))
 }
 
@@ -213,7 +216,7 @@ fn every_sample__should_be_expired_four_hours_after_its_timestamp() {
     for s in all_samples() {
         let doc = must_read(s.path);
         let now = UnixTime(s.timestamp_ms / 1000 + 4 * 3600);
-        match NitroVerifier::new().verify_document(&doc, now) {
+        match NitroVerifier::new().verify_bytes(&doc, &Collateral::new(), now) {
             Err(Error::Expired {
                 what, not_after, ..
             }) => {
@@ -225,7 +228,7 @@ fn every_sample__should_be_expired_four_hours_after_its_timestamp() {
         let just_after = UnixTime(s.window.1 + 1);
         assert_eq!(
             NitroVerifier::new()
-                .verify_document(&doc, just_after)
+                .verify_bytes(&doc, &Collateral::new(), just_after)
                 .unwrap_err()
                 .kind(),
             "expired"
@@ -239,7 +242,7 @@ fn every_sample__should_be_not_yet_valid_before_its_window() {
         let doc = must_read(s.path);
         // Just before the window only the leaf is not valid yet.
         let now = UnixTime(s.window.0 - 1);
-        match NitroVerifier::new().verify_document(&doc, now) {
+        match NitroVerifier::new().verify_bytes(&doc, &Collateral::new(), now) {
             Err(Error::NotYetValid {
                 what, not_before, ..
             }) => {
@@ -250,7 +253,7 @@ fn every_sample__should_be_not_yet_valid_before_its_window() {
         }
         // A day earlier, an intermediate already fails the same way.
         let now = UnixTime(s.window.0 - 86_400);
-        match NitroVerifier::new().verify_document(&doc, now) {
+        match NitroVerifier::new().verify_bytes(&doc, &Collateral::new(), now) {
             Err(Error::NotYetValid { not_before, .. }) => assert!(not_before.unwrap() > now),
             other => panic!("{}: expected NotYetValid, got {other:?}", s.path),
         }
@@ -260,7 +263,7 @@ fn every_sample__should_be_not_yet_valid_before_its_window() {
 /// The COSE signature over `doc` (a tampered copy of sample `s`) no longer verifies.
 fn assert_bad_document_signature(s: &Sample, doc: &[u8]) {
     let err = NitroVerifier::new()
-        .verify_document(doc, suggested_t(s))
+        .verify_bytes(doc, &Collateral::new(), suggested_t(s))
         .unwrap_err();
     assert!(
         matches!(
@@ -299,7 +302,7 @@ fn every_sample__should_fail_untrusted_root_with_another_pinned_root() {
     for s in all_samples() {
         let doc = must_read(s.path);
         let err = NitroVerifier::with_pinned_root(other_root.clone())
-            .verify_document(&doc, suggested_t(&s))
+            .verify_bytes(&doc, &Collateral::new(), suggested_t(&s))
             .unwrap_err();
         assert!(matches!(err, Error::UntrustedRoot { .. }), "{err:?}");
     }
@@ -335,10 +338,10 @@ mod never_panics {
         ) {
             let v = NitroVerifier::new();
             let now = UnixTime(1665651482);
-            prop_assert!(v.verify_document(&bytes, now).is_err());
+            prop_assert!(v.verify_bytes(&bytes, &Collateral::new(), now).is_err());
             let mut cose = vec![0x84];
             cose.extend_from_slice(&bytes);
-            prop_assert!(v.verify_document(&cose, now).is_err());
+            prop_assert!(v.verify_bytes(&cose, &Collateral::new(), now).is_err());
         }
     }
 
@@ -367,7 +370,7 @@ mod never_panics {
             let mut t = doc.clone();
             let at = at % t.len();
             t[at] ^= flip;
-            if let Ok(c) = NitroVerifier::new().verify_document(&t, suggested_t(&s)) {
+            if let Ok(c) = NitroVerifier::new().verify_bytes(&t, &Collateral::new(), suggested_t(&s)) {
                 prop_assert_eq!(&c, original());
             }
         }

@@ -10,6 +10,10 @@
     clippy::indexing_slicing
 )]
 
+#[path = "support/verify_bytes.rs"]
+mod verify_bytes;
+use verify_bytes::VerifyBytes;
+
 use attestation_gate::nitro::NitroVerifier;
 use attestation_gate::{
     appraise, Binding, Error, Policy, PolicyViolation, Purpose, UnixTime, Vendor,
@@ -35,7 +39,7 @@ fn bound_document__should_verify_and_pass_appraise() {
     let c = chain(10, ChainOptions::default());
     let doc = document(&c, &bound_fields());
     let claims = NitroVerifier::with_pinned_root(c.root_der.clone())
-        .verify_document(&doc, NOW)
+        .verify_bytes(&doc, &attestation_gate::Collateral::new(), NOW)
         .unwrap();
     assert_eq!(claims.vendor(), Vendor::Aws);
     assert_eq!(claims.report_data(), Some(binding().report_data()));
@@ -52,7 +56,7 @@ fn bound_debug_document__should_fail_debug_forbidden_policy() {
     let c = chain(10, ChainOptions::default());
     let doc = document(&c, &bound_fields().debug());
     let claims = NitroVerifier::with_pinned_root(c.root_der.clone())
-        .verify_document(&doc, NOW)
+        .verify_bytes(&doc, &attestation_gate::Collateral::new(), NOW)
         .unwrap();
     assert!(claims.debug());
     let policy = Policy::new([claims.measurement()]);
@@ -78,7 +82,7 @@ fn user_data_not_64_bytes__should_give_no_report_data_and_fail_binding() {
     ] {
         let doc = document(&c, &Fields::new(Some(user_data)));
         let claims = NitroVerifier::with_pinned_root(c.root_der.clone())
-            .verify_document(&doc, NOW)
+            .verify_bytes(&doc, &attestation_gate::Collateral::new(), NOW)
             .unwrap();
         assert_eq!(claims.report_data(), None);
         let policy = Policy::new([claims.measurement()]);
@@ -91,7 +95,11 @@ fn user_data_not_64_bytes__should_give_no_report_data_and_fail_binding() {
 fn synthetic_document__should_fail_untrusted_root_under_the_aws_root() {
     let c = chain(10, ChainOptions::default());
     let err = NitroVerifier::new()
-        .verify_document(&document(&c, &bound_fields()), NOW)
+        .verify_bytes(
+            &document(&c, &bound_fields()),
+            &attestation_gate::Collateral::new(),
+            NOW,
+        )
         .unwrap_err();
     assert!(matches!(err, Error::UntrustedRoot { .. }), "{err:?}");
 }
@@ -106,7 +114,11 @@ fn intermediate_without_ca_bit__should_fail_untrusted_root() {
         },
     );
     let err = NitroVerifier::with_pinned_root(c.root_der.clone())
-        .verify_document(&document(&c, &bound_fields()), NOW)
+        .verify_bytes(
+            &document(&c, &bound_fields()),
+            &attestation_gate::Collateral::new(),
+            NOW,
+        )
         .unwrap_err();
     assert!(matches!(err, Error::UntrustedRoot { .. }), "{err:?}");
 }
@@ -121,7 +133,11 @@ fn leaf_signed_by_wrong_key__should_fail_bad_signature_on_the_chain() {
         },
     );
     let err = NitroVerifier::with_pinned_root(c.root_der.clone())
-        .verify_document(&document(&c, &bound_fields()), NOW)
+        .verify_bytes(
+            &document(&c, &bound_fields()),
+            &attestation_gate::Collateral::new(),
+            NOW,
+        )
         .unwrap_err();
     assert!(
         matches!(
@@ -141,7 +157,7 @@ fn document_signed_by_another_key__should_fail_bad_signature() {
     let payload = nitro_builder::payload(&c, &bound_fields());
     let doc = nitro_builder::sign_document(&other.leaf_key, payload);
     let err = NitroVerifier::with_pinned_root(c.root_der.clone())
-        .verify_document(&doc, NOW)
+        .verify_bytes(&doc, &attestation_gate::Collateral::new(), NOW)
         .unwrap_err();
     assert!(
         matches!(
@@ -156,7 +172,11 @@ fn document_signed_by_another_key__should_fail_bad_signature() {
 
 fn must_be_malformed(c: &nitro_builder::Chain, fields: &Fields) {
     let err = NitroVerifier::with_pinned_root(c.root_der.clone())
-        .verify_document(&document(c, fields), NOW)
+        .verify_bytes(
+            &document(c, fields),
+            &attestation_gate::Collateral::new(),
+            NOW,
+        )
         .unwrap_err();
     assert!(matches!(err, Error::Malformed { .. }), "{err:?}");
 }
@@ -215,7 +235,7 @@ fn unknown_payload_field__should_be_ignored() {
     f.extra
         .push((Value::Text("future_field".into()), Value::Bool(true)));
     NitroVerifier::with_pinned_root(c.root_der.clone())
-        .verify_document(&document(&c, &f), NOW)
+        .verify_bytes(&document(&c, &f), &attestation_gate::Collateral::new(), NOW)
         .unwrap();
 }
 
@@ -228,13 +248,16 @@ fn unsigned_envelope_changes__should_be_refused() {
     let c = chain(10, ChainOptions::default());
     let doc = document(&c, &bound_fields());
     let v = NitroVerifier::with_pinned_root(c.root_der.clone());
-    v.verify_document(&doc, NOW).unwrap();
+    v.verify_bytes(&doc, &attestation_gate::Collateral::new(), NOW)
+        .unwrap();
     assert_eq!(&doc[..7], &[0x84, 0x44, 0xa1, 0x01, 0x38, 0x22, 0xa0]);
     // Unprotected header {4: h''} (kid) instead of {}.
     let mut m = doc[..6].to_vec();
     m.extend_from_slice(&[0xa1, 0x04, 0x40]);
     m.extend_from_slice(&doc[7..]);
-    let e = v.verify_document(&m, NOW).unwrap_err();
+    let e = v
+        .verify_bytes(&m, &attestation_gate::Collateral::new(), NOW)
+        .unwrap_err();
     assert!(
         matches!(
             e,
@@ -247,11 +270,15 @@ fn unsigned_envelope_changes__should_be_refused() {
     let mut m = doc[..7].to_vec();
     m.extend_from_slice(&[0x5a, 0x00, 0x00]);
     m.extend_from_slice(&doc[8..]);
-    let e = v.verify_document(&m, NOW).unwrap_err();
+    let e = v
+        .verify_bytes(&m, &attestation_gate::Collateral::new(), NOW)
+        .unwrap_err();
     assert!(matches!(e, Error::NonCanonical { offset: 7, .. }), "{e:?}");
     assert_eq!(e.kind(), "non_canonical");
     // Trailing bytes.
     let mut m = doc.clone();
     m.push(0);
-    assert!(v.verify_document(&m, NOW).is_err());
+    assert!(v
+        .verify_bytes(&m, &attestation_gate::Collateral::new(), NOW)
+        .is_err());
 }

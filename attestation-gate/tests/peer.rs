@@ -18,10 +18,14 @@
 #[path = "support/samples.rs"]
 mod samples;
 
+#[path = "support/verify_bytes.rs"]
+mod verify_bytes;
+use verify_bytes::VerifyBytes;
+
 use attestation_gate::simulated::{DevnetSigningKey, SimulatedAttester, SimulatedVerifier};
 use attestation_gate::{
     appraise_peer, Collateral, Error, PeerRecord, Platform, Policy, PolicyViolation, UnixTime,
-    Verifiers, VerifyEvidence,
+    Verifiers,
 };
 
 const T: UnixTime = UnixTime(1_800_000_000);
@@ -79,7 +83,7 @@ fn simulated(record: &PeerRecord, issued_at: UnixTime) -> attestation_gate::Clai
         .unwrap();
     let evidence = a.attest(&record.report_data(issued_at), issued_at);
     SimulatedVerifier::new([a.public_key()])
-        .verify(&evidence, &Collateral::new(), issued_at)
+        .verify_bytes(&evidence, &Collateral::new(), issued_at)
         .unwrap()
 }
 
@@ -125,7 +129,7 @@ fn simulated_evidence__should_fail_binding_for_any_other_key_or_time() {
     );
     let ev = a.attest(&rd, T);
     let c2 = SimulatedVerifier::new([a.public_key()])
-        .verify(&ev, &Collateral::new(), T)
+        .verify_bytes(&ev, &Collateral::new(), T)
         .unwrap();
     assert!(matches!(
         appraise_peer(c2, &r, T, &p, T),

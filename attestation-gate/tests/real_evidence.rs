@@ -20,6 +20,10 @@
 #[path = "support/samples.rs"]
 mod samples;
 
+#[path = "support/verify_bytes.rs"]
+mod verify_bytes;
+use verify_bytes::VerifyBytes;
+
 use attestation_gate::{
     appraise, Binding, Collateral, Error, Platform, Policy, PolicyViolation, ProductLine,
     RawClaims, ReportData, SnpTcb, SnpTcbComponent, TcbStatus, UnixTime, Verifiers,
@@ -552,22 +556,25 @@ fn snp_report__should_fail_with_another_chips_vcek() {
 
 #[test]
 fn snp_report__should_fail_against_other_product_lines() {
-    use attestation_gate::sev_snp::{ProductLine, SevSnpVerifier, SnpReport};
+    use attestation_gate::sev_snp::{ProductLine, SevSnpVerifier};
     let s = &samples::SNP_MILAN_VCEK;
-    let report = SnpReport::parse(&binary(s)).unwrap();
-    let vcek = samples::must_read("sev-snp/virtee-milan-vcek/vcek.der");
+    let report = binary(s);
+    let vcek = Collateral::new().with(
+        "vcek.der",
+        samples::must_read("sev-snp/virtee-milan-vcek/vcek.der"),
+    );
     for lines in [
         &[ProductLine::Genoa][..],
         &[ProductLine::Turin],
         &[ProductLine::Genoa, ProductLine::Turin],
     ] {
         let e = SevSnpVerifier::with_product_lines(lines)
-            .verify_report(&report, &vcek, s.t)
+            .verify_bytes(&report, &vcek, s.t)
             .unwrap_err();
         assert!(matches!(e, Error::UntrustedRoot { .. }), "{e:?}");
     }
     assert!(SevSnpVerifier::with_product_lines(&[ProductLine::Milan])
-        .verify_report(&report, &vcek, s.t)
+        .verify_bytes(&report, &vcek, s.t)
         .is_ok());
 }
 
@@ -647,7 +654,7 @@ fn disabled_or_unknown__should_be_refused() {
 fn measure__should_equal_the_verified_measurement_for_nitro() {
     let doc = samples::must_read("nitro/evervault-2022-nondebug/attestation_doc.cbor");
     let c = attestation_gate::nitro::NitroVerifier::new()
-        .verify_document(&doc, UnixTime(1665651482))
+        .verify_bytes(&doc, &Collateral::new(), UnixTime(1665651482))
         .unwrap();
     let (d, raw) = attestation_gate::measure::measure_unverified(&doc).unwrap();
     assert_eq!(d.platform, Platform::Nitro);
@@ -665,7 +672,7 @@ fn measure__should_equal_the_verified_measurement_for_simulated() {
     let attester = SimulatedAttester::new(key, "sim-intel", [5; 32]).unwrap();
     let ev = attester.attest(&ReportData([1; 64]), UnixTime(100));
     let c = SimulatedVerifier::new([attester.public_key()])
-        .verify_evidence(&ev)
+        .verify_bytes(&ev, &Collateral::new(), UnixTime(0))
         .unwrap();
     let (d, raw) = attestation_gate::measure::measure_unverified(&ev).unwrap();
     assert_eq!(d.platform, Platform::Simulated);

@@ -8,10 +8,14 @@
     clippy::indexing_slicing
 )]
 
+#[path = "support/verify_bytes.rs"]
+mod verify_bytes;
+use verify_bytes::VerifyBytes;
+
 use attestation_gate::simulated::{DevnetSigningKey, SimulatedAttester, SimulatedVerifier, MAGIC};
 use attestation_gate::{
     appraise, Binding, Collateral, Error, Platform, Policy, PolicyViolation, Purpose, RawClaims,
-    UnixTime, Vendor, VerifyEvidence,
+    UnixTime, Vendor,
 };
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -38,7 +42,9 @@ fn round_trip__should_verify_with_the_trusted_key_and_give_the_fields() {
     let a = attester(1, "sim-intel");
     let evidence = a.attest(binding().report_data(), T);
     let verifier = SimulatedVerifier::new([a.public_key()]);
-    let claims = verifier.verify(&evidence, &Collateral::new(), T).unwrap();
+    let claims = verifier
+        .verify_bytes(&evidence, &Collateral::new(), T)
+        .unwrap();
     assert_eq!(claims.platform(), Platform::Simulated);
     assert_eq!(claims.vendor(), Vendor::Simulated("sim-intel".into()));
     assert_eq!(claims.report_data(), Some(binding().report_data()));
@@ -75,7 +81,11 @@ fn devnet__should_mix_simulated_vendors() {
     let verifier = SimulatedVerifier::new(attesters.iter().map(|a| a.public_key()));
     for (a, label) in attesters.iter().zip(labels) {
         let claims = verifier
-            .verify_evidence(&a.attest(binding().report_data(), T))
+            .verify_bytes(
+                &a.attest(binding().report_data(), T),
+                &Collateral::new(),
+                UnixTime(0),
+            )
             .unwrap();
         assert_eq!(claims.vendor().label(), Some(label));
     }
@@ -87,11 +97,11 @@ fn wrong_key__should_fail_untrusted_root() {
     let evidence = a.attest(binding().report_data(), T);
     let other = attester(2, "sim-intel").public_key();
     let err = SimulatedVerifier::new([other])
-        .verify_evidence(&evidence)
+        .verify_bytes(&evidence, &Collateral::new(), UnixTime(0))
         .unwrap_err();
     assert!(matches!(err, Error::UntrustedRoot { .. }), "{err:?}");
     let err = SimulatedVerifier::new([])
-        .verify_evidence(&evidence)
+        .verify_bytes(&evidence, &Collateral::new(), UnixTime(0))
         .unwrap_err();
     assert!(matches!(err, Error::UntrustedRoot { .. }), "{err:?}");
 }
@@ -105,7 +115,7 @@ fn signer_swapped_for_a_trusted_key__should_fail_bad_signature() {
     let signer_at = evidence.len() - 64 - 32;
     evidence[signer_at..signer_at + 32].copy_from_slice(&trusted.to_bytes());
     let err = SimulatedVerifier::new([trusted])
-        .verify_evidence(&evidence)
+        .verify_bytes(&evidence, &Collateral::new(), UnixTime(0))
         .unwrap_err();
     assert!(matches!(err, Error::BadSignature { .. }), "{err:?}");
 }
@@ -134,7 +144,9 @@ fn tampered_fields__should_fail_bad_signature() {
     ] {
         let mut t = evidence.clone();
         t[at] ^= flip;
-        let err = verifier.verify_evidence(&t).unwrap_err();
+        let err = verifier
+            .verify_bytes(&t, &Collateral::new(), UnixTime(0))
+            .unwrap_err();
         assert!(
             matches!(err, Error::BadSignature { .. }),
             "byte {at}: {err:?}"
@@ -147,7 +159,7 @@ fn policy_without_simulated__should_refuse() {
     let a = attester(1, "sim-aws");
     let evidence = a.attest(binding().report_data(), T);
     let claims = SimulatedVerifier::new([a.public_key()])
-        .verify_evidence(&evidence)
+        .verify_bytes(&evidence, &Collateral::new(), UnixTime(0))
         .unwrap();
     // A production policy, even one approving this very measurement.
     let policy = Policy::new([claims.measurement()]);
@@ -166,7 +178,11 @@ fn policy_without_simulated__should_refuse() {
 fn debug_simulated_evidence__should_fail_debug_forbidden() {
     let a = attester(1, "sim-amd").with_debug(true);
     let claims = SimulatedVerifier::new([a.public_key()])
-        .verify_evidence(&a.attest(binding().report_data(), T))
+        .verify_bytes(
+            &a.attest(binding().report_data(), T),
+            &Collateral::new(),
+            UnixTime(0),
+        )
         .unwrap();
     assert!(claims.debug());
     let err = appraise(
@@ -187,7 +203,11 @@ fn evidence_for_another_binding__should_fail_report_data_mismatch() {
     let a = attester(1, "sim-intel");
     let other = Binding::new(Purpose::AppKeyRequest, b"noise static key", T);
     let claims = SimulatedVerifier::new([a.public_key()])
-        .verify_evidence(&a.attest(other.report_data(), T))
+        .verify_bytes(
+            &a.attest(other.report_data(), T),
+            &Collateral::new(),
+            UnixTime(0),
+        )
         .unwrap();
     let err = appraise(
         claims.clone(),
@@ -223,10 +243,10 @@ proptest! {
     #[test]
     fn verify__should_never_panic_on_random_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
         let verifier = SimulatedVerifier::new([attester(1, "sim-intel").public_key()]);
-        let _ = verifier.verify_evidence(&bytes);
+        let _ = verifier.verify_bytes(&bytes, &Collateral::new(), UnixTime(0));
         let mut with_magic = MAGIC.to_vec();
         with_magic.extend_from_slice(&bytes);
-        let _ = verifier.verify_evidence(&with_magic);
+        let _ = verifier.verify_bytes(&with_magic, &Collateral::new(), UnixTime(0));
     }
 
     #[test]
@@ -236,6 +256,6 @@ proptest! {
         let at = at % evidence.len();
         let mut t = evidence.clone();
         t[at] ^= flip;
-        prop_assert!(SimulatedVerifier::new([a.public_key()]).verify_evidence(&t).is_err());
+        prop_assert!(SimulatedVerifier::new([a.public_key()]).verify_bytes(&t, &Collateral::new(), UnixTime(0)).is_err());
     }
 }

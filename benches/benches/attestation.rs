@@ -11,7 +11,7 @@
 )]
 
 use attestation_gate::sev_snp::SevSnpVerifier;
-use attestation_gate::{Collateral, UnixTime, VerifyEvidence};
+use attestation_gate::{Collateral, Evidence, Platform, UnixTime, VerifyEvidence};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 const FIXTURES: &str = concat!(
@@ -36,15 +36,24 @@ fn dcap(c: &mut Criterion) {
         let parsed: dcap_qvl::QuoteCollateralV3 = serde_json::from_slice(&json).unwrap();
         let mut g = c.benchmark_group(format!("attestation/{name}"));
         g.sample_size(20);
+        // Every verifier owns a cache; capacity 0 is the uncached verifier.
+        let (platform, cold, cached): (_, Box<dyn VerifyEvidence>, Box<dyn VerifyEvidence>) = if tdx
+        {
+            (
+                Platform::Tdx,
+                Box::new(attestation_gate::dcap::TdxVerifier::new().with_cache_capacity(0)),
+                Box::new(attestation_gate::dcap::TdxVerifier::new()),
+            )
+        } else {
+            (
+                Platform::Sgx,
+                Box::new(attestation_gate::dcap::SgxVerifier::new().with_cache_capacity(0)),
+                Box::new(attestation_gate::dcap::SgxVerifier::new()),
+            )
+        };
+        let evidence = Evidence::new(platform, quote.clone());
         g.bench_function("keynet verify (collateral.json parsed each time)", |b| {
-            b.iter(|| {
-                if tdx {
-                    attestation_gate::dcap::TdxVerifier.verify(&quote, &collateral, UnixTime(t))
-                } else {
-                    attestation_gate::dcap::SgxVerifier.verify(&quote, &collateral, UnixTime(t))
-                }
-                .unwrap()
-            })
+            b.iter(|| cold.verify(&evidence, &collateral, UnixTime(t)).unwrap())
         });
         g.bench_function("keynet verify (collateral pre-parsed)", |b| {
             b.iter(|| {
@@ -52,28 +61,9 @@ fn dcap(c: &mut Criterion) {
                     .unwrap()
             })
         });
-        let cache = attestation_gate::VerifiedCache::default();
-        let cached = |cache: &attestation_gate::VerifiedCache| {
-            if tdx {
-                attestation_gate::dcap::TdxVerifier.verify_cached(
-                    &quote,
-                    &collateral,
-                    UnixTime(t),
-                    cache,
-                )
-            } else {
-                attestation_gate::dcap::SgxVerifier.verify_cached(
-                    &quote,
-                    &collateral,
-                    UnixTime(t),
-                    cache,
-                )
-            }
-            .unwrap()
-        };
-        cached(&cache);
+        cached.verify(&evidence, &collateral, UnixTime(t)).unwrap();
         g.bench_function("keynet verify cached (same quote and collateral)", |b| {
-            b.iter(|| cached(&cache))
+            b.iter(|| cached.verify(&evidence, &collateral, UnixTime(t)).unwrap())
         });
         g.bench_function("dcap-qvl QuoteVerifier::verify directly", |b| {
             let v = dcap_qvl::verify::QuoteVerifier::new(
@@ -87,7 +77,7 @@ fn dcap(c: &mut Criterion) {
 
 /// SEV-SNP (Milan, VCEK): keynet cold (pinned CA chain checked per call), keynet with
 /// the pinned CA chain verified once (the verifier object), keynet with the VCEK chain
-/// from a warmed `VerifiedCache`, the `sev` crate directly, and the one P-384
+/// from the verifier's warmed cache, the `sev` crate directly, and the one P-384
 /// verification a cached report still needs.
 fn sev_snp(c: &mut Criterion) {
     let report_hex = String::from_utf8(read("sev-snp/virtee-milan-vcek/report.hex")).unwrap();
@@ -95,25 +85,28 @@ fn sev_snp(c: &mut Criterion) {
     let vcek = read("sev-snp/virtee-milan-vcek/vcek.der");
     let chain_pem = read("sev-snp/amd-roots/milan_ask_ark_asvk.pem");
     let collateral = Collateral::new().with("vcek.der", vcek.clone());
+    let evidence = Evidence::new(Platform::SevSnp, report.clone());
     let t = UnixTime(1735689600);
     let mut g = c.benchmark_group("attestation/sev-snp");
     g.sample_size(20);
     g.bench_function("keynet verify cold (new verifier each time)", |b| {
         b.iter(|| {
             SevSnpVerifier::new()
-                .verify(&report, &collateral, t)
+                .with_cache_capacity(0)
+                .verify(&evidence, &collateral, t)
                 .unwrap()
         })
     });
-    let warm = SevSnpVerifier::new();
+    let warm = SevSnpVerifier::new().with_cache_capacity(0);
     g.bench_function("keynet verify (pinned CA chain verified once)", |b| {
-        b.iter(|| warm.verify(&report, &collateral, t).unwrap())
+        b.iter(|| warm.verify(&evidence, &collateral, t).unwrap())
     });
-    let cache = attestation_gate::VerifiedCache::default();
-    warm.verify_cached(&report, &collateral, t, &cache).unwrap();
+    let cached = SevSnpVerifier::new();
+    cached.verify(&evidence, &collateral, t).unwrap();
+    // The benchmark's name is kept from when the cache was a separate `VerifiedCache`.
     g.bench_function(
         "keynet verify cached (VCEK chain from VerifiedCache)",
-        |b| b.iter(|| warm.verify_cached(&report, &collateral, t, &cache).unwrap()),
+        |b| b.iter(|| cached.verify(&evidence, &collateral, t).unwrap()),
     );
     g.bench_function("raw p384: report signature, pre-extracted", |b| {
         use p384::ecdsa::signature::Verifier;
@@ -235,15 +228,16 @@ fn nitro(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("attestation/nitro");
     g.sample_size(20);
+    let evidence = Evidence::new(Platform::Nitro, doc.clone());
     g.bench_function("keynet verify", |b| {
-        let v = NitroVerifier::new();
-        b.iter(|| v.verify(&doc, &Collateral::new(), t).unwrap())
+        let v = NitroVerifier::new().with_cache_capacity(0);
+        b.iter(|| v.verify(&evidence, &Collateral::new(), t).unwrap())
     });
+    // The benchmark's name is kept from when the cache was a separate `VerifiedCache`.
     g.bench_function("keynet verify cached (CA path from VerifiedCache)", |b| {
         let v = NitroVerifier::new();
-        let cache = attestation_gate::VerifiedCache::default();
-        v.verify_document_cached(&doc, t, &cache).unwrap();
-        b.iter(|| v.verify_document_cached(&doc, t, &cache).unwrap())
+        v.verify(&evidence, &Collateral::new(), t).unwrap();
+        b.iter(|| v.verify(&evidence, &Collateral::new(), t).unwrap())
     });
     g.bench_function("raw p384: leaf cert sig + COSE sig, pre-extracted", |b| {
         let (k, tbs, sig) = cert_checks.last().unwrap();
@@ -280,8 +274,9 @@ fn simulated(c: &mut Criterion) {
     let evidence = attester.attest(&ReportData([3; 64]), t);
     let verifier = SimulatedVerifier::new([attester.public_key()]);
     let mut g = c.benchmark_group("attestation/simulated");
+    let wire = Evidence::new(Platform::Simulated, evidence.clone());
     g.bench_function("keynet verify", |b| {
-        b.iter(|| verifier.verify(&evidence, &Collateral::new(), t).unwrap())
+        b.iter(|| verifier.verify(&wire, &Collateral::new(), t).unwrap())
     });
     g.bench_function("ed25519-dalek verify_strict of the same message", |b| {
         let key =

@@ -114,7 +114,7 @@ fn verify(
     crl: Option<&[u8]>,
     now: UnixTime,
 ) -> Result<Claims, Error> {
-    v.verify_report_with_crl(&SnpReport::parse(report).unwrap(), vek, crl, now)
+    v.verify_report_with(&SnpReport::parse(report).unwrap(), vek, crl, now)
 }
 
 #[test]
@@ -164,7 +164,7 @@ fn crl__should_be_an_error_when_its_signature_is_bad() {
         .with(VCEK, vcek)
         .with(CRL, good_for_test_ark);
     let e = SevSnpVerifier::new()
-        .verify(&report, &collateral, T)
+        .verify(&Evidence::new(Platform::SevSnp, report), &collateral, T)
         .unwrap_err();
     assert!(
         matches!(e, Error::BadSignature { what: "AMD CRL" }),
