@@ -70,6 +70,33 @@ fn round_trip__should_verify_with_the_trusted_key_and_give_the_fields() {
     assert_eq!(accepted.claims().platform(), Platform::Simulated);
 }
 
+/// Genuine evidence labelled with another platform is refused by name, before it is
+/// read (the verifier must not be asked to verify another platform's bytes).
+#[test]
+fn verify__should_refuse_evidence_labelled_with_another_platform() {
+    let a = attester(1, "sim-intel");
+    let verifier = SimulatedVerifier::new([a.public_key()]);
+    let bytes = a.attest(binding().report_data(), T);
+    let e = attestation_gate::VerifyEvidence::verify(
+        &verifier,
+        &attestation_gate::Evidence::new(Platform::Nitro, bytes),
+        &Collateral::new(),
+        T,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::PlatformMismatch {
+                expected: Platform::Simulated,
+                found: Platform::Nitro
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(e.kind(), "platform_mismatch");
+}
+
 #[test]
 fn devnet__should_mix_simulated_vendors() {
     let labels = ["sim-intel", "sim-amd", "sim-aws"];
