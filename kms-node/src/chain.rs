@@ -288,13 +288,37 @@ pub fn pinned_block(head: u64, depth: u64) -> Result<u64, Error> {
         .ok_or(Error::TooFewBlocks { head, depth })
 }
 
+/// One event the contract emitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainEvent {
+    /// The block it is in.
+    pub block: u64,
+    /// What happened, for the log (the decoded event, or its topic if this build does
+    /// not know it).
+    pub summary: String,
+}
+
 /// Reads the governance contract (STYLE §4: a capability named after the action).
 ///
 /// Every value of one [`GovernanceView`] and every [`ReadGovernance::is_approved`]
 /// answer comes from the block asked for, so a view never mixes two states.
+///
+/// The contract emits an event for every change (DESIGN §6), so a block range without
+/// events ([`ReadGovernance::events`]) leaves the state as it was: the watcher then only
+/// moves its view to the new block ([`ReadGovernance::block`]).
 pub trait ReadGovernance: Send + Sync {
     /// The number of the chain's latest block.
     fn head(&self) -> impl Future<Output = Result<u64, Error>> + Send;
+
+    /// Block `number`'s number and timestamp.
+    fn block(&self, number: u64) -> impl Future<Output = Result<BlockRef, Error>> + Send;
+
+    /// The contract's events in blocks `from..=to`, oldest first.
+    fn events(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> impl Future<Output = Result<Vec<ChainEvent>, Error>> + Send;
 
     /// The contract's state at block `number`.
     fn read_at(&self, number: u64) -> impl Future<Output = Result<GovernanceView, Error>> + Send;

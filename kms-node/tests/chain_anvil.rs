@@ -233,6 +233,21 @@ async fn watcher__should_follow_anvil_at_the_depth_and_go_stale_when_it_stops() 
         .await
         .unwrap());
 
+    // The events the watcher follows: registrations, the proposals, the approval.
+    let events = reader.events(0, approved).await.unwrap();
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e.summary.split([' ', '(', '{']).next().unwrap())
+        .collect();
+    assert_eq!(
+        names.iter().filter(|n| **n == "NodeRegistered").count(),
+        3,
+        "{names:?}"
+    );
+    assert!(names.contains(&"EpochProposed"), "{names:?}");
+    assert_eq!(events.last().unwrap().block, approved);
+    assert!(events.iter().all(|e| e.block <= approved));
+
     // The head keeps moving, and the view with it, `depth` behind.
     let next = wait_for(&watcher, reach, "a later view", |s| {
         s.view

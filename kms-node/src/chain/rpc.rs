@@ -6,10 +6,12 @@ use alloy::contract::{CallBuilder, CallDecoder};
 use alloy::eips::BlockId;
 use alloy::primitives::{Address, FixedBytes};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::Filter;
+use alloy::sol_types::SolEventInterface;
 use governance_contract::policy::OnChainPolicy;
 use governance_contract::{EpochInfo, Governance, NodeRecord};
 
-use super::{BlockRef, Error, GovernanceView, NodeId, ReadGovernance};
+use super::{BlockRef, ChainEvent, Error, GovernanceView, NodeId, ReadGovernance};
 use crate::config::ContractAddress;
 
 /// The governance contract at `address` through the endpoint `url`.
@@ -87,18 +89,48 @@ impl ReadGovernance for RpcGovernance {
             .map_err(|e| Error::Rpc(e.to_string()))
     }
 
-    async fn read_at(&self, n: u64) -> Result<GovernanceView, Error> {
-        let header = self
+    async fn block(&self, n: u64) -> Result<BlockRef, Error> {
+        let block = self
             .gov
             .provider()
             .get_block_by_number(n.into())
             .await
             .map_err(|e| Error::Rpc(e.to_string()))?
             .ok_or(Error::MissingBlock(n))?;
-        let block = BlockRef {
+        Ok(BlockRef {
             number: n,
-            timestamp: header.header.timestamp,
-        };
+            timestamp: block.header.timestamp,
+        })
+    }
+
+    async fn events(&self, from: u64, to: u64) -> Result<Vec<ChainEvent>, Error> {
+        let filter = Filter::new()
+            .address(*self.gov.address())
+            .from_block(from)
+            .to_block(to);
+        let logs = self
+            .gov
+            .provider()
+            .get_logs(&filter)
+            .await
+            .map_err(|e| Error::Rpc(e.to_string()))?;
+        Ok(logs
+            .into_iter()
+            .map(|log| ChainEvent {
+                block: log.block_number.unwrap_or(to),
+                summary: match Governance::GovernanceEvents::decode_log(&log.inner) {
+                    Ok(e) => format!("{:?}", e.data),
+                    Err(_) => format!(
+                        "unknown event {}",
+                        log.topic0().map(|t| t.to_string()).unwrap_or_default()
+                    ),
+                },
+            })
+            .collect())
+    }
+
+    async fn read_at(&self, n: u64) -> Result<GovernanceView, Error> {
+        let block = self.block(n).await?;
         let active_number = at(self.gov.activeEpoch(), "activeEpoch", n).await?;
         let pending_number = at(self.gov.pendingEpoch(), "pendingEpoch", n).await?;
         let active = self.epoch(active_number, n).await?;

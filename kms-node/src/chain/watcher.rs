@@ -190,6 +190,36 @@ async fn run<R: ReadGovernance>(reader: R, config: WatchConfig, tx: watch::Sende
     }
 }
 
+/// The view at `n`, from `current` (at an older block): the contract's state again if
+/// it emitted events since, else `current`'s state at `n`'s block. When the events
+/// cannot be listed (an endpoint's range limit after a long outage), the state is read.
+async fn advance<R: ReadGovernance>(
+    reader: &R,
+    current: &GovernanceView,
+    n: u64,
+) -> Result<GovernanceView, Error> {
+    match reader
+        .events(current.block.number.saturating_add(1), n)
+        .await
+    {
+        Ok(events) if events.is_empty() => {
+            let mut view = current.clone();
+            view.block = reader.block(n).await?;
+            Ok(view)
+        }
+        Ok(events) => {
+            for e in &events {
+                tracing::info!(block = e.block, event = %e.summary, "governance event");
+            }
+            reader.read_at(n).await
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot list events; reading the state");
+            reader.read_at(n).await
+        }
+    }
+}
+
 /// One poll: read the head, and the contract if the pinned block advanced. Publishes
 /// only what changed.
 pub(crate) async fn poll_once<R: ReadGovernance>(
@@ -197,16 +227,19 @@ pub(crate) async fn poll_once<R: ReadGovernance>(
     depth: u64,
     tx: &watch::Sender<ChainState>,
 ) {
-    let current = tx.borrow().view.as_ref().map(|v| v.block.number);
+    let current = tx.borrow().view.clone();
     let result = async {
         let head = reader.head().await?;
         let n = pinned_block(head, depth)?;
+        let Some(current) = current else {
+            return Ok((head, Some(reader.read_at(n).await?)));
+        };
         // A lagging endpoint (pinned block at or below the view's) never replaces a
         // newer view.
-        if current.is_some_and(|c| c >= n) {
+        if current.block.number >= n {
             return Ok((head, None));
         }
-        Ok::<_, Error>((head, Some(reader.read_at(n).await?)))
+        Ok::<_, Error>((head, Some(advance(reader, &current, n).await?)))
     }
     .await;
     match result {
@@ -420,6 +453,46 @@ mod tests {
             .approved_measurements
             .contains(&attestation_gate::Measurement([7; 32])));
         assert!(view.active.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn watcher__should_reread_the_contract_only_after_it_emitted_events() {
+        let fake = chain(3);
+        let watcher = ChainWatcher::spawn(fake.clone(), config());
+        let mut rx = watcher.subscribe();
+        assert_eq!(next(&mut rx).await.view.unwrap().block.number, 1);
+        assert_eq!(fake.reads(), 1);
+
+        // Blocks without events: the view moves (new block, new timestamp), the state
+        // is not read again.
+        fake.mine(timestamp(4));
+        fake.mine(timestamp(5));
+        let view = loop {
+            let v = next(&mut rx).await.view.unwrap();
+            if v.block.number == 3 {
+                break v;
+            }
+        };
+        assert_eq!(view.block.timestamp, timestamp(3));
+        assert_eq!(fake.reads(), 1);
+
+        // A change in block 6 is read once it is `depth` deep, not before.
+        fake.mine_with(timestamp(6), |s| {
+            s.nodes.insert([9; 32], record(9));
+            s.pending = Some(pending(1, &[9]));
+        });
+        assert_eq!(next(&mut rx).await.view.unwrap().block.number, 4);
+        assert_eq!(fake.reads(), 1);
+        fake.mine(timestamp(7));
+        fake.mine(timestamp(8));
+        let view = loop {
+            let v = next(&mut rx).await.view.unwrap();
+            if v.block.number == 6 {
+                break v;
+            }
+        };
+        assert_eq!(fake.reads(), 2);
+        assert_eq!(view.pending.as_ref().unwrap().committee, vec![[9; 32]]);
     }
 
     #[tokio::test(start_paused = true)]

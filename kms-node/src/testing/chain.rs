@@ -1,6 +1,8 @@
 //! [`ReadGovernance`] from in-memory blocks that tests mine and change (NEAR's fake
 //! indexer): each block carries the contract state as of that block, so reads pinned
-//! to an older block see the older state, as on a real chain.
+//! to an older block see the older state, as on a real chain. A block whose state
+//! differs from its parent's carries one event, as the contract emits one for every
+//! change.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -8,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use governance_contract::policy::OnChainPolicy;
 use governance_contract::{EpochInfo, NetworkPolicy, NodeRecord};
 
-use crate::chain::{BlockRef, Error, GovernanceView, ReadGovernance};
+use crate::chain::{BlockRef, ChainEvent, Error, GovernanceView, ReadGovernance};
 
 /// The contract's state in one block.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +51,8 @@ struct Inner {
     blocks: Vec<(u64, ContractState)>,
     /// While set, every call fails with it.
     failure: Option<Error>,
+    /// One per block that changed the state.
+    events: Vec<ChainEvent>,
     /// `read_at` calls so far.
     reads: usize,
 }
@@ -84,6 +88,14 @@ impl FakeGovernance {
             .map(|(_, s)| s.clone())
             .unwrap_or_default();
         change(&mut state);
+        let changed = inner.blocks.last().is_some_and(|(_, s)| *s != state);
+        let number = u64::try_from(inner.blocks.len()).unwrap_or(u64::MAX);
+        if changed {
+            inner.events.push(ChainEvent {
+                block: number,
+                summary: "state changed".into(),
+            });
+        }
         inner.blocks.push((timestamp, state));
         u64::try_from(inner.blocks.len().saturating_sub(1)).unwrap_or(u64::MAX)
     }
@@ -121,6 +133,26 @@ impl ReadGovernance for FakeGovernance {
             return Err(e.clone());
         }
         Ok(u64::try_from(inner.blocks.len().saturating_sub(1)).unwrap_or(u64::MAX))
+    }
+
+    async fn block(&self, n: u64) -> Result<BlockRef, Error> {
+        let inner = self.lock();
+        let (timestamp, _) = Self::block(&inner, n)?;
+        Ok(BlockRef {
+            number: n,
+            timestamp: *timestamp,
+        })
+    }
+
+    async fn events(&self, from: u64, to: u64) -> Result<Vec<ChainEvent>, Error> {
+        let inner = self.lock();
+        Self::block(&inner, to)?;
+        Ok(inner
+            .events
+            .iter()
+            .filter(|e| (from..=to).contains(&e.block))
+            .cloned()
+            .collect())
     }
 
     async fn read_at(&self, n: u64) -> Result<GovernanceView, Error> {
