@@ -125,7 +125,8 @@ pub enum Outcome<O> {
 /// What the driver dropped or missed during an attempt.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Messages of another run id.
+    /// Messages of another run id (those of a run not over yet are kept in the
+    /// [`Backlog`] for its attempt).
     pub other_run: usize,
     /// Messages of a round already stepped past.
     pub late: usize,
@@ -145,6 +146,26 @@ pub struct Start<M: Machine> {
     pub machine: M,
     /// Its first messages.
     pub outgoing: Vec<Outgoing<M::Message>>,
+}
+
+/// Messages kept across attempts: those of a run id not seen yet (a peer already in the
+/// next attempt), replayed when an attempt with that id starts, and the run ids of the
+/// attempts already over, whose messages are dropped.
+#[derive(Default)]
+pub struct Backlog {
+    pending: Vec<(Peer, Zeroizing<Vec<u8>>)>,
+    retired: BTreeSet<[u8; 32]>,
+}
+
+impl Backlog {
+    /// At most this many messages are kept for attempts not started yet; more are
+    /// dropped (and counted as [`Stats::other_run`]).
+    pub const MAX_PENDING: usize = 4096;
+
+    /// Messages kept for a later attempt.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
 }
 
 /// Received messages by round, then by (sender, kind).
@@ -178,114 +199,156 @@ fn missing<Msg>(
         .collect()
 }
 
-fn accept<Msg: WireMessage>(
-    buffer: &mut Buffered<Msg>,
-    stats: &mut Stats,
-    run_id: &[u8; 32],
+struct Attempt<'a, Msg> {
+    run_id: [u8; 32],
     round: u8,
-    from: Peer,
-    bytes: &[u8],
-) {
-    let Ok(frame) = Msg::peek(bytes) else {
-        stats.malformed += 1;
-        return;
-    };
-    if frame.run_id != *run_id {
-        stats.other_run += 1;
-    } else if frame.round < round {
-        stats.late += 1;
-    } else if buffer
-        .get(&frame.round)
-        .is_some_and(|m| m.contains_key(&(from, frame.kind)))
-    {
-        stats.duplicates += 1;
-    } else {
-        match Msg::decode(bytes) {
-            Ok(m) => {
-                buffer
-                    .entry(frame.round)
-                    .or_default()
-                    .insert((from, frame.kind), m);
+    buffer: Buffered<Msg>,
+    stats: &'a mut Stats,
+    backlog: &'a mut Backlog,
+}
+
+impl<Msg: WireMessage> Attempt<'_, Msg> {
+    fn accept(&mut self, from: Peer, bytes: Zeroizing<Vec<u8>>) {
+        let (buffer, stats, round) = (&mut self.buffer, &mut *self.stats, self.round);
+        let Ok(frame) = Msg::peek(&bytes) else {
+            stats.malformed += 1;
+            return;
+        };
+        if frame.run_id != self.run_id {
+            stats.other_run += 1;
+            let backlog = &mut *self.backlog;
+            if !backlog.retired.contains(&frame.run_id)
+                && backlog.pending.len() < Backlog::MAX_PENDING
+            {
+                backlog.pending.push((from, bytes));
             }
-            Err(_) => stats.malformed += 1,
+        } else if frame.round < round {
+            stats.late += 1;
+        } else if buffer
+            .get(&frame.round)
+            .is_some_and(|m| m.contains_key(&(from, frame.kind)))
+        {
+            stats.duplicates += 1;
+        } else {
+            match Msg::decode(&bytes) {
+                Ok(m) => {
+                    buffer
+                        .entry(frame.round)
+                        .or_default()
+                        .insert((from, frame.kind), m);
+                }
+                Err(_) => stats.malformed += 1,
+            }
         }
     }
 }
 
 /// Runs one attempt: `start` is this node's machine for the run, `me` the peers it
-/// answers to (its roles in the run).
+/// answers to (its roles in the run). Messages of another run id go to `backlog` (or
+/// are dropped if that run is over); at the end the attempt's run id is retired there.
 pub async fn run_attempt<M>(
     start: Start<M>,
     me: &BTreeSet<Peer>,
     deadlines: Deadlines,
     transport: &impl SendToPeer,
     inbox: &mut impl ReceiveFromPeer,
+    backlog: &mut Backlog,
     stats: &mut Stats,
 ) -> Outcome<M::Output>
 where
     M: Machine,
     M::Message: WireMessage,
 {
-    let attempt_deadline = Instant::now() + deadlines.attempt;
-    let Start {
+    let run_id = start.run_id;
+    let mut attempt = Attempt {
         run_id,
-        mut machine,
-        outgoing,
-    } = start;
-    if let Err(reason) = send_all(transport, outgoing) {
-        return Outcome::Failed {
+        round: 1,
+        buffer: BTreeMap::new(),
+        stats,
+        backlog,
+    };
+    let outcome = attempt.run(start, me, deadlines, transport, inbox).await;
+    attempt.backlog.retired.insert(run_id);
+    let retired = &attempt.backlog.retired;
+    attempt
+        .backlog
+        .pending
+        .retain(|(_, b)| M::Message::peek(b).is_ok_and(|f| !retired.contains(&f.run_id)));
+    outcome
+}
+
+impl<Msg: WireMessage> Attempt<'_, Msg> {
+    async fn run<M: Machine<Message = Msg>>(
+        &mut self,
+        start: Start<M>,
+        me: &BTreeSet<Peer>,
+        deadlines: Deadlines,
+        transport: &impl SendToPeer,
+        inbox: &mut impl ReceiveFromPeer,
+    ) -> Outcome<M::Output> {
+        let attempt_deadline = Instant::now() + deadlines.attempt;
+        let Start {
+            mut machine,
+            outgoing,
+            ..
+        } = start;
+        let failed = |reason| Outcome::Failed {
             culprits: Vec::new(),
             reason,
         };
-    }
-    let mut buffer: Buffered<M::Message> = BTreeMap::new();
-    let mut round: u8 = 1;
-    loop {
-        let expecting = machine.expecting();
-        let need = M::Message::per_sender(round, me);
-        let round_deadline = attempt_deadline.min(Instant::now() + deadlines.round);
-        while !missing(&buffer, round, &expecting, need).is_empty() {
-            tokio::select! {
-                () = tokio::time::sleep_until(round_deadline) => break,
-                received = inbox.recv() => match received {
-                    Some((from, bytes)) => {
-                        let bytes = Zeroizing::new(bytes);
-                        accept(&mut buffer, stats, &run_id, round, from, &bytes);
-                    }
-                    None => return Outcome::Failed { culprits: Vec::new(), reason: Failure::InboxClosed },
-                },
-            }
+        if let Err(reason) = send_all(transport, outgoing) {
+            return failed(reason);
         }
-        let silent = missing(&buffer, round, &expecting, need);
-        if !silent.is_empty() && Instant::now() >= attempt_deadline {
-            return Outcome::TimedOut { silent };
-        }
-        stats.silent.extend(silent);
-        let incoming = buffer
-            .remove(&round)
-            .unwrap_or_default()
+        let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.backlog.pending)
             .into_iter()
-            .map(|((from, _), message)| Incoming { from, message })
-            .collect();
-        match machine.step(incoming) {
-            Ok(Step::Done(output)) => return Outcome::Done(output),
-            Ok(Step::Continue(next, out)) => {
-                machine = next;
-                if let Err(reason) = send_all(transport, out) {
-                    return Outcome::Failed {
-                        culprits: Vec::new(),
-                        reason,
-                    };
+            .partition(|(_, b)| Msg::peek(b).is_ok_and(|f| f.run_id == self.run_id));
+        self.backlog.pending = rest;
+        for (from, bytes) in mine {
+            self.accept(from, bytes);
+        }
+        loop {
+            let round = self.round;
+            let expecting = machine.expecting();
+            let need = Msg::per_sender(round, me);
+            let round_deadline = attempt_deadline.min(Instant::now() + deadlines.round);
+            while !missing(&self.buffer, round, &expecting, need).is_empty() {
+                tokio::select! {
+                    () = tokio::time::sleep_until(round_deadline) => break,
+                    received = inbox.recv() => match received {
+                        Some((from, bytes)) => self.accept(from, Zeroizing::new(bytes)),
+                        None => return failed(Failure::InboxClosed),
+                    },
                 }
             }
-            Err(e) => {
-                return Outcome::Failed {
-                    culprits: e.culprits(),
-                    reason: Failure::Protocol(e),
+            let silent = missing(&self.buffer, round, &expecting, need);
+            if !silent.is_empty() && Instant::now() >= attempt_deadline {
+                return Outcome::TimedOut { silent };
+            }
+            self.stats.silent.extend(silent);
+            let incoming = self
+                .buffer
+                .remove(&round)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|((from, _), message)| Incoming { from, message })
+                .collect();
+            self.round = round.saturating_add(1);
+            match machine.step(incoming) {
+                Ok(Step::Done(output)) => return Outcome::Done(output),
+                Ok(Step::Continue(next, out)) => {
+                    machine = next;
+                    if let Err(reason) = send_all(transport, out) {
+                        return failed(reason);
+                    }
+                }
+                Err(e) => {
+                    return Outcome::Failed {
+                        culprits: e.culprits(),
+                        reason: Failure::Protocol(e),
+                    }
                 }
             }
         }
-        round = round.saturating_add(1);
     }
 }
 
@@ -308,7 +371,9 @@ pub struct RetryPolicy {
 pub struct Excluded {
     /// Parties the protocol blamed ([`dkg::Error::culprits`]).
     pub culprits: BTreeSet<PartyIndex>,
-    /// Peers that timed out an attempt (only with [`RetryPolicy::exclude_silent`]).
+    /// Peers an attempt timed out on (only with [`RetryPolicy::exclude_silent`]); a
+    /// peer that missed a round deadline of an attempt that then failed is not added
+    /// (it may have stopped because that attempt failed for it too).
     pub silent: BTreeSet<Peer>,
 }
 
@@ -383,6 +448,7 @@ where
     let mut excluded = Excluded::default();
     let mut run_ids: Vec<[u8; 32]> = Vec::new();
     let mut last = None;
+    let mut backlog = Backlog::default();
     for attempt in 0..policy.max_attempts {
         let s = start(attempt, &excluded).map_err(|source| RunError::Start { attempt, source })?;
         if run_ids.contains(&s.run_id) {
@@ -390,7 +456,17 @@ where
         }
         run_ids.push(s.run_id);
         let mut stats = Stats::default();
-        match run_attempt(s, me, policy.deadlines, transport, inbox, &mut stats).await {
+        match run_attempt(
+            s,
+            me,
+            policy.deadlines,
+            transport,
+            inbox,
+            &mut backlog,
+            &mut stats,
+        )
+        .await
+        {
             Outcome::Done(output) => {
                 return Ok(Finished {
                     output,

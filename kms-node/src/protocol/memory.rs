@@ -1,6 +1,7 @@
 //! An in-memory network for the driver's tests (feature `testing`): one unbounded tokio
 //! channel per node, [`SendToPeer`] by address, and knobs to drop a node's traffic,
-//! delay a link and kill a node after it has sent a number of messages.
+//! delay a link, duplicate a node's messages and kill a node after it has sent a number
+//! of messages.
 //!
 //! A broadcast hands the very same bytes to every other live node, which is what
 //! [`Channel::Agreement`] requires; the p2p transport provides it with echo broadcast.
@@ -23,6 +24,8 @@ struct Node {
     /// Messages this node may still send before it dies (`None`: no limit).
     budget: Option<usize>,
     isolated: bool,
+    /// Every message from this node is delivered twice.
+    duplicate: bool,
 }
 
 #[derive(Default)]
@@ -71,6 +74,7 @@ impl MemoryNetwork {
                 tx,
                 budget: None,
                 isolated: false,
+                duplicate: false,
             });
             net.nodes.len().saturating_sub(1)
         });
@@ -95,6 +99,15 @@ impl MemoryNetwork {
     /// Delays every message from `from` to `to` by `delay`.
     pub fn delay(&self, from: usize, to: usize, delay: Duration) {
         self.with(|net| net.delays.insert((from, to), delay));
+    }
+
+    /// Delivers every message from `node` twice.
+    pub fn duplicate_from(&self, node: usize) {
+        self.with(|net| {
+            if let Some(n) = net.nodes.get_mut(node) {
+                n.duplicate = true;
+            }
+        });
     }
 
     /// Kills `node` once it has sent `messages` more messages (deliveries to one
@@ -156,9 +169,16 @@ impl SendToPeer for MemoryLink {
                 if let Some(b) = net.nodes.get_mut(self.node).and_then(|n| n.budget.as_mut()) {
                     *b = b.saturating_sub(1);
                 }
+                let copies = if net.nodes.get(self.node).is_some_and(|n| n.duplicate) {
+                    2
+                } else {
+                    1
+                };
                 if let Some(n) = net.nodes.get(r) {
                     let delay = net.delays.get(&(self.node, r)).copied();
-                    out.push((n.tx.clone(), delay));
+                    for _ in 0..copies {
+                        out.push((n.tx.clone(), delay));
+                    }
                 }
             }
             Ok(out)
