@@ -335,7 +335,133 @@ pub trait ReadGovernance: Send + Sync {
 #[cfg(test)]
 #[allow(non_snake_case, clippy::unwrap_used)]
 mod tests {
+    use alloy::primitives::Address;
+    use governance_contract::{EpochStatus, NetworkPolicy};
+
     use super::*;
+
+    fn record(key: u8, platform: u8) -> NodeRecord {
+        NodeRecord {
+            node_id: [key; 32],
+            operator: Address::repeat_byte(0x10),
+            signer: Address::repeat_byte(key),
+            vendor_code: 0,
+            platform_code: platform,
+            tee_family_code: 0,
+            registered_at: 0,
+            noise_key: [key; 32],
+            p2p_key: vec![key; 4],
+            endpoint: format!("n{key}"),
+        }
+    }
+
+    fn epoch(number: u64, status: EpochStatus, committee: &[u8], keys: bool) -> EpochInfo {
+        EpochInfo {
+            epoch: number,
+            status,
+            threshold: 2,
+            committee: committee.iter().map(|k| [*k; 32]).collect(),
+            created_at: 0,
+            activated_at: keys.then_some(1),
+            transcript_hash: keys.then_some([3; 32]),
+            bls_group_pk: keys.then_some([4; 48]),
+            secp_group_pk: keys.then_some([5; 33]),
+            confirmations: 0,
+            deadline: 99,
+            not_confirmed: vec![],
+        }
+    }
+
+    fn view(
+        active: Option<EpochInfo>,
+        pending: Option<EpochInfo>,
+        records: Vec<NodeRecord>,
+    ) -> Result<GovernanceView, Error> {
+        GovernanceView::new(
+            BlockRef {
+                number: 7,
+                timestamp: 70,
+            },
+            active,
+            pending,
+            records,
+            [0xaa; 32],
+            [[1; 32]],
+            OnChainPolicy {
+                allowed_platforms: 0,
+                values: NetworkPolicy::default(),
+            },
+        )
+    }
+
+    #[test]
+    fn governance_view__should_decode_epochs_and_records_in_party_order() {
+        let tdx = NodePlatform::Tdx.code();
+        let v = view(
+            Some(epoch(1, EpochStatus::Active, &[2, 1], true)),
+            Some(epoch(2, EpochStatus::Pending, &[3, 1], false)),
+            vec![record(1, tdx), record(2, tdx), record(3, tdx)],
+        )
+        .unwrap();
+        let active = v.active.as_ref().unwrap();
+        assert_eq!(
+            active.keys,
+            GroupKeys {
+                bls: [4; 48],
+                secp: [5; 33],
+                transcript_hash: [3; 32]
+            }
+        );
+        let ends = |it: &mut dyn Iterator<Item = &NodeInfo>| {
+            it.map(|n| n.endpoint.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(ends(&mut v.active_members()), ["n2", "n1"]);
+        assert_eq!(ends(&mut v.pending_members()), ["n3", "n1"]);
+        assert_eq!(v.pending.as_ref().unwrap().deadline, 99);
+        assert!(v.is_node_build_approved(&[1; 32]) && !v.is_node_build_approved(&[2; 32]));
+        assert!(v
+            .policy
+            .approved_measurements
+            .contains(&attestation_gate::Measurement([1; 32])));
+    }
+
+    #[test]
+    fn governance_view__should_refuse_a_member_without_record_a_keyless_active_epoch_and_an_unknown_platform(
+    ) {
+        let tdx = NodePlatform::Tdx.code();
+        let pending = || Some(epoch(2, EpochStatus::Pending, &[1, 2], false));
+        assert_eq!(
+            view(None, pending(), vec![record(1, tdx)]).unwrap_err(),
+            Error::UnknownMember([2; 32])
+        );
+        let err = view(
+            Some(epoch(1, EpochStatus::Active, &[1, 2], false)),
+            None,
+            vec![record(1, tdx), record(2, tdx)],
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Decode {
+                    what: "active epoch",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let err = view(None, pending(), vec![record(1, tdx), record(2, 9)]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Decode {
+                    what: "node platform",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
 
     #[test]
     fn pinned_block__should_trail_the_head_by_the_depth_and_refuse_a_short_chain() {

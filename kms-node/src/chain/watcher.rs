@@ -162,6 +162,13 @@ impl ChainWatcher {
         }
     }
 
+    /// Starts watching the contract and endpoint of `[chain]` (an `http://` or
+    /// `https://` endpoint).
+    pub fn start(config: &ChainConfig) -> Result<Self, Error> {
+        let reader = super::rpc::RpcGovernance::connect(&config.rpc_url, config.contract)?;
+        Ok(Self::spawn(reader, WatchConfig::from(config)))
+    }
+
     /// A receiver of every published state.
     pub fn subscribe(&self) -> watch::Receiver<ChainState> {
         self.state.clone()
