@@ -19,7 +19,8 @@ use dkg::suite::{Bls12381G1, Secp256k1, Suite};
 use dkg::vss::{Output, Vss};
 use dkg::{pedersen, repair, reshare, sim, PartyIndex, Roles};
 use kms_node::protocol::driver::{
-    run_with_retries, Deadlines, Excluded, Finished, Outcome, RetryPolicy, RunError, Start,
+    run_with_retries, Deadlines, Excluded, Failure, Finished, Outcome, RetryPolicy, RunError,
+    SendError, Start,
 };
 use kms_node::protocol::memory::MemoryNetwork;
 use kms_node::protocol::run_id::{committee_hash, ProtocolKind, RunId};
@@ -511,4 +512,124 @@ proptest! {
             .collect();
         must_agree(&outputs, &qual);
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn driver_dkg__should_disqualify_a_dealer_killed_after_its_round1_broadcast() {
+    // Node 5 dies after its round-1 broadcast reached the four others: its shares never
+    // arrive, the receivers complain, it never answers, and the four complete without it.
+    let results = run_cluster(
+        &MemoryNetwork::new(),
+        dkg_nodes::<Bls12381G1>(5, 3, 90),
+        policy(1, 1, 60),
+        |net| net.kill_after(4, 4),
+    )
+    .await;
+    let honest: Vec<_> = results
+        .iter()
+        .take(4)
+        .map(|r| &r.as_ref().unwrap().output)
+        .collect();
+    must_agree(&honest, &[1, 2, 3, 4].map(idx).into());
+}
+
+#[tokio::test(start_paused = true)]
+async fn driver__should_count_undecodable_bytes_and_go_on() {
+    let results = run_cluster(
+        &MemoryNetwork::new(),
+        dkg_nodes::<Secp256k1>(3, 2, 100),
+        policy(1, 5, 60),
+        |net| net.inject(0, Peer::Dealer(idx(2)), b"junk".to_vec()),
+    )
+    .await;
+    let first = results[0].as_ref().unwrap();
+    assert_eq!(first.stats.malformed, 1);
+    let outputs: Vec<_> = results
+        .iter()
+        .map(|r| &r.as_ref().unwrap().output)
+        .collect();
+    must_agree(&outputs, &sim::committee(3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn driver__should_abort_an_attempt_when_a_message_cannot_be_sent() {
+    // A DKG among three where party 3 is not reachable at all: sending its round-2
+    // share fails, which aborts the attempt (and the retry) with a typed reason.
+    let mut specs = dkg_nodes::<Secp256k1>(3, 2, 110);
+    specs.truncate(2);
+    let results = run_cluster(&MemoryNetwork::new(), specs, policy(2, 1, 10), |_| ()).await;
+    for r in results {
+        match r {
+            Err(RunError::Exhausted {
+                attempts: 2, last, ..
+            }) => assert!(
+                matches!(
+                    last,
+                    Outcome::Failed {
+                        reason: Failure::Send(SendError::UnknownPeer(Peer::Receiver(p))),
+                        ..
+                    } if p == idx(3)
+                ),
+                "{last:?}"
+            ),
+            other => panic!("expected Exhausted, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn driver__should_stop_when_the_inbox_closes() {
+    let net = MemoryNetwork::new();
+    let mut specs = dkg_nodes::<Secp256k1>(3, 2, 120);
+    let spec = specs.remove(0);
+    let (link, _inbox) = net.join(spec.addresses.clone());
+    let (tx, mut closed) = tokio::sync::mpsc::unbounded_channel();
+    drop(tx);
+    let r = run_with_retries(
+        policy(3, 1, 10),
+        &spec.addresses,
+        &link,
+        &mut closed,
+        spec.start,
+    )
+    .await;
+    assert!(matches!(r, Err(RunError::InboxClosed)), "{r:?}");
+}
+
+#[test]
+fn wire__should_roundtrip_and_peek_every_message_kind() {
+    let mut rng = ChaCha20Rng::seed_from_u64(130);
+    let (_, r1) = sim::start_dkg::<Bls12381G1>(2, 3, [0x13; 32], &mut rng).unwrap();
+    let m = dkg::vss::Message::Round1(r1[&idx(1)].clone());
+    let bytes = m.encode().unwrap();
+    let frame = dkg::vss::Message::peek(&bytes).unwrap();
+    assert_eq!((frame.run_id, frame.round, frame.kind), ([0x13; 32], 1, 0));
+    match dkg::vss::Message::decode(&bytes).unwrap() {
+        dkg::vss::Message::Round1(b) => assert_eq!(b, r1[&idx(1)]),
+        other => panic!("decoded {other:?}"),
+    }
+    assert!(dkg::vss::Message::decode(&bytes[..bytes.len() - 1]).is_err());
+
+    let shares: Vec<KeyShare<Secp256k1>> = sim::dkg::<Secp256k1>(2, 3, &mut rng)
+        .unwrap()
+        .into_values()
+        .map(|o| o.into_key_share().unwrap())
+        .collect();
+    let params = repair::Params {
+        run_id: [0x14; 32],
+        lost: idx(3),
+        helpers: [1, 2].map(idx).into(),
+        public: shares[0].public().clone(),
+    };
+    let (_, out) = repair::Repair::start_helper(&params, &shares[0], &mut rng).unwrap();
+    let frames: Vec<_> = out
+        .iter()
+        .map(|o| {
+            let bytes = o.message.encode().unwrap();
+            assert!(repair::Message::decode(&bytes).is_ok());
+            let f = repair::Message::peek(&bytes).unwrap();
+            (f.run_id, f.round, f.kind)
+        })
+        .collect();
+    assert_eq!(frames, vec![([0x14; 32], 1, 0), ([0x14; 32], 1, 1)]);
 }
