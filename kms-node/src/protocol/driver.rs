@@ -16,8 +16,9 @@
 //!
 //! [`SendToPeer`] gets each message's [`Channel`]. [`Channel::Agreement`] needs a
 //! broadcast with agreement: every honest party receives the same bytes or none. The
-//! in-memory transport ([`super::memory`]) hands the same bytes to every recipient, which
-//! satisfies it; the p2p transport must implement echo broadcast for it.
+//! in-memory transport (`protocol::memory`, feature `testing`) hands the same bytes to
+//! every recipient, which satisfies it; the p2p transport must implement echo
+//! broadcast for it.
 //! [`Channel::Confidential`] needs the attested, encrypted link to the one recipient.
 
 use std::collections::{BTreeMap, BTreeSet};
