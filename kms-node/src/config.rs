@@ -95,10 +95,9 @@ pub enum Error {
         /// The value.
         value: String,
     },
-    /// The chain RPC URL is not an http(s) or ws(s) URL.
-    #[error(
-        "config: `chain.rpc_url` = {value:?} must start with http://, https://, ws:// or wss://"
-    )]
+    /// The chain RPC URL is not an http(s) URL (the node's JSON-RPC transport,
+    /// `governance_contract::rpc`, speaks http and https only).
+    #[error("config: `chain.rpc_url` = {value:?} must start with http:// or https://")]
     RpcUrl {
         /// The value.
         value: String,
@@ -745,7 +744,7 @@ impl RawConfig {
         let rpc_url = chain.rpc_url.ok_or(Error::Missing {
             key: "chain.rpc_url",
         })?;
-        if !["http://", "https://", "ws://", "wss://"]
+        if !["http://", "https://"]
             .iter()
             .any(|scheme| rpc_url.starts_with(scheme) && rpc_url.len() > scheme.len())
         {
@@ -1066,6 +1065,11 @@ attester = "sev-guest"
     fn rpc_url_and_contract__should_be_checked() {
         let err = parse(&MINIMAL.replace("http://127.0.0.1:8545", "127.0.0.1:8545")).unwrap_err();
         assert!(matches!(err, Error::RpcUrl { .. }), "{err:?}");
+        // The transport speaks http(s) only: a websocket URL would pass the config and
+        // then fail in the chain watcher.
+        let err =
+            parse(&MINIMAL.replace("http://127.0.0.1:8545", "ws://127.0.0.1:8545")).unwrap_err();
+        assert!(matches!(err, Error::RpcUrl { .. }), "{err:?}");
         let err = parse(&MINIMAL.replace("0x5fbdb", "0x5fbd")).unwrap_err();
         assert!(matches!(err, Error::ContractAddress { .. }), "{err:?}");
         let err = parse(&MINIMAL.replace("0x5fbdb", "5fbdb")).unwrap_err();
@@ -1130,7 +1134,7 @@ attester = "sev-guest"
             &text,
             &[
                 ("KMS_NODE_CHAIN_CONFIRMATION_DEPTH", "9"),
-                ("KMS_NODE_CHAIN_RPC_URL", "wss://other.example"),
+                ("KMS_NODE_CHAIN_RPC_URL", "https://other.example"),
                 ("KMS_NODE_NODE_APP_LISTEN", "10.0.0.5:7200"),
                 ("KMS_NODE_PROTOCOL_ATTEMPT_DEADLINE", "2m"),
                 ("UNRELATED", "ignored"),
@@ -1138,7 +1142,7 @@ attester = "sev-guest"
         )
         .unwrap();
         assert_eq!(config.chain.confirmation_depth, 9);
-        assert_eq!(config.chain.rpc_url, "wss://other.example");
+        assert_eq!(config.chain.rpc_url, "https://other.example");
         assert_eq!(config.node.app_listen, "10.0.0.5:7200".parse().unwrap());
         assert_eq!(config.protocol.attempt_deadline, Duration::from_secs(120));
     }
