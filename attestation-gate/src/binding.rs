@@ -24,10 +24,9 @@ pub enum Purpose {
     AppKeyRequest,
     /// An application asking the network to sign on its behalf.
     AppSignRequest,
-    /// A node registering its attested identity on chain.
-    NodeRegistration,
-    /// A node proving to a peer that it holds the keys of its on-chain record (p2p key,
-    /// Noise static key, signer address; [`crate::peer::PeerRecord::key_encoding`]).
+    /// A node's keys (p2p key, Noise static key, signer address;
+    /// [`crate::peer::node_key_encoding`]): the evidence of its on-chain registration and
+    /// of its admission by peers, one and the same.
     NodeRecord,
 }
 
@@ -38,7 +37,6 @@ impl Purpose {
             Purpose::NodeIdentity => b"node-identity",
             Purpose::AppKeyRequest => b"app-key-request",
             Purpose::AppSignRequest => b"app-sign-request",
-            Purpose::NodeRegistration => b"node-registration",
             Purpose::NodeRecord => b"keynet/node/v1",
         }
     }

@@ -12,6 +12,38 @@ use crate::error::Error;
 use crate::policy::{appraise, Accepted, Policy};
 use crate::types::{Platform, ReportData, UnixTime};
 
+/// The canonical encoding of a node's three keys ([`PeerRecord::key_encoding`]):
+/// `u64_be(len(p2p_public_key)) || p2p_public_key || noise_static_key (32) || signer
+/// (20)`. Needs no platform, so a node's registration can compute it.
+pub fn node_key_encoding(
+    p2p_public_key: &[u8],
+    noise_static_key: &[u8; 32],
+    signer: &[u8; 20],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(p2p_public_key.len().saturating_add(8 + 32 + 20));
+    out.extend_from_slice(&(p2p_public_key.len() as u64).to_be_bytes());
+    out.extend_from_slice(p2p_public_key);
+    out.extend_from_slice(noise_static_key);
+    out.extend_from_slice(signer);
+    out
+}
+
+/// The report data of a node's evidence made at `issued_at`: [`ReportData::bind`] with
+/// [`Purpose::NodeRecord`] of [`node_key_encoding`]. One piece of evidence serves both
+/// the node's on-chain registration and its admission by peers ([`appraise_peer`]).
+pub fn node_report_data(
+    p2p_public_key: &[u8],
+    noise_static_key: &[u8; 32],
+    signer: &[u8; 20],
+    issued_at: UnixTime,
+) -> ReportData {
+    ReportData::bind(
+        Purpose::NodeRecord,
+        &node_key_encoding(p2p_public_key, noise_static_key, signer),
+        issued_at,
+    )
+}
+
 /// A node's on-chain record, as far as attestation is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerRecord {
@@ -46,17 +78,18 @@ impl PeerRecord {
     /// signer (20)`. Only the p2p key has a variable length, and it is length-prefixed,
     /// so no two records encode alike.
     pub fn key_encoding(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.p2p_public_key.len().saturating_add(8 + 32 + 20));
-        out.extend_from_slice(&(self.p2p_public_key.len() as u64).to_be_bytes());
-        out.extend_from_slice(&self.p2p_public_key);
-        out.extend_from_slice(&self.noise_static_key);
-        out.extend_from_slice(&self.signer);
-        out
+        node_key_encoding(&self.p2p_public_key, &self.noise_static_key, &self.signer)
     }
 
-    /// The report data a node's TEE signs for evidence made at `issued_at`.
+    /// The report data a node's TEE signs for evidence made at `issued_at`
+    /// ([`node_report_data`] of the record's keys).
     pub fn report_data(&self, issued_at: UnixTime) -> ReportData {
-        ReportData::bind(Purpose::NodeRecord, &self.key_encoding(), issued_at)
+        node_report_data(
+            &self.p2p_public_key,
+            &self.noise_static_key,
+            &self.signer,
+            issued_at,
+        )
     }
 
     /// The expected binding of evidence made at `issued_at`.

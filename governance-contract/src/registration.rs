@@ -74,22 +74,22 @@ impl RegistrationRequest {
         .eip712_signing_hash(&domain)
     }
 
-    /// What the evidence binds for `signer`: `signer (20 bytes) || noise_key (32) ||
-    /// p2p_key`, so one quote ties the enclave to all three keys.
+    /// What the evidence binds for `signer`: the node key encoding peers check too
+    /// ([`attestation_gate::peer::node_key_encoding`]: `u64_be(len p2p_key) || p2p_key
+    /// || noise_key (32) || signer (20)`), so one quote ties the enclave to all three
+    /// keys.
     pub fn bound_key(&self, signer: Address) -> Vec<u8> {
-        let mut k = Vec::with_capacity(52usize.saturating_add(self.p2p_key.len()));
-        k.extend_from_slice(signer.as_slice());
-        k.extend_from_slice(&self.noise_key);
-        k.extend_from_slice(&self.p2p_key);
-        k
+        attestation_gate::peer::node_key_encoding(&self.p2p_key, &self.noise_key, &signer.0 .0)
     }
 
-    /// The report data the node's evidence must carry: purpose `node-registration`,
-    /// [`RegistrationRequest::bound_key`], `evidence_issued_at` (docs/PROTOCOL.md).
+    /// The report data the node's evidence must carry: purpose `keynet/node/v1`,
+    /// [`RegistrationRequest::bound_key`], `evidence_issued_at` (docs/PROTOCOL.md). The
+    /// same evidence admits the node to its peers (`attestation_gate::appraise_peer`).
     pub fn report_data(&self, signer: Address) -> attestation_gate::ReportData {
-        attestation_gate::ReportData::bind(
-            attestation_gate::Purpose::NodeRegistration,
-            &self.bound_key(signer),
+        attestation_gate::peer::node_report_data(
+            &self.p2p_key,
+            &self.noise_key,
+            &signer.0 .0,
             attestation_gate::UnixTime(self.evidence_issued_at),
         )
     }
@@ -263,15 +263,44 @@ mod tests {
     #[test]
     fn report_data__should_bind_signer_noise_and_p2p_keys() {
         let r = request().sign(&PrivateKeySigner::random()).unwrap();
+        let mut p2p_prefixed = 36u64.to_be_bytes().to_vec();
+        p2p_prefixed.extend_from_slice(&[7u8; 36]);
         let want = attestation_gate::ReportData::bind(
-            attestation_gate::Purpose::NodeRegistration,
-            &[r.signer.as_slice(), &[8u8; 32][..], &[7u8; 36][..]].concat(),
+            attestation_gate::Purpose::NodeRecord,
+            &[&p2p_prefixed[..], &[8u8; 32][..], r.signer.as_slice()].concat(),
             attestation_gate::UnixTime(1_700_000_000),
         );
         assert_eq!(r.report_data(), want);
-        let mut other = r.clone();
-        other.request.p2p_key[0] ^= 1;
-        assert_ne!(other.report_data(), want);
+        for edit in [
+            (|r: &mut Registration| r.request.p2p_key[0] ^= 1) as fn(&mut Registration),
+            |r| r.request.noise_key[0] ^= 1,
+            |r| r.signer = Address::repeat_byte(0x11),
+            |r| r.request.evidence_issued_at += 1,
+        ] {
+            let mut other = r.clone();
+            edit(&mut other);
+            assert_ne!(other.report_data(), want);
+        }
+    }
+
+    /// One evidence serves registration and peer admission: the registration's report
+    /// data is the peer record's.
+    #[test]
+    fn report_data__should_equal_the_peer_records() {
+        let r = request().sign(&PrivateKeySigner::random()).unwrap();
+        let record = attestation_gate::PeerRecord::new(
+            attestation_gate::Platform::Simulated,
+            r.request.p2p_key.clone(),
+            r.request.noise_key,
+            r.signer.0 .0,
+        );
+        let issued_at = attestation_gate::UnixTime(r.request.evidence_issued_at);
+        assert_eq!(r.report_data(), record.report_data(issued_at));
+        assert_eq!(
+            r.request.bound_key(r.signer),
+            record.key_encoding(),
+            "same key encoding"
+        );
     }
 
     #[test]
