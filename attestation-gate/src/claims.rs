@@ -609,8 +609,7 @@ impl SevSnpRaw {
     }
 }
 
-/// AWS Nitro attestation document fields. Owned by the Nitro verifier (helper C2 may
-/// extend it).
+/// AWS Nitro attestation document fields, filled by the Nitro verifier.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct NitroRaw {
@@ -672,7 +671,7 @@ impl NitroRaw {
     }
 }
 
-/// Simulated evidence fields. Owned by the simulated verifier (helper C2 may extend it).
+/// Simulated evidence fields, filled by the simulated verifier.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SimulatedRaw {
