@@ -122,21 +122,43 @@ impl Claims {
         )),
         allow(dead_code)
     )]
-    pub(crate) fn new(
-        raw: RawClaims,
-        report_data: Option<ReportData>,
-        tcb_status: Option<TcbStatus>,
-        issued_at: Option<UnixTime>,
-        validity: Option<Validity>,
-    ) -> Self {
+    pub(crate) fn new(raw: RawClaims) -> Self {
         Claims {
             raw,
-            report_data,
-            tcb_status,
-            issued_at,
-            validity,
+            report_data: None,
+            tcb_status: None,
+            issued_at: None,
+            validity: None,
             dcap: None,
         }
+    }
+
+    /// These claims with the report data the evidence carries (if any).
+    #[allow(dead_code)] // no platform compiled in
+    pub(crate) fn with_report_data(mut self, report_data: Option<ReportData>) -> Self {
+        self.report_data = report_data;
+        self
+    }
+
+    /// These claims with the platform's TCB verdict (DCAP only).
+    #[allow(dead_code)] // no platform compiled in
+    pub(crate) fn with_tcb_status(mut self, tcb_status: Option<TcbStatus>) -> Self {
+        self.tcb_status = tcb_status;
+        self
+    }
+
+    /// These claims with the evidence's own timestamp (Nitro, simulated).
+    #[allow(dead_code)] // no platform compiled in
+    pub(crate) fn with_issued_at(mut self, issued_at: UnixTime) -> Self {
+        self.issued_at = Some(issued_at);
+        self
+    }
+
+    /// These claims with the validity window of the chain and collateral.
+    #[allow(dead_code)] // no platform compiled in
+    pub(crate) fn with_validity(mut self, validity: Validity) -> Self {
+        self.validity = Some(validity);
+        self
     }
 
     /// These claims with the DCAP collateral facts.

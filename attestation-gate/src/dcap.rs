@@ -218,14 +218,11 @@ fn verify_with_root(
     };
     let tcb_status = Some(map_tcb_status(qc.tcb.status));
     let (raw, report_data) = raw_claims(&qc.report);
-    Ok(Claims::new(
-        raw,
-        Some(ReportData(report_data)),
-        tcb_status,
-        None,
-        Some(validity),
-    )
-    .with_dcap(dcap))
+    Ok(Claims::new(raw)
+        .with_report_data(Some(ReportData(report_data)))
+        .with_tcb_status(tcb_status)
+        .with_validity(validity)
+        .with_dcap(dcap))
 }
 
 /// The `issueDate` of a (verified) TCB info JSON text, as Intel writes it:

@@ -197,13 +197,10 @@ fn claims(payload: doc::Payload, validity: crate::claims::Validity) -> Claims {
         .and_then(|u| <[u8; 64]>::try_from(u).ok())
         .map(ReportData);
     let issued_at = UnixTime(payload.timestamp_ms / 1000);
-    Claims::new(
-        RawClaims::Nitro(raw_claims(payload)),
-        report_data,
-        None,
-        Some(issued_at),
-        Some(validity),
-    )
+    Claims::new(RawClaims::Nitro(raw_claims(payload)))
+        .with_report_data(report_data)
+        .with_issued_at(issued_at)
+        .with_validity(validity)
 }
 
 fn raw_claims(payload: doc::Payload) -> NitroRaw {

@@ -435,12 +435,16 @@ mod tests {
             isv_ext_prod_id: [0; 16],
             isv_family_id: [0; 16],
         });
-        Claims::new(raw, Some(rd), Some(tcb), None, None)
+        Claims::new(raw)
+            .with_report_data(Some(rd))
+            .with_tcb_status(Some(tcb))
     }
 
     fn simulated(rd: ReportData, issued_at: UnixTime) -> Claims {
         let raw = RawClaims::Simulated(SimulatedRaw::new("dev-a".into(), [9; 32], false));
-        Claims::new(raw, Some(rd), None, Some(issued_at), None)
+        Claims::new(raw)
+            .with_report_data(Some(rd))
+            .with_issued_at(issued_at)
     }
 
     fn policy_for(c: &Claims) -> Policy {
@@ -475,7 +479,7 @@ mod tests {
             isv_ext_prod_id: [0; 16],
             isv_family_id: [0; 16],
         });
-        let none = Claims::new(raw, None, None, None, None);
+        let none = Claims::new(raw);
         assert!(matches!(
             appraise(none, &binding(), &p, T),
             Err(Error::ReportDataMismatch)
@@ -568,7 +572,9 @@ mod tests {
             mrownerconfig: [0; 48],
             tee_tcb_svn: [0; 16],
         });
-        Claims::new(raw, Some(rd), Some(TcbStatus::UpToDate), None, None)
+        Claims::new(raw)
+            .with_report_data(Some(rd))
+            .with_tcb_status(Some(TcbStatus::UpToDate))
     }
 
     #[test]
@@ -637,7 +643,7 @@ mod tests {
             signer: crate::claims::SnpSigner::Vcek,
             product_line: line,
         });
-        Claims::new(raw, Some(rd), None, None, None)
+        Claims::new(raw).with_report_data(Some(rd))
     }
 
     #[test]

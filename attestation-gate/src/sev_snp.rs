@@ -279,13 +279,9 @@ impl VerifyEvidence for SevSnpVerifier {
 
 /// The claims of a verified report.
 fn claims(report: &SnpReport, line: ProductLine, validity: Validity) -> Claims {
-    Claims::new(
-        RawClaims::SevSnp(raw_claims(report, Some(line))),
-        Some(ReportData(report.report_data)),
-        None,
-        None,
-        Some(validity),
-    )
+    Claims::new(RawClaims::SevSnp(raw_claims(report, Some(line))))
+        .with_report_data(Some(ReportData(report.report_data)))
+        .with_validity(validity)
 }
 
 /// The VCEK or VLEK the report's SIGNING_KEY field names, from the collateral.

@@ -169,13 +169,9 @@ impl SimulatedVerifier {
                 what: "simulated evidence",
             })?;
         let raw = SimulatedRaw::new(body.vendor_label, body.image, body.debug);
-        Ok(Claims::new(
-            RawClaims::Simulated(raw),
-            Some(body.report_data),
-            None,
-            Some(body.issued_at),
-            None,
-        ))
+        Ok(Claims::new(RawClaims::Simulated(raw))
+            .with_report_data(Some(body.report_data))
+            .with_issued_at(body.issued_at))
     }
 }
 
