@@ -272,10 +272,6 @@ pub enum RawClaims {
     Simulated(SimulatedRaw),
 }
 
-/// A value in [`RawClaims::to_hex_map`]: hex for bytes and integers, text for text,
-/// `None` for an absent optional field.
-pub type RawValue = Option<String>;
-
 impl RawClaims {
     /// The platform these fields come from.
     pub fn platform(&self) -> Platform {
@@ -321,8 +317,9 @@ impl RawClaims {
     }
 
     /// The CLI's `raw` object: CLI.md names to lower-case hex (byte strings as they
-    /// appear in the evidence; integers as fixed-width big-endian hex of their value).
-    pub fn to_hex_map(&self) -> BTreeMap<&'static str, RawValue> {
+    /// appear in the evidence; integers as fixed-width big-endian hex of their value),
+    /// text for text, `None` (JSON `null`) for an absent optional field.
+    pub fn to_hex_map(&self) -> BTreeMap<&'static str, Option<String>> {
         let mut m = BTreeMap::new();
         match self {
             RawClaims::Tdx(r) => {
