@@ -48,7 +48,7 @@ pub use peer::{appraise_peer, PeerRecord};
 pub use policy::{appraise, Accepted, Policy, PolicyViolation};
 pub use types::{
     Measurement, Platform, ProductLine, ReportData, SnpTcb, SnpTcbComponent, TcbStatus, UnixTime,
-    Vendor,
+    UnknownCode, Vendor,
 };
 pub use verifiers::Verifiers;
 

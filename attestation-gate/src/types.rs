@@ -10,7 +10,9 @@ pub mod tcb_status;
 pub mod time;
 
 pub use digest::{Measurement, ReportData};
-pub use platform::{Platform, UnknownPlatform, Vendor};
+pub use platform::{
+    Platform, UnknownCode, UnknownPlatform, Vendor, SIMULATED_CODE_BASE, SIMULATED_LABEL_PREFIX,
+};
 pub use snp_tcb::{ProductLine, SnpTcb, SnpTcbComponent};
 pub use tcb_status::{TcbStatus, UnknownTcbStatus};
 pub use time::UnixTime;

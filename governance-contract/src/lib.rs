@@ -16,6 +16,7 @@ pub mod anvil;
 pub use bindings::Governance;
 pub use errors::{decode_contract_error, ContractError, Error};
 pub use registration::{Registration, RegistrationRequest};
+pub use types::{platform_bit, platforms_from_mask, platforms_mask, vendor_name};
 pub use types::{
     AppInfo, EpochInfo, EpochStatus, NetworkPolicy, NodePlatform, NodeRecord, Platform,
     ProposalAction, ProposalInfo, ProposalKind, ProposalState, TeeFamily, Vendor,

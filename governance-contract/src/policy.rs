@@ -8,7 +8,7 @@ use attestation_gate::{Measurement, Policy, ProductLine, SnpTcb};
 
 use crate::bindings::Governance;
 use crate::errors::Error;
-use crate::types::{NetworkPolicy, NodePlatform, Platform};
+use crate::types::{platforms_from_mask, NetworkPolicy, NodePlatform};
 
 /// The product lines in the order of the contract's `snpMinTcb` array.
 pub const SNP_LINES: [ProductLine; 3] =
@@ -17,7 +17,7 @@ pub const SNP_LINES: [ProductLine; 3] =
 /// What `networkPolicy()` returns, decoded: the allowed-platforms mask and the values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OnChainPolicy {
-    /// `allowedPlatforms` (bit per platform code, see [`Platform::bit`]).
+    /// `allowedPlatforms` (bit per platform code, see [`crate::types::platform_bit`]).
     pub allowed_platforms: u32,
     /// The values of the last executed `network_policy` proposal (all unset before).
     pub values: NetworkPolicy,
@@ -48,9 +48,7 @@ pub fn attestation_policy(
     chain: &OnChainPolicy,
     approved: impl IntoIterator<Item = [u8; 32]>,
 ) -> Policy {
-    let platforms = Platform::from_mask(chain.allowed_platforms)
-        .into_iter()
-        .map(gate_platform);
+    let platforms = platforms_from_mask(chain.allowed_platforms);
     let v = &chain.values;
     let mut policy =
         Policy::new(approved.into_iter().map(Measurement)).with_allowed_platforms(platforms);
@@ -94,31 +92,16 @@ pub fn network_values(policy: &Policy) -> NetworkPolicy {
 }
 
 /// Whether verified evidence (its platform and vendor) is that of a node registered
-/// with `record`: the same platform, and for `simulated-N` simulated evidence whose
-/// vendor label is `N` in decimal. A node refuses a peer for which this is false, so a
+/// with `record`: the same platform and the vendor the record derives, so for
+/// `simulated-N` simulated evidence whose vendor label is `sim-N` (PROTOCOL.md, "Chain
+/// codes"). A node refuses a peer for which this is false, so a
 /// record cannot claim another vendor than the node's hardware (DESIGN.md §2, §8).
 pub fn evidence_matches_record(
     record: NodePlatform,
     platform: attestation_gate::Platform,
     vendor: &attestation_gate::Vendor,
 ) -> bool {
-    match record {
-        NodePlatform::Simulated(n) => {
-            platform == attestation_gate::Platform::Simulated
-                && vendor.label() == Some(n.to_string().as_str())
-        }
-        other => gate_platform(other.platform()) == platform,
-    }
-}
-
-fn gate_platform(p: Platform) -> attestation_gate::Platform {
-    match p {
-        Platform::Tdx => attestation_gate::Platform::Tdx,
-        Platform::Sgx => attestation_gate::Platform::Sgx,
-        Platform::SevSnp => attestation_gate::Platform::SevSnp,
-        Platform::Nitro => attestation_gate::Platform::Nitro,
-        Platform::Simulated => attestation_gate::Platform::Simulated,
-    }
+    record.platform() == platform && record.vendor() == *vendor
 }
 
 #[cfg(test)]
@@ -127,11 +110,12 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
+    use crate::types::{platforms_mask, Platform};
 
     #[test]
     fn attestation_policy__should_carry_every_on_chain_value_and_keep_the_rest_strict() {
         let chain = OnChainPolicy {
-            allowed_platforms: Platform::mask(&[Platform::Tdx, Platform::SevSnp]),
+            allowed_platforms: platforms_mask(&[Platform::Tdx, Platform::SevSnp]),
             values: NetworkPolicy {
                 snp_min_tcb: [
                     NetworkPolicy::pack_snp(0, 3, 0, 8, 115),
@@ -189,6 +173,7 @@ mod tests {
             P::Sgx,
             &V::Intel
         ));
+        assert!(!evidence_matches_record(NodePlatform::Tdx, P::Tdx, &V::Amd));
         assert!(!evidence_matches_record(
             NodePlatform::Nitro,
             P::SevSnp,
@@ -198,12 +183,18 @@ mod tests {
         assert!(evidence_matches_record(
             NodePlatform::Simulated(2),
             P::Simulated,
+            &sim("sim-2")
+        ));
+        // The label the simulator can actually sign is `sim-…`; a bare "2" never matches.
+        assert!(!evidence_matches_record(
+            NodePlatform::Simulated(2),
+            P::Simulated,
             &sim("2")
         ));
         assert!(!evidence_matches_record(
             NodePlatform::Simulated(2),
             P::Simulated,
-            &sim("3")
+            &sim("sim-3")
         ));
         assert!(!evidence_matches_record(
             NodePlatform::Simulated(2),
@@ -220,7 +211,7 @@ mod tests {
     #[test]
     fn attestation_policy__should_admit_simulated_only_with_its_bit_and_default_unset_values() {
         let chain = OnChainPolicy {
-            allowed_platforms: Platform::mask(&[Platform::Nitro]),
+            allowed_platforms: platforms_mask(&[Platform::Nitro]),
             values: NetworkPolicy::default(),
         };
         let p = attestation_policy(&chain, []);
@@ -236,7 +227,7 @@ mod tests {
             Policy::new([]).max_evidence_age_secs
         );
         let sim = OnChainPolicy {
-            allowed_platforms: Platform::mask(&[Platform::Simulated]),
+            allowed_platforms: platforms_mask(&[Platform::Simulated]),
             values: NetworkPolicy::default(),
         };
         assert_eq!(

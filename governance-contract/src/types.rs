@@ -12,188 +12,52 @@ use crate::bindings::Governance;
 use crate::errors::Error;
 
 /// First code of the simulated labels (vendor and TEE family).
-const SIMULATED_BASE: u8 = 0x80;
+const SIMULATED_BASE: u8 = attestation_gate::types::SIMULATED_CODE_BASE;
 
-/// A hardware vendor. Each simulated label counts as a distinct vendor for the
-/// diversity rule, so a development network can exercise it (DESIGN.md §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum Vendor {
-    /// Intel (SGX, TDX). Code 1.
-    Intel,
-    /// AMD (SEV-SNP). Code 2.
-    Amd,
-    /// AWS (Nitro). Code 3.
-    Aws,
-    /// A simulated vendor with label `0..=127`. Code `128 + label`.
-    Simulated(u8),
+pub use attestation_gate::{Platform, Vendor};
+
+/// `platform`'s bit in the contract's `allowedPlatforms`: `1 << chain_code` (see
+/// [`Platform::chain_code`]; simulated is bit 5, the contract's `PLATFORM_SIMULATED_BIT`).
+pub fn platform_bit(platform: Platform) -> u32 {
+    1u32 << platform.chain_code()
 }
 
-impl Vendor {
-    /// The on-chain code.
-    pub fn code(self) -> u8 {
-        match self {
-            Self::Intel => 1,
-            Self::Amd => 2,
-            Self::Aws => 3,
-            Self::Simulated(label) => SIMULATED_BASE | (label & 0x7f),
-        }
-    }
+/// The `allowedPlatforms` mask of `platforms`.
+pub fn platforms_mask(platforms: &[Platform]) -> u32 {
+    platforms.iter().fold(0, |m, p| m | platform_bit(*p))
 }
 
-impl TryFrom<u8> for Vendor {
-    type Error = Error;
-    fn try_from(code: u8) -> Result<Self, Error> {
-        match code {
-            1 => Ok(Self::Intel),
-            2 => Ok(Self::Amd),
-            3 => Ok(Self::Aws),
-            c if c >= SIMULATED_BASE => Ok(Self::Simulated(c & 0x7f)),
-            c => Err(Error::UnknownCode {
-                field: "vendor",
-                value: c.into(),
-            }),
-        }
-    }
-}
-
-impl fmt::Display for Vendor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Intel => f.write_str("intel"),
-            Self::Amd => f.write_str("amd"),
-            Self::Aws => f.write_str("aws"),
-            Self::Simulated(label) => write!(f, "simulated-{label}"),
-        }
-    }
-}
-
-impl FromStr for Vendor {
-    type Err = Error;
-    /// `intel`, `amd`, `aws`, `simulated` (label 0) or `simulated-N` (N in 0..=127).
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "intel" => Ok(Self::Intel),
-            "amd" => Ok(Self::Amd),
-            "aws" => Ok(Self::Aws),
-            "simulated" => Ok(Self::Simulated(0)),
-            other => other
-                .strip_prefix("simulated-")
-                .and_then(|n| n.parse::<u8>().ok())
-                .filter(|n| *n < SIMULATED_BASE)
-                .map(Self::Simulated)
-                .ok_or_else(|| Error::UnknownName {
-                    field: "vendor",
-                    value: s.to_owned(),
-                }),
-        }
-    }
-}
-
-/// A TEE platform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum Platform {
-    /// Intel TDX. Code 1.
-    Tdx,
-    /// Intel SGX. Code 2.
-    Sgx,
-    /// AMD SEV-SNP. Code 3.
-    SevSnp,
-    /// AWS Nitro Enclaves. Code 4.
-    Nitro,
-    /// Simulated enclave (development only). Code 5.
-    Simulated,
-}
-
-impl Platform {
-    /// The on-chain code.
-    pub fn code(self) -> u8 {
-        match self {
-            Self::Tdx => 1,
-            Self::Sgx => 2,
-            Self::SevSnp => 3,
-            Self::Nitro => 4,
-            Self::Simulated => 5,
-        }
-    }
-
-    /// This platform's bit in the contract's `allowedPlatforms`.
-    pub fn bit(self) -> u32 {
-        1u32 << self.code()
-    }
-
-    /// The `allowedPlatforms` mask of `platforms`.
-    pub fn mask(platforms: &[Platform]) -> u32 {
-        platforms.iter().fold(0, |m, p| m | p.bit())
-    }
-
-    /// The platforms allowed by `mask`.
-    pub fn from_mask(mask: u32) -> Vec<Platform> {
-        [
-            Self::Tdx,
-            Self::Sgx,
-            Self::SevSnp,
-            Self::Nitro,
-            Self::Simulated,
-        ]
+/// The platforms allowed by the `allowedPlatforms` mask `mask`.
+pub fn platforms_from_mask(mask: u32) -> Vec<Platform> {
+    Platform::ALL
         .into_iter()
-        .filter(|p| mask & p.bit() != 0)
+        .filter(|p| mask & platform_bit(*p) != 0)
         .collect()
-    }
+}
 
-    /// The TEE family this platform belongs to (simulated: label 0).
-    pub fn family(self) -> TeeFamily {
-        match self {
-            Self::Tdx | Self::Sgx | Self::SevSnp => TeeFamily::MemoryEncryption,
-            Self::Nitro => TeeFamily::Hypervisor,
-            Self::Simulated => TeeFamily::Simulated(0),
-        }
+/// The name the CLI shows for a node's vendor: `intel`, `amd`, `aws`, or
+/// `simulated-N` for the simulated vendor of chain index `N` (label `sim-N`).
+pub fn vendor_name(vendor: &Vendor) -> String {
+    match vendor.simulated_index() {
+        Some(n) => format!("simulated-{n}"),
+        None => vendor.to_string(),
     }
 }
 
-impl TryFrom<u8> for Platform {
-    type Error = Error;
-    fn try_from(code: u8) -> Result<Self, Error> {
-        match code {
-            1 => Ok(Self::Tdx),
-            2 => Ok(Self::Sgx),
-            3 => Ok(Self::SevSnp),
-            4 => Ok(Self::Nitro),
-            5 => Ok(Self::Simulated),
-            c => Err(Error::UnknownCode {
-                field: "platform",
-                value: c.into(),
-            }),
-        }
+fn family_of(platform: Platform) -> TeeFamily {
+    match platform {
+        Platform::Tdx | Platform::Sgx | Platform::SevSnp => TeeFamily::MemoryEncryption,
+        Platform::Nitro => TeeFamily::Hypervisor,
+        // A hardware record never has it; a simulated record's family carries its label.
+        _ => TeeFamily::Simulated(0),
     }
 }
 
-impl fmt::Display for Platform {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Tdx => "tdx",
-            Self::Sgx => "sgx",
-            Self::SevSnp => "sev-snp",
-            Self::Nitro => "nitro",
-            Self::Simulated => "simulated",
-        })
-    }
-}
-
-impl FromStr for Platform {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "tdx" => Ok(Self::Tdx),
-            "sgx" => Ok(Self::Sgx),
-            "sev-snp" => Ok(Self::SevSnp),
-            "nitro" => Ok(Self::Nitro),
-            "simulated" => Ok(Self::Simulated),
-            _ => Err(Error::UnknownName {
-                field: "platform",
-                value: s.to_owned(),
-            }),
+impl From<attestation_gate::UnknownCode> for Error {
+    fn from(e: attestation_gate::UnknownCode) -> Self {
+        Error::UnknownCode {
+            field: e.field,
+            value: e.code.into(),
         }
     }
 }
@@ -288,13 +152,13 @@ impl NodePlatform {
     }
 
     /// The vendor the contract derives: TDX, SGX -> Intel; SEV-SNP -> AMD; Nitro -> AWS;
-    /// simulated-N -> simulated vendor N.
+    /// simulated-N -> [`Vendor::simulated`]`(N)`, the vendor labelled `sim-N`.
     pub fn vendor(self) -> Vendor {
         match self {
+            Self::Simulated(label) => Vendor::simulated(label),
             Self::Tdx | Self::Sgx => Vendor::Intel,
             Self::SevSnp => Vendor::Amd,
             Self::Nitro => Vendor::Aws,
-            Self::Simulated(label) => Vendor::Simulated(label & 0x7f),
         }
     }
 
@@ -302,23 +166,46 @@ impl NodePlatform {
     pub fn family(self) -> TeeFamily {
         match self {
             Self::Simulated(label) => TeeFamily::Simulated(label & 0x7f),
-            other => other.platform().family(),
+            other => family_of(other.platform()),
         }
+    }
+}
+
+impl TryFrom<(Platform, &Vendor)> for NodePlatform {
+    type Error = Error;
+    /// The record code of a node with evidence of `platform` from `vendor`
+    /// ([`Platform::node_code`]).
+    fn try_from((platform, vendor): (Platform, &Vendor)) -> Result<Self, Error> {
+        let code = platform
+            .node_code(vendor)
+            .ok_or_else(|| Error::UnknownName {
+                field: "node platform",
+                value: format!("{platform} from {vendor}"),
+            })?;
+        Self::try_from(code)
     }
 }
 
 impl TryFrom<u8> for NodePlatform {
     type Error = Error;
+    /// The code where it enters from the chain ([`Platform::from_node_code`]).
     fn try_from(code: u8) -> Result<Self, Error> {
-        match code {
-            1 => Ok(Self::Tdx),
-            2 => Ok(Self::Sgx),
-            3 => Ok(Self::SevSnp),
-            4 => Ok(Self::Nitro),
-            c if c >= SIMULATED_BASE => Ok(Self::Simulated(c & 0x7f)),
-            c => Err(Error::UnknownCode {
+        match Platform::from_node_code(code)? {
+            (Platform::Tdx, _) => Ok(Self::Tdx),
+            (Platform::Sgx, _) => Ok(Self::Sgx),
+            (Platform::SevSnp, _) => Ok(Self::SevSnp),
+            (Platform::Nitro, _) => Ok(Self::Nitro),
+            (Platform::Simulated, v) => {
+                v.simulated_index()
+                    .map(Self::Simulated)
+                    .ok_or(Error::UnknownCode {
+                        field: "node platform",
+                        value: code.into(),
+                    })
+            }
+            _ => Err(Error::UnknownCode {
                 field: "node platform",
-                value: c.into(),
+                value: code.into(),
             }),
         }
     }
@@ -347,6 +234,7 @@ impl FromStr for NodePlatform {
             Ok(Platform::SevSnp) => Ok(Self::SevSnp),
             Ok(Platform::Nitro) => Ok(Self::Nitro),
             Ok(Platform::Simulated) => Ok(Self::Simulated(0)),
+            Ok(_) => Err(bad()),
             Err(_) => s
                 .strip_prefix("simulated-")
                 .and_then(|n| n.parse::<u8>().ok())
@@ -547,7 +435,7 @@ pub enum ProposalAction {
     },
     /// Set the allowed platforms.
     Platforms {
-        /// The `allowedPlatforms` mask (see [`Platform::bit`]).
+        /// The `allowedPlatforms` mask (see [`platform_bit`]).
         mask: u32,
     },
     /// Switch the liveness rule.
@@ -842,9 +730,9 @@ pub struct NodeRecord {
 }
 
 impl NodeRecord {
-    /// The vendor, if this build knows its code.
+    /// The vendor, if this build knows its code ([`Vendor::from_code`]).
     pub fn vendor(&self) -> Result<Vendor, Error> {
-        Vendor::try_from(self.vendor_code)
+        Ok(Vendor::from_code(self.vendor_code)?)
     }
 
     /// The platform, if this build knows its code.
@@ -998,35 +886,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn vendor__should_round_trip_codes_and_names() {
-        for v in [
-            Vendor::Intel,
-            Vendor::Amd,
-            Vendor::Aws,
-            Vendor::Simulated(0),
-            Vendor::Simulated(127),
-        ] {
-            assert_eq!(Vendor::try_from(v.code()).unwrap(), v);
-            assert_eq!(v.to_string().parse::<Vendor>().unwrap(), v);
-        }
-        assert!(Vendor::try_from(0).is_err());
-        assert!(Vendor::try_from(4).is_err());
-        assert!("simulated-128".parse::<Vendor>().is_err());
+    fn platforms_mask__should_round_trip_and_put_simulated_at_bit_5() {
+        assert_eq!(platform_bit(Platform::Simulated), 1 << 5);
+        assert_eq!(platform_bit(Platform::Tdx), 1 << 1);
+        let all = platforms_mask(&Platform::ALL);
+        assert_eq!(platforms_from_mask(all), Platform::ALL.to_vec());
+        let some = platforms_mask(&[Platform::Nitro, Platform::Sgx]);
+        assert_eq!(
+            platforms_from_mask(some),
+            vec![Platform::Sgx, Platform::Nitro]
+        );
+        assert!(platforms_from_mask(1).is_empty());
     }
 
     #[test]
-    fn platform__should_round_trip_codes_and_names() {
-        for p in [
-            Platform::Tdx,
-            Platform::Sgx,
-            Platform::SevSnp,
-            Platform::Nitro,
-            Platform::Simulated,
-        ] {
-            assert_eq!(Platform::try_from(p.code()).unwrap(), p);
-            assert_eq!(p.to_string().parse::<Platform>().unwrap(), p);
-        }
-        assert_eq!(Platform::Nitro.family(), TeeFamily::Hypervisor);
+    fn vendor_name__should_keep_the_cli_names() {
+        assert_eq!(vendor_name(&Vendor::Intel), "intel");
+        assert_eq!(vendor_name(&Vendor::Aws), "aws");
+        assert_eq!(vendor_name(&Vendor::simulated(3)), "simulated-3");
+        assert_eq!(
+            vendor_name(&Vendor::Simulated("sim-intel".into())),
+            "simulated(sim-intel)"
+        );
     }
 
     #[test]
@@ -1050,12 +931,13 @@ mod tests {
             (NodePlatform::Nitro, Vendor::Aws, TeeFamily::Hypervisor),
             (
                 NodePlatform::Simulated(3),
-                Vendor::Simulated(3),
+                Vendor::Simulated("sim-3".into()),
                 TeeFamily::Simulated(3),
             ),
         ] {
-            assert_eq!((p.vendor(), p.family()), (v, f));
+            assert_eq!((p.vendor(), p.family()), (v.clone(), f));
             assert_eq!(NodePlatform::try_from(p.code()).unwrap(), p);
+            assert_eq!(NodePlatform::try_from((p.platform(), &v)).unwrap(), p);
             assert_eq!(p.to_string().parse::<NodePlatform>().unwrap(), p);
         }
         assert_eq!(NodePlatform::Simulated(3).code(), 0x83);
@@ -1066,6 +948,12 @@ mod tests {
         for bad in [0u8, 5, 127] {
             assert!(NodePlatform::try_from(bad).is_err());
         }
+        assert!(NodePlatform::try_from((Platform::Tdx, &Vendor::Amd)).is_err());
+        assert!(NodePlatform::try_from((
+            Platform::Simulated,
+            &Vendor::Simulated("sim-amd".into())
+        ))
+        .is_err());
     }
 
     #[test]
@@ -1156,8 +1044,9 @@ mod tests {
 
         #[test]
         fn codes__should_never_panic_on_any_byte(code in any::<u8>()) {
-            let _ = Vendor::try_from(code);
-            let _ = Platform::try_from(code);
+            let _ = Vendor::from_code(code);
+            let _ = Platform::from_chain_code(code);
+            let _ = Platform::from_node_code(code);
             let _ = TeeFamily::try_from(code);
             let _ = NodePlatform::try_from(code);
             let _ = ProposalKind::try_from(code);

@@ -524,7 +524,7 @@ async fn register_node__should_derive_vendor_and_family_from_the_platform() {
     let id = proposal_id(
         &tx!(net
             .as_(0)
-            .proposePlatforms(governance_contract::Platform::mask(&[
+            .proposePlatforms(governance_contract::platforms_mask(&[
                 governance_contract::Platform::Tdx,
                 governance_contract::Platform::SevSnp,
                 governance_contract::Platform::Nitro,
@@ -1011,7 +1011,8 @@ async fn platforms_and_network_policy__should_change_only_through_a_network_prop
         NetworkPolicy::decode(&before.policy).unwrap(),
         NetworkPolicy::default()
     );
-    let real = Platform::mask(&[Platform::Tdx, Platform::SevSnp, Platform::Nitro]);
+    let real =
+        governance_contract::platforms_mask(&[Platform::Tdx, Platform::SevSnp, Platform::Nitro]);
     let id = proposal_id(&tx!(gov().proposePlatforms(real)).unwrap());
     refused!(gov().execute(U256::from(id)), "quorum_not_reached");
     refused!(net.as_(4).proposePlatforms(0), "not_voter");
@@ -1019,7 +1020,7 @@ async fn platforms_and_network_policy__should_change_only_through_a_network_prop
     tx!(gov().execute(U256::from(id))).unwrap();
     assert_eq!(gov().allowedPlatforms().call().await.unwrap(), real);
     assert_eq!(
-        Platform::from_mask(real),
+        governance_contract::platforms_from_mask(real),
         vec![Platform::Tdx, Platform::SevSnp, Platform::Nitro]
     );
     assert_eq!(

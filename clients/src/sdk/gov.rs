@@ -16,7 +16,7 @@ use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
 use governance_contract::policy::OnChainPolicy;
 use governance_contract::{
-    types as contract_types, AppInfo, EpochInfo, Governance, Platform, ProposalInfo,
+    platforms_mask, types as contract_types, AppInfo, EpochInfo, Governance, ProposalInfo,
 };
 
 pub use self::committee::{default_threshold, next_committee, CommitteeChange};
@@ -135,7 +135,7 @@ impl GovClient {
             d.council.timelock,
             d.proposal_lifetime,
             d.family_cap,
-            Platform::mask(&d.platforms),
+            platforms_mask(&d.platforms),
             d.transition_deadline,
         )
         .await
@@ -206,7 +206,7 @@ impl GovClient {
                 transport::send(g.proposeCancelTransition(e)).await?
             }
             Proposal::Platforms(list) => {
-                transport::send(g.proposePlatforms(Platform::mask(list))).await?
+                transport::send(g.proposePlatforms(platforms_mask(list))).await?
             }
             Proposal::Veto(id) => transport::send(g.proposeVeto(U256::from(*id))).await?,
             Proposal::FamilyCap(on) => transport::send(g.proposeFamilyCap(*on)).await?,

@@ -309,7 +309,7 @@ mod tests {
             node_id: [key; 32],
             operator: Address::repeat_byte(0x10),
             signer: Address::repeat_byte(key),
-            vendor_code: NodePlatform::Tdx.vendor().code(),
+            vendor_code: NodePlatform::Tdx.vendor().code().unwrap(),
             platform_code: NodePlatform::Tdx.code(),
             tee_family_code: NodePlatform::Tdx.family().code(),
             registered_at: T0,
@@ -425,7 +425,7 @@ mod tests {
                 s.nodes.insert([k; 32], record(k));
             }
             s.pending = Some(pending(1, &[1, 2, 3]));
-            s.policy.allowed_platforms = Platform::mask(&[Platform::Tdx]);
+            s.policy.allowed_platforms = governance_contract::platforms_mask(&[Platform::Tdx]);
             s.approvals
                 .entry(s.node_app_id)
                 .or_default()

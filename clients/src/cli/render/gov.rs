@@ -2,8 +2,7 @@
 
 use clients::sdk::gov::{Acted, Deployed, ProposalEntry, ProposalPage, Proposed, RegisteredApp};
 use governance_contract::{
-    AppInfo, Governance, NetworkPolicy, Platform, ProposalAction, ProposalInfo, ProposalKind,
-    ProposalState,
+    AppInfo, Governance, NetworkPolicy, ProposalAction, ProposalInfo, ProposalKind, ProposalState,
 };
 use serde_json::{json, Value};
 
@@ -184,7 +183,7 @@ fn action_json(action: &ProposalAction) -> Value {
         ProposalAction::CancelTransition { epoch } => json!({ "epoch": epoch }),
         ProposalAction::FamilyCap { enabled } => json!({ "enabled": enabled }),
         ProposalAction::Platforms { mask } => json!({ "platforms":
-            Platform::from_mask(*mask).iter().map(ToString::to_string).collect::<Vec<_>>() }),
+            governance_contract::platforms_from_mask(*mask).iter().map(ToString::to_string).collect::<Vec<_>>() }),
         ProposalAction::LivenessRule { enabled } => json!({ "enabled": enabled }),
         ProposalAction::Veto { target } => json!({ "target": target }),
         ProposalAction::TransitionDeadline { seconds } => json!({ "seconds": seconds }),

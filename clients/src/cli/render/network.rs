@@ -2,7 +2,7 @@
 
 use attestation_gate::Policy;
 use clients::sdk::network::NetworkInfo;
-use governance_contract::{NodePlatform, Vendor};
+use governance_contract::{vendor_name, NodePlatform, Vendor};
 use serde_json::{json, Value};
 
 use super::{hex, Output};
@@ -35,7 +35,7 @@ pub fn info(info: &NetworkInfo) -> Output {
     let mut committee = Vec::new();
     for (i, (id, n)) in e.committee.iter().zip(&info.members).enumerate() {
         let index = i.saturating_add(1);
-        let vendor = vendor_name(n.vendor_code);
+        let vendor = vendor_code_name(n.vendor_code);
         let (platform, node_platform) = platform_names(n.platform_code);
         lines.push(format!(
             "{index:>3}  {}  {vendor:<12} {node_platform:<12} {}",
@@ -108,8 +108,8 @@ pub fn policy(p: &Policy) -> Output {
 
 /// A code this build cannot decode is shown as `unknown(N)`, never an error: a newer
 /// contract may write codes an older CLI does not know.
-fn vendor_name(code: u8) -> String {
-    Vendor::try_from(code).map_or_else(|_| format!("unknown({code})"), |v| v.to_string())
+fn vendor_code_name(code: u8) -> String {
+    Vendor::from_code(code).map_or_else(|_| format!("unknown({code})"), |v| vendor_name(&v))
 }
 
 fn platform_names(code: u8) -> (String, String) {
@@ -126,9 +126,9 @@ mod tests {
 
     #[test]
     fn vendor_and_platform_names__should_show_unknown_codes_instead_of_failing() {
-        assert_eq!(vendor_name(2), "amd");
-        assert_eq!(vendor_name(0x83), "simulated-3");
-        assert_eq!(vendor_name(9), "unknown(9)");
+        assert_eq!(vendor_code_name(2), "amd");
+        assert_eq!(vendor_code_name(0x83), "simulated-3");
+        assert_eq!(vendor_code_name(9), "unknown(9)");
         assert_eq!(
             platform_names(0x82),
             ("simulated".to_owned(), "simulated-2".to_owned())

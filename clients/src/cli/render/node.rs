@@ -10,7 +10,7 @@ pub fn registered(n: &RegisteredNode) -> Output {
     let p = n.platform;
     Output::new(
         json!({ "node_id": hex(n.node_id), "operator": hex(n.operator), "signer": hex(n.signer),
-                "vendor": p.vendor().to_string(),
+                "vendor": governance_contract::vendor_name(&p.vendor()),
                 "platform": p.platform().to_string(),
                 "node_platform": p.to_string(),
                 "tee_family": p.family().to_string(),
