@@ -33,7 +33,7 @@ pub(crate) struct ValidChain {
 /// The CA part of a path, pinned root ← `cabundle[1..]`, with names, CA flags, path
 /// lengths and signatures checked (time is not looked at: see [`CaPath::check_time`]).
 /// It depends only on the pinned root and the `cabundle` bytes, which is what
-/// [`crate::cache::VerifiedCache`] keys it by.
+/// the Nitro verifier's [`crate::cache::Cache`] keys it by.
 #[derive(Debug)]
 pub(crate) struct CaPath {
     /// The last CA, issuer of the leaf.

@@ -48,11 +48,11 @@ impl<S: Suite> Output<S> {
         &self.qualified
     }
     /// Dealers outside QUAL and why (with evidence), by dealer index. A dealer that, as
-    /// a receiver, provably lied ([`Fault::ForgedEcho`](crate::Fault::ForgedEcho)) is among them.
+    /// a receiver, provably lied ([`Fault::ForgedEcho`]) is among them.
     pub fn disqualified(&self) -> &BTreeMap<PartyIndex, Fault> {
         &self.disqualified
     }
-    /// Receivers that provably lied in round 3 ([`Fault::ForgedEcho`](crate::Fault::ForgedEcho), with the
+    /// Receivers that provably lied in round 3 ([`Fault::ForgedEcho`], with the
     /// evidence), by receiver index. A liar that also deals is excluded from QUAL
     /// ([`Output::disqualified`]); a receiver-only liar still gets its share, the others
     /// can act on the blame.
