@@ -20,8 +20,10 @@ pub const MAGIC: [u8; 8] = *b"kn-simev";
 pub const VERSION: u16 = 1;
 /// Domain separation prefix of the signed message.
 pub const SIGNATURE_DOMAIN: &[u8] = b"keynet/simulated-evidence/v1";
-/// Every vendor label starts with this, so that it is never mistaken for a real vendor.
-pub const LABEL_PREFIX: &str = "sim-";
+/// Every vendor label starts with this, so that it is never mistaken for a real vendor
+/// (the one definition is [`crate::types::SIMULATED_LABEL_PREFIX`], which also names
+/// the simulated vendors of chain codes 128 + N as `sim-N`).
+pub const LABEL_PREFIX: &str = crate::types::SIMULATED_LABEL_PREFIX;
 /// Longest vendor label, prefix included.
 pub const MAX_LABEL_LEN: usize = 32;
 /// Length of everything except the label.
