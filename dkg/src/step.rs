@@ -29,7 +29,7 @@
 //! Errors name their culprits ([`crate::Error::culprits`]); a run that fails is retried
 //! as a whole under a fresh run id.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::party::PartyIndex;
 use crate::Error;
@@ -97,4 +97,26 @@ pub trait Machine: Sized {
     fn expecting(&self) -> BTreeSet<Peer>;
     /// Consumes one round's messages and moves on.
     fn step(self, incoming: Vec<Incoming<Self::Message>>) -> Result<Step<Self>, Error>;
+}
+
+/// The messages of one round from the peers expected to send it, by party index: the
+/// first message of the wanted kind per sender; a sender outside `expected`, a message
+/// `pick` does not want and later duplicates are ignored (identically by every honest
+/// party). Shared by every [`Machine`] of this crate.
+pub(crate) fn first_per_sender<Msg, M>(
+    incoming: Vec<Incoming<Msg>>,
+    expected: &BTreeSet<Peer>,
+    pick: impl Fn(Msg) -> Option<M>,
+) -> BTreeMap<PartyIndex, M> {
+    let mut out = BTreeMap::new();
+    for Incoming { from, message } in incoming {
+        if !expected.contains(&from) {
+            continue;
+        }
+        let (Peer::Dealer(i) | Peer::Receiver(i)) = from;
+        if let (Some(m), false) = (pick(message), out.contains_key(&i)) {
+            out.insert(i, m);
+        }
+    }
+    out
 }

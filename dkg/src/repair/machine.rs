@@ -9,7 +9,7 @@ use rand_core::CryptoRngCore;
 use super::{recover, start_helper, step1, step2, Helper, Params};
 use crate::keys::KeyShare;
 use crate::party::PartyIndex;
-use crate::step::{Channel, Incoming, Machine, Outgoing, Peer, Step};
+use crate::step::{first_per_sender, Channel, Incoming, Machine, Outgoing, Peer, Step};
 use crate::suite::Suite;
 use crate::Error;
 
@@ -89,24 +89,6 @@ fn helpers_except<S: Suite>(params: &Params<S>, me: Option<PartyIndex>) -> BTree
         .collect()
 }
 
-/// The first message of the wanted kind from each expected helper.
-fn from_helpers<M>(
-    incoming: Vec<Incoming<Message>>,
-    expected: &BTreeSet<Peer>,
-    pick: impl Fn(Message) -> Option<M>,
-) -> BTreeMap<PartyIndex, M> {
-    let mut out = BTreeMap::new();
-    for Incoming { from, message } in incoming {
-        let (true, Peer::Dealer(i)) = (expected.contains(&from), from) else {
-            continue;
-        };
-        if let (Some(m), false) = (pick(message), out.contains_key(&i)) {
-            out.insert(i, m);
-        }
-    }
-    out
-}
-
 impl<S: Suite> Machine for Repair<S> {
     type Message = Message;
     type Output = Option<KeyShare<S>>;
@@ -151,7 +133,7 @@ impl<S: Suite> Machine for Repair<S> {
             }
             State::Helped => Ok(Step::Done(None)),
             State::Lost(params) => {
-                let broadcasts = from_helpers(incoming, &expected, |m| match m {
+                let broadcasts = first_per_sender(incoming, &expected, |m| match m {
                     Message::Commitments(m) => Some(m),
                     _ => None,
                 });
@@ -159,7 +141,7 @@ impl<S: Suite> Machine for Repair<S> {
                 Ok(Step::Continue(Self(next), Vec::new()))
             }
             State::Recovering(params, broadcasts) => {
-                let sigmas = from_helpers(incoming, &expected, |m| match m {
+                let sigmas = first_per_sender(incoming, &expected, |m| match m {
                     Message::Sigma(m) => Some(m),
                     _ => None,
                 });

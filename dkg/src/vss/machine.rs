@@ -12,7 +12,7 @@ use super::session::Session;
 use super::{round1, round2, round3, round4};
 use crate::keys::KeyShare;
 use crate::party::PartyIndex;
-use crate::step::{Channel, Incoming, Machine, Outgoing, Peer, Step};
+use crate::step::{first_per_sender, Channel, Incoming, Machine, Outgoing, Peer, Step};
 use crate::suite::Suite;
 use crate::{pedersen, reshare, Error};
 
@@ -142,26 +142,6 @@ fn others<S: Suite>(session: &Session<S>, dealers: bool) -> BTreeSet<Peer> {
     }
 }
 
-/// The messages of one round from the peers expected to send it, by index (the first
-/// one per sender; anything else is ignored).
-fn collect<M>(
-    incoming: Vec<Incoming<Message>>,
-    expected: &BTreeSet<Peer>,
-    pick: impl Fn(Message) -> Option<M>,
-) -> BTreeMap<PartyIndex, M> {
-    let mut out = BTreeMap::new();
-    for Incoming { from, message } in incoming {
-        if !expected.contains(&from) {
-            continue;
-        }
-        let (Peer::Dealer(i) | Peer::Receiver(i)) = from;
-        if let (Some(m), false) = (pick(message), out.contains_key(&i)) {
-            out.insert(i, m);
-        }
-    }
-    out
-}
-
 impl<S: Suite> Machine for Vss<S> {
     type Message = Message;
     type Output = Output<S>;
@@ -181,7 +161,7 @@ impl<S: Suite> Machine for Vss<S> {
         let me = self.session().me;
         match self.0 {
             State::Round1(state) => {
-                let received = collect(incoming, &expected, |m| match m {
+                let received = first_per_sender(incoming, &expected, |m| match m {
                     Message::Round1(m) => Some(m),
                     _ => None,
                 });
@@ -201,7 +181,7 @@ impl<S: Suite> Machine for Vss<S> {
                 Ok(Step::Continue(Self(State::Round2(Box::new(next))), out))
             }
             State::Round2(state) => {
-                let received = collect(incoming, &expected, |m| match m {
+                let received = first_per_sender(incoming, &expected, |m| match m {
                     Message::Round2(m) => Some(m),
                     _ => None,
                 });
@@ -219,7 +199,7 @@ impl<S: Suite> Machine for Vss<S> {
                 Ok(Step::Continue(Self(State::Round3(Box::new(next))), out))
             }
             State::Round3(state) => {
-                let received = collect(incoming, &expected, |m| match m {
+                let received = first_per_sender(incoming, &expected, |m| match m {
                     Message::Round3(m) => Some(m),
                     _ => None,
                 });
@@ -237,7 +217,7 @@ impl<S: Suite> Machine for Vss<S> {
                 Ok(Step::Continue(Self(State::Round4(Box::new(next))), out))
             }
             State::Round4(state) => {
-                let received = collect(incoming, &expected, |m| match m {
+                let received = first_per_sender(incoming, &expected, |m| match m {
                     Message::Round4(m) => Some(m),
                     _ => None,
                 });
