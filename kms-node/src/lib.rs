@@ -4,6 +4,9 @@
 
 pub mod chain;
 pub mod config;
+pub mod net;
+pub mod node;
+pub mod ops;
 pub mod protocol;
 pub mod storage;
 #[cfg(any(test, feature = "testing"))]

@@ -1,0 +1,1 @@
+//! The daemon: identity, attestation, admission of peers, the epoch manager.

@@ -1,0 +1,1 @@
+//! The operator surface: `/health`, `/status` and `/metrics` over HTTP.
