@@ -157,6 +157,38 @@ pub enum Error {
     /// The inline operator key is not 64 hex digits (its value is not repeated here).
     #[error("config: `storage.operator_key` must be 64 hex digits (32 bytes)")]
     OperatorKeyFormat,
+    /// `node.operator_address` is not `0x` and 40 hex digits.
+    #[error("config: `node.operator_address` = {value:?} is not 0x followed by 40 hex digits")]
+    OperatorAddress {
+        /// The value.
+        value: String,
+    },
+    /// A simulated-attester key set while the attester is not `simulated`, or missing
+    /// while it is.
+    #[error("config: `{key}` is {}", if *.needed { "required with attester \"simulated\"" } else { "only allowed with attester \"simulated\"" })]
+    SimulatedKey {
+        /// Dotted key.
+        key: &'static str,
+        /// Whether it was missing (true) or set without the simulated attester.
+        needed: bool,
+    },
+    /// `attestation.sim_vendor` is above 127 (chain codes 128..=255).
+    #[error("config: `attestation.sim_vendor` = {value} must be at most 127")]
+    SimulatedVendor {
+        /// The value.
+        value: u32,
+    },
+    /// `attestation.sim_measurement` is not 64 hex digits.
+    #[error("config: `attestation.sim_measurement` must be 64 hex digits (32 bytes)")]
+    SimulatedMeasurement,
+    /// `protocol.round_deadline` is longer than `protocol.attempt_deadline`.
+    #[error("config: `protocol.round_deadline` ({round:?}) must not be longer than `protocol.attempt_deadline` ({attempt:?})")]
+    RoundDeadline {
+        /// The round deadline.
+        round: Duration,
+        /// The attempt deadline.
+        attempt: Duration,
+    },
 }
 
 /// Which attester produces this node's evidence.
@@ -271,6 +303,9 @@ pub struct NodeConfig {
     pub app_listen: SocketAddr,
     /// Operator HTTP (health, status, metrics) listen address.
     pub operator_listen: SocketAddr,
+    /// The operator account that registers this node: the node's registration
+    /// signature covers it (docs/GOVERNANCE.md §4a).
+    pub operator_address: [u8; 20],
 }
 
 /// `[chain]`.
@@ -305,6 +340,22 @@ pub struct AttestationConfig {
     pub tdx_quote_vsock_port: u32,
     /// Evidence is refreshed this long before it reaches the policy's maximum age.
     pub evidence_refresh_margin: Duration,
+    /// The simulated enclave, with attester `simulated` only.
+    pub simulated: Option<SimulatedEnclave>,
+}
+
+/// The simulated enclave of a development network (`attestation.sim_*`): **no
+/// security**.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SimulatedEnclave {
+    /// File holding the devnet's simulated attestation seed (64 hex digits); the node
+    /// signs its evidence with it and trusts evidence signed by it.
+    pub key_file: PathBuf,
+    /// The simulated vendor `N` (platform `simulated-N`, chain code `128 + N`).
+    pub vendor: u8,
+    /// The measurement of the simulated kms-node build.
+    pub measurement: [u8; 32],
 }
 
 /// `[protocol]`.
@@ -317,6 +368,8 @@ pub struct ProtocolConfig {
     pub max_attempts: u32,
     /// How long the previous epoch keeps answering after a new one activates.
     pub previous_epoch_grace: Duration,
+    /// How long one round of a run waits for its expected senders.
+    pub round_deadline: Duration,
 }
 
 /// `[storage]`.
@@ -365,6 +418,7 @@ pub const ENV_KEYS: &[(&str, &str, ValueKind)] = &[
     ("node", "p2p_listen", ValueKind::Text),
     ("node", "app_listen", ValueKind::Text),
     ("node", "operator_listen", ValueKind::Text),
+    ("node", "operator_address", ValueKind::Text),
     ("chain", "rpc_url", ValueKind::Text),
     ("chain", "contract", ValueKind::Text),
     ("chain", "confirmation_depth", ValueKind::Integer),
@@ -376,9 +430,13 @@ pub const ENV_KEYS: &[(&str, &str, ValueKind)] = &[
     ("attestation", "tdx_quote_vsock_port", ValueKind::Integer),
     ("attestation", "evidence_refresh_margin", ValueKind::Text),
     ("attestation", "allow_simulated", ValueKind::Text),
+    ("attestation", "sim_key_file", ValueKind::Text),
+    ("attestation", "sim_vendor", ValueKind::Integer),
+    ("attestation", "sim_measurement", ValueKind::Text),
     ("protocol", "attempt_deadline", ValueKind::Text),
     ("protocol", "max_attempts", ValueKind::Integer),
     ("protocol", "previous_epoch_grace", ValueKind::Text),
+    ("protocol", "round_deadline", ValueKind::Text),
     ("storage", "sealing", ValueKind::Text),
     ("storage", "operator_key_file", ValueKind::Text),
     ("storage", "operator_key", ValueKind::Text),
@@ -602,6 +660,7 @@ struct RawNode {
     p2p_listen: String,
     app_listen: String,
     operator_listen: String,
+    operator_address: Option<String>,
 }
 
 impl Default for RawNode {
@@ -611,6 +670,7 @@ impl Default for RawNode {
             p2p_listen: "127.0.0.1:7100".into(),
             app_listen: "127.0.0.1:7200".into(),
             operator_listen: "127.0.0.1:7300".into(),
+            operator_address: None,
         }
     }
 }
@@ -651,6 +711,9 @@ struct RawAttestation {
     #[serde(with = "humantime_serde")]
     evidence_refresh_margin: Duration,
     allow_simulated: Option<SecretText>,
+    sim_key_file: Option<PathBuf>,
+    sim_vendor: Option<u32>,
+    sim_measurement: Option<String>,
 }
 
 impl Default for RawAttestation {
@@ -662,6 +725,9 @@ impl Default for RawAttestation {
             tdx_quote_vsock_port: 4050,
             evidence_refresh_margin: Duration::from_secs(600),
             allow_simulated: None,
+            sim_key_file: None,
+            sim_vendor: None,
+            sim_measurement: None,
         }
     }
 }
@@ -674,6 +740,8 @@ struct RawProtocol {
     max_attempts: u32,
     #[serde(with = "humantime_serde")]
     previous_epoch_grace: Duration,
+    #[serde(with = "humantime_serde")]
+    round_deadline: Duration,
 }
 
 impl Default for RawProtocol {
@@ -682,6 +750,7 @@ impl Default for RawProtocol {
             attempt_deadline: Duration::from_secs(90),
             max_attempts: 5,
             previous_epoch_grace: Duration::from_secs(600),
+            round_deadline: Duration::from_secs(30),
         }
     }
 }
@@ -724,6 +793,40 @@ fn parse_operator_key(hex_key: &str) -> Result<OperatorKey, Error> {
     Ok(OperatorKey(key))
 }
 
+/// The `attestation.sim_*` keys: all three with the simulated attester, none without.
+fn simulated_enclave(
+    simulated: bool,
+    key_file: Option<PathBuf>,
+    vendor: Option<u32>,
+    measurement: Option<String>,
+) -> Result<Option<SimulatedEnclave>, Error> {
+    let set = [
+        ("attestation.sim_key_file", key_file.is_some()),
+        ("attestation.sim_vendor", vendor.is_some()),
+        ("attestation.sim_measurement", measurement.is_some()),
+    ];
+    if let Some((key, _)) = set.iter().find(|(_, is_set)| *is_set != simulated) {
+        return Err(Error::SimulatedKey {
+            key,
+            needed: simulated,
+        });
+    }
+    let (Some(key_file), Some(vendor), Some(measurement)) = (key_file, vendor, measurement) else {
+        return Ok(None);
+    };
+    let vendor = u8::try_from(vendor)
+        .ok()
+        .filter(|v| *v <= 127)
+        .ok_or(Error::SimulatedVendor { value: vendor })?;
+    let mut m = [0u8; 32];
+    hex::decode_to_slice(measurement.trim(), &mut m).map_err(|_| Error::SimulatedMeasurement)?;
+    Ok(Some(SimulatedEnclave {
+        key_file,
+        vendor,
+        measurement: m,
+    }))
+}
+
 impl RawConfig {
     fn validate(self, ack_from_env: Option<Zeroizing<String>>) -> Result<Config, Error> {
         let RawConfig {
@@ -734,11 +837,19 @@ impl RawConfig {
             storage,
         } = self;
 
+        let operator_address = node.operator_address.ok_or(Error::Missing {
+            key: "node.operator_address",
+        })?;
         let node = NodeConfig {
             data_dir: node.data_dir,
             p2p_listen: listen("node.p2p_listen", node.p2p_listen)?,
             app_listen: listen("node.app_listen", node.app_listen)?,
             operator_listen: listen("node.operator_listen", node.operator_listen)?,
+            operator_address: ContractAddress::parse(&operator_address)
+                .map_err(|_| Error::OperatorAddress {
+                    value: operator_address.clone(),
+                })?
+                .0,
         };
 
         let rpc_url = chain.rpc_url.ok_or(Error::Missing {
@@ -785,7 +896,14 @@ impl RawConfig {
         if attester == Attester::Simulated && ack.is_none() {
             return Err(Error::SimulatedNotAcknowledged);
         }
+        let simulated = simulated_enclave(
+            attester == Attester::Simulated,
+            attestation.sim_key_file,
+            attestation.sim_vendor,
+            attestation.sim_measurement,
+        )?;
         let attestation = AttestationConfig {
+            simulated,
             attester,
             device_root: attestation.device_root,
             tdx_quote_vsock_port: attestation.tdx_quote_vsock_port,
@@ -800,8 +918,17 @@ impl RawConfig {
                 key: "protocol.max_attempts",
             });
         }
+        let attempt_deadline = positive("protocol.attempt_deadline", protocol.attempt_deadline)?;
+        let round_deadline = positive("protocol.round_deadline", protocol.round_deadline)?;
+        if round_deadline > attempt_deadline {
+            return Err(Error::RoundDeadline {
+                round: round_deadline,
+                attempt: attempt_deadline,
+            });
+        }
         let protocol = ProtocolConfig {
-            attempt_deadline: positive("protocol.attempt_deadline", protocol.attempt_deadline)?,
+            attempt_deadline,
+            round_deadline,
             max_attempts: protocol.max_attempts,
             previous_epoch_grace: positive(
                 "protocol.previous_epoch_grace",
@@ -856,6 +983,9 @@ mod tests {
     const KEY_HEX: &str = "8f3a5b1c2d4e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8";
 
     const MINIMAL: &str = r#"
+[node]
+operator_address = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"
+
 [chain]
 rpc_url = "http://127.0.0.1:8545"
 contract = "0x5fbdb2315678afecb367f032d93f642f64180aa3"
@@ -934,7 +1064,15 @@ attester = "sev-guest"
         let table: toml::Table = toml::from_str(EXAMPLE).unwrap();
         for (section, key, _) in ENV_KEYS {
             // The commented-out alternatives are documented, not set.
-            if ["allow_simulated", "operator_key"].contains(key) {
+            if [
+                "allow_simulated",
+                "operator_key",
+                "sim_key_file",
+                "sim_vendor",
+                "sim_measurement",
+            ]
+            .contains(key)
+            {
                 assert!(EXAMPLE.contains(&format!("# {key} = ")), "{section}.{key}");
                 continue;
             }
@@ -1044,11 +1182,26 @@ attester = "sev-guest"
             matches!(
                 err,
                 Error::Missing {
+                    key: "node.operator_address"
+                }
+            ),
+            "{err:?}"
+        );
+        let err = parse(
+            "[node]\noperator_address = \"0x70997970c51812dc3a010c7d01b50e0d17dc79c8\"\n[attestation]\nattester = \"nitro\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Missing {
                     key: "chain.rpc_url"
                 }
             ),
             "{err:?}"
         );
+        let err = parse(&MINIMAL.replace("0x70997970", "0x7099797")).unwrap_err();
+        assert!(matches!(err, Error::OperatorAddress { .. }), "{err:?}");
         let err = parse(&MINIMAL.replace("attester = \"sev-guest\"", "")).unwrap_err();
         assert!(
             matches!(
@@ -1172,7 +1325,9 @@ attester = "sev-guest"
             assert!(var.starts_with(ENV_PREFIX));
             let mut table = toml::Table::new();
             let value = match *key {
-                "tdx_quote_vsock_port" | "confirmation_depth" | "max_attempts" => "7",
+                "tdx_quote_vsock_port" | "confirmation_depth" | "max_attempts" | "sim_vendor" => {
+                    "7"
+                }
                 _ => "x",
             };
             apply_env(&mut table, [(var.clone(), value.to_string())]).unwrap();
@@ -1259,8 +1414,65 @@ attester = "sev-guest"
     fn simulated_config() -> String {
         MINIMAL.replace(
             "attester = \"sev-guest\"",
-            "attester = \"simulated\"\n\n[storage]\nsealing = \"operator-key\"\noperator_key_file = \"/k\"",
+            &format!("attester = \"simulated\"\n{SIM_KEYS}\n[storage]\nsealing = \"operator-key\"\noperator_key_file = \"/k\""),
         )
+    }
+
+    const SIM_KEYS: &str = "sim_key_file = \"/devnet/keys/sim-attester.key\"\nsim_vendor = 2\nsim_measurement = \"0707070707070707070707070707070707070707070707070707070707070707\"\n";
+
+    #[test]
+    fn simulated_enclave__should_need_every_sim_key_with_the_simulator_and_none_without() {
+        let config =
+            parse_env(&simulated_config(), &[(ENV_ALLOW_SIMULATED, SIMULATED_ACK)]).unwrap();
+        let sim = config.attestation.simulated.unwrap();
+        assert_eq!((sim.vendor, sim.measurement), (2, [7; 32]));
+        assert_eq!(sim.key_file, PathBuf::from("/devnet/keys/sim-attester.key"));
+        let without = simulated_config().replace("sim_vendor = 2\n", "");
+        let err = parse_env(&without, &[(ENV_ALLOW_SIMULATED, SIMULATED_ACK)]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::SimulatedKey {
+                    key: "attestation.sim_vendor",
+                    needed: true
+                }
+            ),
+            "{err:?}"
+        );
+        let err = parse(&with("attestation", "sim_vendor = 2")).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::SimulatedKey {
+                    key: "attestation.sim_vendor",
+                    needed: false
+                }
+            ),
+            "{err:?}"
+        );
+        let high = simulated_config().replace("sim_vendor = 2", "sim_vendor = 128");
+        let err = parse_env(&high, &[(ENV_ALLOW_SIMULATED, SIMULATED_ACK)]).unwrap_err();
+        assert!(
+            matches!(err, Error::SimulatedVendor { value: 128 }),
+            "{err:?}"
+        );
+        let short = simulated_config().replace("\"07070707", "\"070707");
+        let err = parse_env(&short, &[(ENV_ALLOW_SIMULATED, SIMULATED_ACK)]).unwrap_err();
+        assert!(matches!(err, Error::SimulatedMeasurement), "{err:?}");
+    }
+
+    #[test]
+    fn round_deadline__should_not_exceed_the_attempt_deadline() {
+        let err = parse(&with(
+            "protocol",
+            "round_deadline = \"2m\"\nattempt_deadline = \"1m\"",
+        ))
+        .unwrap_err();
+        assert!(matches!(err, Error::RoundDeadline { .. }), "{err:?}");
+        assert_eq!(
+            parse(MINIMAL).unwrap().protocol.round_deadline,
+            Duration::from_secs(30)
+        );
     }
 
     #[test]

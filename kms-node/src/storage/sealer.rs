@@ -219,7 +219,8 @@ mod tests {
         let key = [0x33; 32];
         let path = write_key(dir.path(), "k", &key, 0o600);
         let text = format!(
-            "[chain]\nrpc_url = \"http://h\"\ncontract = \"0x{}\"\n[attestation]\nattester = \"nitro\"\n[storage]\nsealing = \"operator-key\"\n",
+            "[node]\noperator_address = \"0x{}\"\n[chain]\nrpc_url = \"http://h\"\ncontract = \"0x{}\"\n[attestation]\nattester = \"nitro\"\n[storage]\nsealing = \"operator-key\"\n",
+            "22".repeat(20),
             "11".repeat(20)
         );
         let expected = *OperatorKeySealer::from_key(&key)
