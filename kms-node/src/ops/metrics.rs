@@ -1,0 +1,287 @@
+//! The node's Prometheus metrics, served as OpenMetrics text on `/metrics`.
+//!
+//! | metric | type | labels |
+//! |---|---|---|
+//! | `keynet_protocol_runs_total` | counter | `kind`, `outcome` (`ok` / `failed`) |
+//! | `keynet_protocol_run_duration_seconds` | histogram | `kind` |
+//! | `keynet_refusals_total` | counter | `reason` |
+//! | `keynet_peers_admitted` | gauge | |
+//! | `keynet_peers_refused` | gauge | |
+//! | `keynet_chain_head_age_seconds` | gauge | |
+//! | `keynet_simulated` | gauge (1 when simulated) | |
+//!
+//! # Label values
+//!
+//! Every label value is a new time series, kept for the life of the process. The
+//! caller bounds them: `kind` is one of a fixed set (`dkg`, `reshare`, `repair`,
+//! `sign`…), `reason` a fixed, short, machine-readable name per refusal cause
+//! (`stale_chain`, `not_member`, `bad_evidence`…), never a peer id, an app id, an error
+//! message or anything else taken from the network.
+
+use std::fmt;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use prometheus_client::encoding::{text, EncodeLabelSet};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::{Registry, Unit};
+
+/// The content type of [`Metrics::encode`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Labels of `keynet_protocol_runs_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RunLabels {
+    kind: String,
+    outcome: String,
+}
+
+/// Labels of `keynet_protocol_run_duration_seconds`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: String,
+}
+
+/// Labels of `keynet_refusals_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: String,
+}
+
+/// A histogram for run durations: 50 ms to about 410 s, doubling (a run may take
+/// `protocol.max_attempts` attempts of up to `protocol.attempt_deadline` each).
+fn duration_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.05, 2.0, 14))
+}
+
+/// The node's metrics and the registry that encodes them.
+///
+/// Cheap to update from any task (`&self`, atomics inside); share it in an `Arc`.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    runs: Family<RunLabels, Counter>,
+    run_duration: Family<KindLabels, Histogram, fn() -> Histogram>,
+    refusals: Family<ReasonLabels, Counter>,
+    peers_admitted: Gauge,
+    peers_refused: Gauge,
+    head_age: Gauge<f64, AtomicU64>,
+    simulated: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Every metric registered, all at zero.
+    pub fn new() -> Self {
+        let runs = Family::<RunLabels, Counter>::default();
+        let run_duration: Family<KindLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(duration_histogram);
+        let refusals = Family::<ReasonLabels, Counter>::default();
+        let peers_admitted = Gauge::default();
+        let peers_refused = Gauge::default();
+        let head_age = Gauge::<f64, AtomicU64>::default();
+        let simulated = Gauge::default();
+
+        let mut registry = Registry::default();
+        // Counters get their `_total` suffix and units their `_seconds` suffix from the
+        // encoder; the names here are the stems.
+        registry.register(
+            "keynet_protocol_runs",
+            "Protocol runs (DKG, reshare, repair) finished, by kind and outcome",
+            runs.clone(),
+        );
+        registry.register_with_unit(
+            "keynet_protocol_run_duration",
+            "Wall-clock time of a protocol run, all attempts",
+            Unit::Seconds,
+            run_duration.clone(),
+        );
+        registry.register(
+            "keynet_refusals",
+            "Requests or peers refused, by reason",
+            refusals.clone(),
+        );
+        registry.register(
+            "keynet_peers_admitted",
+            "Committee peers whose evidence is accepted",
+            peers_admitted.clone(),
+        );
+        registry.register(
+            "keynet_peers_refused",
+            "Committee peers refused by the admission gate",
+            peers_refused.clone(),
+        );
+        registry.register_with_unit(
+            "keynet_chain_head_age",
+            "Age of the block the chain view was read at",
+            Unit::Seconds,
+            head_age.clone(),
+        );
+        registry.register(
+            "keynet_simulated",
+            "1 when the node runs with simulated attestation (no security)",
+            simulated.clone(),
+        );
+
+        Self {
+            registry,
+            runs,
+            run_duration,
+            refusals,
+            peers_admitted,
+            peers_refused,
+            head_age,
+            simulated,
+        }
+    }
+
+    /// Counts one finished protocol run of `kind` (`dkg`, `reshare`, `repair`; a bounded
+    /// set, see the module doc) and observes its duration.
+    pub fn record_run(&self, kind: &str, ok: bool, duration: Duration) {
+        let outcome = if ok { "ok" } else { "failed" };
+        self.runs
+            .get_or_create(&RunLabels {
+                kind: kind.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+        self.run_duration
+            .get_or_create(&KindLabels {
+                kind: kind.to_owned(),
+            })
+            .observe(duration.as_secs_f64());
+    }
+
+    /// Counts one refusal for `reason` (a fixed, short name; see the module doc).
+    pub fn refusal(&self, reason: &str) {
+        self.refusals
+            .get_or_create(&ReasonLabels {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Sets the numbers of admitted and refused committee peers.
+    pub fn set_peers(&self, admitted: i64, refused: i64) {
+        self.peers_admitted.set(admitted);
+        self.peers_refused.set(refused);
+    }
+
+    /// Sets the age of the chain view's block, in seconds.
+    pub fn set_head_age(&self, secs: f64) {
+        self.head_age.set(secs);
+    }
+
+    /// Sets `keynet_simulated` to 1 (simulated attestation) or 0.
+    pub fn set_simulated(&self, simulated: bool) {
+        self.simulated.set(i64::from(simulated));
+    }
+
+    /// The OpenMetrics text exposition of every metric, ending in `# EOF`; serve it
+    /// with [`CONTENT_TYPE`].
+    ///
+    /// Encoding into a `String` cannot fail (`fmt::Write` for `String` never errors and
+    /// the label values are plain strings); should the encoder still report an error,
+    /// it is logged and an empty exposition (`# EOF`) is returned rather than a
+    /// truncated one.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        match text::encode(&mut out, &self.registry) {
+            Ok(()) => out,
+            Err(fmt::Error) => {
+                tracing::error!("encoding the metrics failed; serving an empty exposition");
+                "# EOF\n".to_owned()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(non_snake_case)]
+mod tests {
+    use super::*;
+
+    /// The value of the sample line that starts with `prefix` (name and labels).
+    fn sample(text: &str, prefix: &str) -> Option<f64> {
+        text.lines()
+            .find_map(|line| line.strip_prefix(prefix))
+            .and_then(|rest| rest.trim().parse().ok())
+    }
+
+    #[test]
+    fn metrics__should_start_at_zero_and_end_with_eof() {
+        let text = Metrics::new().encode();
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        assert_eq!(sample(&text, "keynet_simulated "), Some(0.0));
+        assert_eq!(sample(&text, "keynet_peers_admitted "), Some(0.0));
+        assert_eq!(sample(&text, "keynet_chain_head_age_seconds "), Some(0.0));
+        // Families have no sample before their first use.
+        assert!(!text.contains("keynet_protocol_runs_total{"), "{text}");
+    }
+
+    #[test]
+    fn record_run__should_count_by_kind_and_outcome_and_observe_the_duration() {
+        let m = Metrics::new();
+        m.record_run("dkg", true, Duration::from_millis(1500));
+        m.record_run("dkg", true, Duration::from_millis(500));
+        m.record_run("reshare", false, Duration::from_secs(3));
+        let text = m.encode();
+        assert_eq!(
+            sample(
+                &text,
+                "keynet_protocol_runs_total{kind=\"dkg\",outcome=\"ok\"}"
+            ),
+            Some(2.0)
+        );
+        assert_eq!(
+            sample(
+                &text,
+                "keynet_protocol_runs_total{kind=\"reshare\",outcome=\"failed\"}"
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample(
+                &text,
+                "keynet_protocol_run_duration_seconds_sum{kind=\"dkg\"}"
+            ),
+            Some(2.0)
+        );
+        assert_eq!(
+            sample(
+                &text,
+                "keynet_protocol_run_duration_seconds_count{kind=\"reshare\"}"
+            ),
+            Some(1.0)
+        );
+    }
+
+    #[test]
+    fn gauges__should_hold_the_last_value_set() {
+        let m = Metrics::new();
+        m.set_peers(4, 1);
+        m.set_head_age(12.5);
+        m.set_simulated(true);
+        m.refusal("stale_chain");
+        m.refusal("stale_chain");
+        let text = m.encode();
+        assert_eq!(sample(&text, "keynet_peers_admitted "), Some(4.0));
+        assert_eq!(sample(&text, "keynet_peers_refused "), Some(1.0));
+        assert_eq!(sample(&text, "keynet_chain_head_age_seconds "), Some(12.5));
+        assert_eq!(sample(&text, "keynet_simulated "), Some(1.0));
+        assert_eq!(
+            sample(&text, "keynet_refusals_total{reason=\"stale_chain\"}"),
+            Some(2.0)
+        );
+        m.set_simulated(false);
+        assert_eq!(sample(&m.encode(), "keynet_simulated "), Some(0.0));
+    }
+}
