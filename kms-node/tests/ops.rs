@@ -535,3 +535,50 @@ async fn connections__should_wait_for_a_permit_beyond_max_connections() {
     .unwrap();
     node.must_stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head__should_answer_like_get_without_a_body() {
+    let node = Node::must_start(serving("0a"), None).await;
+    let reply = must_request(
+        node.addr,
+        "HEAD /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".into(),
+    )
+    .await;
+    assert_eq!(reply.code, 200);
+    assert_eq!(reply.body, "");
+    node.must_stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown__should_finish_while_a_client_holds_a_half_sent_request() {
+    let node = Node::must_start(
+        serving("0a"),
+        Some(Limits {
+            connection_deadline: Duration::from_millis(300),
+            max_connections: 8,
+        }),
+    )
+    .await;
+    let addr = node.addr;
+    let client = tokio::task::spawn_blocking(move || {
+        let mut stream = must_connect(addr);
+        stream.write_all(b"GET /health HTTP/1.1\r\nHost:").unwrap();
+        let mut buf = [0u8; 64];
+        // Returns once the server closes the connection.
+        let _ = stream.read(&mut buf);
+    });
+    // Let the server accept the connection before stopping it.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let start = Instant::now();
+    node.must_stop().await;
+    // Well before the client's own 10 s read timeout would end the connection.
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    tokio::time::timeout(IO_TIMEOUT, client)
+        .await
+        .unwrap()
+        .unwrap();
+}
