@@ -1,1 +1,8 @@
-//! The daemon: identity, attestation, admission of peers, the epoch manager.
+//! The daemon (issue 10): the node's keys ([`identity`]), its evidence
+//! ([`attest`]), the admission of peers ([`admit`]), protocol runs over the p2p layer
+//! ([`router`]), the epoch manager ([`epoch`]) and the process around them
+//! ([`daemon`]).
+
+pub mod attest;
+pub mod identity;
+pub mod router;

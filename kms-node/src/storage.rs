@@ -48,10 +48,13 @@ pub enum ShareKind {
     Bls,
     /// The secp256k1 FROST key (signing).
     Secp,
+    /// The node's own keys (p2p identity, Noise static key, signer), sealed under
+    /// epoch 0 in `identity.sealed` (`node::identity`); not an epoch's share.
+    NodeIdentity,
 }
 
 impl ShareKind {
-    /// Every kind; an epoch holds one share of each.
+    /// Every share kind; an epoch holds one share of each.
     pub const ALL: [ShareKind; 2] = [ShareKind::Bls, ShareKind::Secp];
 
     /// Code in the sealed file header.
@@ -59,6 +62,7 @@ impl ShareKind {
         match self {
             Self::Bls => 1,
             Self::Secp => 2,
+            Self::NodeIdentity => 3,
         }
     }
 
@@ -67,6 +71,7 @@ impl ShareKind {
         match code {
             1 => Some(Self::Bls),
             2 => Some(Self::Secp),
+            3 => Some(Self::NodeIdentity),
             _ => None,
         }
     }
@@ -77,6 +82,7 @@ impl fmt::Display for ShareKind {
         f.write_str(match self {
             Self::Bls => "bls",
             Self::Secp => "secp",
+            Self::NodeIdentity => "node-identity",
         })
     }
 }

@@ -75,6 +75,7 @@ fn file_name(kind: ShareKind) -> &'static str {
     match kind {
         ShareKind::Bls => "bls.sealed",
         ShareKind::Secp => "secp.sealed",
+        ShareKind::NodeIdentity => "identity.sealed",
     }
 }
 
@@ -83,7 +84,7 @@ fn temp_name(kind: ShareKind) -> String {
 }
 
 /// Writes `bytes` to `dir/name` atomically: temp file, fsync, rename, fsync `dir`.
-fn write_atomic(dir: &Path, name: &str, temp: &str, bytes: &[u8]) -> Result<(), Error> {
+pub(crate) fn write_atomic(dir: &Path, name: &str, temp: &str, bytes: &[u8]) -> Result<(), Error> {
     let temp_path = dir.join(temp);
     let path = dir.join(name);
     let mut options = OpenOptions::new();
