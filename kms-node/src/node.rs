@@ -6,3 +6,4 @@
 pub mod attest;
 pub mod identity;
 pub mod router;
+pub mod dkg_run;
