@@ -4,6 +4,8 @@
 //! ([`daemon`]).
 
 pub mod attest;
+pub mod confirm;
+pub mod dkg_run;
+pub mod epoch;
 pub mod identity;
 pub mod router;
-pub mod dkg_run;

@@ -1,0 +1,461 @@
+//! The epoch manager (DESIGN §7): follows the chain view, runs the genesis DKG when the
+//! contract announces the first committee and this node is in it, stores the shares as
+//! pending, confirms from the node's signer, promotes the shares when the contract
+//! activates the epoch, and checks them against the group keys on record before the
+//! node serves.
+//!
+//! Not built yet (issue 10 notes): resharing to a changed committee (the manager
+//! reports `reshare_not_built` in `/status` and keeps serving the active epoch), repair
+//! of lost storage, and erasing the previous epoch after the grace window.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Instant, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, watch};
+
+use super::confirm::ConfirmEpoch;
+use super::dkg_run::{genesis, Committee, DkgContext, EpochKeys};
+use super::router::NodeId;
+use crate::chain::watcher::ChainState;
+use crate::chain::GovernanceView;
+use crate::ops::metrics::Metrics;
+use crate::ops::status::{EpochStatus, PendingStatus, RunStatus, Status};
+use crate::storage::{Epoch, ShareKind, StoreShare};
+
+/// The on-chain endpoint of a node: `p2p=HOST:PORT;app=HOST:PORT` (the node writes it
+/// to `endpoints.json`; `kms node register --endpoint` puts it on chain).
+pub fn format_endpoint(p2p: SocketAddr, app: SocketAddr) -> String {
+    format!("p2p={p2p};app={app}")
+}
+
+/// The p2p address of an on-chain endpoint ([`format_endpoint`]); a bare `HOST:PORT`
+/// is taken as the p2p address.
+pub fn p2p_address(endpoint: &str) -> Option<SocketAddr> {
+    endpoint
+        .split(';')
+        .find_map(|part| part.strip_prefix("p2p="))
+        .unwrap_or(endpoint)
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// A peer the p2p layer may connect to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Node id.
+    pub node_id: NodeId,
+    /// Ed25519 p2p key.
+    pub p2p_key: [u8; 32],
+    /// Where to dial it.
+    pub addr: SocketAddr,
+}
+
+/// Capability: tell the p2p layer which nodes may connect.
+pub trait AllowPeers: Send + Sync {
+    /// Replaces the allowed set.
+    fn allow(&self, members: Vec<Member>);
+}
+
+/// What the node remembers about an epoch whose shares it holds
+/// (`<data_dir>/epoch-<n>.json`): the values it confirmed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct EpochRecord {
+    transcript_hash: String,
+    bls_group_pk: String,
+    secp_group_pk: String,
+}
+
+/// The manager's collaborators.
+pub struct EpochManager<St, C> {
+    /// DKG environment.
+    pub ctx: DkgContext,
+    /// Share storage.
+    pub store: Arc<Mutex<St>>,
+    /// Confirmation transactions.
+    pub confirm: Arc<C>,
+    /// Data directory (epoch records).
+    pub data_dir: PathBuf,
+    /// Published status.
+    pub status: watch::Sender<Status>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// The p2p allow list.
+    pub peers: Arc<dyn AllowPeers>,
+    /// `chain.max_head_age`.
+    pub max_head_age: std::time::Duration,
+}
+
+struct Finished {
+    epoch: u64,
+    result: Result<(), String>,
+    attempts_ms: u64,
+    culprits: Vec<u16>,
+}
+
+impl<St, C> EpochManager<St, C>
+where
+    St: StoreShare + Send + 'static,
+    C: ConfirmEpoch + 'static,
+{
+    /// Runs until `chain` closes.
+    pub async fn run(self, mut chain: watch::Receiver<ChainState>) {
+        let manager = Arc::new(self);
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Finished>();
+        let mut running: Option<u64> = None;
+        let mut finished: BTreeMap<u64, bool> = BTreeMap::new();
+        // Set once the active epoch's shares are loaded and checked against the group
+        // keys on record (also right after a restart).
+        let mut serving: Option<u64> = None;
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                changed = chain.changed() => if changed.is_err() { return },
+                Some(f) = done_rx.recv() => {
+                    running = None;
+                    finished.insert(f.epoch, f.result.is_ok());
+                    manager.metrics.record_run("dkg", f.result.is_ok(), std::time::Duration::from_millis(f.attempts_ms));
+                    manager.status.send_modify(|s| {
+                        s.last_run = Some(RunStatus {
+                            kind: "dkg".into(),
+                            epoch: f.epoch,
+                            attempts: 1,
+                            duration_ms: f.attempts_ms,
+                            outcome: if f.result.is_ok() { "ok" } else { "failed" }.into(),
+                            culprits: f.culprits.clone(),
+                            error: f.result.as_ref().err().cloned(),
+                        });
+                        if let Some(p) = s.pending.as_mut().filter(|p| p.number == f.epoch) {
+                            p.state = if f.result.is_ok() { "confirmed" } else { "failed" }.into();
+                        }
+                    });
+                }
+                _ = tick.tick() => {}
+            }
+            let state = chain.borrow().clone();
+            let Some(view) = state.view.clone() else {
+                manager.publish_chain(&state, None);
+                continue;
+            };
+            manager.allow_members(&view);
+            if let (Some(p), None) = (&view.pending, running) {
+                let member = p.committee.contains(&manager.ctx.me);
+                if member && !finished.contains_key(&p.number) {
+                    if view.active.is_none() {
+                        running = Some(p.number);
+                        let m = Arc::clone(&manager);
+                        let tx = done_tx.clone();
+                        let view = Arc::clone(&view);
+                        tokio::spawn(async move {
+                            let f = m.genesis(&view).await;
+                            let _ = tx.send(f);
+                        });
+                    } else {
+                        finished.insert(p.number, false);
+                        tracing::warn!(epoch = p.number, "committee change announced: resharing is not built yet; the active epoch keeps serving");
+                    }
+                }
+            }
+            if let Some(a) = &view.active {
+                if serving != Some(a.number) && a.committee.contains(&manager.ctx.me) {
+                    match manager.activate(a.number, &a.keys) {
+                        Ok(()) => serving = Some(a.number),
+                        Err(e) => {
+                            tracing::error!(epoch = a.number, error = %e, "cannot serve the active epoch")
+                        }
+                    }
+                }
+            }
+            manager.publish_chain(&state, Some((&view, serving, running, &finished)));
+        }
+    }
+
+    fn allow_members(&self, view: &GovernanceView) {
+        let members = view
+            .active_members()
+            .chain(view.pending_members())
+            .filter(|n| n.node_id != self.ctx.me)
+            .filter_map(|n| {
+                Some(Member {
+                    node_id: n.node_id,
+                    p2p_key: <[u8; 32]>::try_from(n.p2p_key.as_slice()).ok()?,
+                    addr: p2p_address(&n.endpoint)?,
+                })
+            })
+            .collect();
+        self.peers.allow(members);
+    }
+
+    async fn genesis(&self, view: &GovernanceView) -> Finished {
+        let started = Instant::now();
+        let Some(p) = &view.pending else {
+            return Finished {
+                epoch: 0,
+                result: Err("no pending epoch".into()),
+                attempts_ms: 0,
+                culprits: Vec::new(),
+            };
+        };
+        self.status.send_modify(|s| {
+            if let Some(ps) = s.pending.as_mut() {
+                ps.state = "running_dkg".into();
+            }
+        });
+        let result = self
+            .genesis_inner(view, p.number, p.threshold, &p.committee)
+            .await;
+        let (result, culprits) = match result {
+            Ok(c) => (Ok(()), c),
+            Err(e) => (Err(e), Vec::new()),
+        };
+        if let Err(e) = &result {
+            tracing::error!(epoch = p.number, error = %e, "genesis failed");
+        }
+        Finished {
+            epoch: p.number,
+            result,
+            attempts_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            culprits,
+        }
+    }
+
+    async fn genesis_inner(
+        &self,
+        view: &GovernanceView,
+        epoch: u64,
+        threshold: u16,
+        committee: &[NodeId],
+    ) -> Result<Vec<u16>, String> {
+        let record = match self.read_record(epoch) {
+            Some(r) => r,
+            None => {
+                let p2p_keys = committee
+                    .iter()
+                    .filter_map(|id| view.nodes.get(id).map(|n| (*id, n.p2p_key.clone())))
+                    .collect();
+                let c = Committee {
+                    epoch,
+                    threshold,
+                    members: committee,
+                    p2p_keys: &p2p_keys,
+                };
+                tracing::info!(
+                    epoch,
+                    n = committee.len(),
+                    t = threshold,
+                    "genesis DKG starting"
+                );
+                let keys = genesis(&self.ctx, &c).await.map_err(|e| e.to_string())?;
+                self.store_pending(epoch, &keys)?;
+                tracing::info!(epoch, bls_group_pk = %hex::encode(keys.bls_group_pk), secp_group_pk = %hex::encode(keys.secp_group_pk), "genesis DKG done");
+                let _ = keys.disqualified.len();
+                EpochRecord {
+                    transcript_hash: hex::encode(keys.transcript_hash),
+                    bls_group_pk: hex::encode(keys.bls_group_pk),
+                    secp_group_pk: hex::encode(keys.secp_group_pk),
+                }
+            }
+        };
+        let (t, b, s) = record_values(&record).ok_or("corrupt epoch record")?;
+        let mut last = String::new();
+        for attempt in 0..5u32 {
+            match self.confirm.confirm(epoch, t, b, s).await {
+                Ok(()) => {
+                    tracing::info!(epoch, "confirmed on chain");
+                    return Ok(Vec::new());
+                }
+                Err(e) => {
+                    tracing::warn!(epoch, attempt, error = %e, "confirm failed; retrying");
+                    last = e;
+                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                }
+            }
+        }
+        Err(last)
+    }
+
+    fn record_path(&self, epoch: u64) -> PathBuf {
+        self.data_dir.join(format!("epoch-{epoch}.json"))
+    }
+
+    fn read_record(&self, epoch: u64) -> Option<EpochRecord> {
+        let text = std::fs::read_to_string(self.record_path(epoch)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    fn store_pending(&self, epoch: u64, keys: &EpochKeys) -> Result<(), String> {
+        let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        store
+            .put_pending(Epoch(epoch), ShareKind::Bls, &keys.bls.export_for_sealing())
+            .and_then(|()| {
+                store.put_pending(
+                    Epoch(epoch),
+                    ShareKind::Secp,
+                    &keys.secp.export_for_sealing(),
+                )
+            })
+            .map_err(|e| e.to_string())?;
+        drop(store);
+        let record = EpochRecord {
+            transcript_hash: hex::encode(keys.transcript_hash),
+            bls_group_pk: hex::encode(keys.bls_group_pk),
+            secp_group_pk: hex::encode(keys.secp_group_pk),
+        };
+        let json = serde_json::to_vec_pretty(&record).map_err(|e| e.to_string())?;
+        crate::storage::files::write_atomic(
+            &self.data_dir,
+            &format!("epoch-{epoch}.json"),
+            &format!(".epoch-{epoch}.json.tmp"),
+            &json,
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    /// Promotes the pending shares of the activated epoch (if not yet) and checks them
+    /// against the group keys on record (DESIGN §7 "Start-up check").
+    fn activate(&self, epoch: u64, keys: &crate::chain::GroupKeys) -> Result<(), String> {
+        let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        let active = store.active_epochs().map_err(|e| e.to_string())?;
+        if !active.contains(&Epoch(epoch)) {
+            store.promote(Epoch(epoch)).map_err(|e| e.to_string())?;
+            tracing::info!(epoch, "epoch active: shares promoted");
+        }
+        let bls = store
+            .load(Epoch(epoch), ShareKind::Bls)
+            .map_err(|e| e.to_string())?;
+        let secp = store
+            .load(Epoch(epoch), ShareKind::Secp)
+            .map_err(|e| e.to_string())?;
+        drop(store);
+        let bls = dkg::bls::BlsKeyShare::import_from_sealing(&bls).map_err(|e| e.to_string())?;
+        let secp =
+            dkg::secp::SecpKeyShare::import_from_sealing(&secp).map_err(|e| e.to_string())?;
+        if bls.public().group_key().to_compressed() != keys.bls {
+            return Err(format!(
+                "the BLS share of epoch {epoch} is not of the group key on record"
+            ));
+        }
+        let secp_pk = secp
+            .public()
+            .group_key()
+            .serialize()
+            .map_err(|e| e.to_string())?;
+        if secp_pk.as_slice() != keys.secp.as_slice() {
+            return Err(format!(
+                "the secp256k1 share of epoch {epoch} is not of the group key on record"
+            ));
+        }
+        Ok(())
+    }
+
+    fn publish_chain(
+        &self,
+        state: &ChainState,
+        view: Option<(
+            &GovernanceView,
+            Option<u64>,
+            Option<u64>,
+            &BTreeMap<u64, bool>,
+        )>,
+    ) {
+        let now = SystemTime::now();
+        let age = state.head_age(now);
+        let stale = state.check(now, self.max_head_age).err();
+        if let Some(a) = age {
+            self.metrics.set_head_age(a.as_secs_f64());
+        }
+        let me = self.ctx.me;
+        self.status.send_modify(|s| {
+            s.chain.block = state.view.as_ref().map(|v| v.block.number);
+            s.chain.head_age_secs = age.map(|a| a.as_secs());
+            s.chain.stale = stale.is_some();
+            s.chain.error = state.last_error.as_ref().map(|e| e.to_string());
+            let Some((view, serving, running, finished)) = view else {
+                s.serving = false;
+                s.not_serving_reason = Some(
+                    stale
+                        .as_ref()
+                        .map_or("no chain view yet".into(), |e| e.to_string()),
+                );
+                return;
+            };
+            s.epoch = view.active.as_ref().map(|a| EpochStatus {
+                number: a.number,
+                threshold: a.threshold,
+                committee: a.committee.iter().map(hex::encode).collect(),
+                own_index: own_index(&a.committee, &me),
+                bls_group_pk: hex::encode(a.keys.bls),
+                secp_group_pk: hex::encode(a.keys.secp),
+            });
+            s.pending = view.pending.as_ref().map(|p| PendingStatus {
+                number: p.number,
+                threshold: p.threshold,
+                committee: p.committee.iter().map(hex::encode).collect(),
+                own_index: own_index(&p.committee, &me),
+                state: if running == Some(p.number) {
+                    "running_dkg".into()
+                } else {
+                    match finished.get(&p.number) {
+                        Some(true) => "confirmed".into(),
+                        Some(false) if view.active.is_some() => "reshare_not_built".into(),
+                        Some(false) => "failed".into(),
+                        None => "waiting".into(),
+                    }
+                },
+            });
+            let reason = if let Some(e) = &stale {
+                Some(e.to_string())
+            } else {
+                match &view.active {
+                    None => Some("no active epoch yet".into()),
+                    Some(a) if !a.committee.contains(&me) => {
+                        Some(format!("not a member of epoch {}", a.number))
+                    }
+                    Some(a) if serving != Some(a.number) => {
+                        Some(format!("shares of epoch {} not loaded", a.number))
+                    }
+                    Some(_) => None,
+                }
+            };
+            s.serving = reason.is_none();
+            s.not_serving_reason = reason;
+        });
+    }
+}
+
+fn own_index(committee: &[NodeId], me: &NodeId) -> Option<u16> {
+    committee
+        .iter()
+        .position(|id| id == me)
+        .and_then(|p| u16::try_from(p + 1).ok())
+}
+
+fn record_values(r: &EpochRecord) -> Option<([u8; 32], [u8; 48], [u8; 33])> {
+    let mut t = [0u8; 32];
+    let mut b = [0u8; 48];
+    let mut s = [0u8; 33];
+    hex::decode_to_slice(&r.transcript_hash, &mut t).ok()?;
+    hex::decode_to_slice(&r.bls_group_pk, &mut b).ok()?;
+    hex::decode_to_slice(&r.secp_group_pk, &mut s).ok()?;
+    Some((t, b, s))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(non_snake_case, clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn endpoint__should_round_trip_and_accept_a_bare_address() {
+        let p2p: SocketAddr = "127.0.0.1:7100".parse().unwrap();
+        let app: SocketAddr = "127.0.0.1:7200".parse().unwrap();
+        assert_eq!(p2p_address(&format_endpoint(p2p, app)), Some(p2p));
+        assert_eq!(p2p_address("127.0.0.1:7100"), Some(p2p));
+        assert_eq!(p2p_address("p2p=nonsense;app=127.0.0.1:1"), None);
+    }
+}
