@@ -9,3 +9,4 @@ pub mod dkg_run;
 pub mod epoch;
 pub mod identity;
 pub mod router;
+pub mod admit;

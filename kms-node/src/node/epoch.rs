@@ -26,17 +26,17 @@ use crate::ops::metrics::Metrics;
 use crate::ops::status::{EpochStatus, PendingStatus, RunStatus, Status};
 use crate::storage::{Epoch, ShareKind, StoreShare};
 
-/// The on-chain endpoint of a node: `p2p=HOST:PORT;app=HOST:PORT` (the node writes it
+/// The on-chain endpoint of a node: `p2p=HOST:PORT,app=HOST:PORT` (the node writes it
 /// to `endpoints.json`; `kms node register --endpoint` puts it on chain).
 pub fn format_endpoint(p2p: SocketAddr, app: SocketAddr) -> String {
-    format!("p2p={p2p};app={app}")
+    format!("p2p={p2p},app={app}")
 }
 
 /// The p2p address of an on-chain endpoint ([`format_endpoint`]); a bare `HOST:PORT`
 /// is taken as the p2p address.
 pub fn p2p_address(endpoint: &str) -> Option<SocketAddr> {
     endpoint
-        .split(';')
+        .split(',')
         .find_map(|part| part.strip_prefix("p2p="))
         .unwrap_or(endpoint)
         .trim()
@@ -456,6 +456,6 @@ mod tests {
         let app: SocketAddr = "127.0.0.1:7200".parse().unwrap();
         assert_eq!(p2p_address(&format_endpoint(p2p, app)), Some(p2p));
         assert_eq!(p2p_address("127.0.0.1:7100"), Some(p2p));
-        assert_eq!(p2p_address("p2p=nonsense;app=127.0.0.1:1"), None);
+        assert_eq!(p2p_address("p2p=nonsense,app=127.0.0.1:1"), None);
     }
 }
