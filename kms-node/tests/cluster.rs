@@ -1,0 +1,271 @@
+//! N epoch managers in one process: an in-memory p2p link between their routers and a
+//! fake chain (NEAR's fake indexer) whose `confirm` activates the epoch once every
+//! member confirmed the same values, as the contract does.
+#![allow(
+    non_snake_case,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use alloy::primitives::Address;
+use ed25519_dalek::SigningKey;
+use governance_contract::{EpochInfo, EpochStatus, NodeRecord};
+use kms_node::chain::watcher::{ChainWatcher, WatchConfig};
+use kms_node::node::confirm::ConfirmEpoch;
+use kms_node::node::dkg_run::DkgContext;
+use kms_node::node::epoch::{AllowPeers, EpochManager, Member};
+use kms_node::node::router::{MemoryLinks, NodeId, Router};
+use kms_node::ops::metrics::Metrics;
+use kms_node::ops::status::Status;
+use kms_node::protocol::driver::{Deadlines, RetryPolicy};
+use kms_node::storage::{Epoch, StoreShare};
+use kms_node::testing::chain::FakeGovernance;
+use kms_node::testing::MemoryShareStore;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use tokio::sync::watch;
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+type Confirmations = Arc<Mutex<BTreeMap<NodeId, ([u8; 32], [u8; 48], [u8; 33])>>>;
+
+/// `confirm` as the contract does it (all members, same values → active).
+struct FakeConfirm {
+    chain: FakeGovernance,
+    me: NodeId,
+    seen: Confirmations,
+}
+
+impl ConfirmEpoch for FakeConfirm {
+    async fn confirm(
+        &self,
+        epoch: u64,
+        transcript_hash: [u8; 32],
+        bls: [u8; 48],
+        secp: [u8; 33],
+    ) -> Result<(), String> {
+        let all = {
+            let mut seen = self.seen.lock().unwrap();
+            seen.insert(self.me, (transcript_hash, bls, secp));
+            seen.clone()
+        };
+        self.chain.mine_with(now(), |state| {
+            let Some(p) = state.pending.clone() else {
+                return;
+            };
+            assert_eq!(p.epoch, epoch);
+            let same = p
+                .committee
+                .iter()
+                .all(|id| all.get(id) == Some(&(transcript_hash, bls, secp)));
+            if same {
+                state.active = Some(EpochInfo {
+                    status: EpochStatus::Active,
+                    activated_at: Some(now()),
+                    transcript_hash: Some(transcript_hash),
+                    bls_group_pk: Some(bls),
+                    secp_group_pk: Some(secp),
+                    ..p
+                });
+                state.pending = None;
+            }
+        });
+        Ok(())
+    }
+
+    async fn chain_id(&self) -> Result<u64, String> {
+        Ok(31337)
+    }
+}
+
+struct NoPeers;
+impl AllowPeers for NoPeers {
+    fn allow(&self, _: Vec<Member>) {}
+}
+
+struct Node {
+    status: watch::Receiver<Status>,
+    store: Arc<Mutex<MemoryShareStore>>,
+    _watcher: ChainWatcher,
+    _dir: tempfile::TempDir,
+}
+
+fn record(id: NodeId, p2p: [u8; 32], vendor: u8) -> NodeRecord {
+    NodeRecord {
+        node_id: id,
+        operator: Address::repeat_byte(0x10),
+        signer: Address::repeat_byte(id[0]),
+        vendor_code: 0,
+        platform_code: 128 + vendor,
+        tee_family_code: 0,
+        registered_at: 0,
+        noise_key: [id[0]; 32],
+        p2p_key: p2p.to_vec(),
+        endpoint: "p2p=127.0.0.1:9,app=127.0.0.1:9".into(),
+    }
+}
+
+/// Starts `n` managers on `chain` and proposes the genesis committee of all of them.
+fn start(n: u8, t: u16, links: &MemoryLinks, chain: &FakeGovernance) -> Vec<Node> {
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    let seen: Confirmations = Arc::default();
+    let members: Vec<(NodeId, SigningKey)> = (1..=n)
+        .map(|i| ([i; 32], SigningKey::generate(&mut rng)))
+        .collect();
+    let committee: Vec<NodeId> = members.iter().map(|(id, _)| *id).collect();
+    chain.mine_with(now(), |state| {
+        for (i, (id, key)) in members.iter().enumerate() {
+            let vendor = u8::try_from(i % 3).unwrap() + 1;
+            state
+                .nodes
+                .insert(*id, record(*id, key.verifying_key().to_bytes(), vendor));
+        }
+        state.pending = Some(EpochInfo {
+            epoch: 1,
+            status: EpochStatus::Pending,
+            threshold: t,
+            committee: committee.clone(),
+            created_at: now(),
+            activated_at: None,
+            transcript_hash: None,
+            bls_group_pk: None,
+            secp_group_pk: None,
+            confirmations: 0,
+            deadline: now() + 3600,
+            not_confirmed: vec![],
+        });
+    });
+    members
+        .into_iter()
+        .map(|(id, key)| {
+            let router = Router::new();
+            links.add(id, router.clone());
+            let watcher = ChainWatcher::spawn(
+                chain.clone(),
+                WatchConfig {
+                    confirmation_depth: 1,
+                    poll_interval: Duration::from_millis(50),
+                    max_head_age: Duration::from_secs(30),
+                },
+            );
+            let (status_tx, status) = watch::channel(Status::new(hex::encode(id), true));
+            let store = Arc::new(Mutex::new(MemoryShareStore::default()));
+            let dir = tempfile::tempdir().unwrap();
+            let manager = EpochManager {
+                ctx: DkgContext {
+                    me: id,
+                    signer: Arc::new(key),
+                    router,
+                    link: links.link(id),
+                    policy: RetryPolicy {
+                        max_attempts: 3,
+                        deadlines: Deadlines {
+                            round: Duration::from_secs(1),
+                            attempt: Duration::from_secs(8),
+                        },
+                        exclude_silent: false,
+                    },
+                },
+                store: Arc::clone(&store),
+                confirm: Arc::new(FakeConfirm {
+                    chain: chain.clone(),
+                    me: id,
+                    seen: Arc::clone(&seen),
+                }),
+                data_dir: dir.path().to_path_buf(),
+                status: status_tx,
+                metrics: Arc::new(Metrics::new()),
+                peers: Arc::new(NoPeers),
+                max_head_age: Duration::from_secs(30),
+            };
+            tokio::spawn(manager.run(watcher.subscribe()));
+            Node {
+                status,
+                store,
+                _watcher: watcher,
+                _dir: dir,
+            }
+        })
+        .collect()
+}
+
+/// Mines a block every 50 ms so the head keeps moving.
+fn keep_mining(chain: &FakeGovernance) -> tokio::task::JoinHandle<()> {
+    let chain = chain.clone();
+    tokio::spawn(async move {
+        loop {
+            chain.mine(now());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+}
+
+async fn wait_serving(nodes: &mut [Node], epoch: u64) {
+    for node in nodes.iter_mut() {
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            node.status
+                .wait_for(|s| s.serving && s.epoch.as_ref().is_some_and(|e| e.number == epoch)),
+        )
+        .await
+        .expect("every member serves the epoch within 60 s")
+        .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_genesis__should_activate_and_serve_with_every_member_holding_both_shares() {
+    let links = MemoryLinks::default();
+    let chain = FakeGovernance::new(now());
+    let miner = keep_mining(&chain);
+    let mut nodes = start(5, 3, &links, &chain);
+    wait_serving(&mut nodes, 1).await;
+    let first = nodes[0].status.borrow().epoch.clone().unwrap();
+    for (i, node) in nodes.iter().enumerate() {
+        let s = node.status.borrow().clone();
+        let e = s.epoch.unwrap();
+        assert_eq!(e.bls_group_pk, first.bls_group_pk);
+        assert_eq!(e.secp_group_pk, first.secp_group_pk);
+        assert_eq!(e.own_index, Some(u16::try_from(i + 1).unwrap()));
+        assert_eq!(s.last_run.unwrap().outcome, "ok");
+        let store = node.store.lock().unwrap();
+        assert_eq!(store.active_epochs().unwrap(), vec![Epoch(1)]);
+    }
+    miner.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_genesis__should_not_activate_while_a_member_is_cut_off_and_the_others_confirm() {
+    // One member never speaks: QUAL leaves it out, the others confirm, and the fake
+    // contract (all members must confirm before the deadline) keeps the epoch pending.
+    let links = MemoryLinks::default();
+    links.cut([4; 32]);
+    let chain = FakeGovernance::new(now());
+    let miner = keep_mining(&chain);
+    let mut nodes = start(4, 3, &links, &chain);
+    for node in nodes.iter_mut().take(3) {
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            node.status
+                .wait_for(|s| s.pending.as_ref().is_some_and(|p| p.state == "confirmed")),
+        )
+        .await
+        .expect("the connected members confirm within 60 s")
+        .unwrap();
+        let s = node.status.borrow().clone();
+        assert!(!s.serving);
+        assert_eq!(s.not_serving_reason.as_deref(), Some("no active epoch yet"));
+        assert_eq!(s.last_run.unwrap().outcome, "ok");
+    }
+    miner.abort();
+}
