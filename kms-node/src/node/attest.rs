@@ -74,7 +74,7 @@ impl PeerEvidence {
 }
 
 enum Source {
-    Simulated(SimulatedAttester),
+    Simulated(Box<SimulatedAttester>),
     Device(Box<dyn Attester + Send + Sync>),
 }
 
@@ -110,7 +110,7 @@ impl NodeAttester {
             let attester = SimulatedAttester::new(key, &label, sim.measurement)
                 .map_err(|e| Error::Platform(e.to_string()))?;
             return Ok(Self {
-                source: Source::Simulated(attester),
+                source: Source::Simulated(Box::new(attester)),
                 platform: NodePlatform::Simulated(sim.vendor),
                 verifiers: Verifiers::new().with_simulated(SimulatedVerifier::new([public])),
             });

@@ -38,9 +38,9 @@ pub enum Error {
         kind: &'static str,
         /// The epoch.
         epoch: u64,
-        /// Why.
+        /// Why (boxed: the driver's error carries the last attempt's outcome).
         #[source]
-        source: RunError,
+        source: Box<RunError>,
     },
     /// The run finished without a share for this node (only possible for a dealer
     /// outside the new committee, which a DKG has not).
@@ -181,7 +181,7 @@ async fn run_one<S: Suite>(
     .map_err(|source| Error::Run {
         kind,
         epoch,
-        source,
+        source: Box::new(source),
     })?;
     Ok(finished.output)
 }

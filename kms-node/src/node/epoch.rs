@@ -170,7 +170,15 @@ where
                     }
                 }
             }
-            manager.publish_chain(&state, Some((&view, serving, running, &finished)));
+            manager.publish_chain(
+                &state,
+                Some(Progress {
+                    view: &view,
+                    serving,
+                    running,
+                    finished: &finished,
+                }),
+            );
         }
     }
 
@@ -352,16 +360,7 @@ where
         Ok(())
     }
 
-    fn publish_chain(
-        &self,
-        state: &ChainState,
-        view: Option<(
-            &GovernanceView,
-            Option<u64>,
-            Option<u64>,
-            &BTreeMap<u64, bool>,
-        )>,
-    ) {
+    fn publish_chain(&self, state: &ChainState, progress: Option<Progress<'_>>) {
         let now = SystemTime::now();
         let age = state.head_age(now);
         let stale = state.check(now, self.max_head_age).err();
@@ -374,7 +373,13 @@ where
             s.chain.head_age_secs = age.map(|a| a.as_secs());
             s.chain.stale = stale.is_some();
             s.chain.error = state.last_error.as_ref().map(|e| e.to_string());
-            let Some((view, serving, running, finished)) = view else {
+            let Some(Progress {
+                view,
+                serving,
+                running,
+                finished,
+            }) = progress
+            else {
                 s.serving = false;
                 s.not_serving_reason = Some(
                     stale
@@ -425,6 +430,17 @@ where
             s.not_serving_reason = reason;
         });
     }
+}
+
+/// Where the manager is, for `/status`.
+struct Progress<'a> {
+    view: &'a GovernanceView,
+    /// The epoch whose shares are loaded and checked.
+    serving: Option<u64>,
+    /// The epoch whose DKG runs.
+    running: Option<u64>,
+    /// Epochs whose run ended (true: confirmed).
+    finished: &'a BTreeMap<u64, bool>,
 }
 
 fn own_index(committee: &[NodeId], me: &NodeId) -> Option<u16> {

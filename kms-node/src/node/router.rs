@@ -82,6 +82,9 @@ impl Envelope {
     }
 }
 
+/// Messages of a session not opened yet, with their authenticated senders.
+type Early = ([u8; 32], Vec<(NodeId, Envelope)>);
+
 struct Open {
     tx: mpsc::UnboundedSender<(Peer, Vec<u8>)>,
     roles: BTreeMap<Peer, NodeId>,
@@ -90,7 +93,7 @@ struct Open {
 #[derive(Default)]
 struct Sessions {
     open: HashMap<[u8; 32], Open>,
-    early: VecDeque<([u8; 32], Vec<(NodeId, Envelope)>)>,
+    early: VecDeque<Early>,
     dropped: u64,
 }
 
