@@ -46,6 +46,10 @@ pub enum Error {
     /// outside the new committee, which a DKG has not).
     #[error("{0} finished without a share for this node")]
     NoShare(&'static str),
+    /// A joining member could not learn the old committee's public keys, or the
+    /// result does not keep the chain's group keys.
+    #[error("reshare: {0}")]
+    OldKeys(String),
 }
 
 /// What a DKG needs to know about the epoch.
@@ -192,7 +196,15 @@ pub async fn genesis(ctx: &DkgContext, c: &Committee<'_>) -> Result<EpochKeys, E
         run_one::<Bls12381G1>(ctx, c, "bls dkg"),
         run_one::<Secp256k1>(ctx, c, "secp dkg"),
     );
-    let (bls, secp) = (bls?, secp?);
+    epoch_keys(bls?, secp?)?.ok_or(Error::NoShare("dkg"))
+}
+
+/// Both outputs as [`EpochKeys`]; `None` when this node received no share (a dealer
+/// leaving the committee).
+fn epoch_keys(
+    bls: Output<Bls12381G1>,
+    secp: Output<Secp256k1>,
+) -> Result<Option<EpochKeys>, Error> {
     let transcript_hash = epoch_transcript(&bls.transcript_hash(), &secp.transcript_hash());
     let disqualified = bls
         .disqualified()
@@ -204,16 +216,17 @@ pub async fn genesis(ctx: &DkgContext, c: &Committee<'_>) -> Result<EpochKeys, E
     let secp_public = SecpPublicKeys::from_generic(secp.public().clone());
     let bls_group_pk = bls_public.group_key().to_compressed();
     let secp_group_pk = secp_compressed(&secp_public)?;
-    let bls = BlsKeyShare::from_generic(bls.into_key_share().ok_or(Error::NoShare("bls dkg"))?);
-    let secp = SecpKeyShare::from_generic(secp.into_key_share().ok_or(Error::NoShare("secp dkg"))?);
-    Ok(EpochKeys {
-        bls,
-        secp,
+    let (Some(bls), Some(secp)) = (bls.into_key_share(), secp.into_key_share()) else {
+        return Ok(None);
+    };
+    Ok(Some(EpochKeys {
+        bls: BlsKeyShare::from_generic(bls),
+        secp: SecpKeyShare::from_generic(secp),
         bls_group_pk,
         secp_group_pk,
         transcript_hash,
         disqualified,
-    })
+    }))
 }
 
 fn secp_compressed(p: &SecpPublicKeys) -> Result<[u8; 33], Error> {
@@ -222,6 +235,243 @@ fn secp_compressed(p: &SecpPublicKeys) -> Result<[u8; 33], Error> {
         .ok()
         .and_then(|v| <[u8; 33]>::try_from(v.as_slice()).ok())
         .ok_or(Error::NoShare("secp dkg (group key is the identity)"))
+}
+
+/// A committee change: the old committee deals its shares to the new one (DESIGN §7);
+/// dealers keep their old index, receivers take their new one.
+pub struct Change<'a> {
+    /// The new epoch.
+    pub epoch: u64,
+    /// The active committee, in party order.
+    pub old_members: &'a [NodeId],
+    /// The active epoch's threshold.
+    pub old_threshold: u16,
+    /// The pending committee, in party order.
+    pub new_members: &'a [NodeId],
+    /// The new threshold.
+    pub new_threshold: u16,
+    /// Every member's Ed25519 p2p key.
+    pub p2p_keys: &'a BTreeMap<NodeId, Vec<u8>>,
+    /// The active epoch's group keys on chain (`PK`, `P`): the old public keys a
+    /// joining member accepts must be of them, and so must the result.
+    pub group_keys: ([u8; 48], [u8; 33]),
+}
+
+/// This node's shares of the active epoch (an old member's).
+pub struct OldShares<'a> {
+    /// BLS share.
+    pub bls: &'a BlsKeyShare,
+    /// secp256k1 share.
+    pub secp: &'a SecpKeyShare,
+}
+
+fn identity(keys: &BTreeMap<NodeId, Vec<u8>>, id: &NodeId) -> Result<VerifyingKey, Error> {
+    keys.get(id)
+        .and_then(|k| <[u8; 32]>::try_from(k.as_slice()).ok())
+        .and_then(|k| VerifyingKey::from_bytes(&k).ok())
+        .ok_or(Error::BadIdentity(*id))
+}
+
+/// The roles of a change: dealers by old index, receivers by new index.
+fn change_roles(c: &Change<'_>) -> Result<BTreeMap<Peer, NodeId>, Error> {
+    let mut roles = BTreeMap::new();
+    for (pos, id) in c.old_members.iter().enumerate() {
+        roles.insert(Peer::Dealer(index(pos)?), *id);
+    }
+    for (pos, id) in c.new_members.iter().enumerate() {
+        roles.insert(Peer::Receiver(index(pos)?), *id);
+    }
+    Ok(roles)
+}
+
+/// The session in which old members hand joining members the old public keys:
+/// `SHA-256("keynet/kms-node/old-public-keys/v1" || be64(epoch) || u8(suite))`.
+fn public_keys_session(epoch: u64, suite: dkg::wire::SuiteId) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"keynet/kms-node/old-public-keys/v1");
+    h.update(epoch.to_be_bytes());
+    h.update([suite.code()]);
+    h.finalize().into()
+}
+
+/// The old committee's public keys for this node: its own share's if it is an old
+/// member (it then sends them to every joining member); else the first value that
+/// `t_old` distinct old members sent byte for byte (at most `t_old - 1` of them lie).
+async fn old_public_keys<S: Suite>(
+    ctx: &DkgContext,
+    c: &Change<'_>,
+    mine: Option<&dkg::keys::PublicKeys<S>>,
+) -> Result<dkg::keys::PublicKeys<S>, Error> {
+    let roles = change_roles(c)?;
+    let (link, mut inbox) = ctx.router.open(
+        public_keys_session(c.epoch, S::ID),
+        roles,
+        ctx.me,
+        Arc::clone(&ctx.link),
+    );
+    if let Some(pk) = mine {
+        let bytes = dkg::wire::encode(pk).map_err(|e| Error::OldKeys(e.to_string()))?;
+        let from = link
+            .mine()
+            .iter()
+            .find(|p| matches!(p, Peer::Dealer(_)))
+            .copied()
+            .ok_or(Error::NotMember(c.epoch))?;
+        for (pos, id) in c.new_members.iter().enumerate() {
+            if !c.old_members.contains(id) {
+                let _ = crate::protocol::driver::SendToPeer::send(
+                    &link,
+                    from,
+                    Some(Peer::Receiver(index(pos)?)),
+                    dkg::step::Channel::Authenticated,
+                    &bytes,
+                );
+            }
+        }
+        return Ok(pk.clone());
+    }
+    // At most t_old - 1 old members lie, so t_old identical copies include an honest one.
+    let need = usize::from(c.old_threshold);
+    let mut copies: BTreeMap<Vec<u8>, BTreeSet<Peer>> = BTreeMap::new();
+    let deadline = tokio::time::Instant::now() + ctx.policy.deadlines.attempt;
+    loop {
+        let next = tokio::time::timeout_at(
+            deadline,
+            crate::protocol::driver::ReceiveFromPeer::recv(&mut inbox),
+        )
+        .await
+        .map_err(|_| {
+            Error::OldKeys(format!(
+                "fewer than {need} old members sent the old public keys in time"
+            ))
+        })?
+        .ok_or(Error::OldKeys("session closed".into()))?;
+        let (from, bytes) = next;
+        if !matches!(from, Peer::Dealer(_)) {
+            continue;
+        }
+        let senders = copies.entry(bytes.clone()).or_default();
+        senders.insert(from);
+        if senders.len() >= need {
+            let pk: dkg::keys::PublicKeys<S> =
+                dkg::wire::decode(&bytes).map_err(|e| Error::OldKeys(e.to_string()))?;
+            if pk.threshold() != c.old_threshold {
+                return Err(Error::OldKeys("old threshold disagrees".into()));
+            }
+            return Ok(pk);
+        }
+    }
+}
+
+async fn reshare_one<S: Suite>(
+    ctx: &DkgContext,
+    c: &Change<'_>,
+    share: Option<&dkg::keys::KeyShare<S>>,
+    kind: &'static str,
+) -> Result<Output<S>, Error> {
+    let old = old_public_keys::<S>(ctx, c, share.map(|s| s.public())).await?;
+    let roles = change_roles(c)?;
+    let mut dealers = BTreeMap::new();
+    for (pos, id) in c.old_members.iter().enumerate() {
+        dealers.insert(index(pos)?, identity(c.p2p_keys, id)?);
+    }
+    let mut receivers = BTreeMap::new();
+    for (pos, id) in c.new_members.iter().enumerate() {
+        receivers.insert(index(pos)?, identity(c.p2p_keys, id)?);
+    }
+    let me = dkg::Roles {
+        dealer: share.map(|s| s.index()),
+        receiver: c
+            .new_members
+            .iter()
+            .position(|id| *id == ctx.me)
+            .map(index)
+            .transpose()?,
+    };
+    if me.dealer.is_none() && me.receiver.is_none() {
+        return Err(Error::NotMember(c.epoch));
+    }
+    let protocol = ProtocolKind::Reshare(S::ID);
+    let committee = committee_hash(c.new_members, c.new_threshold);
+    let (link, mut inbox) = ctx.router.open(
+        session_id(c.epoch, protocol),
+        roles,
+        ctx.me,
+        Arc::clone(&ctx.link),
+    );
+    let mine: BTreeSet<Peer> = link
+        .mine()
+        .iter()
+        .filter(|p| match p {
+            Peer::Dealer(i) => me.dealer == Some(*i),
+            Peer::Receiver(j) => me.receiver == Some(*j),
+        })
+        .copied()
+        .collect();
+    let signer = Arc::clone(&ctx.signer);
+    let epoch = c.epoch;
+    let new_threshold = c.new_threshold;
+    let finished = run_with_retries(ctx.policy, &mine, &link, &mut inbox, |attempt, excluded| {
+        let run_id = RunId::derive(epoch, committee, protocol, attempt);
+        let params = dkg::reshare::Params {
+            run_id,
+            me,
+            old: old.clone(),
+            dealers: dealers
+                .iter()
+                .filter(|(i, _)| !excluded.culprits.contains(i))
+                .map(|(i, k)| (*i, *k))
+                .collect(),
+            receivers: receivers.clone(),
+            new_threshold,
+        };
+        let (machine, outgoing) =
+            Vss::<S>::start_reshare(&params, share, signer.as_ref(), &mut rand_core::OsRng)?;
+        Ok(Start {
+            run_id,
+            machine,
+            outgoing,
+        })
+    })
+    .await
+    .map_err(|source| Error::Run {
+        kind,
+        epoch,
+        source: Box::new(source),
+    })?;
+    Ok(finished.output)
+}
+
+/// Runs the reshare of both key types for a committee change. Returns the new shares
+/// (`None` for an old member that leaves). The group keys are checked to be the ones
+/// on chain.
+pub async fn reshare(
+    ctx: &DkgContext,
+    c: &Change<'_>,
+    old: Option<OldShares<'_>>,
+) -> Result<Option<EpochKeys>, Error> {
+    let (bls, secp) = tokio::join!(
+        reshare_one::<Bls12381G1>(
+            ctx,
+            c,
+            old.as_ref().map(|o| o.bls.as_generic()),
+            "bls reshare"
+        ),
+        reshare_one::<Secp256k1>(
+            ctx,
+            c,
+            old.as_ref().map(|o| o.secp.as_generic()),
+            "secp reshare"
+        ),
+    );
+    let (bls, secp) = (bls?, secp?);
+    let keys = epoch_keys(bls, secp)?;
+    match keys {
+        Some(k) if (k.bls_group_pk, k.secp_group_pk) != c.group_keys => Err(Error::OldKeys(
+            "the reshare produced other group keys than the chain's".into(),
+        )),
+        other => Ok(other),
+    }
 }
 
 #[cfg(test)]
@@ -323,5 +573,61 @@ mod tests {
             assert_eq!(r.transcript_hash, ok[0].transcript_hash);
             assert!(r.disqualified.contains(&4), "{:?}", r.disqualified);
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reshare__should_keep_the_group_keys_when_a_middle_member_leaves_and_one_joins() {
+        // Genesis among 1..=4 (t = 3), then [1, 2, 3, 4] -> [1, 3, 4, 5] (t' = 3).
+        let (links, ctxs, keys) = cluster(5);
+        let old_members: Vec<NodeId> = (1..=4u8).map(|i| [i; 32]).collect();
+        let genesis_ctxs: Vec<DkgContext> = ctxs[..4].to_vec();
+        let genesis = run_all(genesis_ctxs, keys.clone(), 3).await;
+        let genesis: Vec<EpochKeys> = genesis.into_iter().map(|r| r.unwrap()).collect();
+        let group = (genesis[0].bls_group_pk, genesis[0].secp_group_pk);
+        let new_members: Vec<NodeId> = [1u8, 3, 4, 5].iter().map(|i| [*i; 32]).collect();
+        let genesis = Arc::new(genesis);
+        let tasks: Vec<_> = ctxs
+            .into_iter()
+            .enumerate()
+            .map(|(k, ctx)| {
+                let (old_members, new_members, keys, genesis) = (
+                    old_members.clone(),
+                    new_members.clone(),
+                    keys.clone(),
+                    Arc::clone(&genesis),
+                );
+                tokio::spawn(async move {
+                    let c = Change {
+                        epoch: 2,
+                        old_members: &old_members,
+                        old_threshold: 3,
+                        new_members: &new_members,
+                        new_threshold: 3,
+                        p2p_keys: &keys,
+                        group_keys: group,
+                    };
+                    let old = genesis.get(k).map(|g| OldShares {
+                        bls: &g.bls,
+                        secp: &g.secp,
+                    });
+                    reshare(&ctx, &c, old).await
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap().unwrap());
+        }
+        drop(links);
+        // Node 2 left: no share. The others hold shares at their new index.
+        assert!(out[1].is_none());
+        for (k, new_index) in [(0usize, 1u16), (2, 2), (3, 3), (4, 4)] {
+            let r = out[k].as_ref().unwrap();
+            assert_eq!((r.bls_group_pk, r.secp_group_pk), group);
+            assert_eq!(r.bls.index().get(), new_index);
+            assert_eq!(r.secp.index().get(), new_index);
+        }
+        let t0 = out[0].as_ref().unwrap().transcript_hash;
+        assert!(out.iter().flatten().all(|r| r.transcript_hash == t0));
     }
 }
