@@ -1,0 +1,590 @@
+//! The swarm task: builds the libp2p swarm (TCP, Noise, Yamux; the connection gate;
+//! the two request-response protocols) and applies its events and the handles'
+//! changes to the peer [table](super::table).
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use libp2p::core::transport::Transport as _;
+use libp2p::core::upgrade;
+use libp2p::futures::future::BoxFuture;
+use libp2p::futures::stream::FuturesUnordered;
+use libp2p::futures::{FutureExt as _, StreamExt as _};
+use libp2p::multiaddr::{Multiaddr, Protocol};
+use libp2p::request_response::{self, cbor, OutboundFailure, ProtocolSupport, ResponseChannel};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{DialError, ListenError, NetworkBehaviour, SwarmEvent};
+use libp2p::{
+    allow_block_list, connection_limits, noise, tcp, yamux, PeerId, StreamProtocol, Swarm,
+};
+use tokio::sync::mpsc;
+use tokio::task::JoinError;
+use tracing::Instrument as _;
+
+use super::codec::Counting;
+use super::table::{unix_now, Entry, State};
+use super::wire::{self, Ack, MsgAck, Payload};
+use super::{
+    AdmitPeer, Error, Hello, NetConfig, NodeId, Shared, HANDSHAKE_TIMEOUT, LISTEN_TIMEOUT,
+    MAX_CONNECTIONS_PER_PEER, MAX_PENDING_INCOMING, REQUEST_TIMEOUT, SEND_WINDOW,
+};
+
+/// Concurrent streams per connection and protocol; above the sender's
+/// [`SEND_WINDOW`] so that a well-behaved peer's payloads are never dropped for
+/// capacity (libp2p drops an inbound stream over this limit silently).
+const MSG_STREAMS: usize = 4 * SEND_WINDOW;
+/// Concurrent Hello streams per connection.
+const HELLO_STREAMS: usize = 4;
+
+#[derive(NetworkBehaviour)]
+#[behaviour(prelude = "libp2p::swarm::derive_prelude")]
+struct Behaviour {
+    /// Refuses connections from keys outside the allowed set, as they are established.
+    gate: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
+    limits: connection_limits::Behaviour,
+    hello: cbor::Behaviour<Hello, Ack>,
+    msg: request_response::Behaviour<Counting<Payload, MsgAck>>,
+}
+
+type CheckResult = (NodeId, u64, Result<Result<u64, String>, JoinError>);
+
+/// The swarm and what the task needs besides the shared table.
+pub(super) struct Driver {
+    swarm: Swarm<Behaviour>,
+    admit: Arc<dyn AdmitPeer>,
+    max_payload: usize,
+    /// Admission checks running on the blocking pool.
+    checks: FuturesUnordered<BoxFuture<'static, CheckResult>>,
+}
+
+fn multiaddr_of(addr: SocketAddr) -> Multiaddr {
+    Multiaddr::empty()
+        .with(Protocol::from(addr.ip()))
+        .with(Protocol::Tcp(addr.port()))
+}
+
+fn tcp_port(addr: &Multiaddr) -> Option<u16> {
+    addr.iter().find_map(|p| match p {
+        Protocol::Tcp(port) => Some(port),
+        _ => None,
+    })
+}
+
+impl Driver {
+    /// Builds the swarm and waits (at most [`LISTEN_TIMEOUT`]) for the listener's
+    /// address.
+    pub(super) async fn start(
+        config: &NetConfig,
+        admit: Arc<dyn AdmitPeer>,
+        unreadable: Arc<AtomicU64>,
+    ) -> Result<(Self, SocketAddr), Error> {
+        if config.keypair.clone().try_into_ed25519().is_err() {
+            return Err(Error::KeyNotEd25519);
+        }
+        if config.dial_interval.is_zero() {
+            return Err(Error::InvalidConfig("dial_interval must not be zero"));
+        }
+        if config.max_payload == 0 {
+            return Err(Error::InvalidConfig("max_payload must not be zero"));
+        }
+        let local = config.keypair.public().to_peer_id();
+        let transport = tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+            .upgrade(upgrade::Version::V1Lazy)
+            .authenticate(noise::Config::new(&config.keypair)?)
+            .multiplex(yamux::Config::default())
+            .timeout(HANDSHAKE_TIMEOUT)
+            .boxed();
+        let limit = wire::request_limit(config.max_payload);
+        let behaviour = Behaviour {
+            gate: allow_block_list::Behaviour::default(),
+            limits: connection_limits::Behaviour::new(
+                connection_limits::ConnectionLimits::default()
+                    .with_max_pending_incoming(Some(MAX_PENDING_INCOMING))
+                    .with_max_established_per_peer(Some(MAX_CONNECTIONS_PER_PEER)),
+            ),
+            hello: cbor::Behaviour::with_codec(
+                cbor::codec::Codec::default()
+                    .set_request_size_maximum(limit)
+                    .set_response_size_maximum(wire::MAX_ACK),
+                [(
+                    StreamProtocol::new(wire::HELLO_PROTOCOL),
+                    ProtocolSupport::Full,
+                )],
+                request_response::Config::default()
+                    .with_request_timeout(REQUEST_TIMEOUT)
+                    .with_max_concurrent_streams(HELLO_STREAMS),
+            ),
+            msg: request_response::Behaviour::with_codec(
+                Counting::new(
+                    cbor::codec::Codec::default()
+                        .set_request_size_maximum(limit)
+                        .set_response_size_maximum(wire::MAX_MSG_ACK),
+                    unreadable,
+                ),
+                [(
+                    StreamProtocol::new(wire::MSG_PROTOCOL),
+                    ProtocolSupport::Full,
+                )],
+                request_response::Config::default()
+                    .with_request_timeout(REQUEST_TIMEOUT)
+                    .with_max_concurrent_streams(MSG_STREAMS),
+            ),
+        };
+        // Connections stay up while the peer is allowed: closing an idle link would
+        // only force a re-dial and a fresh admission.
+        let swarm_config = libp2p::swarm::Config::with_tokio_executor()
+            .with_idle_connection_timeout(Duration::MAX);
+        let mut swarm = Swarm::new(transport, behaviour, local, swarm_config);
+        swarm
+            .listen_on(multiaddr_of(config.listen))
+            .map_err(|source| Error::Listen {
+                addr: config.listen,
+                source,
+            })?;
+        let listen = config.listen;
+        let port = tokio::time::timeout(LISTEN_TIMEOUT, async {
+            loop {
+                match swarm.select_next_some().await {
+                    SwarmEvent::NewListenAddr { address, .. } => {
+                        if let Some(port) = tcp_port(&address) {
+                            return Ok(port);
+                        }
+                    }
+                    SwarmEvent::ListenerClosed {
+                        reason: Err(source),
+                        ..
+                    }
+                    | SwarmEvent::ListenerError { error: source, .. } => {
+                        return Err(Error::ListenerFailed {
+                            addr: listen,
+                            source,
+                        })
+                    }
+                    _ => {}
+                }
+            }
+        })
+        .await
+        .map_err(|_| Error::ListenTimeout(listen))??;
+        let driver = Self {
+            swarm,
+            admit,
+            max_payload: config.max_payload,
+            checks: FuturesUnordered::new(),
+        };
+        Ok((driver, SocketAddr::new(listen.ip(), port)))
+    }
+
+    pub(super) fn local_peer_id(&self) -> PeerId {
+        *self.swarm.local_peer_id()
+    }
+
+    /// Runs until shutdown, or until the handles are gone (they abort the task).
+    pub(super) async fn run(
+        mut self,
+        shared: Arc<Shared>,
+        inbox: mpsc::Sender<(NodeId, Vec<u8>)>,
+        dial_interval: Duration,
+    ) {
+        let span = tracing::debug_span!("net", local = %self.local_peer_id());
+        async move {
+            let mut tick = tokio::time::interval(dial_interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    () = shared.wake.notified() => {
+                        if !self.on_wake(&shared) {
+                            break;
+                        }
+                    }
+                    _ = tick.tick() => self.on_tick(&shared),
+                    Some(done) = self.checks.next(), if !self.checks.is_empty() => {
+                        self.on_check_done(&shared, done);
+                    }
+                    event = self.swarm.select_next_some() => {
+                        self.on_swarm_event(&shared, &inbox, event);
+                    }
+                }
+            }
+            tracing::debug!("transport stopped");
+        }
+        .instrument(span)
+        .await;
+    }
+
+    /// Applies the handles' changes; `false` on shutdown.
+    fn on_wake(&mut self, shared: &Shared) -> bool {
+        let mut state = shared.lock();
+        if state.shutdown {
+            return false;
+        }
+        let now = unix_now();
+        if std::mem::take(&mut state.allowed_dirty) {
+            let gate = &mut self.swarm.behaviour_mut().gate;
+            let current: Vec<PeerId> = gate.allowed_peers().iter().copied().collect();
+            for id in current {
+                if !state.by_peer.contains_key(&id) {
+                    // Also closes its connections.
+                    gate.disallow_peer(id);
+                }
+            }
+            for &id in state.by_peer.keys() {
+                gate.allow_peer(id);
+            }
+            for entry in state.peers.values() {
+                dial(&mut self.swarm, entry);
+            }
+        }
+        if std::mem::take(&mut state.hello_dirty) {
+            if let Some(hello) = state.hello.clone() {
+                for entry in state.peers.values_mut().filter(|e| e.connected()) {
+                    send_hello(&mut self.swarm, entry, &hello);
+                }
+            }
+        }
+        for entry in state.peers.values_mut() {
+            flush(&mut self.swarm, entry, now);
+        }
+        true
+    }
+
+    /// Re-dials, re-sends unanswered or refused Hellos, flushes.
+    fn on_tick(&mut self, shared: &Shared) {
+        let mut state = shared.lock();
+        let now = unix_now();
+        let hello = state.hello.clone();
+        for entry in state.peers.values_mut() {
+            if !entry.connected() {
+                dial(&mut self.swarm, entry);
+                continue;
+            }
+            if let Some(hello) = &hello {
+                if entry.hello_out.is_none() && entry.accepted_us != Some(true) {
+                    send_hello(&mut self.swarm, entry, hello);
+                }
+            }
+            flush(&mut self.swarm, entry, now);
+        }
+    }
+
+    fn on_check_done(&mut self, shared: &Shared, (node, session, result): CheckResult) {
+        let mut state = shared.lock();
+        let Some(entry) = state.peers.get_mut(&node) else {
+            return;
+        };
+        if entry.session != session || !entry.connected() {
+            return;
+        }
+        let verdict = result.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "admission check failed");
+            Err("admission check failed".to_owned())
+        });
+        let ack = State::record_verdict(entry, verdict);
+        tracing::debug!(peer = %hex8(&node), admitted = ack.admitted, "admission verdict");
+        if let Some(channel) = entry.checking.take() {
+            // Err: the peer is gone or timed out; the verdict stands.
+            let _ = self.swarm.behaviour_mut().hello.send_response(channel, ack);
+        }
+        if let Some((hello, channel)) = entry.waiting.take() {
+            self.start_check(entry, hello, channel);
+        }
+        flush(&mut self.swarm, entry, unix_now());
+    }
+
+    fn start_check(&mut self, entry: &mut Entry, hello: Hello, channel: ResponseChannel<Ack>) {
+        entry.checking = Some(channel);
+        let admit = Arc::clone(&self.admit);
+        let node = entry.node_id;
+        let session = entry.session;
+        let check = tokio::task::spawn_blocking(move || admit.admit(&node, &hello));
+        self.checks
+            .push(async move { (node, session, check.await) }.boxed());
+    }
+
+    fn on_swarm_event(
+        &mut self,
+        shared: &Shared,
+        inbox: &mpsc::Sender<(NodeId, Vec<u8>)>,
+        event: SwarmEvent<BehaviourEvent>,
+    ) {
+        let mut state = shared.lock();
+        match event {
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                connection_id,
+                ..
+            } => {
+                let hello = state.hello.clone();
+                let Some(entry) = state.entry_of(&peer_id) else {
+                    // Allowed by the gate but no longer by the table: the gate is
+                    // updated on the next wake; close now.
+                    self.swarm.close_connection(connection_id);
+                    return;
+                };
+                let first = !entry.connected();
+                entry.connections.insert(connection_id);
+                entry.last_contact = Some(SystemTime::now());
+                if first {
+                    entry.session = entry.session.wrapping_add(1);
+                    tracing::debug!(peer = %hex8(&entry.node_id), "connected");
+                    if let Some(hello) = hello {
+                        send_hello(&mut self.swarm, entry, &hello);
+                    }
+                }
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                connection_id,
+                ..
+            } => {
+                if let Some(entry) = state.entry_of(&peer_id) {
+                    if entry.connections.remove(&connection_id) && !entry.connected() {
+                        tracing::debug!(peer = %hex8(&entry.node_id), "disconnected");
+                        entry.end_session();
+                    }
+                }
+            }
+            SwarmEvent::IncomingConnectionError {
+                error: ListenError::Denied { .. },
+                ..
+            }
+            | SwarmEvent::OutgoingConnectionError {
+                error: DialError::Denied { .. },
+                ..
+            } => {
+                state.counters.connections_denied += 1;
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Hello(event)) => {
+                self.on_hello_event(&mut state, event);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Msg(event)) => {
+                self.on_msg_event(&mut state, inbox, event);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_hello_event(&mut self, state: &mut State, event: request_response::Event<Hello, Ack>) {
+        match event {
+            request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => {
+                let Some(entry) = state.entry_of(&peer) else {
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .hello
+                        .send_response(channel, Ack::refused("not allowed"));
+                    return;
+                };
+                entry.last_contact = Some(SystemTime::now());
+                if entry.checking.is_some() {
+                    if let Some((_, older)) = entry.waiting.replace((request, channel)) {
+                        let _ = self
+                            .swarm
+                            .behaviour_mut()
+                            .hello
+                            .send_response(older, Ack::refused("superseded by a newer hello"));
+                    }
+                } else {
+                    self.start_check(entry, request, channel);
+                }
+            }
+            request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                let Some(entry) = state.entry_of(&peer) else {
+                    return;
+                };
+                entry.last_contact = Some(SystemTime::now());
+                if entry.hello_out != Some(request_id) {
+                    return; // answer to a Hello since replaced
+                }
+                entry.hello_out = None;
+                entry.accepted_us = Some(response.admitted);
+                entry.peer_reason = response
+                    .reason
+                    .as_deref()
+                    .map(wire::truncate_reason)
+                    .filter(|_| !response.admitted);
+                if !response.admitted {
+                    tracing::info!(peer = %hex8(&entry.node_id), "peer refused this node's hello");
+                }
+                flush(&mut self.swarm, entry, unix_now());
+            }
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                if let Some(entry) = state.entry_of(&peer) {
+                    if entry.hello_out == Some(request_id) {
+                        // Re-sent on the next tick.
+                        entry.hello_out = None;
+                    }
+                }
+                tracing::debug!(%peer, %error, "hello not answered");
+                close_if_timeout(&mut self.swarm, peer, &error);
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!(%peer, %error, "inbound hello failed");
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn on_msg_event(
+        &mut self,
+        state: &mut State,
+        inbox: &mpsc::Sender<(NodeId, Vec<u8>)>,
+        event: request_response::Event<Payload, MsgAck>,
+    ) {
+        let now = unix_now();
+        match event {
+            request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Request {
+                        request: Payload(payload),
+                        channel,
+                        ..
+                    },
+                ..
+            } => {
+                let max_payload = self.max_payload;
+                let Some(entry) = state.entry_of(&peer) else {
+                    state.counters.dropped_not_admitted += 1;
+                    return;
+                };
+                entry.last_contact = Some(SystemTime::now());
+                let node = entry.node_id;
+                // Dropping `channel` closes the stream without an answer.
+                if !entry.admitted(now) {
+                    state.counters.dropped_not_admitted += 1;
+                    tracing::debug!(peer = %hex8(&node), len = payload.len(), "payload from a peer not admitted, dropped");
+                } else if payload.len() > max_payload {
+                    state.counters.dropped_invalid += 1;
+                } else {
+                    match inbox.try_send((node, payload)) {
+                        Ok(()) => {
+                            state.counters.delivered += 1;
+                            let _ = self
+                                .swarm
+                                .behaviour_mut()
+                                .msg
+                                .send_response(channel, MsgAck {});
+                        }
+                        Err(_) => state.counters.dropped_inbox_full += 1,
+                    }
+                }
+            }
+            request_response::Event::Message {
+                peer,
+                message: request_response::Message::Response { request_id, .. },
+                ..
+            } => {
+                state.counters.sent += 1;
+                if let Some(entry) = state.entry_of(&peer) {
+                    entry.last_contact = Some(SystemTime::now());
+                    entry.in_flight.remove(&request_id);
+                    flush(&mut self.swarm, entry, now);
+                }
+            }
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                state.counters.send_failed += 1;
+                tracing::debug!(%peer, %error, "payload not acknowledged");
+                if let Some(entry) = state.entry_of(&peer) {
+                    entry.in_flight.remove(&request_id);
+                    flush(&mut self.swarm, entry, now);
+                }
+                close_if_timeout(&mut self.swarm, peer, &error);
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                // A request that could not be read is counted by the codec; a dropped
+                // one (ResponseOmission) where it was dropped.
+                tracing::debug!(%peer, %error, "inbound payload failed");
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+}
+
+/// A request that timed out suggests a dead link: close it so the next tick re-dials
+/// (TCP alone may never notice a vanished peer).
+fn close_if_timeout(swarm: &mut Swarm<Behaviour>, peer: PeerId, error: &OutboundFailure) {
+    if matches!(error, OutboundFailure::Timeout) {
+        let _ = swarm.disconnect_peer_id(peer);
+    }
+}
+
+fn dial(swarm: &mut Swarm<Behaviour>, entry: &Entry) {
+    let Some(peer_id) = entry.peer_id else {
+        return;
+    };
+    if entry.connected() {
+        return;
+    }
+    let opts = DialOpts::peer_id(peer_id)
+        .addresses(vec![multiaddr_of(entry.addr)])
+        .condition(PeerCondition::DisconnectedAndNotDialing)
+        .build();
+    if let Err(error) = swarm.dial(opts) {
+        if !matches!(error, DialError::DialPeerConditionFalse(_)) {
+            tracing::debug!(peer = %hex8(&entry.node_id), %error, "dial failed");
+        }
+    }
+}
+
+fn send_hello(swarm: &mut Swarm<Behaviour>, entry: &mut Entry, hello: &Hello) {
+    if let Some(peer_id) = entry.peer_id {
+        let id = swarm
+            .behaviour_mut()
+            .hello
+            .send_request(&peer_id, hello.clone());
+        entry.hello_out = Some(id);
+    }
+}
+
+/// Sends queued payloads to a ready peer, up to [`SEND_WINDOW`] in flight.
+fn flush(swarm: &mut Swarm<Behaviour>, entry: &mut Entry, now: u64) {
+    let Some(peer_id) = entry.peer_id else {
+        return;
+    };
+    if !entry.ready(now) {
+        return;
+    }
+    while entry.in_flight.len() < SEND_WINDOW {
+        let Some(payload) = entry.queue.pop_front() else {
+            break;
+        };
+        let id = swarm
+            .behaviour_mut()
+            .msg
+            .send_request(&peer_id, Payload(payload));
+        entry.in_flight.insert(id);
+    }
+}
+
+/// The first 8 hex digits of a node id, for logs.
+fn hex8(node: &NodeId) -> String {
+    hex::encode(node.get(..4).unwrap_or_default())
+}

@@ -1,0 +1,544 @@
+//! The node ↔ node transport over real TCP on 127.0.0.1: attested admission, the
+//! connection gate, queueing, expiry and size limits. Every wait is bounded.
+
+#![allow(
+    non_snake_case,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use kms_node::net::{
+    self, p2p_key_of, AdmitPeer, AllowedPeer, Counters, Hello, Net, NetConfig, NodeId, PeerState,
+};
+use libp2p::identity::Keypair;
+use tokio::sync::mpsc;
+
+/// Bound on every wait for something that should happen.
+const WAIT: Duration = Duration::from_secs(5);
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn evidence_of(node: &NodeId) -> Vec<u8> {
+    [b"evidence-of-".as_slice(), node.as_slice()].concat()
+}
+
+/// Admits a node whose Hello carries `evidence_of(node)`, for `validity` seconds (or
+/// until a per-node override), unless the node is set to be refused.
+struct FakeAdmit {
+    validity: Mutex<HashMap<NodeId, u64>>,
+    refuse: Mutex<HashMap<NodeId, String>>,
+    calls: Mutex<Vec<NodeId>>,
+}
+
+impl FakeAdmit {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            validity: Mutex::new(HashMap::new()),
+            refuse: Mutex::new(HashMap::new()),
+            calls: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn refuse(&self, node: NodeId, reason: &str) {
+        self.refuse.lock().unwrap().insert(node, reason.to_owned());
+    }
+
+    fn valid_for(&self, node: NodeId, seconds: u64) {
+        self.validity.lock().unwrap().insert(node, seconds);
+    }
+
+    fn calls_for(&self, node: &NodeId) -> usize {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|n| *n == node)
+            .count()
+    }
+}
+
+impl AdmitPeer for FakeAdmit {
+    fn admit(&self, node_id: &NodeId, hello: &Hello) -> Result<u64, String> {
+        self.calls.lock().unwrap().push(*node_id);
+        if let Some(reason) = self.refuse.lock().unwrap().get(node_id) {
+            return Err(reason.clone());
+        }
+        if hello.evidence != evidence_of(node_id) {
+            return Err("evidence does not bind this node".to_owned());
+        }
+        let validity = self
+            .validity
+            .lock()
+            .unwrap()
+            .get(node_id)
+            .copied()
+            .unwrap_or(3600);
+        Ok(unix_now() + validity)
+    }
+}
+
+struct Node {
+    id: NodeId,
+    net: Net,
+    inbox: mpsc::Receiver<(NodeId, Vec<u8>)>,
+    allowed: AllowedPeer,
+    admit: Arc<FakeAdmit>,
+}
+
+impl Node {
+    fn hello(&self) -> Hello {
+        Hello {
+            evidence: evidence_of(&self.id),
+            issued_at: unix_now(),
+        }
+    }
+
+    fn peer(&self, node: &NodeId) -> PeerState {
+        self.net
+            .peers()
+            .into_iter()
+            .find(|p| p.node_id == *node)
+            .expect("peer listed")
+    }
+
+    /// The next inbox item, within [`WAIT`].
+    async fn must_receive(&mut self) -> (NodeId, Vec<u8>) {
+        tokio::time::timeout(WAIT, self.inbox.recv())
+            .await
+            .expect("payload in time")
+            .expect("inbox open")
+    }
+
+    fn assert_inbox_empty(&mut self) {
+        if let Ok((from, payload)) = self.inbox.try_recv() {
+            panic!(
+                "unexpected payload of {} bytes from {:?}",
+                payload.len(),
+                &from[..4]
+            );
+        }
+    }
+}
+
+fn config(max_payload: usize, queue_per_peer: usize) -> NetConfig {
+    NetConfig {
+        listen: ([127, 0, 0, 1], 0).into(),
+        keypair: Keypair::generate_ed25519(),
+        max_payload,
+        queue_per_peer,
+        dial_interval: Duration::from_millis(100),
+    }
+}
+
+async fn must_spawn(n: u8, config: NetConfig) -> Node {
+    let p2p_key = p2p_key_of(&config.keypair).unwrap();
+    let admit = FakeAdmit::new();
+    let (net, inbox, addr) = net::spawn(config, admit.clone()).await.unwrap();
+    let id = [n; 32];
+    Node {
+        id,
+        net,
+        inbox,
+        allowed: AllowedPeer {
+            node_id: id,
+            p2p_key,
+            addr,
+        },
+        admit,
+    }
+}
+
+/// Polls `check` every 10 ms until it holds, for at most [`WAIT`].
+async fn must_eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits until `node`'s counters satisfy `check`.
+async fn must_count(node: &Node, what: &str, check: impl Fn(&Counters) -> bool) {
+    let net = node.net.clone();
+    must_eventually(what, || check(&net.counters())).await;
+}
+
+/// Waits until `a` may send to `b` and `b` to `a`.
+async fn must_be_admitted_both_ways(a: &Node, b: &Node) {
+    must_eventually("admission both ways", || {
+        let ab = a.peer(&b.id);
+        let ba = b.peer(&a.id);
+        ab.admitted
+            && ba.admitted
+            && ab.accepted_by_peer == Some(true)
+            && ba.accepted_by_peer == Some(true)
+    })
+    .await;
+}
+
+/// Allows every pair among `nodes` and sets their Hellos.
+fn connect_all(nodes: &[&Node]) {
+    let all: Vec<AllowedPeer> = nodes.iter().map(|n| n.allowed.clone()).collect();
+    for n in nodes {
+        // Its own entry is left out by the transport.
+        n.net.set_allowed(all.clone());
+        n.net.set_hello(n.hello());
+    }
+}
+
+/// Runs a test body under an overall bound.
+async fn bounded<F: Future<Output = ()>>(body: F) {
+    tokio::time::timeout(Duration::from_secs(15), body)
+        .await
+        .expect("test finished in time");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes__should_admit_each_other_and_exchange_payloads_both_ways() {
+    bounded(async {
+        let mut nodes = Vec::new();
+        for n in 1..=3 {
+            // Room for the burst below: the queue also holds payloads waiting behind
+            // the send window.
+            nodes.push(must_spawn(n, config(1 << 20, 256)).await);
+        }
+        connect_all(&nodes.iter().collect::<Vec<_>>());
+        for i in 0..3 {
+            for j in 0..3 {
+                if i != j {
+                    must_be_admitted_both_ways(&nodes[i], &nodes[j]).await;
+                }
+            }
+        }
+        for from in 0..3 {
+            for to in 0..3 {
+                if from != to {
+                    let to_id = nodes[to].id;
+                    let payload = vec![from as u8, to as u8];
+                    nodes[from].net.send(to_id, payload).unwrap();
+                }
+            }
+        }
+        for (to, node) in nodes.iter_mut().enumerate() {
+            let mut got = vec![node.must_receive().await, node.must_receive().await];
+            got.sort();
+            let mut want: Vec<(NodeId, Vec<u8>)> = (0..3)
+                .filter(|from| *from != to)
+                .map(|from| ([from as u8 + 1; 32], vec![from as u8, to as u8]))
+                .collect();
+            want.sort();
+            assert_eq!(got, want, "node {to}");
+        }
+        for node in &mut nodes {
+            node.assert_inbox_empty();
+            let peers = node.net.peers();
+            assert_eq!(peers.len(), 2, "own entry left out");
+            for p in &peers {
+                assert!(p.connected && p.admitted, "{p:?}");
+                assert_eq!(p.verdict.as_deref(), Some("admitted"));
+                assert!(p.last_contact.is_some());
+                assert!(p.admitted_until.unwrap() > unix_now());
+            }
+            assert_eq!(node.net.counters().delivered, 2);
+            must_count(node, "acks", |c| c.sent == 2).await;
+        }
+        let (a, b) = (&nodes[0], &nodes[1]);
+        assert!(matches!(a.net.send(a.id, vec![1]), Err(net::Error::ToSelf)));
+        assert!(matches!(
+            a.net.send([99; 32], vec![1]),
+            Err(net::Error::NotAllowed)
+        ));
+        // Many payloads, more than the send window: none lost, none duplicated.
+        for i in 0..200u32 {
+            a.net.send(b.id, i.to_be_bytes().to_vec()).unwrap();
+        }
+        let b = &mut nodes[1];
+        let mut seen = Vec::new();
+        for _ in 0..200 {
+            seen.push(b.must_receive().await.1);
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 200);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        b.assert_inbox_empty();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_hello__should_keep_the_peer_connected_undelivered_and_show_the_reason() {
+    bounded(async {
+        let mut a = must_spawn(1, config(1 << 20, 16)).await;
+        let mut b = must_spawn(2, config(1 << 20, 16)).await;
+        a.admit.refuse(b.id, "measurement not approved");
+        connect_all(&[&a, &b]);
+        must_eventually("a's verdict on b", || {
+            a.peer(&b.id).verdict.as_deref() == Some("measurement not approved")
+        })
+        .await;
+        must_eventually("b's view of a's answer", || {
+            b.peer(&a.id).accepted_by_peer == Some(false)
+        })
+        .await;
+        let seen_by_a = a.peer(&b.id);
+        assert!(seen_by_a.connected && !seen_by_a.admitted);
+        let seen_by_b = b.peer(&a.id);
+        assert!(seen_by_b.admitted, "b admitted a");
+        assert_eq!(
+            seen_by_b.peer_reason.as_deref(),
+            Some("measurement not approved")
+        );
+        // Nothing flows either way: a does not send to a peer it refused, b does not
+        // send to a peer that refused it.
+        b.net.send(a.id, b"from b".to_vec()).unwrap();
+        a.net.send(b.id, b"from a".to_vec()).unwrap();
+        // Hellos are re-sent and re-checked, and still refused.
+        let calls = a.admit.calls_for(&b.id);
+        must_eventually("a re-check", || a.admit.calls_for(&b.id) > calls).await;
+        assert!(!a.peer(&b.id).admitted);
+        assert_eq!(b.peer(&a.id).queued, 1);
+        assert_eq!(a.peer(&b.id).queued, 1);
+        a.assert_inbox_empty();
+        b.assert_inbox_empty();
+        assert_eq!(a.net.counters().delivered + b.net.counters().delivered, 0);
+        // Once a's check accepts b's (re-sent) Hello, the queued payloads flow.
+        a.admit.refuse.lock().unwrap().clear();
+        assert_eq!(a.must_receive().await, (b.id, b"from b".to_vec()));
+        assert_eq!(b.must_receive().await, (a.id, b"from a".to_vec()));
+        assert_eq!(a.peer(&b.id).verdict.as_deref(), Some("admitted"));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hello_with_wrong_evidence__should_be_refused() {
+    bounded(async {
+        let a = must_spawn(1, config(1 << 20, 16)).await;
+        let b = must_spawn(2, config(1 << 20, 16)).await;
+        connect_all(&[&a, &b]);
+        must_be_admitted_both_ways(&a, &b).await;
+        // A refreshed Hello that fails the check revokes the admission.
+        b.net.set_hello(Hello {
+            evidence: b"someone else's evidence".to_vec(),
+            issued_at: unix_now(),
+        });
+        must_eventually("revocation", || !a.peer(&b.id).admitted).await;
+        assert_eq!(
+            a.peer(&b.id).verdict.as_deref(),
+            Some("evidence does not bind this node")
+        );
+        must_eventually("b told", || b.peer(&a.id).accepted_by_peer == Some(false)).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_not_allowed__should_be_disconnected_and_never_delivered() {
+    bounded(async {
+        let mut a = must_spawn(1, config(1 << 20, 16)).await;
+        let b = must_spawn(2, config(1 << 20, 16)).await;
+        let x = must_spawn(3, config(1 << 20, 16)).await;
+        // a allows b only; x allows a and keeps dialling it.
+        a.net.set_allowed(vec![b.allowed.clone()]);
+        a.net.set_hello(a.hello());
+        x.net.set_allowed(vec![a.allowed.clone()]);
+        x.net.set_hello(x.hello());
+        x.net.send(a.id, b"from x".to_vec()).unwrap();
+        must_count(&a, "a denies x", |c| c.connections_denied >= 2).await;
+        let seen_by_x = x.peer(&a.id);
+        assert!(!seen_by_x.connected && !seen_by_x.admitted, "{seen_by_x:?}");
+        assert_eq!(seen_by_x.queued, 1);
+        assert_eq!(a.net.peers().len(), 1, "only b is listed");
+        assert!(x.admit.calls_for(&a.id) == 0 && a.admit.calls.lock().unwrap().is_empty());
+        a.assert_inbox_empty();
+        assert_eq!(a.net.counters().delivered, 0);
+        assert!(matches!(
+            a.net.send(x.id, vec![1]),
+            Err(net::Error::NotAllowed)
+        ));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_allowed_removing_a_peer__should_disconnect_it() {
+    bounded(async {
+        let a = must_spawn(1, config(1 << 20, 16)).await;
+        let mut b = must_spawn(2, config(1 << 20, 16)).await;
+        let c = must_spawn(3, config(1 << 20, 16)).await;
+        connect_all(&[&a, &b, &c]);
+        must_be_admitted_both_ways(&a, &b).await;
+        must_be_admitted_both_ways(&a, &c).await;
+        a.net.set_allowed(vec![c.allowed.clone()]);
+        must_eventually("b disconnected", || !b.peer(&a.id).connected).await;
+        assert!(matches!(
+            a.net.send(b.id, vec![1]),
+            Err(net::Error::NotAllowed)
+        ));
+        // b keeps re-dialling and is denied; a stays connected to c.
+        must_count(&a, "b denied", |cn| cn.connections_denied >= 1).await;
+        assert!(a.peer(&c.id).admitted);
+        b.net.send(a.id, b"late".to_vec()).unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(a.net.counters().delivered, 0);
+        assert!(!b.peer(&a.id).connected);
+        b.assert_inbox_empty();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_before_admission__should_be_queued_and_flushed_after() {
+    bounded(async {
+        let a = must_spawn(1, config(1 << 20, 16)).await;
+        let mut b = must_spawn(2, config(1 << 20, 16)).await;
+        a.net.set_allowed(vec![b.allowed.clone()]);
+        a.net.set_hello(a.hello());
+        for i in 0..3u8 {
+            a.net.send(b.id, vec![i]).unwrap();
+        }
+        assert_eq!(a.peer(&b.id).queued, 3);
+        // b does not allow a yet: its dials are denied and nothing flows.
+        must_count(&b, "b denies a", |c| c.connections_denied >= 1).await;
+        assert_eq!(a.peer(&b.id).queued, 3);
+        b.net.set_allowed(vec![a.allowed.clone()]);
+        b.net.set_hello(b.hello());
+        let mut got = Vec::new();
+        for _ in 0..3u8 {
+            let (from, payload) = b.must_receive().await;
+            assert_eq!(from, a.id);
+            got.push(payload);
+        }
+        got.sort();
+        assert_eq!(got, vec![vec![0], vec![1], vec![2]]);
+        assert_eq!(a.peer(&b.id).queued, 0);
+        b.assert_inbox_empty();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_overflow__should_drop_the_oldest_and_count() {
+    bounded(async {
+        let a = must_spawn(1, config(1 << 20, 4)).await;
+        let mut b = must_spawn(2, config(1 << 20, 4)).await;
+        a.net.set_allowed(vec![b.allowed.clone()]);
+        for i in 0..6u8 {
+            a.net.send(b.id, vec![i]).unwrap();
+        }
+        assert_eq!(a.net.counters().dropped_queue_full, 2);
+        a.net.set_hello(a.hello());
+        b.net.set_allowed(vec![a.allowed.clone()]);
+        b.net.set_hello(b.hello());
+        // Sent concurrently: the order may change.
+        let mut got = Vec::new();
+        for _ in 2..6u8 {
+            let (from, payload) = b.must_receive().await;
+            assert_eq!(from, a.id);
+            got.push(payload);
+        }
+        got.sort();
+        assert_eq!(got, (2..6u8).map(|i| vec![i]).collect::<Vec<_>>());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        b.assert_inbox_empty();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admission_expiry__should_stop_delivery_until_a_fresh_hello() {
+    bounded(async {
+        let a = must_spawn(1, config(1 << 20, 16)).await;
+        let mut b = must_spawn(2, config(1 << 20, 16)).await;
+        // b admits a for 2 s (1 to 2 s from now, at Unix-second granularity).
+        b.admit.valid_for(a.id, 2);
+        connect_all(&[&a, &b]);
+        must_be_admitted_both_ways(&a, &b).await;
+        let until = b.peer(&a.id).admitted_until.unwrap();
+        a.net.send(b.id, b"before".to_vec()).unwrap();
+        assert_eq!(b.must_receive().await, (a.id, b"before".to_vec()));
+        must_eventually("expiry", || unix_now() >= until).await;
+        assert!(!b.peer(&a.id).admitted);
+        assert_eq!(b.peer(&a.id).verdict.as_deref(), Some("admission expired"));
+        // a does not know: it sends, b drops and counts.
+        a.net.send(b.id, b"after expiry".to_vec()).unwrap();
+        must_count(&b, "drop", |c| c.dropped_not_admitted == 1).await;
+        b.assert_inbox_empty();
+        must_count(&a, "a sees the failure", |c| c.send_failed == 1).await;
+        // A fresh Hello re-admits.
+        b.admit.valid_for(a.id, 3600);
+        a.net.set_hello(a.hello());
+        must_eventually("re-admission", || b.peer(&a.id).admitted).await;
+        a.net.send(b.id, b"fresh".to_vec()).unwrap();
+        assert_eq!(b.must_receive().await, (a.id, b"fresh".to_vec()));
+        b.assert_inbox_empty();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payload_over_max_payload__should_be_refused() {
+    bounded(async {
+        let a = must_spawn(1, config(1 << 20, 16)).await;
+        let mut b = must_spawn(2, config(1000, 16)).await;
+        connect_all(&[&a, &b]);
+        must_be_admitted_both_ways(&a, &b).await;
+        // The sender refuses over its own limit.
+        assert!(matches!(
+            b.net.send(a.id, vec![0; 1001]),
+            Err(net::Error::TooLarge {
+                len: 1001,
+                max: 1000
+            })
+        ));
+        // The receiver drops over its limit: just over (decoded, then refused) and far
+        // over (the codec stops reading at the limit).
+        a.net.send(b.id, vec![1; 1001]).unwrap();
+        a.net.send(b.id, vec![2; 100_000]).unwrap();
+        must_count(&b, "two refused", |c| c.dropped_invalid == 2).await;
+        must_count(&a, "two failed", |c| c.send_failed == 2).await;
+        a.net.send(b.id, vec![3; 1000]).unwrap();
+        assert_eq!(b.must_receive().await, (a.id, vec![3; 1000]));
+        b.assert_inbox_empty();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown__should_stop_the_task_and_end_the_inbox() {
+    bounded(async {
+        let mut a = must_spawn(1, config(1 << 20, 16)).await;
+        let b = must_spawn(2, config(1 << 20, 16)).await;
+        connect_all(&[&a, &b]);
+        must_be_admitted_both_ways(&a, &b).await;
+        a.net.shutdown();
+        assert!(matches!(
+            a.net.send(b.id, vec![1]),
+            Err(net::Error::Stopped)
+        ));
+        let end = tokio::time::timeout(WAIT, a.inbox.recv()).await.unwrap();
+        assert!(end.is_none(), "inbox ends");
+        must_eventually("b sees a gone", || !b.peer(&a.id).connected).await;
+        // Dropping every handle also stops it.
+        let Node { net, mut inbox, .. } = b;
+        drop(net);
+        let end = tokio::time::timeout(WAIT, inbox.recv()).await.unwrap();
+        assert!(end.is_none());
+    })
+    .await;
+}
