@@ -37,9 +37,10 @@ fn now() -> u64 {
         .as_secs()
 }
 
-type Confirmations = Arc<Mutex<BTreeMap<NodeId, ([u8; 32], [u8; 48], [u8; 33])>>>;
+type Confirmations = Arc<Mutex<BTreeMap<(u64, NodeId), ([u8; 32], [u8; 48], [u8; 33])>>>;
 
-/// `confirm` as the contract does it (all members, same values → active).
+/// `confirm` as the contract does it (all members of the pending epoch, same values →
+/// active). Confirmations are kept per epoch.
 struct FakeConfirm {
     chain: FakeGovernance,
     me: NodeId,
@@ -56,7 +57,7 @@ impl ConfirmEpoch for FakeConfirm {
     ) -> Result<(), String> {
         let all = {
             let mut seen = self.seen.lock().unwrap();
-            seen.insert(self.me, (transcript_hash, bls, secp));
+            seen.insert((epoch, self.me), (transcript_hash, bls, secp));
             seen.clone()
         };
         self.chain.mine_with(now(), |state| {
@@ -67,7 +68,7 @@ impl ConfirmEpoch for FakeConfirm {
             let same = p
                 .committee
                 .iter()
-                .all(|id| all.get(id) == Some(&(transcript_hash, bls, secp)));
+                .all(|id| all.get(&(epoch, *id)) == Some(&(transcript_hash, bls, secp)));
             if same {
                 state.active = Some(EpochInfo {
                     status: EpochStatus::Active,
@@ -115,26 +116,14 @@ fn record(id: NodeId, p2p: [u8; 32], vendor: u8) -> NodeRecord {
     }
 }
 
-/// Starts `n` managers on `chain` and proposes the genesis committee of all of them.
-fn start(n: u8, t: u16, links: &MemoryLinks, chain: &FakeGovernance) -> Vec<Node> {
-    let mut rng = ChaCha20Rng::seed_from_u64(11);
-    let seen: Confirmations = Arc::default();
-    let members: Vec<(NodeId, SigningKey)> = (1..=n)
-        .map(|i| ([i; 32], SigningKey::generate(&mut rng)))
-        .collect();
-    let committee: Vec<NodeId> = members.iter().map(|(id, _)| *id).collect();
+/// Proposes `committee` (node `i` is `[i; 32]`) with threshold `t` as epoch `epoch`.
+fn propose(chain: &FakeGovernance, epoch: u64, committee: &[u8], t: u16) {
     chain.mine_with(now(), |state| {
-        for (i, (id, key)) in members.iter().enumerate() {
-            let vendor = u8::try_from(i % 3).unwrap() + 1;
-            state
-                .nodes
-                .insert(*id, record(*id, key.verifying_key().to_bytes(), vendor));
-        }
         state.pending = Some(EpochInfo {
-            epoch: 1,
+            epoch,
             status: EpochStatus::Pending,
             threshold: t,
-            committee: committee.clone(),
+            committee: committee.iter().map(|i| [*i; 32]).collect(),
             created_at: now(),
             activated_at: None,
             transcript_hash: None,
@@ -144,6 +133,30 @@ fn start(n: u8, t: u16, links: &MemoryLinks, chain: &FakeGovernance) -> Vec<Node
             deadline: now() + 3600,
             not_confirmed: vec![],
         });
+    });
+}
+
+/// Starts `n` managers on `chain` and proposes the genesis committee of all of them.
+fn start(n: u8, t: u16, links: &MemoryLinks, chain: &FakeGovernance) -> Vec<Node> {
+    let nodes = start_nodes(n, links, chain);
+    propose(chain, 1, &(1..=n).collect::<Vec<u8>>(), t);
+    nodes
+}
+
+/// Registers and starts managers for nodes `1..=n` (no committee yet).
+fn start_nodes(n: u8, links: &MemoryLinks, chain: &FakeGovernance) -> Vec<Node> {
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    let seen: Confirmations = Arc::default();
+    let members: Vec<(NodeId, SigningKey)> = (1..=n)
+        .map(|i| ([i; 32], SigningKey::generate(&mut rng)))
+        .collect();
+    chain.mine_with(now(), |state| {
+        for (i, (id, key)) in members.iter().enumerate() {
+            let vendor = u8::try_from(i % 3).unwrap() + 1;
+            state
+                .nodes
+                .insert(*id, record(*id, key.verifying_key().to_bytes(), vendor));
+        }
     });
     members
         .into_iter()
@@ -187,6 +200,7 @@ fn start(n: u8, t: u16, links: &MemoryLinks, chain: &FakeGovernance) -> Vec<Node
                 metrics: Arc::new(Metrics::new()),
                 peers: Arc::new(NoPeers),
                 max_head_age: Duration::from_secs(30),
+                grace: Duration::from_secs(1),
             };
             tokio::spawn(manager.run(watcher.subscribe()));
             Node {
@@ -267,5 +281,79 @@ async fn cluster_genesis__should_not_activate_while_a_member_is_cut_off_and_the_
         assert_eq!(s.not_serving_reason.as_deref(), Some("no active epoch yet"));
         assert_eq!(s.last_run.unwrap().outcome, "ok");
     }
+    miner.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_reshare__should_keep_the_group_keys_through_a_join_and_a_middle_leave() {
+    // Genesis [1, 2, 3, 4] t=3; then [1, 3, 4, 5, 6] t=3: 2 leaves from the middle,
+    // 5 and 6 join. The new epoch activates with the same keys; 2 erases its shares
+    // after the grace window.
+    let links = MemoryLinks::default();
+    let chain = FakeGovernance::new(now());
+    let miner = keep_mining(&chain);
+    let mut nodes = start_nodes(6, &links, &chain);
+    propose(&chain, 1, &[1, 2, 3, 4], 3);
+    wait_serving(&mut nodes[..4], 1).await;
+    let genesis = nodes[0].status.borrow().epoch.clone().unwrap();
+    propose(&chain, 2, &[1, 3, 4, 5, 6], 3);
+    let mut new_members: Vec<Node> = Vec::new();
+    let mut left = None;
+    for (i, node) in nodes.into_iter().enumerate() {
+        if i == 1 {
+            left = Some(node);
+        } else {
+            new_members.push(node);
+        }
+    }
+    wait_serving(&mut new_members, 2).await;
+    for (k, node) in new_members.iter().enumerate() {
+        let e = node.status.borrow().epoch.clone().unwrap();
+        assert_eq!(e.bls_group_pk, genesis.bls_group_pk);
+        assert_eq!(e.secp_group_pk, genesis.secp_group_pk);
+        assert_eq!(e.own_index, Some(u16::try_from(k + 1).unwrap()));
+        let epochs = node.store.lock().unwrap().active_epochs().unwrap();
+        assert!(epochs.contains(&Epoch(2)), "{epochs:?}");
+    }
+    // The leaver is not serving epoch 2 and erases epoch 1 after the 1 s grace.
+    let mut left = left.unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        left.status
+            .wait_for(|s| s.epoch.as_ref().is_some_and(|e| e.number == 2)),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(!left.status.borrow().serving);
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while !left
+            .store
+            .lock()
+            .unwrap()
+            .active_epochs()
+            .unwrap()
+            .is_empty()
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the leaver erases its shares after the grace window");
+    // Members that stay also erase epoch 1.
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while new_members[0]
+            .store
+            .lock()
+            .unwrap()
+            .active_epochs()
+            .unwrap()
+            != vec![Epoch(2)]
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("members erase the previous epoch after the grace window");
     miner.abort();
 }

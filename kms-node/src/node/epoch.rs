@@ -4,9 +4,9 @@
 //! activates the epoch, and checks them against the group keys on record before the
 //! node serves.
 //!
-//! Not built yet (issue 10 notes): resharing to a changed committee (the manager
-//! reports `reshare_not_built` in `/status` and keeps serving the active epoch), repair
-//! of lost storage, and erasing the previous epoch after the grace window.
+//! A committee change (join, leave, replacement, upgrade) is a reshare from the active
+//! committee to the pending one ([`super::dkg_run::reshare`]); a member that leaves
+//! deals and confirms nothing. Not built yet (issue 10 notes): repair of lost storage.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
 use super::confirm::ConfirmEpoch;
-use super::dkg_run::{genesis, Committee, DkgContext, EpochKeys};
+use super::dkg_run::{genesis, reshare, Change, Committee, DkgContext, EpochKeys, OldShares};
 use super::router::NodeId;
 use crate::chain::watcher::ChainState;
 use crate::chain::GovernanceView;
@@ -88,6 +88,9 @@ pub struct EpochManager<St, C> {
     pub peers: Arc<dyn AllowPeers>,
     /// `chain.max_head_age`.
     pub max_head_age: std::time::Duration,
+    /// `protocol.previous_epoch_grace`: how long the shares of an epoch that is no
+    /// longer active are kept before they are erased.
+    pub grace: std::time::Duration,
 }
 
 struct Finished {
@@ -111,6 +114,8 @@ where
         // Set once the active epoch's shares are loaded and checked against the group
         // keys on record (also right after a restart).
         let mut serving: Option<u64> = None;
+        // Epochs whose shares are erased at the given instant (a later epoch is active).
+        let mut retiring: BTreeMap<u64, Instant> = BTreeMap::new();
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
         loop {
             tokio::select! {
@@ -143,21 +148,21 @@ where
             };
             manager.allow_members(&view);
             if let (Some(p), None) = (&view.pending, running) {
-                let member = p.committee.contains(&manager.ctx.me);
-                if member && !finished.contains_key(&p.number) {
-                    if view.active.is_none() {
-                        running = Some(p.number);
-                        let m = Arc::clone(&manager);
-                        let tx = done_tx.clone();
-                        let view = Arc::clone(&view);
-                        tokio::spawn(async move {
-                            let f = m.genesis(&view).await;
-                            let _ = tx.send(f);
-                        });
-                    } else {
-                        finished.insert(p.number, false);
-                        tracing::warn!(epoch = p.number, "committee change announced: resharing is not built yet; the active epoch keeps serving");
-                    }
+                let me = manager.ctx.me;
+                let involved = p.committee.contains(&me)
+                    || view
+                        .active
+                        .as_ref()
+                        .is_some_and(|a| a.committee.contains(&me));
+                if involved && !finished.contains_key(&p.number) {
+                    running = Some(p.number);
+                    let m = Arc::clone(&manager);
+                    let tx = done_tx.clone();
+                    let view = Arc::clone(&view);
+                    tokio::spawn(async move {
+                        let f = m.transition(&view, serving).await;
+                        let _ = tx.send(f);
+                    });
                 }
             }
             if let Some(a) = &view.active {
@@ -169,6 +174,9 @@ where
                         }
                     }
                 }
+            }
+            if let Some(a) = &view.active {
+                manager.retire(a.number, &mut retiring);
             }
             manager.publish_chain(
                 &state,
@@ -198,7 +206,7 @@ where
         self.peers.allow(members);
     }
 
-    async fn genesis(&self, view: &GovernanceView) -> Finished {
+    async fn transition(&self, view: &GovernanceView, serving: Option<u64>) -> Finished {
         let started = Instant::now();
         let Some(p) = &view.pending else {
             return Finished {
@@ -213,15 +221,13 @@ where
                 ps.state = "running_dkg".into();
             }
         });
-        let result = self
-            .genesis_inner(view, p.number, p.threshold, &p.committee)
-            .await;
+        let result = self.transition_inner(view, serving).await;
         let (result, culprits) = match result {
             Ok(c) => (Ok(()), c),
             Err(e) => (Err(e), Vec::new()),
         };
         if let Err(e) = &result {
-            tracing::error!(epoch = p.number, error = %e, "genesis failed");
+            tracing::error!(epoch = p.number, error = %e, "committee transition failed");
         }
         Finished {
             epoch: p.number,
@@ -231,36 +237,74 @@ where
         }
     }
 
-    async fn genesis_inner(
+    async fn transition_inner(
         &self,
         view: &GovernanceView,
-        epoch: u64,
-        threshold: u16,
-        committee: &[NodeId],
+        serving: Option<u64>,
     ) -> Result<Vec<u16>, String> {
+        let Some(p) = &view.pending else {
+            return Err("no pending epoch".into());
+        };
+        let epoch = p.number;
         let record = match self.read_record(epoch) {
             Some(r) => r,
             None => {
-                let p2p_keys = committee
+                let p2p_keys: BTreeMap<NodeId, Vec<u8>> = view
+                    .nodes
                     .iter()
-                    .filter_map(|id| view.nodes.get(id).map(|n| (*id, n.p2p_key.clone())))
+                    .map(|(id, n)| (*id, n.p2p_key.clone()))
                     .collect();
-                let c = Committee {
-                    epoch,
-                    threshold,
-                    members: committee,
-                    p2p_keys: &p2p_keys,
+                let keys = match &view.active {
+                    None => {
+                        let c = Committee {
+                            epoch,
+                            threshold: p.threshold,
+                            members: &p.committee,
+                            p2p_keys: &p2p_keys,
+                        };
+                        tracing::info!(
+                            epoch,
+                            n = p.committee.len(),
+                            t = p.threshold,
+                            "genesis DKG starting"
+                        );
+                        Some(genesis(&self.ctx, &c).await.map_err(|e| e.to_string())?)
+                    }
+                    Some(a) => {
+                        let c = Change {
+                            epoch,
+                            old_members: &a.committee,
+                            old_threshold: a.threshold,
+                            new_members: &p.committee,
+                            new_threshold: p.threshold,
+                            p2p_keys: &p2p_keys,
+                            group_keys: (a.keys.bls, a.keys.secp),
+                        };
+                        let old = if serving == Some(a.number) {
+                            Some(self.load_shares(a.number)?)
+                        } else {
+                            None
+                        };
+                        tracing::info!(
+                            epoch,
+                            from = a.number,
+                            n = p.committee.len(),
+                            t = p.threshold,
+                            dealing = old.is_some(),
+                            "reshare starting"
+                        );
+                        let old_ref = old.as_ref().map(|(bls, secp)| OldShares { bls, secp });
+                        reshare(&self.ctx, &c, old_ref)
+                            .await
+                            .map_err(|e| e.to_string())?
+                    }
                 };
-                tracing::info!(
-                    epoch,
-                    n = committee.len(),
-                    t = threshold,
-                    "genesis DKG starting"
-                );
-                let keys = genesis(&self.ctx, &c).await.map_err(|e| e.to_string())?;
+                let Some(keys) = keys else {
+                    tracing::info!(epoch, "reshare done: this node leaves the committee");
+                    return Ok(Vec::new());
+                };
                 self.store_pending(epoch, &keys)?;
-                tracing::info!(epoch, bls_group_pk = %hex::encode(keys.bls_group_pk), secp_group_pk = %hex::encode(keys.secp_group_pk), "genesis DKG done");
-                let _ = keys.disqualified.len();
+                tracing::info!(epoch, bls_group_pk = %hex::encode(keys.bls_group_pk), secp_group_pk = %hex::encode(keys.secp_group_pk), "new shares stored (pending)");
                 EpochRecord {
                     transcript_hash: hex::encode(keys.transcript_hash),
                     bls_group_pk: hex::encode(keys.bls_group_pk),
@@ -323,15 +367,39 @@ where
         .map_err(|e| e.to_string())
     }
 
-    /// Promotes the pending shares of the activated epoch (if not yet) and checks them
-    /// against the group keys on record (DESIGN §7 "Start-up check").
-    fn activate(&self, epoch: u64, keys: &crate::chain::GroupKeys) -> Result<(), String> {
+    /// Schedules the erasure of every stored epoch older than `active` a grace window
+    /// from when it was first seen superseded, and erases those whose time has come.
+    fn retire(&self, active: u64, retiring: &mut BTreeMap<u64, Instant>) {
         let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
-        let active = store.active_epochs().map_err(|e| e.to_string())?;
-        if !active.contains(&Epoch(epoch)) {
-            store.promote(Epoch(epoch)).map_err(|e| e.to_string())?;
-            tracing::info!(epoch, "epoch active: shares promoted");
+        let stored = store.active_epochs().unwrap_or_default();
+        for Epoch(e) in stored.into_iter().filter(|Epoch(e)| *e < active) {
+            let due = *retiring
+                .entry(e)
+                .or_insert_with(|| Instant::now() + self.grace);
+            if Instant::now() >= due {
+                match store.erase_epoch(Epoch(e)) {
+                    Ok(()) => {
+                        retiring.remove(&e);
+                        let _ = std::fs::remove_file(self.record_path(e));
+                        tracing::info!(
+                            epoch = e,
+                            "previous epoch's shares erased after the grace window"
+                        );
+                    }
+                    Err(err) => {
+                        tracing::error!(epoch = e, error = %err, "cannot erase a previous epoch")
+                    }
+                }
+            }
         }
+    }
+
+    /// This node's active shares of `epoch`, unsealed.
+    fn load_shares(
+        &self,
+        epoch: u64,
+    ) -> Result<(dkg::bls::BlsKeyShare, dkg::secp::SecpKeyShare), String> {
+        let store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
         let bls = store
             .load(Epoch(epoch), ShareKind::Bls)
             .map_err(|e| e.to_string())?;
@@ -342,6 +410,20 @@ where
         let bls = dkg::bls::BlsKeyShare::import_from_sealing(&bls).map_err(|e| e.to_string())?;
         let secp =
             dkg::secp::SecpKeyShare::import_from_sealing(&secp).map_err(|e| e.to_string())?;
+        Ok((bls, secp))
+    }
+
+    /// Promotes the pending shares of the activated epoch (if not yet) and checks them
+    /// against the group keys on record (DESIGN §7 "Start-up check").
+    fn activate(&self, epoch: u64, keys: &crate::chain::GroupKeys) -> Result<(), String> {
+        let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        let active = store.active_epochs().map_err(|e| e.to_string())?;
+        if !active.contains(&Epoch(epoch)) {
+            store.promote(Epoch(epoch)).map_err(|e| e.to_string())?;
+            tracing::info!(epoch, "epoch active: shares promoted");
+        }
+        drop(store);
+        let (bls, secp) = self.load_shares(epoch)?;
         if bls.public().group_key().to_compressed() != keys.bls {
             return Err(format!(
                 "the BLS share of epoch {epoch} is not of the group key on record"
@@ -406,7 +488,6 @@ where
                 } else {
                     match finished.get(&p.number) {
                         Some(true) => "confirmed".into(),
-                        Some(false) if view.active.is_some() => "reshare_not_built".into(),
                         Some(false) => "failed".into(),
                         None => "waiting".into(),
                     }
