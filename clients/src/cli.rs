@@ -4,6 +4,7 @@
 
 mod args;
 mod attest;
+mod devnet;
 mod error;
 mod gov;
 mod network;
@@ -45,6 +46,8 @@ enum Command {
     Node(node::NodeArgs),
     /// The network as the chain records it: active epoch, keys, committee.
     Network(network::NetworkArgs),
+    /// A local network: anvil, the contract, simulated nodes (docs/DEVNET.md).
+    Devnet(devnet::DevnetArgs),
 }
 
 fn run(cli: &Cli) -> Result<Output, CliError> {
@@ -54,6 +57,7 @@ fn run(cli: &Cli) -> Result<Output, CliError> {
         Command::Gov(args) => gov::run(args),
         Command::Node(args) => node::run(args),
         Command::Network(args) => network::run(args),
+        Command::Devnet(args) => devnet::run(args, cli.json),
     }
 }
 

@@ -1,11 +1,13 @@
 //! `kms node register|set-endpoint|deregister`: the node registry as the governance
-//! contract records it (CLI.md "Operators").
+//! contract records it (CLI.md "Operators"); `kms node status`: what a node says about
+//! itself on its operator endpoint.
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use clients::sdk::devnet::{self, Devnet};
 use clients::sdk::node::load_registration;
-use clients::Result;
+use clients::{Error, Result};
 
 use super::args::ChainArgs;
 use super::error::CliError;
@@ -49,6 +51,16 @@ enum NodeCommand {
         #[arg(value_parser = parsers::hex32("NODE_ID"))]
         node_id: [u8; 32],
     },
+    /// What a node says about itself (`GET URL/status` on its operator endpoint):
+    /// serving, epoch, pending transition, peers.
+    Status {
+        /// The node's operator endpoint (`http://127.0.0.1:7300`).
+        #[arg(long, value_name = "URL", conflicts_with = "index")]
+        node: Option<String>,
+        /// With `--devnet D`: the devnet's node INDEX (from 1).
+        #[arg(long, requires = "devnet")]
+        index: Option<u16>,
+    },
 }
 
 /// Runs a `kms node` command.
@@ -74,6 +86,24 @@ async fn dispatch(args: &NodeArgs) -> Result<Output> {
         NodeCommand::Deregister { node_id } => {
             let gas = c.signed()?.deregister(*node_id).await?;
             Ok(render::node::deregistered(node_id, gas))
+        }
+        NodeCommand::Status { node, index } => {
+            let url = match (node, index, &c.devnet) {
+                (Some(url), _, _) => url.clone(),
+                (None, Some(i), Some(dir)) => Devnet::open(dir)?.operator_url(*i)?.ok_or_else(|| {
+                    Error::from(devnet::DevnetError::NodeUnreachable(format!(
+                        "node {i} of the devnet in {} has not reported an operator endpoint; is it running (`kms devnet status`)?",
+                        dir.display()
+                    )))
+                })?,
+                _ => {
+                    return Err(Error::BadInput(
+                        "give --node URL (the node's operator endpoint) or --devnet DIR --index I".into(),
+                    ))
+                }
+            };
+            let s = devnet::fetch_status(&url, devnet::operator::STATUS_TIMEOUT).await?;
+            Ok(render::devnet::node_status(&s))
         }
     }
 }

@@ -2,6 +2,7 @@
 //! human text, built from the SDK's typed results.
 
 pub mod attest;
+pub mod devnet;
 pub mod gov;
 pub mod network;
 pub mod node;
@@ -26,8 +27,17 @@ impl Output {
         }
     }
 
+    /// Nothing left to print: the command printed its output itself (`kms devnet up`
+    /// in the foreground prints once the network serves, then waits for Ctrl-C).
+    pub fn printed() -> Self {
+        Self::new(Value::Null, "")
+    }
+
     /// Prints the JSON object with `json`, otherwise the text.
     pub fn emit(&self, json: bool) {
+        if self.json.is_null() {
+            return;
+        }
         if json {
             println!("{}", self.json);
         } else {

@@ -1,11 +1,37 @@
-//! The state directory of a local network (`kms devnet up --dir D`, default
-//! `.keynet-devnet`), as the other commands read it through `--devnet D`.
+//! Local networks (`kms devnet`, docs/DEVNET.md): [`Devnet`] starts anvil, deploys the
+//! governance contract, starts simulated-enclave nodes and runs the genesis DKG, as a
+//! library a test can drive ([`UpOptions`]); and the state directory `D` (default
+//! `.keynet-devnet`) through which the other commands find it (`--devnet D`).
 //!
 //! Layout (docs/DEVNET.md):
-//! - `D/devnet.json`: `{"rpc": URL, "contract": hex address, …}`; other fields are
-//!   ignored here, so the devnet may add its own.
+//! - `D/devnet.json`: `{"rpc": URL, "contract": hex address, …}`; [`DevnetState`]
+//!   reads those two and ignores the other fields ([`DevnetFile`] is all of it).
 //! - `D/keys/voter-N.key`, `D/keys/operator-N.key` (N from 1): one hex private key each,
 //!   the accounts `--as voter:N` and `--as operator:N` sign with.
+//! - `D/nodes/<i>/`: node `i`'s `node.toml`, `node.log`, sealing key and data.
+//!
+//! ```no_run
+//! # async fn run() -> clients::Result<()> {
+//! use clients::sdk::devnet::{Devnet, UpOptions};
+//!
+//! let opts = UpOptions { nodes: 3, threshold: 2, ..UpOptions::new("/tmp/dn", "target/release/kms-node") };
+//! let mut net = Devnet::up(opts).await?; // returns once the genesis epoch is active
+//! net.node_stop(2)?;
+//! net.node_start(2).await?;
+//! println!("{:?}", net.status());
+//! net.down()?; // (dropping `net` would stop everything too, unless detached)
+//! # Ok(()) }
+//! ```
+
+mod anvil;
+pub mod config;
+pub mod error;
+mod handle;
+pub mod layout;
+pub mod operator;
+pub mod process;
+pub mod progress;
+pub mod state;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -15,6 +41,12 @@ use serde::Deserialize;
 
 use super::error::{Error, Result};
 use super::transport::files;
+
+pub use self::error::DevnetError;
+pub use self::handle::{AddedNode, Devnet, DevnetStatus, NodeInfo, UpOptions, QUORUM, VOTERS};
+pub use self::operator::{fetch_status, NodeStatus};
+pub use self::progress::{Event, Progress};
+pub use self::state::{DemoApp, DevnetFile, NodeEntry};
 
 /// The file naming the chain and contract of a devnet.
 pub const STATE_FILE: &str = "devnet.json";

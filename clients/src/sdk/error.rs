@@ -68,6 +68,10 @@ pub enum Error {
     /// A local failure that is no fault of the input (e.g. the async runtime).
     #[error("{0}")]
     Internal(String),
+    /// A devnet command failed; the kind is the devnet's (`devnet_running`,
+    /// `unknown_node`, …, docs/DEVNET.md).
+    #[error("{0}")]
+    Devnet(#[from] crate::sdk::devnet::DevnetError),
     /// The contract refused the call with one of its custom errors; the kind is the
     /// contract's (`already_voted`, `timelock_pending`, `diversity_violation`, …).
     #[error("{0}")]
@@ -101,6 +105,7 @@ impl Error {
             Error::Io(_) => "io",
             Error::Clock(_) => "clock",
             Error::Internal(_) => "internal",
+            Error::Devnet(e) => e.kind(),
             Error::Contract(c) => c.kind(),
             Error::Attestation(e) => e.kind(),
         }
@@ -141,6 +146,7 @@ mod tests {
             Error::Io(s()),
             Error::Clock(s()),
             Error::Internal(s()),
+            Error::Devnet(crate::sdk::devnet::DevnetError::UnknownNode(s())),
             Error::Contract(ContractError(GovernanceErrors::AlreadyVoted(
                 AlreadyVoted {
                     id: alloy::primitives::U256::from(1),
@@ -171,6 +177,7 @@ mod tests {
                 | Error::Io(_)
                 | Error::Clock(_)
                 | Error::Internal(_)
+                | Error::Devnet(_)
                 | Error::Contract(_)
                 | Error::Attestation(_) => {}
             }
