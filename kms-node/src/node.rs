@@ -10,3 +10,4 @@ pub mod epoch;
 pub mod identity;
 pub mod router;
 pub mod admit;
+pub mod daemon;

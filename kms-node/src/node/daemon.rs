@@ -1,0 +1,426 @@
+//! The process: loads the keys, attests, writes the registration, starts the chain
+//! watcher, the p2p layer, the operator endpoint and the epoch manager, and stops them
+//! all on SIGINT or SIGTERM.
+//!
+//! Files it writes in the data directory (docs/OPERATOR.md "Files"):
+//! - `identity.sealed`: the node's keys ([`super::identity`]);
+//! - `registration.json`: what `kms node register --registration FILE` takes (the
+//!   signer's signature over chain id, contract, operator, keys, platform and
+//!   evidence), rewritten at every start with fresh evidence;
+//! - `endpoints.json`: the addresses it listens on, once bound, and the `endpoint`
+//!   string to register;
+//! - `epoch-<n>.json` and the sealed shares under `pending/` and `epochs/`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use alloy::primitives::Address;
+use attestation_gate::UnixTime;
+use governance_contract::registration::RegistrationRequest;
+use serde::Serialize;
+use tokio::sync::watch;
+
+use super::admit::Admission;
+use super::attest::NodeAttester;
+use super::confirm::{ConfirmEpoch, RpcConfirm};
+use super::dkg_run::DkgContext;
+use super::epoch::{format_endpoint, AllowPeers, EpochManager, Member};
+use super::identity::NodeKeys;
+use super::router::{NodeId, PeerLink, Router};
+use crate::chain::watcher::{ChainState, ChainWatcher};
+use crate::config::{Config, OperatorKeySource, Sealing};
+use crate::net::{self, AllowedPeer, Hello, Net, NetConfig};
+use crate::ops::metrics::Metrics;
+use crate::ops::status::{PeerStatus, Status};
+use crate::ops::OpsState;
+use crate::storage::{FileShareStore, OperatorKeySealer};
+
+/// How long start-up waits for the chain to answer its first call.
+const CHAIN_STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Why the daemon stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Storage or sealing.
+    #[error(transparent)]
+    Storage(#[from] crate::storage::Error),
+    /// The node's keys.
+    #[error(transparent)]
+    Identity(#[from] super::identity::Error),
+    /// Attestation.
+    #[error(transparent)]
+    Attest(#[from] super::attest::Error),
+    /// The chain.
+    #[error("chain: {0}")]
+    Chain(String),
+    /// The p2p layer.
+    #[error("p2p: {0}")]
+    Net(String),
+    /// A listener or file.
+    #[error("{what}: {source}")]
+    Io {
+        /// What failed.
+        what: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Platform sealing is configured; not built yet.
+    #[error("storage.sealing = \"platform\" is not built yet (docs/OPERATOR.md); use operator-key")]
+    PlatformSealing,
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+    let what = what.into();
+    move |source| Error::Io { what, source }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn operator_sealer(config: &Config) -> Result<OperatorKeySealer, Error> {
+    match (config.storage.sealing, &config.storage.operator_key) {
+        (Sealing::OperatorKey, Some(OperatorKeySource::File(path))) => {
+            Ok(OperatorKeySealer::from_file(path)?)
+        }
+        (Sealing::OperatorKey, Some(OperatorKeySource::Inline(key))) => {
+            Ok(OperatorKeySealer::from_key(key.expose())?)
+        }
+        (Sealing::OperatorKey, None) => Err(crate::storage::Error::NoOperatorKey.into()),
+        _ => Err(Error::PlatformSealing),
+    }
+}
+
+/// `endpoints.json`.
+#[derive(Debug, Serialize)]
+struct Endpoints {
+    node_id: String,
+    signer: String,
+    p2p: SocketAddr,
+    app: SocketAddr,
+    operator: String,
+    endpoint: String,
+}
+
+fn write_json(dir: &Path, name: &str, value: &impl Serialize) -> Result<(), Error> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::Io {
+        what: format!("encoding {name}"),
+        source: std::io::Error::other(e),
+    })?;
+    crate::storage::files::write_atomic(dir, name, &format!(".{name}.tmp"), &bytes)?;
+    Ok(())
+}
+
+/// The p2p layer as the router's link and the manager's allow list.
+struct NetLink(Net);
+
+impl PeerLink for NetLink {
+    fn send_to(&self, to: &NodeId, payload: Vec<u8>) -> Result<(), String> {
+        self.0.send(*to, payload).map_err(|e| e.to_string())
+    }
+}
+
+impl AllowPeers for NetLink {
+    fn allow(&self, members: Vec<Member>) {
+        self.0.set_allowed(
+            members
+                .into_iter()
+                .map(|m| AllowedPeer {
+                    node_id: m.node_id,
+                    p2p_key: m.p2p_key,
+                    addr: m.addr,
+                })
+                .collect(),
+        );
+    }
+}
+
+/// The admission check as the p2p layer calls it.
+struct Admit {
+    admission: Admission,
+    metrics: Arc<Metrics>,
+}
+
+impl net::AdmitPeer for Admit {
+    fn admit(&self, node_id: &NodeId, hello: &Hello) -> Result<u64, String> {
+        self.admission
+            .check(node_id, &hello.evidence, hello.issued_at)
+            .map_err(|r| {
+                self.metrics.refusal(r.reason);
+                tracing::warn!(peer = %hex::encode(node_id), reason = r.reason, detail = %r.detail, "peer refused");
+                r.to_string()
+            })
+    }
+}
+
+/// Runs the node until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> Result<(), Error> {
+    let simulated = config.simulated();
+    if simulated {
+        tracing::warn!("SIMULATED ENCLAVE: NO SECURITY. This node signs its own evidence with a devnet key; never use it for real keys.");
+    }
+    let data_dir = config.node.data_dir.clone();
+    std::fs::create_dir_all(&data_dir).map_err(io(format!("creating {}", data_dir.display())))?;
+    let (keys, created) =
+        NodeKeys::load_or_create(&data_dir, &operator_sealer(&config)?, &mut rand_core::OsRng)?;
+    let keys = Arc::new(keys);
+    let node_id = keys.node_id();
+    tracing::info!(node_id = %hex::encode(node_id), signer = %Address::from(keys.signer_address()), created, "node keys ready");
+    let attester = NodeAttester::from_config(&config.attestation)?;
+
+    let confirm = RpcConfirm::connect(
+        &config.chain.rpc_url,
+        config.chain.contract,
+        keys.signer().clone(),
+    )
+    .map_err(Error::Chain)?;
+    let chain_id = tokio::time::timeout(CHAIN_STARTUP_TIMEOUT, async {
+        loop {
+            match confirm.chain_id().await {
+                Ok(id) => return id,
+                Err(e) => {
+                    tracing::warn!(error = %e, rpc = %config.chain.rpc_url, "chain not reachable yet");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    })
+    .await
+    .map_err(|_| {
+        Error::Chain(format!(
+            "{} did not answer within {}s",
+            config.chain.rpc_url,
+            CHAIN_STARTUP_TIMEOUT.as_secs()
+        ))
+    })?;
+
+    let issued_at = unix_now();
+    let evidence = attester.attest(&keys, UnixTime(issued_at))?;
+    let registration = RegistrationRequest {
+        chain_id,
+        contract: Address::from(config.chain.contract.0),
+        operator: Address::from(config.node.operator_address),
+        p2p_key: keys.p2p_public().to_vec(),
+        noise_key: keys.noise_public(),
+        platform: attester.platform(),
+        evidence: evidence.evidence.clone(),
+        evidence_issued_at: issued_at,
+    }
+    .sign(keys.signer())
+    .map_err(|e| Error::Chain(format!("signing the registration: {e}")))?;
+    crate::storage::files::write_atomic(
+        &data_dir,
+        "registration.json",
+        ".registration.json.tmp",
+        registration.to_json().as_bytes(),
+    )?;
+
+    let metrics = Arc::new(Metrics::new());
+    metrics.set_simulated(simulated);
+    let (status_tx, status_rx) = watch::channel(Status::new(hex::encode(node_id), simulated));
+
+    let chain = ChainWatcher::start(&config.chain).map_err(|e| Error::Chain(e.to_string()))?;
+    let admission = Admission::new(chain.subscribe(), Arc::new(attester.verifiers().clone()));
+    let (net, mut inbox, p2p_addr) = net::spawn(
+        NetConfig {
+            listen: config.node.p2p_listen,
+            keypair: keys.libp2p_keypair()?,
+            max_payload: 4 << 20,
+            queue_per_peer: 4096,
+            dial_interval: Duration::from_secs(2),
+        },
+        Arc::new(Admit {
+            admission,
+            metrics: Arc::clone(&metrics),
+        }),
+    )
+    .await
+    .map_err(|e| Error::Net(e.to_string()))?;
+    net.set_hello(Hello {
+        evidence: evidence.encode()?,
+        issued_at,
+    });
+
+    let ops_listener = tokio::net::TcpListener::bind(config.node.operator_listen)
+        .await
+        .map_err(io(format!("binding node.operator_listen {}", config.node.operator_listen)))?;
+    let ops_addr = ops_listener
+        .local_addr()
+        .map_err(io("reading the operator address"))?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let ops_state = OpsState {
+        status: status_rx,
+        metrics: Arc::clone(&metrics),
+    };
+    let mut ops_stop = stop_rx.clone();
+    let ops = tokio::spawn(crate::ops::serve(ops_listener, ops_state, async move {
+        let _ = ops_stop.wait_for(|s| *s).await;
+    }));
+
+    // The app service (issue 11) is not served yet: the configured address is
+    // announced so the registration stays the same when it is.
+    let app_addr = config.node.app_listen;
+    write_json(
+        &data_dir,
+        "endpoints.json",
+        &Endpoints {
+            node_id: hex::encode(node_id),
+            signer: format!("{}", Address::from(keys.signer_address())),
+            p2p: p2p_addr,
+            app: app_addr,
+            operator: format!("http://{ops_addr}"),
+            endpoint: format_endpoint(p2p_addr, app_addr),
+        },
+    )?;
+    tracing::info!(p2p = %p2p_addr, operator = %ops_addr, "listening");
+
+    let router = Router::new();
+    let pump_router = router.clone();
+    let pump = tokio::spawn(async move {
+        while let Some((from, bytes)) = inbox.recv().await {
+            pump_router.deliver(from, &bytes);
+        }
+    });
+    let refresh = tokio::spawn(refresh_evidence(
+        Arc::clone(&keys),
+        attester,
+        net.clone(),
+        chain.subscribe(),
+        config.attestation.evidence_refresh_margin,
+        issued_at,
+    ));
+    let peers = tokio::spawn(publish_peers(net.clone(), status_tx.clone(), Arc::clone(&metrics)));
+
+    let link = Arc::new(NetLink(net.clone()));
+    let store = FileShareStore::open(&data_dir, operator_sealer(&config)?)?;
+    let manager = EpochManager {
+        ctx: DkgContext {
+            me: node_id,
+            signer: Arc::new(keys.dkg_signer().clone()),
+            router,
+            link: link.clone(),
+            policy: DkgContext::policy(&config.protocol),
+        },
+        store: Arc::new(Mutex::new(store)),
+        confirm: Arc::new(confirm),
+        data_dir: PathBuf::from(&data_dir),
+        status: status_tx,
+        metrics,
+        peers: link,
+        max_head_age: config.chain.max_head_age,
+        grace: config.protocol.previous_epoch_grace,
+    };
+    let result = tokio::select! {
+        () = manager.run(chain.subscribe()) => Err(Error::Chain("the chain watcher stopped".into())),
+        r = shutdown_signal() => r,
+    };
+    tracing::info!("stopping");
+    let _ = stop_tx.send(true);
+    net.shutdown();
+    pump.abort();
+    refresh.abort();
+    peers.abort();
+    let _ = tokio::time::timeout(Duration::from_secs(5), ops).await;
+    drop(chain);
+    result
+}
+
+async fn shutdown_signal() -> Result<(), Error> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(io("installing the SIGTERM handler"))?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.map_err(io("waiting for SIGINT")),
+        _ = term.recv() => Ok(()),
+    }
+}
+
+/// Makes fresh evidence `margin` before the current one reaches the policy's maximum
+/// age (or every `margin` while no chain view says the age), and sends it to peers.
+async fn refresh_evidence(
+    keys: Arc<NodeKeys>,
+    attester: NodeAttester,
+    net: Net,
+    chain: watch::Receiver<ChainState>,
+    margin: Duration,
+    mut issued_at: u64,
+) {
+    loop {
+        let max_age = chain
+            .borrow()
+            .view
+            .as_ref()
+            .map(|v| v.policy.max_evidence_age_secs)
+            .filter(|a| *a > 0);
+        let wait = match max_age {
+            Some(age) => {
+                let due = issued_at
+                    .saturating_add(age)
+                    .saturating_sub(margin.as_secs());
+                Duration::from_secs(due.saturating_sub(unix_now()).max(1))
+            }
+            None => margin,
+        };
+        tokio::time::sleep(wait.min(Duration::from_secs(60))).await;
+        if max_age.is_some_and(|age| {
+            unix_now() < issued_at.saturating_add(age).saturating_sub(margin.as_secs())
+        }) {
+            continue;
+        }
+        let now = unix_now();
+        match attester.attest(&keys, UnixTime(now)).and_then(|e| e.encode()) {
+            Ok(evidence) => {
+                issued_at = now;
+                net.set_hello(Hello {
+                    evidence,
+                    issued_at,
+                });
+                tracing::debug!("evidence refreshed");
+            }
+            Err(e) => tracing::error!(error = %e, "evidence refresh failed"),
+        }
+    }
+}
+
+/// Copies the p2p layer's peer table into `/status` and the metrics every second.
+async fn publish_peers(net: Net, status: watch::Sender<Status>, metrics: Arc<Metrics>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let peers = net.peers();
+        let admitted = peers.iter().filter(|p| p.admitted).count();
+        let refused = peers
+            .iter()
+            .filter(|p| {
+                !p.admitted
+                    && p
+                        .verdict
+                        .as_deref()
+                        .is_some_and(|v| v != "admitted" && v != "admission expired")
+            })
+            .count();
+        metrics.set_peers(
+            i64::try_from(admitted).unwrap_or(i64::MAX),
+            i64::try_from(refused).unwrap_or(i64::MAX),
+        );
+        status.send_modify(|s| {
+            s.peers = peers
+                .iter()
+                .map(|p| PeerStatus {
+                    node_id: hex::encode(p.node_id),
+                    connected: p.connected,
+                    admitted: p.admitted,
+                    verdict: p.verdict.clone(),
+                    last_contact_unix: p
+                        .last_contact
+                        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                        .map(|d| d.as_secs()),
+                })
+                .collect();
+        });
+    }
+}
