@@ -2,6 +2,7 @@
 //! [`clients::sdk::devnet::Devnet`], with an indicatif progress display on stderr.
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,7 +50,8 @@ enum DevnetCommand {
         /// Return once the network serves and leave it running.
         #[arg(long)]
         detach: bool,
-        /// The kms-node binary (default: `kms-node` next to this `kms`).
+        /// The kms-node binary (default: `kms-node` next to this `kms`; under
+        /// `cargo run`, built first if missing).
         #[arg(long, env = "KMS_NODE_BIN", value_name = "PATH")]
         node_bin: Option<PathBuf>,
         /// The anvil binary (default: governance-contract's pinned one, installed with
@@ -126,6 +128,8 @@ async fn dispatch(args: &DevnetArgs, json: bool) -> Result<Output> {
             anvil,
             block_time,
         } => {
+            // Before looking for (or building) kms-node: a bad size fails at once.
+            clients::sdk::devnet::config::check_size(*nodes, *threshold)?;
             let node_bin = match node_bin {
                 Some(p) => p.clone(),
                 None => default_node_bin()?,
@@ -205,13 +209,45 @@ fn interrupted() -> Error {
 }
 
 /// `kms-node` in the folder of this `kms` (both are built into `target/<profile>/`).
+/// Under `cargo run` (which sets `CARGO`), a missing one is built first with the same
+/// profile, so `cargo run --release --bin kms -- devnet up` works on a fresh checkout.
 fn default_node_bin() -> Result<PathBuf> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::Internal(format!("cannot locate this kms binary: {e}")))?;
-    Ok(exe
-        .parent()
-        .unwrap_or_else(|| Path::new("."))
-        .join("kms-node"))
+    let dir = exe.parent().unwrap_or_else(|| Path::new("."));
+    let bin = dir.join("kms-node");
+    if bin.is_file() {
+        return Ok(bin);
+    }
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        let release = dir.file_name().is_some_and(|n| n == "release");
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--bin", "kms-node"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        if release {
+            cmd.arg("--release");
+        }
+        eprintln!(
+            "building kms-node (cargo build --bin kms-node{})…",
+            if release { " --release" } else { "" }
+        );
+        let status = cmd.status().map_err(|e| {
+            Error::from(DevnetError::NodeBinaryMissing(format!(
+                "no kms-node at {} and cargo cannot run ({e})",
+                bin.display()
+            )))
+        })?;
+        if !status.success() {
+            return Err(DevnetError::NodeBinaryMissing(format!(
+                "no kms-node at {} and `cargo build --bin kms-node` failed ({status})",
+                bin.display()
+            ))
+            .into());
+        }
+    }
+    Ok(bin)
 }
 
 /// `--block-time`: `500ms`, or a duration like `1s`, `2s`.
