@@ -199,7 +199,7 @@ async fn node(cmd: &NodeCommand) -> Result<Output> {
                 _ = tokio::signal::ctrl_c() => Err(interrupted()),
             };
             bar.finish();
-            Ok(render::devnet::node_added(&added?))
+            Ok(render::devnet::node_added(&added?, &dir.dir))
         }
     }
 }

@@ -143,12 +143,16 @@ pub fn node_changed(index: u16, what: &str) -> Output {
 }
 
 /// `kms devnet node add`.
-pub fn node_added(n: &AddedNode) -> Output {
+pub fn node_added(n: &AddedNode, dir: &Path) -> Output {
     Output::new(
         json!({ "index": n.index, "node_id": n.node_id, "vendor": format!("simulated-{}", n.vendor) }),
         format!(
-            "node {} (simulated-{}) started and registered: node_id {}\nadd it to the committee: kms gov propose committee --add {} --devnet DIR --as voter:1",
-            n.index, n.vendor, n.node_id, n.node_id
+            "node {} (simulated-{}) started and registered: node_id {}\nadd it to the committee: kms gov propose committee --add {} --devnet {} --as voter:1",
+            n.index,
+            n.vendor,
+            n.node_id,
+            n.node_id,
+            dir.display()
         ),
     )
 }

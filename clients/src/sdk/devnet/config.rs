@@ -287,8 +287,14 @@ pub struct NodeParams {
     pub settings: Settings,
 }
 
+/// A duration as kms-node reads it (humantime): whole seconds as `15s`, else `250ms`.
 fn ms(d: Duration) -> String {
-    format!("{}ms", d.as_millis())
+    let ms = d.as_millis();
+    if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
 }
 
 impl NodeConfig {

@@ -223,7 +223,12 @@ impl Devnet {
             ))
             .into());
         }
-        let dir = DevnetDir::new(&opts.dir);
+        // Absolute: the nodes' files name paths in it, and `kms devnet node start` may
+        // run from another folder.
+        let dir = DevnetDir::new(
+            &std::path::absolute(&opts.dir)
+                .map_err(|e| Error::Io(format!("cannot resolve {}: {e}", opts.dir.display())))?,
+        );
         prepare_dir(&dir)?;
         let progress = opts.progress.clone();
         let say = |s: &str| {
