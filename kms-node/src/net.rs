@@ -127,7 +127,9 @@ pub struct NetConfig {
     /// [`SEND_WINDOW`] payloads in flight to it (at least one); when full, the oldest
     /// is dropped and counted ([`Counters::dropped_queue_full`]).
     pub queue_per_peer: usize,
-    /// How often disconnected allowed peers are re-dialled and unanswered Hellos re-sent.
+    /// How often disconnected allowed peers are re-dialled and unanswered Hellos
+    /// re-sent; a refused Hello is re-sent after this, doubling with each refusal up
+    /// to 32 times this.
     pub dial_interval: Duration,
 }
 
@@ -402,7 +404,7 @@ pub async fn spawn(
         wake: Notify::new(),
         unreadable,
     });
-    let task = tokio::spawn(driver.run(Arc::clone(&shared), inbox_tx, config.dial_interval));
+    let task = tokio::spawn(driver.run(Arc::clone(&shared), inbox_tx));
     Ok((
         Net {
             inner: Arc::new(Inner { shared, task }),

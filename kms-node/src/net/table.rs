@@ -45,6 +45,10 @@ pub(super) struct Entry {
     pub(super) peer_reason: Option<String>,
     /// This node's Hello in flight to the peer.
     pub(super) hello_out: Option<OutboundRequestId>,
+    /// Refusals of this node's Hello in a row, in this session.
+    pub(super) hello_refusals: u32,
+    /// Not before this is a refused Hello re-sent (backoff).
+    pub(super) hello_retry_at: Option<std::time::Instant>,
     /// The reply channel of the peer's Hello being checked, while a check runs.
     pub(super) checking: Option<ResponseChannel<Ack>>,
     /// The newest Hello received while a check ran; checked next.
@@ -67,6 +71,8 @@ impl Entry {
             accepted_us: None,
             peer_reason: None,
             hello_out: None,
+            hello_refusals: 0,
+            hello_retry_at: None,
             checking: None,
             waiting: None,
             queue: VecDeque::new(),
@@ -98,6 +104,8 @@ impl Entry {
         self.accepted_us = None;
         self.peer_reason = None;
         self.hello_out = None;
+        self.hello_refusals = 0;
+        self.hello_retry_at = None;
         self.checking = None;
         self.waiting = None;
         self.in_flight.clear();

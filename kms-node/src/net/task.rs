@@ -37,6 +37,9 @@ use super::{
 const MSG_STREAMS: usize = 4 * SEND_WINDOW;
 /// Concurrent Hello streams per connection.
 const HELLO_STREAMS: usize = 4;
+/// A refused Hello is re-sent after `dial_interval`, then twice that, and so on up to
+/// `2^HELLO_BACKOFF_DOUBLINGS` times it.
+const HELLO_BACKOFF_DOUBLINGS: u32 = 5;
 
 #[derive(NetworkBehaviour)]
 #[behaviour(prelude = "libp2p::swarm::derive_prelude")]
@@ -55,6 +58,7 @@ pub(super) struct Driver {
     swarm: Swarm<Behaviour>,
     admit: Arc<dyn AdmitPeer>,
     max_payload: usize,
+    dial_interval: Duration,
     /// Admission checks running on the blocking pool.
     checks: FuturesUnordered<BoxFuture<'static, CheckResult>>,
 }
@@ -172,6 +176,7 @@ impl Driver {
             swarm,
             admit,
             max_payload: config.max_payload,
+            dial_interval: config.dial_interval,
             checks: FuturesUnordered::new(),
         };
         Ok((driver, SocketAddr::new(listen.ip(), port)))
@@ -182,15 +187,10 @@ impl Driver {
     }
 
     /// Runs until shutdown, or until the handles are gone (they abort the task).
-    pub(super) async fn run(
-        mut self,
-        shared: Arc<Shared>,
-        inbox: mpsc::Sender<(NodeId, Vec<u8>)>,
-        dial_interval: Duration,
-    ) {
+    pub(super) async fn run(mut self, shared: Arc<Shared>, inbox: mpsc::Sender<(NodeId, Vec<u8>)>) {
         let span = tracing::debug_span!("net", local = %self.local_peer_id());
         async move {
-            let mut tick = tokio::time::interval(dial_interval);
+            let mut tick = tokio::time::interval(self.dial_interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
@@ -261,7 +261,10 @@ impl Driver {
                 continue;
             }
             if let Some(hello) = &hello {
-                if entry.hello_out.is_none() && entry.accepted_us != Some(true) {
+                let due = entry
+                    .hello_retry_at
+                    .is_none_or(|at| std::time::Instant::now() >= at);
+                if entry.hello_out.is_none() && entry.accepted_us != Some(true) && due {
                     send_hello(&mut self.swarm, entry, hello);
                 }
             }
@@ -415,6 +418,17 @@ impl Driver {
                 }
                 entry.hello_out = None;
                 entry.accepted_us = Some(response.admitted);
+                if response.admitted {
+                    entry.hello_refusals = 0;
+                    entry.hello_retry_at = None;
+                } else {
+                    // Re-sent after dial_interval, doubling up to 32 times that, so a
+                    // refusing peer re-checks now and then without being flooded.
+                    let factor = 1u32 << entry.hello_refusals.min(HELLO_BACKOFF_DOUBLINGS);
+                    entry.hello_refusals = entry.hello_refusals.saturating_add(1);
+                    entry.hello_retry_at = std::time::Instant::now()
+                        .checked_add(self.dial_interval.saturating_mul(factor));
+                }
                 entry.peer_reason = response
                     .reason
                     .as_deref()
