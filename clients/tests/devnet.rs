@@ -452,6 +452,78 @@ async fn devnet_up__should_run_genesis_and_stop_start_kill_add_nodes_with_a_stan
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn kms_devnet_up__should_serve_in_the_foreground_until_ctrl_c_then_stop_everything() {
+    use std::io::BufRead;
+    let dir = temp_dir("fg");
+    let bin = fake_node_bin(&dir);
+    let d = dir.join("net");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kms"))
+        .args([
+            "devnet",
+            "up",
+            "--nodes",
+            "2",
+            "--threshold",
+            "2",
+            "--block-time",
+            "200ms",
+        ])
+        .arg("--dir")
+        .arg(&d)
+        .arg("--node-bin")
+        .arg(&bin)
+        .arg("--json")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kills kms and the whole devnet if an assertion below fails.
+    struct Guard(PathBuf, ProcessId);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let _ = clients::sdk::devnet::process::kill(&self.1, None);
+            if let Ok(net) = Devnet::open(&self.0) {
+                let _ = net.down();
+            }
+        }
+    }
+    let kms_id = ProcessId {
+        pid: child.id(),
+        start: clients::sdk::devnet::process::start_time(child.id()).unwrap(),
+    };
+    let _guard = Guard(d.clone(), kms_id);
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let v: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(
+        (&v["serving"], &v["detached"]),
+        (&Value::Bool(true), &Value::Bool(false)),
+        "{v}"
+    );
+    assert!(v["demo_key"].is_null());
+    assert!(v["next"].as_array().unwrap().len() > 3);
+    let all = Devnet::open(&d).unwrap().state().processes();
+    assert_eq!(all.len(), 3, "2 nodes and anvil");
+    assert!(all.iter().all(ProcessId::is_alive));
+    // Ctrl-C: kms stops the devnet, removes its state and exits 0.
+    let sent = std::process::Command::new("kill")
+        .args(["-s", "INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    for p in &all {
+        assert!(!p.is_alive(), "pid {} survived Ctrl-C", p.pid);
+    }
+    assert!(!d.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The stand-in kms-node (run by [`fake_node_bin`]'s script, never by `cargo test`):
 /// keeps a signer in its data dir, binds the configured listeners, writes
 /// `registration.json` and `endpoints.json` like kms-node, answers `GET /status`, and
