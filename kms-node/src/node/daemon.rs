@@ -68,7 +68,9 @@ pub enum Error {
         source: std::io::Error,
     },
     /// Platform sealing is configured; not built yet.
-    #[error("storage.sealing = \"platform\" is not built yet (docs/OPERATOR.md); use operator-key")]
+    #[error(
+        "storage.sealing = \"platform\" is not built yet (docs/OPERATOR.md); use operator-key"
+    )]
     PlatformSealing,
 }
 
@@ -248,7 +250,10 @@ pub async fn run(config: Config) -> Result<(), Error> {
 
     let ops_listener = tokio::net::TcpListener::bind(config.node.operator_listen)
         .await
-        .map_err(io(format!("binding node.operator_listen {}", config.node.operator_listen)))?;
+        .map_err(io(format!(
+            "binding node.operator_listen {}",
+            config.node.operator_listen
+        )))?;
     let ops_addr = ops_listener
         .local_addr()
         .map_err(io("reading the operator address"))?;
@@ -294,7 +299,11 @@ pub async fn run(config: Config) -> Result<(), Error> {
         config.attestation.evidence_refresh_margin,
         issued_at,
     ));
-    let peers = tokio::spawn(publish_peers(net.clone(), status_tx.clone(), Arc::clone(&metrics)));
+    let peers = tokio::spawn(publish_peers(
+        net.clone(),
+        status_tx.clone(),
+        Arc::clone(&metrics),
+    ));
 
     let link = Arc::new(NetLink(net.clone()));
     let store = FileShareStore::open(&data_dir, operator_sealer(&config)?)?;
@@ -367,12 +376,18 @@ async fn refresh_evidence(
         };
         tokio::time::sleep(wait.min(Duration::from_secs(60))).await;
         if max_age.is_some_and(|age| {
-            unix_now() < issued_at.saturating_add(age).saturating_sub(margin.as_secs())
+            unix_now()
+                < issued_at
+                    .saturating_add(age)
+                    .saturating_sub(margin.as_secs())
         }) {
             continue;
         }
         let now = unix_now();
-        match attester.attest(&keys, UnixTime(now)).and_then(|e| e.encode()) {
+        match attester
+            .attest(&keys, UnixTime(now))
+            .and_then(|e| e.encode())
+        {
             Ok(evidence) => {
                 issued_at = now;
                 net.set_hello(Hello {
@@ -397,8 +412,7 @@ async fn publish_peers(net: Net, status: watch::Sender<Status>, metrics: Arc<Met
             .iter()
             .filter(|p| {
                 !p.admitted
-                    && p
-                        .verdict
+                    && p.verdict
                         .as_deref()
                         .is_some_and(|v| v != "admitted" && v != "admission expired")
             })

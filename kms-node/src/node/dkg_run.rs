@@ -79,6 +79,8 @@ pub struct EpochKeys {
     pub transcript_hash: [u8; 32],
     /// The parties each run left out of QUAL, by dealer index.
     pub disqualified: BTreeSet<u16>,
+    /// Attempts the slower of the two runs took.
+    pub attempts: u32,
 }
 
 /// `SHA-256("keynet/kms-node/epoch-transcript/v1" || bls transcript || secp transcript)`:
@@ -131,7 +133,7 @@ async fn run_one<S: Suite>(
     ctx: &DkgContext,
     c: &Committee<'_>,
     kind: &'static str,
-) -> Result<Output<S>, Error> {
+) -> Result<(Output<S>, u32), Error> {
     let mut roles = BTreeMap::new();
     let mut identities = BTreeMap::new();
     let mut me = None;
@@ -187,7 +189,8 @@ async fn run_one<S: Suite>(
         epoch,
         source: Box::new(source),
     })?;
-    Ok(finished.output)
+    let attempts = u32::try_from(finished.run_ids.len()).unwrap_or(u32::MAX);
+    Ok((finished.output, attempts))
 }
 
 /// Runs both DKGs of a genesis epoch, concurrently.
@@ -196,7 +199,10 @@ pub async fn genesis(ctx: &DkgContext, c: &Committee<'_>) -> Result<EpochKeys, E
         run_one::<Bls12381G1>(ctx, c, "bls dkg"),
         run_one::<Secp256k1>(ctx, c, "secp dkg"),
     );
-    epoch_keys(bls?, secp?)?.ok_or(Error::NoShare("dkg"))
+    let ((bls, a), (secp, b)) = (bls?, secp?);
+    let mut keys = epoch_keys(bls, secp)?.ok_or(Error::NoShare("dkg"))?;
+    keys.attempts = a.max(b);
+    Ok(keys)
 }
 
 /// Both outputs as [`EpochKeys`]; `None` when this node received no share (a dealer
@@ -226,6 +232,7 @@ fn epoch_keys(
         secp_group_pk,
         transcript_hash,
         disqualified,
+        attempts: 1,
     }))
 }
 
@@ -368,7 +375,7 @@ async fn reshare_one<S: Suite>(
     c: &Change<'_>,
     share: Option<&dkg::keys::KeyShare<S>>,
     kind: &'static str,
-) -> Result<Output<S>, Error> {
+) -> Result<(Output<S>, u32), Error> {
     let old = old_public_keys::<S>(ctx, c, share.map(|s| s.public())).await?;
     let roles = change_roles(c)?;
     let mut dealers = BTreeMap::new();
@@ -439,7 +446,8 @@ async fn reshare_one<S: Suite>(
         epoch,
         source: Box::new(source),
     })?;
-    Ok(finished.output)
+    let attempts = u32::try_from(finished.run_ids.len()).unwrap_or(u32::MAX);
+    Ok((finished.output, attempts))
 }
 
 /// Runs the reshare of both key types for a committee change. Returns the new shares
@@ -464,8 +472,11 @@ pub async fn reshare(
             "secp reshare"
         ),
     );
-    let (bls, secp) = (bls?, secp?);
-    let keys = epoch_keys(bls, secp)?;
+    let ((bls, a), (secp, b)) = (bls?, secp?);
+    let keys = epoch_keys(bls, secp)?.map(|mut k| {
+        k.attempts = a.max(b);
+        k
+    });
     match keys {
         Some(k) if (k.bls_group_pk, k.secp_group_pk) != c.group_keys => Err(Error::OldKeys(
             "the reshare produced other group keys than the chain's".into(),

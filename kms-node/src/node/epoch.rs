@@ -93,10 +93,19 @@ pub struct EpochManager<St, C> {
     pub grace: std::time::Duration,
 }
 
+/// What a finished run reports (0 attempts: nothing ran, the shares were on disk).
+#[derive(Default)]
+struct RunSummary {
+    attempts: u32,
+    culprits: Vec<u16>,
+}
+
 struct Finished {
+    kind: &'static str,
+    attempts: u32,
     epoch: u64,
     result: Result<(), String>,
-    attempts_ms: u64,
+    duration_ms: u64,
     culprits: Vec<u16>,
 }
 
@@ -123,13 +132,13 @@ where
                 Some(f) = done_rx.recv() => {
                     running = None;
                     finished.insert(f.epoch, f.result.is_ok());
-                    manager.metrics.record_run("dkg", f.result.is_ok(), std::time::Duration::from_millis(f.attempts_ms));
+                    manager.metrics.record_run(f.kind, f.result.is_ok(), std::time::Duration::from_millis(f.duration_ms));
                     manager.status.send_modify(|s| {
                         s.last_run = Some(RunStatus {
-                            kind: "dkg".into(),
+                            kind: f.kind.into(),
                             epoch: f.epoch,
-                            attempts: 1,
-                            duration_ms: f.attempts_ms,
+                            attempts: f.attempts,
+                            duration_ms: f.duration_ms,
                             outcome: if f.result.is_ok() { "ok" } else { "failed" }.into(),
                             culprits: f.culprits.clone(),
                             error: f.result.as_ref().err().cloned(),
@@ -210,9 +219,11 @@ where
         let started = Instant::now();
         let Some(p) = &view.pending else {
             return Finished {
+                kind: "dkg",
+                attempts: 0,
                 epoch: 0,
                 result: Err("no pending epoch".into()),
-                attempts_ms: 0,
+                duration_ms: 0,
                 culprits: Vec::new(),
             };
         };
@@ -221,19 +232,26 @@ where
                 ps.state = "running_dkg".into();
             }
         });
+        let kind = if view.active.is_some() {
+            "reshare"
+        } else {
+            "dkg"
+        };
         let result = self.transition_inner(view, serving).await;
-        let (result, culprits) = match result {
+        let (result, summary) = match result {
             Ok(c) => (Ok(()), c),
-            Err(e) => (Err(e), Vec::new()),
+            Err(e) => (Err(e), RunSummary::default()),
         };
         if let Err(e) = &result {
             tracing::error!(epoch = p.number, error = %e, "committee transition failed");
         }
         Finished {
+            kind,
+            attempts: summary.attempts,
             epoch: p.number,
             result,
-            attempts_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            culprits,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            culprits: summary.culprits,
         }
     }
 
@@ -241,11 +259,12 @@ where
         &self,
         view: &GovernanceView,
         serving: Option<u64>,
-    ) -> Result<Vec<u16>, String> {
+    ) -> Result<RunSummary, String> {
         let Some(p) = &view.pending else {
             return Err("no pending epoch".into());
         };
         let epoch = p.number;
+        let mut summary = RunSummary::default();
         let record = match self.read_record(epoch) {
             Some(r) => r,
             None => {
@@ -301,8 +320,10 @@ where
                 };
                 let Some(keys) = keys else {
                     tracing::info!(epoch, "reshare done: this node leaves the committee");
-                    return Ok(Vec::new());
+                    return Ok(summary);
                 };
+                summary.attempts = keys.attempts;
+                summary.culprits = keys.disqualified.iter().copied().collect();
                 self.store_pending(epoch, &keys)?;
                 tracing::info!(epoch, bls_group_pk = %hex::encode(keys.bls_group_pk), secp_group_pk = %hex::encode(keys.secp_group_pk), "new shares stored (pending)");
                 EpochRecord {
@@ -318,7 +339,7 @@ where
             match self.confirm.confirm(epoch, t, b, s).await {
                 Ok(()) => {
                     tracing::info!(epoch, "confirmed on chain");
-                    return Ok(Vec::new());
+                    return Ok(summary);
                 }
                 Err(e) => {
                     tracing::warn!(epoch, attempt, error = %e, "confirm failed; retrying");
