@@ -984,3 +984,41 @@ fn remove_created(dir: &DevnetDir) -> Result<()> {
     let _ = std::fs::remove_dir(dir.path());
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(non_snake_case)]
+mod tests {
+    use super::*;
+
+    fn must_be_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn devnet__should_be_send_so_a_multi_threaded_runtime_can_drive_it() {
+        let opts = UpOptions::new("/nonexistent", "/nonexistent");
+        let up = Devnet::up(opts.clone());
+        must_be_send(&up);
+        let mut net = Devnet {
+            dir: DevnetDir::new(Path::new("/nonexistent")),
+            state: DevnetFile {
+                rpc: String::new(),
+                contract: None,
+                chain_id: 0,
+                node_app_id: None,
+                node_measurement: None,
+                threshold: 2,
+                settings: Settings::default(),
+                node_bin: String::new(),
+                anvil: ProcessId { pid: 0, start: 0 },
+                nodes: Vec::new(),
+                demo_app: None,
+            },
+            children: BTreeMap::new(),
+            owned: false,
+            progress: None,
+        };
+        must_be_send(&net.node_start(1));
+        must_be_send(&net.node_add(None));
+        must_be_send(&net);
+        assert_eq!(net.node_stop(1).unwrap_err().kind(), "unknown_node");
+    }
+}

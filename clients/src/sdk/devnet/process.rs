@@ -153,6 +153,10 @@ fn terminate_with(id: &ProcessId, child: Option<&mut Child>, sig: &str) -> Resul
 /// Sends `sig` to the process group of `id` (then to the process, in case it left
 /// its group). Only called right after `id` was seen alive.
 fn signal(id: &ProcessId, sig: &str) {
+    // Never `kill -- -0` (our own group) or init.
+    if id.pid <= 1 {
+        return;
+    }
     for target in [format!("-{}", id.pid), id.pid.to_string()] {
         let _ = Command::new("kill")
             .args(["-s", sig, "--", &target])
