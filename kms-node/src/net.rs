@@ -242,7 +242,8 @@ pub enum Error {
         #[source]
         source: libp2p::core::transport::TransportError<std::io::Error>,
     },
-    /// The listener failed before reporting its address.
+    /// The listen address is taken, or the listener failed before reporting its
+    /// address.
     #[error("the listener on {addr} failed: {source}")]
     ListenerFailed {
         /// The configured address.
@@ -313,10 +314,20 @@ impl Net {
         self.inner.shared.wake.notify_one();
     }
 
-    /// Sets this node's own Hello and (re)sends it to every connected allowed peer.
+    /// Sets this node's own Hello and (re)sends it to every connected allowed peer. Its
+    /// evidence must fit in [`NetConfig::max_payload`] (the peers' limit, if they use
+    /// the same configuration).
     pub fn set_hello(&self, hello: Hello) {
         {
             let mut state = self.inner.shared.lock();
+            if hello.evidence.len() > state.max_payload() {
+                // Peers will not read it: their request limit is max_payload too.
+                tracing::warn!(
+                    len = hello.evidence.len(),
+                    max_payload = state.max_payload(),
+                    "hello evidence over max_payload"
+                );
+            }
             state.hello = Some(hello);
             state.hello_dirty = true;
         }

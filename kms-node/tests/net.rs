@@ -721,3 +721,23 @@ async fn payload_from_a_peer_not_admitted__should_be_dropped_and_counted() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spawn__should_refuse_a_taken_port_and_a_zero_dial_interval() {
+    bounded(async {
+        let a = must_spawn(1, config(1 << 20, 16)).await;
+        let taken = NetConfig {
+            listen: a.allowed.addr,
+            ..config(1 << 20, 16)
+        };
+        let err = net::spawn(taken, FakeAdmit::new()).await.unwrap_err();
+        assert!(matches!(err, net::Error::ListenerFailed { .. }), "{err}");
+        let zero = NetConfig {
+            dial_interval: Duration::ZERO,
+            ..config(1 << 20, 16)
+        };
+        let err = net::spawn(zero, FakeAdmit::new()).await.unwrap_err();
+        assert!(matches!(err, net::Error::InvalidConfig(_)), "{err}");
+    })
+    .await;
+}

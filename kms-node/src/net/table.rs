@@ -171,6 +171,10 @@ impl State {
         }
     }
 
+    pub(super) fn max_payload(&self) -> usize {
+        self.max_payload
+    }
+
     /// Replaces the allowed set, keeping the state of peers that stay with the same key.
     /// A node id listed twice keeps its last entry; a key listed under two node ids
     /// belongs to the lower node id and makes the other unusable.

@@ -37,6 +37,11 @@ use super::{
 const MSG_STREAMS: usize = 4 * SEND_WINDOW;
 /// Concurrent Hello streams per connection.
 const HELLO_STREAMS: usize = 4;
+/// Admission checks running at once, all peers together (peers that reconnect while
+/// their earlier check still runs could otherwise pile up blocking tasks).
+const MAX_CHECKS: usize = 32;
+/// The answer to a Hello when [`MAX_CHECKS`] checks are running.
+const BUSY: &str = "busy: too many admission checks running, retry later";
 /// A refused Hello is re-sent after `dial_interval`, then twice that, and so on up to
 /// `2^HELLO_BACKOFF_DOUBLINGS` times it.
 const HELLO_BACKOFF_DOUBLINGS: u32 = 5;
@@ -92,6 +97,14 @@ impl Driver {
         }
         if config.max_payload == 0 {
             return Err(Error::InvalidConfig("max_payload must not be zero"));
+        }
+        if config.listen.port() != 0 {
+            // libp2p's TCP listener sets SO_REUSEPORT, so a second node on the same
+            // port would bind too and share its connections; a plain bind fails then.
+            std::net::TcpListener::bind(config.listen).map_err(|source| Error::ListenerFailed {
+                addr: config.listen,
+                source,
+            })?;
         }
         let local = config.keypair.public().to_peer_id();
         let transport = tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
@@ -396,6 +409,13 @@ impl Driver {
                             .hello
                             .send_response(older, Ack::refused("superseded by a newer hello"));
                     }
+                } else if self.checks.len() >= MAX_CHECKS {
+                    // Not a verdict: the peer re-sends after its backoff.
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .hello
+                        .send_response(channel, Ack::refused(BUSY));
                 } else {
                     self.start_check(entry, request, channel);
                 }
