@@ -55,7 +55,7 @@ pub fn start_time(pid: u32) -> Option<u64> {
 
 /// Starts `program ARGS` in its own process group, stdin closed, stdout and stderr
 /// appended to `log`, without the `KMS_NODE_*` variables of this environment (a node's
-/// configuration is its file only).
+/// configuration is its file only) and with `NO_COLOR=1`.
 pub fn spawn(program: &Path, args: &[&str], log: &Path) -> Result<(Child, ProcessId)> {
     let out = File::options()
         .create(true)
@@ -75,6 +75,8 @@ pub fn spawn(program: &Path, args: &[&str], log: &Path) -> Result<(Child, Proces
             cmd.env_remove(k);
         }
     }
+    // The output goes to a log file: no terminal colours in it.
+    cmd.env("NO_COLOR", "1");
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd
         .spawn()
