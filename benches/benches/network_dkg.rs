@@ -1,0 +1,803 @@
+//! Genesis DKG (and optionally a reshare n → n+1) between real `kms-node` processes
+//! on loopback, next to the in-process CPU cost of the same protocol measured in the
+//! same run. Not a criterion bench: every network sample is a whole devnet (anvil,
+//! contract, n node processes), brought up fresh for each run.
+//!
+//! ```text
+//! cargo build --release -p kms-node --bin kms-node
+//! cargo bench -p keynet-benches --bench network_dkg -- --sizes 5,16,32 --runs 3 [--reshare]
+//! ```
+//!
+//! Options: `--sizes 5,16,32` (t = n/2 + 1 each), `--runs R` (default 3),
+//! `--node-bin PATH` (else `$KEYNET_NODE_BIN`, else `kms-node` next to this binary's
+//! profile directory, else `target/release/kms-node`), `--dir D` (devnets go to
+//! `D/n<N>-r<R>`; default a folder in the temporary directory), `--attempt-deadline S`
+//! (the nodes' attempt deadline, default the devnet's 60 s; the round deadline is a
+//! third of it), `--run-bound S` (the bound on one whole run, default 900 s),
+//! `--reshare` (after each genesis, add one node and reshare n → n+1 with
+//! t' = (n+1)/2 + 1).
+//!
+//! What is measured, per run:
+//! - every node's `last_run.duration_ms` from `GET /status`: its own wall time from the
+//!   moment it saw the pending epoch until both suites' outputs were stored **and its
+//!   confirmation transaction had its receipt** (`EpochManager::transition` times
+//!   `transition_inner`, which ends with the confirm call);
+//! - from every node's log, the time between `genesis DKG starting` (or `reshare
+//!   starting`) and `new shares stored (pending)`: the protocol alone, no chain;
+//! - the CPU time (user + system, `/proc/PID/stat`) all node processes spent between
+//!   the committee proposal and the last node's `last_run`;
+//! - `last_run.attempts` (more than 1: an attempt failed or timed out).
+//!
+//! The per-run figure is the maximum over the nodes (the run is done when the slowest
+//! node is); the table gives the median and p90 (nearest rank) of it over the runs.
+//! In-process: `dkg::sim::dkg` for both suites, sequentially, all n parties in this
+//! one thread (**the total CPU of all n parties on one core**), R times, median.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clients::sdk::devnet::{fetch_status, Devnet, UpOptions};
+use clients::sdk::gov::{CommitteeChange, Proposal};
+use clients::sdk::transport::signer_from_file;
+use clients::{Chain, GovClient};
+use cpu_time::ProcessTime;
+use dkg::keys::KeyShare;
+use dkg::sim;
+use dkg::suite::{Bls12381G1, Secp256k1, Suite};
+use rand_core::SeedableRng;
+
+type Res<T> = Result<T, String>;
+
+/// How long the nodes get to publish their `last_run` once the epoch is active (their
+/// confirmation receipts may still be on their way) or, for a reshare, once proposed.
+const LAST_RUN_BOUND: Duration = Duration::from_secs(120);
+
+/// The bound on one `/status` request.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
+
+struct Args {
+    sizes: Vec<u16>,
+    runs: usize,
+    node_bin: PathBuf,
+    dir: PathBuf,
+    attempt_deadline: Duration,
+    run_bound: Duration,
+    reshare: bool,
+}
+
+fn parse_args() -> Res<Args> {
+    let mut sizes = vec![5u16, 16, 32];
+    let mut runs = 3usize;
+    let mut node_bin = std::env::var_os("KEYNET_NODE_BIN").map(PathBuf::from);
+    let mut dir = std::env::temp_dir().join(format!("keynet-network-dkg-{}", std::process::id()));
+    let mut attempt_deadline = Duration::from_secs(60);
+    let mut run_bound = Duration::from_secs(900);
+    let mut reshare = false;
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+        match a.as_str() {
+            // `cargo bench` passes `--bench` to harness-less benches.
+            "--bench" => {}
+            "--sizes" => {
+                sizes = value("--sizes")?
+                    .split(',')
+                    .map(|s| {
+                        s.trim()
+                            .parse::<u16>()
+                            .map_err(|e| format!("--sizes {s}: {e}"))
+                    })
+                    .collect::<Res<_>>()?;
+            }
+            "--runs" => {
+                runs = value("--runs")?
+                    .parse()
+                    .map_err(|e| format!("--runs: {e}"))?;
+            }
+            "--node-bin" => node_bin = Some(PathBuf::from(value("--node-bin")?)),
+            "--dir" => dir = PathBuf::from(value("--dir")?),
+            "--attempt-deadline" => {
+                attempt_deadline = Duration::from_secs(
+                    value("--attempt-deadline")?
+                        .parse()
+                        .map_err(|e| format!("--attempt-deadline: {e}"))?,
+                );
+            }
+            "--run-bound" => {
+                run_bound = Duration::from_secs(
+                    value("--run-bound")?
+                        .parse()
+                        .map_err(|e| format!("--run-bound: {e}"))?,
+                );
+            }
+            "--reshare" => reshare = true,
+            "-h" | "--help" => {
+                return Err("usage: network_dkg [--sizes 5,16,32] [--runs 3] [--node-bin PATH] [--dir D] [--attempt-deadline S] [--run-bound S] [--reshare]".into())
+            }
+            other => return Err(format!("unknown argument {other} (try --help)")),
+        }
+    }
+    if runs == 0 || sizes.iter().any(|&n| !(2..=63).contains(&n)) {
+        return Err("--runs must be at least 1 and every size 2 to 63".into());
+    }
+    let node_bin = match node_bin {
+        Some(p) => p,
+        None => default_node_bin()?,
+    };
+    Ok(Args {
+        sizes,
+        runs,
+        node_bin,
+        dir,
+        attempt_deadline,
+        run_bound,
+        reshare,
+    })
+}
+
+/// `kms-node` in this binary's profile directory (`target/release/deps/x` →
+/// `target/release/kms-node`), else the workspace's `target/release/kms-node`.
+fn default_node_bin() -> Res<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Ok(exe) = std::env::current_exe() {
+        for up in exe.ancestors().skip(1).take(2) {
+            candidates.push(up.join("kms-node"));
+        }
+    }
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/kms-node"));
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or_else(|| {
+            format!(
+                "no kms-node binary (looked at {}); `cargo build --release -p kms-node --bin kms-node` or pass --node-bin",
+                candidates
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+}
+
+fn threshold(n: u16) -> u16 {
+    n / 2 + 1
+}
+
+/// What one node reported for one run.
+#[derive(Debug, Clone)]
+struct NodeRun {
+    duration_ms: u64,
+    attempts: u64,
+    outcome: String,
+    /// From its log: protocol start to shares stored.
+    protocol_ms: Option<u64>,
+}
+
+/// One network run (genesis or reshare), over all its nodes.
+#[derive(Debug, Clone)]
+struct NetRun {
+    nodes: Vec<NodeRun>,
+    /// CPU seconds of all node processes over the run.
+    node_cpu: Option<f64>,
+    /// Wall time seen from here: proposal to the last node's `last_run`.
+    outside: Duration,
+}
+
+impl NetRun {
+    fn max_duration(&self) -> u64 {
+        self.nodes.iter().map(|n| n.duration_ms).max().unwrap_or(0)
+    }
+    fn max_protocol(&self) -> Option<u64> {
+        self.nodes.iter().map(|n| n.protocol_ms).max().flatten()
+    }
+    fn max_attempts(&self) -> u64 {
+        self.nodes.iter().map(|n| n.attempts).max().unwrap_or(0)
+    }
+    fn all_ok(&self) -> bool {
+        self.nodes.iter().all(|n| n.outcome == "ok")
+    }
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("network_dkg: {e}");
+            std::process::exit(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("network_dkg: no runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let round_deadline = (args.attempt_deadline / 3).max(Duration::from_secs(1));
+    println!(
+        "network_dkg: kms-node {}, sizes {:?}, {} runs each, attempt deadline {} s (round {} s), {} logical cpus, load {}",
+        args.node_bin.display(),
+        args.sizes,
+        args.runs,
+        args.attempt_deadline.as_secs(),
+        round_deadline.as_secs(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        loadavg()
+    );
+    let mut rows = Vec::new();
+    for &n in &args.sizes {
+        let t = threshold(n);
+        let mut genesis = Vec::new();
+        let mut reshares = Vec::new();
+        let mut failures = Vec::new();
+        for r in 0..args.runs {
+            let dir = args.dir.join(format!("n{n}-r{r}"));
+            println!(
+                "-- n={n} t={t} run {r}: devnet in {} (load {})",
+                dir.display(),
+                loadavg()
+            );
+            let started = Instant::now();
+            let out = rt.block_on(async {
+                match tokio::time::timeout(args.run_bound, one_run(&args, n, t, &dir)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(format!(
+                        "the run did not finish within {} s (--run-bound)",
+                        args.run_bound.as_secs()
+                    )),
+                }
+            });
+            match out {
+                Ok((g, rs)) => {
+                    report_run("genesis", &g);
+                    genesis.push(g);
+                    if let Some(rs) = rs {
+                        report_run("reshare", &rs);
+                        reshares.push(rs);
+                    }
+                }
+                Err(e) => {
+                    println!(
+                        "   FAILED after {:.1} s: {e}",
+                        started.elapsed().as_secs_f64()
+                    );
+                    print_log_excerpts(&dir);
+                    failures.push(e);
+                }
+            }
+        }
+        println!(
+            "-- n={n}: in-process sim, {} runs (load {})",
+            args.runs,
+            loadavg()
+        );
+        let inproc = in_process_dkg(n, t, args.runs);
+        println!(
+            "   dkg both suites: cpu {:?} ms, wall {:?} ms",
+            inproc.iter().map(|s| ms(s.0)).collect::<Vec<_>>(),
+            inproc.iter().map(|s| ms(s.1)).collect::<Vec<_>>()
+        );
+        let inproc_reshare = if args.reshare {
+            let v = in_process_reshare(n, t, threshold(n + 1), args.runs);
+            println!(
+                "   reshare {n}->{} both suites: cpu {:?} ms",
+                n + 1,
+                v.iter().map(|s| ms(s.0)).collect::<Vec<_>>()
+            );
+            Some(v)
+        } else {
+            None
+        };
+        rows.push(Row {
+            n,
+            t,
+            genesis,
+            reshares,
+            failures,
+            inproc,
+            inproc_reshare,
+        });
+    }
+    print_table(&rows, args.runs);
+}
+
+struct Row {
+    n: u16,
+    t: u16,
+    genesis: Vec<NetRun>,
+    reshares: Vec<NetRun>,
+    failures: Vec<String>,
+    /// (process CPU, wall) per in-process run.
+    inproc: Vec<(Duration, Duration)>,
+    inproc_reshare: Option<Vec<(Duration, Duration)>>,
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn report_run(what: &str, r: &NetRun) {
+    let mut d: Vec<u64> = r.nodes.iter().map(|n| n.duration_ms).collect();
+    d.sort_unstable();
+    println!(
+        "   {what}: duration_ms min {} median {} max {}; protocol-only (log) max {}; attempts max {}; outcomes {}; node cpu {}; seen from here {:.1} s",
+        d.first().copied().unwrap_or(0),
+        d.get(d.len() / 2).copied().unwrap_or(0),
+        d.last().copied().unwrap_or(0),
+        r.max_protocol().map_or("?".into(), |v| format!("{v} ms")),
+        r.max_attempts(),
+        if r.all_ok() { "all ok".to_string() } else { format!("{:?}", r.nodes.iter().map(|n| n.outcome.as_str()).collect::<Vec<_>>()) },
+        r.node_cpu.map_or("?".into(), |c| format!("{c:.2} s")),
+        r.outside.as_secs_f64()
+    );
+}
+
+/// One devnet: up to the genesis, the nodes' reports, optionally a reshare, down.
+async fn one_run(args: &Args, n: u16, t: u16, dir: &Path) -> Res<(NetRun, Option<NetRun>)> {
+    let opts = UpOptions {
+        nodes: n,
+        threshold: t,
+        attempt_deadline: args.attempt_deadline,
+        ..UpOptions::new(dir, &args.node_bin)
+    };
+    let t0 = Instant::now();
+    let mut net = Devnet::start_chain(&opts)
+        .await
+        .map_err(|e| format!("start_chain: {e}"))?;
+    net.start_nodes()
+        .await
+        .map_err(|e| format!("start_nodes: {e}"))?;
+    let t1 = Instant::now();
+    let indexes: Vec<u16> = net.status().nodes.iter().map(|n| n.index).collect();
+    let cpu0 = nodes_cpu(&net);
+    net.run_genesis()
+        .await
+        .map_err(|e| format!("run_genesis: {e}"))?;
+    let nodes = collect_last_runs(&net, &indexes, 1, "genesis DKG starting").await?;
+    let genesis = NetRun {
+        nodes,
+        node_cpu: cpu_delta(cpu0, nodes_cpu(&net)),
+        outside: t1.elapsed(),
+    };
+    println!(
+        "   chain + {n} nodes started in {:.1} s, genesis active and reported {:.1} s later",
+        t1.duration_since(t0).as_secs_f64(),
+        genesis.outside.as_secs_f64()
+    );
+    let reshare = if args.reshare {
+        Some(reshare_run(&mut net, n).await?)
+    } else {
+        None
+    };
+    net.down().map_err(|e| format!("down: {e}"))?;
+    Ok((genesis, reshare))
+}
+
+/// Adds one node and reshares the committee n → n+1 (t' = (n+1)/2 + 1).
+async fn reshare_run(net: &mut Devnet, n: u16) -> Res<NetRun> {
+    let added = net
+        .node_add(None)
+        .await
+        .map_err(|e| format!("node add: {e}"))?;
+    let id: [u8; 32] = clients::sdk::parse::bytes32("node id", &added.node_id)
+        .map_err(|e| format!("new node id: {e}"))?;
+    let indexes: Vec<u16> = net.status().nodes.iter().map(|n| n.index).collect();
+    let chain = Chain::new(Some(net.rpc().to_owned()), net.state().contract.clone())
+        .map_err(|e| e.to_string())?;
+    let voter = |v: u8| -> Res<GovClient> {
+        let key = net.dir().join("keys").join(format!("voter-{v}.key"));
+        GovClient::signed(&chain, signer_from_file(&key).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())
+    };
+    let (first, second) = (voter(1)?, voter(2)?);
+    let cpu0 = nodes_cpu(net);
+    let started = Instant::now();
+    let proposal = Proposal::Committee(CommitteeChange {
+        add: vec![id],
+        remove: Vec::new(),
+        threshold: Some(threshold(n + 1)),
+    });
+    let pid = first
+        .propose(&proposal)
+        .await
+        .map_err(|e| format!("propose: {e}"))?
+        .id;
+    second.vote(pid).await.map_err(|e| format!("vote: {e}"))?;
+    first
+        .execute(pid)
+        .await
+        .map_err(|e| format!("execute: {e}"))?;
+    let nodes = collect_last_runs(net, &indexes, 2, "reshare starting").await?;
+    Ok(NetRun {
+        nodes,
+        node_cpu: cpu_delta(cpu0, nodes_cpu(net)),
+        outside: started.elapsed(),
+    })
+}
+
+/// Polls every node's `/status` until each reports a `last_run` for `epoch`
+/// (bound: [`LAST_RUN_BOUND`]), then reads its protocol time from its log.
+async fn collect_last_runs(
+    net: &Devnet,
+    indexes: &[u16],
+    epoch: u64,
+    start_line: &str,
+) -> Res<Vec<NodeRun>> {
+    let started = Instant::now();
+    let mut got: BTreeMap<u16, NodeRun> = BTreeMap::new();
+    loop {
+        for &i in indexes {
+            if got.contains_key(&i) {
+                continue;
+            }
+            let url = net
+                .operator_url(i)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("node {i} has no operator endpoint"))?;
+            let Ok(s) = fetch_status(&url, STATUS_TIMEOUT).await else {
+                continue;
+            };
+            let lr = &s.raw["last_run"];
+            if lr["epoch"].as_u64() == Some(epoch) {
+                got.insert(
+                    i,
+                    NodeRun {
+                        duration_ms: lr["duration_ms"].as_u64().unwrap_or(0),
+                        attempts: lr["attempts"].as_u64().unwrap_or(0),
+                        outcome: lr["outcome"].as_str().unwrap_or("?").to_owned(),
+                        protocol_ms: None,
+                    },
+                );
+            }
+        }
+        if got.len() == indexes.len() {
+            break;
+        }
+        if started.elapsed() > LAST_RUN_BOUND {
+            let missing: Vec<u16> = indexes
+                .iter()
+                .copied()
+                .filter(|i| !got.contains_key(i))
+                .collect();
+            return Err(format!(
+                "nodes {missing:?} reported no last_run for epoch {epoch} within {} s",
+                LAST_RUN_BOUND.as_secs()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let logs: BTreeMap<u16, PathBuf> = net
+        .status()
+        .nodes
+        .into_iter()
+        .map(|n| (n.index, n.log))
+        .collect();
+    for (i, run) in &mut got {
+        if let Some(log) = logs.get(i) {
+            run.protocol_ms = protocol_ms(log, start_line, epoch);
+        }
+    }
+    Ok(got.into_values().collect())
+}
+
+/// Milliseconds between the last `start_line` for `epoch` and the next `new shares
+/// stored (pending)` in a node's text log.
+fn protocol_ms(log: &Path, start_line: &str, epoch: u64) -> Option<u64> {
+    let text = std::fs::read_to_string(log).ok()?;
+    let tag = format!("epoch={epoch}");
+    let mut start = None;
+    let mut end = None;
+    for line in text.lines() {
+        let line = strip_ansi(line);
+        if !line.contains(&tag) {
+            continue;
+        }
+        if line.contains(start_line) {
+            start = timestamp_ms(&line);
+            end = None;
+        } else if line.contains("new shares stored (pending)") && start.is_some() {
+            end = timestamp_ms(&line);
+        }
+    }
+    end?.checked_sub(start?)
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Milliseconds since the epoch of a line's leading RFC 3339 UTC timestamp
+/// (`2026-12-04T18:50:00.123456Z`, tracing-subscriber's text format).
+fn timestamp_ms(line: &str) -> Option<u64> {
+    let ts = line.split_whitespace().next()?.strip_suffix('Z')?;
+    let (date, time) = ts.split_once('T')?;
+    let mut d = date.split('-').map(|x| x.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time.split(':');
+    let h: i64 = t.next()?.parse().ok()?;
+    let min: i64 = t.next()?.parse().ok()?;
+    let sec: f64 = t.next()?.parse().ok()?;
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + min * 60;
+    let total = secs as f64 * 1000.0 + sec * 1000.0;
+    (total >= 0.0).then_some(total as u64)
+}
+
+/// CPU seconds (user + system) of every running node process, by pid.
+fn nodes_cpu(net: &Devnet) -> Option<BTreeMap<u32, f64>> {
+    let tck = clock_ticks();
+    let mut out = BTreeMap::new();
+    for n in net.status().nodes {
+        let pid = n.pid?;
+        out.insert(pid, proc_cpu_ticks(pid)? as f64 / tck);
+    }
+    Some(out)
+}
+
+/// Sum over the processes in `after` of their CPU since `before` (a process absent from
+/// `before`, e.g. a node added since, counts from its start).
+fn cpu_delta(before: Option<BTreeMap<u32, f64>>, after: Option<BTreeMap<u32, f64>>) -> Option<f64> {
+    let (before, after) = (before?, after?);
+    Some(
+        after
+            .iter()
+            .map(|(pid, a)| a - before.get(pid).copied().unwrap_or(0.0))
+            .sum(),
+    )
+}
+
+/// utime + stime of `pid`, in clock ticks (`/proc/PID/stat` fields 14 and 15).
+fn proc_cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state): field k is f[k - 3].
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+/// `getconf CLK_TCK`, 100 if it cannot run (Linux's USER_HZ on every common target).
+fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|&v| v > 0.0)
+        .unwrap_or(100.0)
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// The last lines of every node log that say WARN or ERROR, and the tail of the first
+/// node's and anvil's logs, for a failed run.
+fn print_log_excerpts(dir: &Path) {
+    let nodes = dir.join("nodes");
+    let Ok(entries) = std::fs::read_dir(&nodes) else {
+        println!("   (no node logs in {})", nodes.display());
+        return;
+    };
+    let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    dirs.sort();
+    for d in dirs {
+        let log = d.join("node.log");
+        let Ok(text) = std::fs::read_to_string(&log) else {
+            continue;
+        };
+        let lines: Vec<String> = text.lines().map(strip_ansi).collect();
+        let bad: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+            .collect();
+        println!(
+            "   {}: {} lines, {} WARN/ERROR",
+            log.display(),
+            lines.len(),
+            bad.len()
+        );
+        for l in bad.iter().rev().take(3).rev() {
+            println!("     {}", truncate(l, 300));
+        }
+        if let Some(l) = lines.last() {
+            println!("     last: {}", truncate(l, 300));
+        }
+    }
+    println!("   (files kept in {})", dir.display());
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Both suites' DKG, all `n` parties in this thread, `runs` times: (process CPU, wall).
+fn in_process_dkg(n: u16, t: u16, runs: usize) -> Vec<(Duration, Duration)> {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(u64::from(n));
+    (0..runs)
+        .map(|_| {
+            let (cpu, wall) = (ProcessTime::now(), Instant::now());
+            let ok = sim::dkg::<Bls12381G1>(t, n, &mut rng).is_ok()
+                && sim::dkg::<Secp256k1>(t, n, &mut rng).is_ok();
+            if !ok {
+                eprintln!("network_dkg: in-process DKG n={n} t={t} failed");
+            }
+            (cpu.elapsed(), wall.elapsed())
+        })
+        .collect()
+}
+
+/// Both suites' reshare from `n` parties (threshold `t`) to `n + 1` (threshold
+/// `t_new`), every old party dealing, all in this thread, `runs` times.
+fn in_process_reshare(n: u16, t: u16, t_new: u16, runs: usize) -> Vec<(Duration, Duration)> {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(u64::from(n) + 1000);
+    let new = sim::committee(n + 1);
+    let bls = shares::<Bls12381G1>(t, n, &mut rng);
+    let secp = shares::<Secp256k1>(t, n, &mut rng);
+    (0..runs)
+        .map(|_| {
+            let (cpu, wall) = (ProcessTime::now(), Instant::now());
+            let b: Vec<_> = bls.iter().collect();
+            let s: Vec<_> = secp.iter().collect();
+            let ok = sim::reshare(&b, &new, t_new, &mut rng).is_ok()
+                && sim::reshare(&s, &new, t_new, &mut rng).is_ok();
+            if !ok {
+                eprintln!("network_dkg: in-process reshare {n}->{} failed", n + 1);
+            }
+            (cpu.elapsed(), wall.elapsed())
+        })
+        .collect()
+}
+
+fn shares<S: Suite>(t: u16, n: u16, rng: &mut rand_chacha::ChaCha20Rng) -> Vec<KeyShare<S>> {
+    sim::dkg::<S>(t, n, rng)
+        .map(|m| m.into_values().filter_map(|o| o.into_key_share()).collect())
+        .unwrap_or_default()
+}
+
+/// Median (lower middle for an even count) and p90 (nearest rank) of `v`.
+fn median_p90(mut v: Vec<f64>) -> Option<(f64, f64)> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let median = v[(v.len() - 1) / 2];
+    let rank = ((0.9 * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    Some((median, v[rank - 1]))
+}
+
+fn fmt_ms(v: Option<f64>) -> String {
+    v.map_or("–".into(), |v| format!("{v:.0}"))
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
+        _ => "–".into(),
+    }
+}
+
+fn print_table(rows: &[Row], runs: usize) {
+    println!();
+    println!("Genesis DKG, both suites, {runs} runs per size (per run: the slowest node). ms.");
+    println!("| n | t | ok runs | net duration_ms median | p90 | net protocol-only (log) median | in-process CPU, all n parties, 1 core, median | net ÷ in-process | net protocol-only ÷ in-process | node CPU, all processes, median | node CPU ÷ in-process | max attempts |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in rows {
+        let g = summarize(&r.genesis, &r.inproc);
+        println!(
+            "| {} | {} | {}/{} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.n,
+            r.t,
+            r.genesis.len(),
+            r.genesis.len() + r.failures.len(),
+            fmt_ms(g.dur.map(|x| x.0)),
+            fmt_ms(g.dur.map(|x| x.1)),
+            fmt_ms(g.proto),
+            fmt_ms(g.inproc),
+            ratio(g.dur.map(|x| x.0), g.inproc),
+            ratio(g.proto, g.inproc),
+            fmt_ms(g.cpu),
+            ratio(g.cpu, g.inproc),
+            g.attempts
+        );
+    }
+    if rows.iter().any(|r| r.inproc_reshare.is_some()) {
+        println!();
+        println!("Reshare n -> n+1 (one node added), both suites. ms.");
+        println!("| n -> n+1 | t -> t' | ok runs | net duration_ms median | p90 | net protocol-only (log) median | in-process CPU median | net ÷ in-process | net protocol-only ÷ in-process | node CPU median | node CPU ÷ in-process | max attempts |");
+        println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for r in rows {
+            let Some(ip) = &r.inproc_reshare else {
+                continue;
+            };
+            let g = summarize(&r.reshares, ip);
+            println!(
+                "| {} -> {} | {} -> {} | {}/{} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                r.n,
+                r.n + 1,
+                r.t,
+                threshold(r.n + 1),
+                r.reshares.len(),
+                r.genesis.len() + r.failures.len(),
+                fmt_ms(g.dur.map(|x| x.0)),
+                fmt_ms(g.dur.map(|x| x.1)),
+                fmt_ms(g.proto),
+                fmt_ms(g.inproc),
+                ratio(g.dur.map(|x| x.0), g.inproc),
+                ratio(g.proto, g.inproc),
+                fmt_ms(g.cpu),
+                ratio(g.cpu, g.inproc),
+                g.attempts
+            );
+        }
+    }
+    for r in rows {
+        for f in &r.failures {
+            println!("n={}: failed run: {f}", r.n);
+        }
+    }
+}
+
+struct Summary {
+    dur: Option<(f64, f64)>,
+    proto: Option<f64>,
+    cpu: Option<f64>,
+    inproc: Option<f64>,
+    attempts: u64,
+}
+
+fn summarize(net: &[NetRun], inproc: &[(Duration, Duration)]) -> Summary {
+    let ok: Vec<&NetRun> = net.iter().filter(|r| r.all_ok()).collect();
+    Summary {
+        dur: median_p90(ok.iter().map(|r| r.max_duration() as f64).collect()),
+        proto: median_p90(
+            ok.iter()
+                .filter_map(|r| r.max_protocol())
+                .map(|v| v as f64)
+                .collect(),
+        )
+        .map(|x| x.0),
+        cpu: median_p90(
+            ok.iter()
+                .filter_map(|r| r.node_cpu)
+                .map(|c| c * 1000.0)
+                .collect(),
+        )
+        .map(|x| x.0),
+        inproc: median_p90(inproc.iter().map(|s| s.0.as_secs_f64() * 1000.0).collect())
+            .map(|x| x.0),
+        attempts: net.iter().map(NetRun::max_attempts).max().unwrap_or(0),
+    }
+}
