@@ -21,7 +21,9 @@
 //!
 //! A payload goes out only when the peer is admitted by this node *and* has answered
 //! this node's Hello with `admitted: true`; otherwise the peer would drop it, since it
-//! may receive the payload before it has checked the Hello.
+//! may receive the payload before it has checked the Hello. A payload the peer drops
+//! (it closes the stream without an answer, as when its admission of this node
+//! expired) makes this node hold further payloads and send its Hello again.
 //!
 //! Every queue is bounded: the inbox ([`INBOX_CAPACITY`]), each peer's send queue
 //! ([`NetConfig::queue_per_peer`], oldest dropped), payloads in flight per peer

@@ -481,15 +481,33 @@ async fn admission_expiry__should_stop_delivery_until_a_fresh_hello() {
         must_eventually("expiry", || unix_now() >= until).await;
         assert!(!b.peer(&a.id).admitted);
         assert_eq!(b.peer(&a.id).verdict.as_deref(), Some("admission expired"));
+        // The same evidence would now be refused as too old.
+        b.admit.refuse(a.id, "evidence too old");
         // a does not know: it sends, b drops and counts.
         a.net.send(b.id, b"after expiry".to_vec()).unwrap();
         must_count(&b, "drop", |c| c.dropped_not_admitted == 1).await;
         b.assert_inbox_empty();
         must_count(&a, "a sees the failure", |c| c.send_failed == 1).await;
-        // A fresh Hello re-admits.
+        // The drop makes a ask again by itself; the refusal holds a's payloads.
+        must_eventually("a's hello re-checked and refused", || {
+            a.peer(&b.id).accepted_by_peer == Some(false)
+        })
+        .await;
+        assert_eq!(
+            a.peer(&b.id).peer_reason.as_deref(),
+            Some("evidence too old")
+        );
+        a.net.send(b.id, b"held".to_vec()).unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(a.peer(&b.id).queued, 1);
+        b.assert_inbox_empty();
+        assert_eq!(b.net.counters().dropped_not_admitted, 1);
+        // A fresh Hello re-admits, and the held payload goes.
+        b.admit.refuse.lock().unwrap().clear();
         b.admit.valid_for(a.id, 3600);
         a.net.set_hello(a.hello());
         must_eventually("re-admission", || b.peer(&a.id).admitted).await;
+        assert_eq!(b.must_receive().await, (a.id, b"held".to_vec()));
         a.net.send(b.id, b"fresh".to_vec()).unwrap();
         assert_eq!(b.must_receive().await, (a.id, b"fresh".to_vec()));
         b.assert_inbox_empty();

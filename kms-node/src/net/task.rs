@@ -548,6 +548,13 @@ impl Driver {
                 tracing::debug!(%peer, %error, "payload not acknowledged");
                 if let Some(entry) = state.entry_of(&peer) {
                     entry.in_flight.remove(&request_id);
+                    if matches!(error, OutboundFailure::Io(_)) && entry.accepted_us == Some(true) {
+                        // The peer closed the stream without an answer: it dropped the
+                        // payload, most likely because its admission of this node
+                        // lapsed. Hold further payloads and ask again (next tick).
+                        entry.accepted_us = None;
+                        entry.hello_retry_at = None;
+                    }
                     flush(&mut self.swarm, entry, now);
                 }
                 close_if_timeout(&mut self.swarm, peer, &error);
