@@ -287,6 +287,30 @@ async fn devnet_start_chain__should_deploy_approve_register_the_demo_app_and_wri
 }
 
 #[tokio::test]
+async fn devnet_start_nodes__should_name_the_log_of_a_node_that_exits() {
+    let dir = temp_dir("crash");
+    let bin = dir.join("crashing-kms-node");
+    std::fs::write(
+        &bin,
+        "#!/bin/sh\necho \"kms-node: config refused\" >&2\nexit 2\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut net = Devnet::start_chain(&options(&dir, &bin, 2, 2))
+        .await
+        .unwrap();
+    let e = net.start_nodes().await.unwrap_err();
+    assert_eq!(e.kind(), "node_start_failed", "{e}");
+    let m = e.to_string();
+    let log = net.dir().join("nodes/1/node.log");
+    assert!(m.contains(log.to_str().unwrap()), "{m}");
+    assert!(m.contains("kms-node: config refused"), "{m}");
+    assert!(!net.status().nodes[0].running);
+    net.down().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
 async fn devnet_handle__should_kill_its_processes_when_dropped_and_not_when_detached() {
     let dir = temp_dir("drop");
     let bin = fake_node_bin(&dir);

@@ -40,17 +40,22 @@ impl ProcessId {
 
 /// The start time of the live (not zombie) process `pid`, `None` if there is none.
 pub fn start_time(pid: u32) -> Option<u64> {
+    stat(pid)
+        .filter(|(zombie, _)| !zombie)
+        .map(|(_, start)| start)
+}
+
+/// Whether process `pid` is a zombie (or dying), and its start time.
+fn stat(pid: u32) -> Option<(bool, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // `pid (comm) state ppid …`: comm may hold spaces and parentheses, so split after
     // the last ')'. The fields after it start at field 3 (state).
     let (_, rest) = stat.rsplit_once(')')?;
     let mut fields = rest.split_whitespace();
     let state = fields.next()?;
-    if state == "Z" || state == "X" {
-        return None;
-    }
     // Field 22 is the 20th after the state (field 3).
-    fields.nth(18)?.parse().ok()
+    let start = fields.nth(18)?.parse().ok()?;
+    Some((state == "Z" || state == "X", start))
 }
 
 /// Starts `program ARGS` in its own process group, stdin closed, stdout and stderr
@@ -82,8 +87,10 @@ pub fn spawn(program: &Path, args: &[&str], log: &Path) -> Result<(Child, Proces
         .spawn()
         .map_err(|e| process_error(format!("cannot start {}: {e}", program.display())))?;
     let pid = child.id();
-    match start_time(pid) {
-        Some(start) => Ok((child, ProcessId { pid, start })),
+    // A process that exited at once is still ours (a zombie until reaped): the caller
+    // sees it dead and reports it with its log.
+    match stat(pid) {
+        Some((_, start)) => Ok((child, ProcessId { pid, start })),
         None => {
             let status = child.wait().ok();
             Err(process_error(format!(
