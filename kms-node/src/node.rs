@@ -11,3 +11,4 @@ pub mod identity;
 pub mod router;
 pub mod admit;
 pub mod daemon;
+pub mod repair;

@@ -95,6 +95,9 @@ impl AllowPeers for NoPeers {
 }
 
 struct Node {
+    id: NodeId,
+    key: SigningKey,
+    task: tokio::task::JoinHandle<()>,
     status: watch::Receiver<Status>,
     store: Arc<Mutex<MemoryShareStore>>,
     _watcher: ChainWatcher,
@@ -161,56 +164,71 @@ fn start_nodes(n: u8, links: &MemoryLinks, chain: &FakeGovernance) -> Vec<Node> 
     members
         .into_iter()
         .map(|(id, key)| {
-            let router = Router::new();
-            links.add(id, router.clone());
-            let watcher = ChainWatcher::spawn(
-                chain.clone(),
-                WatchConfig {
-                    confirmation_depth: 1,
-                    poll_interval: Duration::from_millis(50),
-                    max_head_age: Duration::from_secs(30),
-                },
-            );
-            let (status_tx, status) = watch::channel(Status::new(hex::encode(id), true));
             let store = Arc::new(Mutex::new(MemoryShareStore::default()));
-            let dir = tempfile::tempdir().unwrap();
-            let manager = EpochManager {
-                ctx: DkgContext {
-                    me: id,
-                    signer: Arc::new(key),
-                    router,
-                    link: links.link(id),
-                    policy: RetryPolicy {
-                        max_attempts: 3,
-                        deadlines: Deadlines {
-                            round: Duration::from_secs(1),
-                            attempt: Duration::from_secs(8),
-                        },
-                        exclude_silent: false,
-                    },
-                },
-                store: Arc::clone(&store),
-                confirm: Arc::new(FakeConfirm {
-                    chain: chain.clone(),
-                    me: id,
-                    seen: Arc::clone(&seen),
-                }),
-                data_dir: dir.path().to_path_buf(),
-                status: status_tx,
-                metrics: Arc::new(Metrics::new()),
-                peers: Arc::new(NoPeers),
-                max_head_age: Duration::from_secs(30),
-                grace: Duration::from_secs(1),
-            };
-            tokio::spawn(manager.run(watcher.subscribe()));
-            Node {
-                status,
-                store,
-                _watcher: watcher,
-                _dir: dir,
-            }
+            spawn_node(id, key, store, links, chain, &seen)
         })
         .collect()
+}
+
+/// Starts node `id`'s manager (again, for a restart) on `store`.
+fn spawn_node(
+    id: NodeId,
+    key: SigningKey,
+    store: Arc<Mutex<MemoryShareStore>>,
+    links: &MemoryLinks,
+    chain: &FakeGovernance,
+    seen: &Confirmations,
+) -> Node {
+    let router = Router::new();
+    links.add(id, router.clone());
+    let watcher = ChainWatcher::spawn(
+        chain.clone(),
+        WatchConfig {
+            confirmation_depth: 1,
+            poll_interval: Duration::from_millis(50),
+            max_head_age: Duration::from_secs(30),
+        },
+    );
+    let (status_tx, status) = watch::channel(Status::new(hex::encode(id), true));
+    let dir = tempfile::tempdir().unwrap();
+    let manager = EpochManager {
+        ctx: DkgContext {
+            me: id,
+            signer: Arc::new(key.clone()),
+            router,
+            link: links.link(id),
+            policy: RetryPolicy {
+                max_attempts: 3,
+                deadlines: Deadlines {
+                    round: Duration::from_secs(1),
+                    attempt: Duration::from_secs(8),
+                },
+                exclude_silent: false,
+            },
+        },
+        store: Arc::clone(&store),
+        confirm: Arc::new(FakeConfirm {
+            chain: chain.clone(),
+            me: id,
+            seen: Arc::clone(seen),
+        }),
+        data_dir: dir.path().to_path_buf(),
+        status: status_tx,
+        metrics: Arc::new(Metrics::new()),
+        peers: Arc::new(NoPeers),
+        max_head_age: Duration::from_secs(30),
+        grace: Duration::from_secs(1),
+    };
+    let task = tokio::spawn(manager.run(watcher.subscribe()));
+    Node {
+        id,
+        key,
+        status,
+        store,
+        task,
+        _watcher: watcher,
+        _dir: dir,
+    }
 }
 
 /// Mines a block every 50 ms so the head keeps moving.
@@ -355,5 +373,36 @@ async fn cluster_reshare__should_keep_the_group_keys_through_a_join_and_a_middle
     })
     .await
     .expect("members erase the previous epoch after the grace window");
+    miner.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_repair__should_rebuild_a_restarted_members_lost_shares_from_the_others() {
+    let links = MemoryLinks::default();
+    let chain = FakeGovernance::new(now());
+    let miner = keep_mining(&chain);
+    let mut nodes = start(4, 3, &links, &chain);
+    wait_serving(&mut nodes, 1).await;
+    let before = nodes[1].status.borrow().epoch.clone().unwrap();
+    // Node 2 stops and loses its storage; it restarts with the same identity.
+    let lost = nodes.remove(1);
+    lost.task.abort();
+    let empty = Arc::new(Mutex::new(MemoryShareStore::default()));
+    let mut restarted = spawn_node(
+        lost.id,
+        lost.key.clone(),
+        Arc::clone(&empty),
+        &links,
+        &chain,
+        &Arc::default(),
+    );
+    wait_serving(std::slice::from_mut(&mut restarted), 1).await;
+    let s = restarted.status.borrow().clone();
+    assert_eq!(s.epoch.unwrap(), before);
+    assert_eq!(s.last_run.unwrap().kind, "repair");
+    assert_eq!(
+        empty.lock().unwrap().active_epochs().unwrap(),
+        vec![Epoch(1)]
+    );
     miner.abort();
 }

@@ -122,7 +122,7 @@ impl DkgContext {
     }
 }
 
-fn index(i: usize) -> Result<PartyIndex, Error> {
+pub(super) fn index(i: usize) -> Result<PartyIndex, Error> {
     u16::try_from(i + 1)
         .ok()
         .and_then(PartyIndex::new)
@@ -236,7 +236,7 @@ fn epoch_keys(
     }))
 }
 
-fn secp_compressed(p: &SecpPublicKeys) -> Result<[u8; 33], Error> {
+pub(super) fn secp_compressed(p: &SecpPublicKeys) -> Result<[u8; 33], Error> {
     p.group_key()
         .serialize()
         .ok()
@@ -272,7 +272,10 @@ pub struct OldShares<'a> {
     pub secp: &'a SecpKeyShare,
 }
 
-fn identity(keys: &BTreeMap<NodeId, Vec<u8>>, id: &NodeId) -> Result<VerifyingKey, Error> {
+pub(super) fn identity(
+    keys: &BTreeMap<NodeId, Vec<u8>>,
+    id: &NodeId,
+) -> Result<VerifyingKey, Error> {
     keys.get(id)
         .and_then(|k| <[u8; 32]>::try_from(k.as_slice()).ok())
         .and_then(|k| VerifyingKey::from_bytes(&k).ok())
@@ -317,39 +320,64 @@ async fn old_public_keys<S: Suite>(
         Arc::clone(&ctx.link),
     );
     if let Some(pk) = mine {
-        let bytes = dkg::wire::encode(pk).map_err(|e| Error::OldKeys(e.to_string()))?;
         let from = link
             .mine()
             .iter()
             .find(|p| matches!(p, Peer::Dealer(_)))
             .copied()
             .ok_or(Error::NotMember(c.epoch))?;
+        let mut joining = Vec::new();
         for (pos, id) in c.new_members.iter().enumerate() {
             if !c.old_members.contains(id) {
-                let _ = crate::protocol::driver::SendToPeer::send(
-                    &link,
-                    from,
-                    Some(Peer::Receiver(index(pos)?)),
-                    dkg::step::Channel::Authenticated,
-                    &bytes,
-                );
+                joining.push(Peer::Receiver(index(pos)?));
             }
         }
+        send_public_keys(&link, from, &joining, pk)?;
         return Ok(pk.clone());
     }
-    // At most t_old - 1 old members lie, so t_old identical copies include an honest one.
-    let need = usize::from(c.old_threshold);
+    collect_public_keys(&mut inbox, c.old_threshold, ctx.policy.deadlines.attempt).await
+}
+
+/// Sends `pk` as `from` to each of `to`.
+pub(super) fn send_public_keys<S: Suite>(
+    link: &super::router::SessionLink,
+    from: Peer,
+    to: &[Peer],
+    pk: &dkg::keys::PublicKeys<S>,
+) -> Result<(), Error> {
+    let bytes = dkg::wire::encode(pk).map_err(|e| Error::OldKeys(e.to_string()))?;
+    for peer in to {
+        let _ = crate::protocol::driver::SendToPeer::send(
+            link,
+            from,
+            Some(*peer),
+            dkg::step::Channel::Authenticated,
+            &bytes,
+        );
+    }
+    Ok(())
+}
+
+/// The first public keys that `threshold` distinct dealers sent byte for byte (at most
+/// `threshold - 1` of them lie, so such a value includes an honest copy), within
+/// `deadline`.
+pub(super) async fn collect_public_keys<S: Suite>(
+    inbox: &mut super::router::SessionInbox,
+    threshold: u16,
+    deadline: std::time::Duration,
+) -> Result<dkg::keys::PublicKeys<S>, Error> {
+    let need = usize::from(threshold);
     let mut copies: BTreeMap<Vec<u8>, BTreeSet<Peer>> = BTreeMap::new();
-    let deadline = tokio::time::Instant::now() + ctx.policy.deadlines.attempt;
+    let deadline = tokio::time::Instant::now() + deadline;
     loop {
         let next = tokio::time::timeout_at(
             deadline,
-            crate::protocol::driver::ReceiveFromPeer::recv(&mut inbox),
+            crate::protocol::driver::ReceiveFromPeer::recv(inbox),
         )
         .await
         .map_err(|_| {
             Error::OldKeys(format!(
-                "fewer than {need} old members sent the old public keys in time"
+                "fewer than {need} members sent the committee's public keys in time"
             ))
         })?
         .ok_or(Error::OldKeys("session closed".into()))?;
@@ -362,8 +390,10 @@ async fn old_public_keys<S: Suite>(
         if senders.len() >= need {
             let pk: dkg::keys::PublicKeys<S> =
                 dkg::wire::decode(&bytes).map_err(|e| Error::OldKeys(e.to_string()))?;
-            if pk.threshold() != c.old_threshold {
-                return Err(Error::OldKeys("old threshold disagrees".into()));
+            if pk.threshold() != threshold {
+                return Err(Error::OldKeys(
+                    "the threshold disagrees with the chain".into(),
+                ));
             }
             return Ok(pk);
         }
@@ -486,7 +516,7 @@ pub async fn reshare(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(non_snake_case, clippy::unwrap_used)]
 
     use std::time::Duration;
@@ -497,7 +527,7 @@ mod tests {
     use super::*;
     use crate::node::router::MemoryLinks;
 
-    fn cluster(n: u8) -> (MemoryLinks, Vec<DkgContext>, BTreeMap<NodeId, Vec<u8>>) {
+    pub(crate) fn cluster(n: u8) -> (MemoryLinks, Vec<DkgContext>, BTreeMap<NodeId, Vec<u8>>) {
         let links = MemoryLinks::default();
         let mut rng = ChaCha20Rng::seed_from_u64(7);
         let mut keys = BTreeMap::new();
@@ -527,7 +557,7 @@ mod tests {
         (links, ctxs, keys)
     }
 
-    async fn run_all(
+    pub(crate) async fn run_all(
         ctxs: Vec<DkgContext>,
         keys: BTreeMap<NodeId, Vec<u8>>,
         t: u16,

@@ -6,7 +6,9 @@
 //!
 //! A committee change (join, leave, replacement, upgrade) is a reshare from the active
 //! committee to the pending one ([`super::dkg_run::reshare`]); a member that leaves
-//! deals and confirms nothing. Not built yet (issue 10 notes): repair of lost storage.
+//! deals and confirms nothing. A member of the active epoch without shares on disk
+//! rebuilds them from the others ([`super::repair`]); every serving member answers
+//! such requests.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -19,7 +21,9 @@ use tokio::sync::{mpsc, watch};
 
 use super::confirm::ConfirmEpoch;
 use super::dkg_run::{genesis, reshare, Change, Committee, DkgContext, EpochKeys, OldShares};
+use super::repair::{help, recover, RepairEpoch, Requests};
 use super::router::NodeId;
+use crate::chain::watcher::AutoAbort;
 use crate::chain::watcher::ChainState;
 use crate::chain::GovernanceView;
 use crate::ops::metrics::Metrics;
@@ -125,6 +129,10 @@ where
         let mut serving: Option<u64> = None;
         // Epochs whose shares are erased at the given instant (a later epoch is active).
         let mut retiring: BTreeMap<u64, Instant> = BTreeMap::new();
+        // The repair of this node's lost shares, and the task answering other
+        // members' repair requests for the epoch it serves.
+        let mut repairing: Option<AutoAbort<()>> = None;
+        let mut _helping: Option<AutoAbort<()>> = None;
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
         loop {
             tokio::select! {
@@ -176,10 +184,29 @@ where
             }
             if let Some(a) = &view.active {
                 if serving != Some(a.number) && a.committee.contains(&manager.ctx.me) {
-                    match manager.activate(a.number, &a.keys) {
-                        Ok(()) => serving = Some(a.number),
-                        Err(e) => {
-                            tracing::error!(epoch = a.number, error = %e, "cannot serve the active epoch")
+                    if !manager.has_shares(a.number) {
+                        // Lost storage: rebuild the shares from the other members.
+                        if repairing.as_ref().is_none_or(|h| h.is_finished()) {
+                            let m = Arc::clone(&manager);
+                            let e = repair_epoch(a);
+                            repairing = Some(AutoAbort::spawn("repair", async move {
+                                m.repair(&e).await;
+                            }));
+                        }
+                    } else {
+                        match manager.activate(a.number, &a.keys) {
+                            Ok(()) => {
+                                serving = Some(a.number);
+                                // Help members that lost their storage.
+                                let m = Arc::clone(&manager);
+                                let e = repair_epoch(a);
+                                _helping = Some(AutoAbort::spawn("repair-helper", async move {
+                                    m.serve_repairs(e).await;
+                                }));
+                            }
+                            Err(e) => {
+                                tracing::error!(epoch = a.number, error = %e, "cannot serve the active epoch")
+                            }
                         }
                     }
                 }
@@ -415,6 +442,96 @@ where
         }
     }
 
+    /// Whether this node holds shares of `epoch` (active or pending).
+    fn has_shares(&self, epoch: u64) -> bool {
+        let store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        let found = |r: Result<zeroize::Zeroizing<Vec<u8>>, crate::storage::Error>| {
+            !matches!(r, Err(crate::storage::Error::NotFound { .. }))
+        };
+        found(store.load(Epoch(epoch), ShareKind::Bls))
+            || found(store.load_pending(Epoch(epoch), ShareKind::Bls))
+    }
+
+    /// Rebuilds this node's lost shares of the active epoch `e` and stores them.
+    async fn repair(&self, e: &RepairEpoch) {
+        let started = Instant::now();
+        tracing::warn!(
+            epoch = e.number,
+            "no shares for the active epoch on disk: repairing from the other members"
+        );
+        let result = match recover(&self.ctx, e, self.ctx.policy.max_attempts).await {
+            Ok((bls, secp)) => {
+                let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+                store
+                    .put_pending(Epoch(e.number), ShareKind::Bls, &bls.export_for_sealing())
+                    .and_then(|()| {
+                        store.put_pending(
+                            Epoch(e.number),
+                            ShareKind::Secp,
+                            &secp.export_for_sealing(),
+                        )
+                    })
+                    .and_then(|()| store.promote(Epoch(e.number)))
+                    .map_err(|err| err.to_string())
+            }
+            Err(err) => Err(err.to_string()),
+        };
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.metrics.record_run(
+            "repair",
+            result.is_ok(),
+            std::time::Duration::from_millis(duration_ms),
+        );
+        match &result {
+            Ok(()) => tracing::info!(epoch = e.number, "shares repaired"),
+            Err(err) => tracing::error!(epoch = e.number, error = %err, "repair failed"),
+        }
+        self.status.send_modify(|s| {
+            s.last_run = Some(RunStatus {
+                kind: "repair".into(),
+                epoch: e.number,
+                attempts: 1,
+                duration_ms,
+                outcome: if result.is_ok() { "ok" } else { "failed" }.into(),
+                culprits: Vec::new(),
+                error: result.as_ref().err().cloned(),
+            });
+        });
+    }
+
+    /// Answers repair requests of the other members of `e` while this node serves it.
+    async fn serve_repairs(self: Arc<Self>, e: RepairEpoch) {
+        let Some(me) = e
+            .committee
+            .iter()
+            .position(|id| *id == self.ctx.me)
+            .and_then(|p| u16::try_from(p + 1).ok())
+            .and_then(dkg::PartyIndex::new)
+        else {
+            return;
+        };
+        let Ok(mut requests) = Requests::open(&self.ctx, &e) else {
+            return;
+        };
+        while let Some((lost, request)) = requests.next(me).await {
+            let Ok((bls, secp)) = self.load_shares(e.number) else {
+                continue;
+            };
+            tracing::info!(
+                epoch = e.number,
+                lost = lost.get(),
+                "helping a member repair its shares"
+            );
+            let m = Arc::clone(&self);
+            let e = e.clone();
+            tokio::spawn(async move {
+                if let Err(err) = help(&m.ctx, &e, lost, &request, &bls, &secp).await {
+                    tracing::warn!(epoch = e.number, lost = lost.get(), error = %err, "repair help failed");
+                }
+            });
+        }
+    }
+
     /// This node's active shares of `epoch`, unsealed.
     fn load_shares(
         &self,
@@ -543,6 +660,15 @@ struct Progress<'a> {
     running: Option<u64>,
     /// Epochs whose run ended (true: confirmed).
     finished: &'a BTreeMap<u64, bool>,
+}
+
+fn repair_epoch(a: &crate::chain::ActiveEpoch) -> RepairEpoch {
+    RepairEpoch {
+        number: a.number,
+        threshold: a.threshold,
+        committee: a.committee.clone(),
+        group_keys: (a.keys.bls, a.keys.secp),
+    }
 }
 
 fn own_index(committee: &[NodeId], me: &NodeId) -> Option<u16> {
