@@ -311,6 +311,34 @@ async fn devnet_start_nodes__should_name_the_log_of_a_node_that_exits() {
 }
 
 #[tokio::test]
+async fn devnet_start_nodes__should_keep_the_registrations_that_succeeded_when_one_fails() {
+    let dir = temp_dir("partial");
+    let bin = fake_node_bin(&dir);
+    let mut net = Devnet::start_chain(&options(&dir, &bin, 3, 2))
+        .await
+        .unwrap();
+    let marker = net.dir().join("nodes/2/fake-wrong-operator");
+    std::fs::write(&marker, "").unwrap();
+    let e = net.start_nodes().await.unwrap_err();
+    assert_eq!(e.kind(), "bad_node_signature", "{e}");
+    let registered = |net: &Devnet| -> Vec<bool> {
+        net.status()
+            .nodes
+            .iter()
+            .map(|n| n.endpoint.is_some())
+            .collect()
+    };
+    assert_eq!(registered(&net), [true, false, true]);
+    // Fixed and restarted, node 2 is registered; the others are not sent again.
+    std::fs::remove_file(&marker).unwrap();
+    net.node_stop(2).unwrap();
+    net.node_start(2).await.unwrap();
+    assert_eq!(registered(&net), [true, true, true]);
+    net.down().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
 async fn devnet_handle__should_kill_its_processes_when_dropped_and_not_when_detached() {
     let dir = temp_dir("drop");
     let bin = fake_node_bin(&dir);
@@ -585,10 +613,17 @@ fn fake_kms_node() {
         .wallet(signer.clone())
         .connect_http(rpc.parse().unwrap());
     let chain_id = rt.block_on(provider.get_chain_id()).unwrap();
+    // A marker file next to the data dir makes this node sign for another operator
+    // (its registration is then refused).
+    let wrong_operator = data.parent().unwrap().join("fake-wrong-operator").exists();
     let reg = RegistrationRequest {
         chain_id,
         contract,
-        operator: s("node", "operator_address").parse().unwrap(),
+        operator: if wrong_operator {
+            Address::repeat_byte(0x77)
+        } else {
+            s("node", "operator_address").parse().unwrap()
+        },
         p2p_key: signer.address().to_vec(),
         noise_key: [vendor; 32],
         platform: NodePlatform::Simulated(vendor),

@@ -770,14 +770,24 @@ impl Devnet {
                 .map(|(_, client, reg, endpoint)| client.register_node(reg, endpoint)),
         )
         .await;
+        // Every success is recorded before the first failure is returned, so a retry
+        // (`kms devnet node start`) registers only what is left.
+        let mut first_error = None;
         for ((i, _, _, endpoint), r) in todo.iter().zip(results) {
-            let registered = r?;
-            if let Some(n) = self.state.node_mut(*i) {
-                n.endpoint = Some(endpoint.clone());
-                n.node_id = Some(alloy::hex::encode(registered.node_id));
+            match r {
+                Ok(registered) => {
+                    if let Some(n) = self.state.node_mut(*i) {
+                        n.endpoint = Some(endpoint.clone());
+                        n.node_id = Some(alloy::hex::encode(registered.node_id));
+                    }
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
             }
         }
-        self.dir.save(&self.state)
+        self.dir.save(&self.state)?;
+        first_error.map_or(Ok(()), Err)
     }
 
     async fn wait_active(&mut self) -> Result<()> {
