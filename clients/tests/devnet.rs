@@ -500,6 +500,11 @@ async fn devnet_up__should_run_genesis_and_stop_start_kill_add_nodes_with_a_stan
     for p in all {
         assert!(!p.is_alive(), "pid {} survived down", p.pid);
     }
+    // Node 3, killed by another kms, was reaped too: no zombie left in /proc.
+    assert!(
+        !Path::new(&format!("/proc/{}", p3.pid)).exists(),
+        "node 3 lingers as a zombie"
+    );
     assert!(!d.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -538,6 +538,11 @@ impl Devnet {
                 first_error.get_or_insert(e);
             }
         }
+        // Reap what another `kms` killed (`kms devnet node kill`), so nothing lingers as
+        // a zombie of this process.
+        for c in self.children.values_mut() {
+            let _ = c.try_wait();
+        }
         if let Some(e) = first_error {
             return Err(e);
         }
@@ -561,6 +566,9 @@ impl Devnet {
         self.refresh();
         for id in self.state.processes() {
             let _ = process::terminate(&id, self.children.get_mut(&id.pid), process::TERM_GRACE);
+        }
+        for c in self.children.values_mut() {
+            let _ = c.try_wait();
         }
         self.children.clear();
     }
