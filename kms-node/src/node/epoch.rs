@@ -387,19 +387,11 @@ where
         serde_json::from_str(&text).ok()
     }
 
+    /// Writes the epoch record (what this node confirms) and then the pending shares.
+    /// In this order a crash in between leaves a record without shares: the node then
+    /// confirms the values the others computed, and repairs its shares once the epoch
+    /// is active, instead of rerunning a DKG its peers have finished.
     fn store_pending(&self, epoch: u64, keys: &EpochKeys) -> Result<(), String> {
-        let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
-        store
-            .put_pending(Epoch(epoch), ShareKind::Bls, &keys.bls.export_for_sealing())
-            .and_then(|()| {
-                store.put_pending(
-                    Epoch(epoch),
-                    ShareKind::Secp,
-                    &keys.secp.export_for_sealing(),
-                )
-            })
-            .map_err(|e| e.to_string())?;
-        drop(store);
         let record = EpochRecord {
             transcript_hash: hex::encode(keys.transcript_hash),
             bls_group_pk: hex::encode(keys.bls_group_pk),
@@ -412,7 +404,18 @@ where
             &format!(".epoch-{epoch}.json.tmp"),
             &json,
         )
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+        let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        store
+            .put_pending(Epoch(epoch), ShareKind::Bls, &keys.bls.export_for_sealing())
+            .and_then(|()| {
+                store.put_pending(
+                    Epoch(epoch),
+                    ShareKind::Secp,
+                    &keys.secp.export_for_sealing(),
+                )
+            })
+            .map_err(|e| e.to_string())
     }
 
     /// Schedules the erasure of every stored epoch older than `active` a grace window
