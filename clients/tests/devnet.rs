@@ -581,6 +581,108 @@ fn kms_devnet_up__should_serve_in_the_foreground_until_ctrl_c_then_stop_everythi
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn kms_devnet_up__should_stop_what_it_started_when_interrupted() {
+    let dir = temp_dir("intr");
+    // A node that never reports its endpoints: `up` waits in start_nodes.
+    let bin = dir.join("silent-kms-node");
+    std::fs::write(&bin, "#!/bin/sh\nexec sleep 600\n").unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let d = dir.join("net");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_kms"))
+        .args([
+            "devnet",
+            "up",
+            "--nodes",
+            "2",
+            "--threshold",
+            "2",
+            "--block-time",
+            "200ms",
+        ])
+        .arg("--dir")
+        .arg(&d)
+        .arg("--node-bin")
+        .arg(&bin)
+        .arg("--json")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let kms_id = ProcessId {
+        pid: child.id(),
+        start: clients::sdk::devnet::process::start_time(child.id()).unwrap(),
+    };
+    struct Guard(PathBuf, ProcessId);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let _ = clients::sdk::devnet::process::kill(&self.1, None);
+            if let Ok(net) = Devnet::open(&self.0) {
+                let _ = net.down();
+            }
+        }
+    }
+    let _guard = Guard(d.clone(), kms_id);
+    // Wait until both nodes run.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let all = loop {
+        if let Ok(net) = Devnet::open(&d) {
+            let ps = net.state().processes();
+            if ps.len() == 3 && ps.iter().all(ProcessId::is_alive) {
+                break ps;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the nodes never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let sent = std::process::Command::new("kill")
+        .args(["-s", "INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["kind"].as_str(), Some("interrupted"), "{v}");
+    for p in &all {
+        assert!(!p.is_alive(), "pid {} survived the interruption", p.pid);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn kms_node_status__should_name_an_unreachable_node_and_a_missing_target() {
+    let (code, v) = kms::run(&["node", "status", "--node", "http://127.0.0.1:1"], &[]);
+    assert_eq!(
+        (code, v["error"]["kind"].as_str()),
+        (1, Some("node_unreachable")),
+        "{v}"
+    );
+    let (code, v) = kms::run(&["node", "status", "--node", "https://127.0.0.1:1"], &[]);
+    assert_eq!(
+        (code, v["error"]["kind"].as_str()),
+        (1, Some("node_unreachable")),
+        "{v}"
+    );
+    let (code, v) = kms::run(&["node", "status"], &[]);
+    assert_eq!(
+        (code, v["error"]["kind"].as_str()),
+        (1, Some("bad_input")),
+        "{v}"
+    );
+    // --index needs --devnet (a usage error, exit 2).
+    let (code, v) = kms::run(&["node", "status", "--index", "1"], &[]);
+    assert_eq!(
+        (code, v["error"]["kind"].as_str()),
+        (2, Some("usage")),
+        "{v}"
+    );
+}
+
 /// The stand-in kms-node (run by [`fake_node_bin`]'s script, never by `cargo test`):
 /// keeps a signer in its data dir, binds the configured listeners, writes
 /// `registration.json` and `endpoints.json` like kms-node, answers `GET /status`, and
