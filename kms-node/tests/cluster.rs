@@ -87,6 +87,42 @@ impl ConfirmEpoch for FakeConfirm {
     async fn chain_id(&self) -> Result<u64, String> {
         Ok(31337)
     }
+
+    async fn activate(
+        &self,
+        epoch: u64,
+        transcript_hash: [u8; 32],
+        bls: [u8; 48],
+        secp: [u8; 33],
+    ) -> Result<(), String> {
+        // The contract's deadline rule: at least min(n, 2t - 1) matching confirmations.
+        let all = self.seen.lock().unwrap().clone();
+        let mut result = Err("not enough confirmations".to_string());
+        self.chain.mine_with(now(), |state| {
+            let Some(p) = state.pending.clone().filter(|p| p.epoch == epoch) else {
+                return;
+            };
+            let same = p
+                .committee
+                .iter()
+                .filter(|id| all.get(&(epoch, **id)) == Some(&(transcript_hash, bls, secp)))
+                .count();
+            let needed = p.committee.len().min(2 * usize::from(p.threshold) - 1);
+            if now() > p.deadline && same >= needed {
+                state.active = Some(EpochInfo {
+                    status: EpochStatus::Active,
+                    activated_at: Some(now()),
+                    transcript_hash: Some(transcript_hash),
+                    bls_group_pk: Some(bls),
+                    secp_group_pk: Some(secp),
+                    ..p
+                });
+                state.pending = None;
+                result = Ok(());
+            }
+        });
+        result
+    }
 }
 
 struct NoPeers;
@@ -121,6 +157,11 @@ fn record(id: NodeId, p2p: [u8; 32], vendor: u8) -> NodeRecord {
 
 /// Proposes `committee` (node `i` is `[i; 32]`) with threshold `t` as epoch `epoch`.
 fn propose(chain: &FakeGovernance, epoch: u64, committee: &[u8], t: u16) {
+    propose_until(chain, epoch, committee, t, now() + 3600);
+}
+
+/// [`propose`] with the transition deadline `deadline` (unix seconds).
+fn propose_until(chain: &FakeGovernance, epoch: u64, committee: &[u8], t: u16, deadline: u64) {
     chain.mine_with(now(), |state| {
         state.pending = Some(EpochInfo {
             epoch,
@@ -133,7 +174,7 @@ fn propose(chain: &FakeGovernance, epoch: u64, committee: &[u8], t: u16) {
             bls_group_pk: None,
             secp_group_pk: None,
             confirmations: 0,
-            deadline: now() + 3600,
+            deadline,
             not_confirmed: vec![],
         });
     });
@@ -404,5 +445,19 @@ async fn cluster_repair__should_rebuild_a_restarted_members_lost_shares_from_the
         empty.lock().unwrap().active_epochs().unwrap(),
         vec![Epoch(1)]
     );
+    miner.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_deadline__should_activate_without_a_silent_member_once_the_deadline_passed() {
+    // n = 4, t = 2: min(n, 2t - 1) = 3 confirmations suffice after the deadline.
+    let links = MemoryLinks::default();
+    links.cut([4; 32]);
+    let chain = FakeGovernance::new(now());
+    let miner = keep_mining(&chain);
+    let mut nodes = start_nodes(4, &links, &chain);
+    propose_until(&chain, 1, &[1, 2, 3, 4], 2, now() + 2);
+    wait_serving(&mut nodes[..3], 1).await;
+    assert!(!nodes[3].status.borrow().serving);
     miner.abort();
 }

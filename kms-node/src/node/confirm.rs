@@ -30,6 +30,16 @@ pub trait ConfirmEpoch: Send + Sync {
 
     /// The chain id (the registration is signed over it).
     fn chain_id(&self) -> impl Future<Output = Result<u64, String>> + Send;
+
+    /// Activates `epoch` with these values after its deadline, when at least
+    /// `min(n, 2t - 1)` members confirmed them (DESIGN §6; anyone may call it).
+    fn activate(
+        &self,
+        epoch: u64,
+        transcript_hash: [u8; 32],
+        bls_group_pk: [u8; 48],
+        secp_group_pk: [u8; 33],
+    ) -> impl Future<Output = Result<(), String>> + Send;
 }
 
 /// [`ConfirmEpoch`] over JSON-RPC.
@@ -57,6 +67,38 @@ impl RpcConfirm {
     }
 }
 
+/// Sends `call` and waits for its receipt; the contract error `done_kind` means the
+/// effect is already there.
+async fn send<D: alloy::contract::CallDecoder>(
+    call: alloy::contract::CallBuilder<&DynProvider, D>,
+    what: &str,
+    done_kind: &str,
+) -> Result<(), String> {
+    let pending = match call.send().await {
+        Ok(p) => p,
+        Err(e) => {
+            return match decode_contract_error(&e) {
+                Some(c) if c.kind() == done_kind => Ok(()),
+                Some(c) => Err(format!("{what} refused: {c}")),
+                None => Err(format!("{what}: {e}")),
+            }
+        }
+    };
+    let receipt = pending
+        .with_timeout(Some(RECEIPT_TIMEOUT))
+        .get_receipt()
+        .await
+        .map_err(|e| format!("{what}: no receipt: {e}"))?;
+    if receipt.status() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} transaction {} reverted",
+            receipt.transaction_hash
+        ))
+    }
+}
+
 impl ConfirmEpoch for RpcConfirm {
     async fn confirm(
         &self,
@@ -71,29 +113,24 @@ impl ConfirmEpoch for RpcConfirm {
             Bytes::copy_from_slice(&bls_group_pk),
             Bytes::copy_from_slice(&secp_group_pk),
         );
-        let pending = match call.send().await {
-            Ok(p) => p,
-            Err(e) => {
-                return match decode_contract_error(&e) {
-                    Some(c) if c.kind() == "already_confirmed" => Ok(()),
-                    Some(c) => Err(format!("confirm refused: {c}")),
-                    None => Err(format!("confirm: {e}")),
-                }
-            }
-        };
-        let receipt = pending
-            .with_timeout(Some(RECEIPT_TIMEOUT))
-            .get_receipt()
-            .await
-            .map_err(|e| format!("confirm: no receipt: {e}"))?;
-        if receipt.status() {
-            Ok(())
-        } else {
-            Err(format!(
-                "confirm transaction {} reverted",
-                receipt.transaction_hash
-            ))
-        }
+        send(call, "confirm", "already_confirmed").await
+    }
+
+    async fn activate(
+        &self,
+        epoch: u64,
+        transcript_hash: [u8; 32],
+        bls_group_pk: [u8; 48],
+        secp_group_pk: [u8; 33],
+    ) -> Result<(), String> {
+        let call = self.gov.activate(
+            epoch,
+            FixedBytes(transcript_hash),
+            Bytes::copy_from_slice(&bls_group_pk),
+            Bytes::copy_from_slice(&secp_group_pk),
+        );
+        // Another member's activate may have landed first.
+        send(call, "activate", "wrong_epoch").await
     }
 
     async fn chain_id(&self) -> Result<u64, String> {

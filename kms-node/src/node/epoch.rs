@@ -65,6 +65,9 @@ pub trait AllowPeers: Send + Sync {
     fn allow(&self, members: Vec<Member>);
 }
 
+/// How often a member retries `activate` after a transition's deadline.
+const ACTIVATE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// What the node remembers about an epoch whose shares it holds
 /// (`<data_dir>/epoch-<n>.json`): the values it confirmed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +136,7 @@ where
         // members' repair requests for the epoch it serves.
         let mut repairing: Option<AutoAbort<()>> = None;
         let mut _helping: Option<AutoAbort<()>> = None;
+        let mut last_activate: Option<Instant> = None;
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
         loop {
             tokio::select! {
@@ -213,6 +217,22 @@ where
             }
             if let Some(a) = &view.active {
                 manager.retire(a.number, &mut retiring);
+            }
+            // After the deadline, any member may activate the pending epoch on the
+            // values at least min(n, 2t - 1) members confirmed (DESIGN §6): a member
+            // that never confirms delays the epoch only until then.
+            if let Some(p) = &view.pending {
+                let due = view.block.timestamp > p.deadline
+                    && finished.get(&p.number) == Some(&true)
+                    && last_activate.is_none_or(|t: Instant| t.elapsed() >= ACTIVATE_EVERY);
+                if due {
+                    if let Some(record) = manager.read_record(p.number) {
+                        last_activate = Some(Instant::now());
+                        let m = Arc::clone(&manager);
+                        let epoch = p.number;
+                        tokio::spawn(async move { m.activate_after_deadline(epoch, record).await });
+                    }
+                }
             }
             manager.publish_chain(
                 &state,
@@ -442,6 +462,17 @@ where
                     }
                 }
             }
+        }
+    }
+
+    /// Calls `activate` for `epoch` with the values this node confirmed.
+    async fn activate_after_deadline(&self, epoch: u64, record: EpochRecord) {
+        let Some((t, b, s)) = record_values(&record) else {
+            return;
+        };
+        match self.confirm.activate(epoch, t, b, s).await {
+            Ok(()) => tracing::info!(epoch, "deadline passed: activation sent"),
+            Err(e) => tracing::warn!(epoch, error = %e, "deadline passed: activation refused"),
         }
     }
 
