@@ -12,3 +12,5 @@ pub mod router;
 pub mod admit;
 pub mod daemon;
 pub mod repair;
+#[cfg(test)]
+mod proptests;

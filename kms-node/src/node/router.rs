@@ -297,6 +297,15 @@ impl SendToPeer for SessionLink {
 pub struct MemoryLinks {
     routers: Arc<Mutex<HashMap<NodeId, Router>>>,
     cut: Arc<Mutex<BTreeSet<NodeId>>>,
+    faults: Arc<Mutex<Option<Faults>>>,
+}
+
+/// Message loss and delay of [`MemoryLinks`] (seeded, so a failing case replays).
+#[cfg(any(test, feature = "testing"))]
+struct Faults {
+    rng: rand_chacha::ChaCha20Rng,
+    drop_per_mille: u32,
+    max_delay: std::time::Duration,
 }
 
 #[cfg(any(test, feature = "testing"))]
@@ -315,6 +324,18 @@ impl MemoryLinks {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(node);
+    }
+
+    /// From now on drops each message with probability `drop_per_mille / 1000` and
+    /// delays the others by up to `max_delay` (so they arrive reordered); `seed` makes it
+    /// repeatable. Delayed messages are delivered by tokio tasks.
+    pub fn set_faults(&self, seed: u64, drop_per_mille: u32, max_delay: std::time::Duration) {
+        use rand_chacha::rand_core::SeedableRng;
+        *self.faults.lock().unwrap_or_else(PoisonError::into_inner) = Some(Faults {
+            rng: rand_chacha::ChaCha20Rng::seed_from_u64(seed),
+            drop_per_mille,
+            max_delay,
+        });
     }
 
     /// The link of `from`.
@@ -352,7 +373,30 @@ impl PeerLink for MemoryLink {
             .get(to)
             .cloned()
             .ok_or_else(|| "unknown node".to_string())?;
-        router.deliver(self.from, &payload);
+        let fate = self
+            .links
+            .faults
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+            .map(|f| {
+                use rand_chacha::rand_core::RngCore;
+                let dropped = f.rng.next_u32() % 1000 < f.drop_per_mille;
+                let millis = u64::try_from(f.max_delay.as_millis()).unwrap_or(u64::MAX);
+                let delay = f.rng.next_u64() % millis.saturating_add(1);
+                (dropped, std::time::Duration::from_millis(delay))
+            });
+        match fate {
+            Some((true, _)) => {}
+            Some((false, delay)) if !delay.is_zero() => {
+                let from = self.from;
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    router.deliver(from, &payload);
+                });
+            }
+            _ => router.deliver(self.from, &payload),
+        }
         Ok(())
     }
 }
