@@ -517,7 +517,7 @@ pub async fn reshare(
 
 #[cfg(test)]
 pub(crate) mod tests {
-    #![allow(non_snake_case, clippy::unwrap_used)]
+    #![allow(non_snake_case, clippy::unwrap_used, clippy::panic)]
 
     use std::time::Duration;
 
@@ -618,13 +618,31 @@ pub(crate) mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn reshare__should_keep_the_group_keys_when_a_middle_member_leaves_and_one_joins() {
-        // Genesis among 1..=4 (t = 3), then [1, 2, 3, 4] -> [1, 3, 4, 5] (t' = 3).
-        let (links, ctxs, keys) = cluster(5);
+        reshare_1234_to_1345(false).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reshare__should_complete_without_a_dealer_that_goes_silent() {
+        // The leaving dealer 2 is cut off: the three others (t_old = 3) still deal, and
+        // every new member leaves 2 out of QUAL.
+        reshare_1234_to_1345(true).await;
+    }
+
+    /// Genesis among 1..=4 (t = 3), then [1, 2, 3, 4] -> [1, 3, 4, 5] (t' = 3); with
+    /// `cut`, dealer 2 is cut off after the genesis.
+    async fn reshare_1234_to_1345(cut: bool) {
+        let (links, mut ctxs, keys) = cluster(5);
+        for c in &mut ctxs {
+            c.policy.deadlines.round = Duration::from_millis(500);
+        }
         let old_members: Vec<NodeId> = (1..=4u8).map(|i| [i; 32]).collect();
         let genesis_ctxs: Vec<DkgContext> = ctxs[..4].to_vec();
         let genesis = run_all(genesis_ctxs, keys.clone(), 3).await;
         let genesis: Vec<EpochKeys> = genesis.into_iter().map(|r| r.unwrap()).collect();
         let group = (genesis[0].bls_group_pk, genesis[0].secp_group_pk);
+        if cut {
+            links.cut([2; 32]);
+        }
         let new_members: Vec<NodeId> = [1u8, 3, 4, 5].iter().map(|i| [*i; 32]).collect();
         let genesis = Arc::new(genesis);
         let tasks: Vec<_> = ctxs
@@ -657,11 +675,22 @@ pub(crate) mod tests {
             .collect();
         let mut out = Vec::new();
         for t in tasks {
-            out.push(t.await.unwrap().unwrap());
+            match t.await.unwrap() {
+                Ok(r) => out.push(r),
+                // The cut-off dealer cannot finish.
+                Err(_) if cut && out.len() == 1 => out.push(None),
+                Err(e) => panic!("{e}"),
+            }
         }
         drop(links);
         // Node 2 left: no share. The others hold shares at their new index.
         assert!(out[1].is_none());
+        if cut {
+            for k in [0usize, 2, 3, 4] {
+                let d = &out[k].as_ref().unwrap().disqualified;
+                assert!(d.contains(&2), "{d:?}");
+            }
+        }
         for (k, new_index) in [(0usize, 1u16), (2, 2), (3, 3), (4, 4)] {
             let r = out[k].as_ref().unwrap();
             assert_eq!((r.bls_group_pk, r.secp_group_pk), group);
