@@ -54,6 +54,9 @@ type Res<T> = Result<T, String>;
 /// confirmation receipts may still be on their way) or, for a reshare, once proposed.
 const LAST_RUN_BOUND: Duration = Duration::from_secs(120);
 
+/// How long the idle CPU rate of the nodes is measured before each run.
+const IDLE_WINDOW: Duration = Duration::from_secs(5);
+
 /// The bound on one `/status` request.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -119,8 +122,12 @@ fn parse_args() -> Res<Args> {
             other => return Err(format!("unknown argument {other} (try --help)")),
         }
     }
-    if runs == 0 || sizes.iter().any(|&n| !(2..=63).contains(&n)) {
-        return Err("--runs must be at least 1 and every size 2 to 63".into());
+    // The contract takes committees of up to 64; a reshare adds one node.
+    let largest = if reshare { 63 } else { 64 };
+    if runs == 0 || sizes.iter().any(|&n| !(2..=largest).contains(&n)) {
+        return Err(format!(
+            "--runs must be at least 1 and every size 2 to {largest}"
+        ));
     }
     let node_bin = match node_bin {
         Some(p) => p,
@@ -173,8 +180,19 @@ struct NodeRun {
     duration_ms: u64,
     attempts: u64,
     outcome: String,
-    /// From its log: protocol start to shares stored.
-    protocol_ms: Option<u64>,
+    /// From its log.
+    log: Option<LogTimes>,
+}
+
+/// Timestamps (ms since 1970) of one run in a node's log.
+#[derive(Debug, Clone, Copy)]
+struct LogTimes {
+    /// `genesis DKG starting` / `reshare starting`.
+    start: u64,
+    /// `new shares stored (pending)`: both suites done.
+    stored: u64,
+    /// `confirmed on chain`: its confirmation has its receipt.
+    confirmed: Option<u64>,
 }
 
 /// One network run (genesis or reshare), over all its nodes.
@@ -183,6 +201,8 @@ struct NetRun {
     nodes: Vec<NodeRun>,
     /// CPU seconds of all node processes over the run.
     node_cpu: Option<f64>,
+    /// What they would have spent idle over the same time (rate measured before).
+    idle_cpu: Option<f64>,
     /// Wall time seen from here: proposal to the last node's `last_run`.
     outside: Duration,
 }
@@ -191,8 +211,34 @@ impl NetRun {
     fn max_duration(&self) -> u64 {
         self.nodes.iter().map(|n| n.duration_ms).max().unwrap_or(0)
     }
+    fn logs(&self) -> Option<Vec<LogTimes>> {
+        self.nodes.iter().map(|n| n.log).collect()
+    }
+    /// The slowest node's start-to-stored time.
     fn max_protocol(&self) -> Option<u64> {
-        self.nodes.iter().map(|n| n.protocol_ms).max().flatten()
+        self.logs()?
+            .iter()
+            .map(|l| l.stored.saturating_sub(l.start))
+            .max()
+    }
+    /// The first node's start to the last node's stored shares.
+    fn span(&self) -> Option<u64> {
+        let l = self.logs()?;
+        let first = l.iter().map(|l| l.start).min()?;
+        Some(l.iter().map(|l| l.stored).max()?.saturating_sub(first))
+    }
+    /// The slowest stored-to-confirmed time.
+    fn max_confirm(&self) -> Option<u64> {
+        self.logs()?
+            .iter()
+            .map(|l| l.confirmed.map(|c| c.saturating_sub(l.stored)))
+            .collect::<Option<Vec<u64>>>()?
+            .into_iter()
+            .max()
+    }
+    /// Node CPU minus the idle estimate.
+    fn work_cpu(&self) -> Option<f64> {
+        Some(self.node_cpu? - self.idle_cpu.unwrap_or(0.0))
     }
     fn max_attempts(&self) -> u64 {
         self.nodes.iter().map(|n| n.attempts).max().unwrap_or(0)
@@ -326,15 +372,29 @@ fn ms(d: Duration) -> u64 {
 fn report_run(what: &str, r: &NetRun) {
     let mut d: Vec<u64> = r.nodes.iter().map(|n| n.duration_ms).collect();
     d.sort_unstable();
+    let opt = |v: Option<u64>| v.map_or("?".to_string(), |v| format!("{v} ms"));
+    let outcomes = if r.all_ok() {
+        "all ok".to_string()
+    } else {
+        format!(
+            "{:?}",
+            r.nodes
+                .iter()
+                .map(|n| n.outcome.as_str())
+                .collect::<Vec<_>>()
+        )
+    };
     println!(
-        "   {what}: duration_ms min {} median {} max {}; protocol-only (log) max {}; attempts max {}; outcomes {}; node cpu {}; seen from here {:.1} s",
+        "   {what}: duration_ms min {} median {} max {}; log: protocol max {}, span first start to last stored {}, stored to confirmed max {}; attempts max {}; outcomes {outcomes}; node cpu {} (idle estimate {}); seen from here {:.1} s",
         d.first().copied().unwrap_or(0),
         d.get(d.len() / 2).copied().unwrap_or(0),
         d.last().copied().unwrap_or(0),
-        r.max_protocol().map_or("?".into(), |v| format!("{v} ms")),
+        opt(r.max_protocol()),
+        opt(r.span()),
+        opt(r.max_confirm()),
         r.max_attempts(),
-        if r.all_ok() { "all ok".to_string() } else { format!("{:?}", r.nodes.iter().map(|n| n.outcome.as_str()).collect::<Vec<_>>()) },
         r.node_cpu.map_or("?".into(), |c| format!("{c:.2} s")),
+        r.idle_cpu.map_or("?".into(), |c| format!("{c:.2} s")),
         r.outside.as_secs_f64()
     );
 }
@@ -356,7 +416,8 @@ async fn one_run(args: &Args, n: u16, t: u16, dir: &Path) -> Res<(NetRun, Option
         .map_err(|e| format!("start_nodes: {e}"))?;
     let t1 = Instant::now();
     let indexes: Vec<u16> = net.status().nodes.iter().map(|n| n.index).collect();
-    let cpu0 = nodes_cpu(&net);
+    let idle = idle_rate(&net).await;
+    let (cpu0, t2) = (nodes_cpu(&net), Instant::now());
     net.run_genesis()
         .await
         .map_err(|e| format!("run_genesis: {e}"))?;
@@ -364,7 +425,8 @@ async fn one_run(args: &Args, n: u16, t: u16, dir: &Path) -> Res<(NetRun, Option
     let genesis = NetRun {
         nodes,
         node_cpu: cpu_delta(cpu0, nodes_cpu(&net)),
-        outside: t1.elapsed(),
+        idle_cpu: idle.map(|r| r * t2.elapsed().as_secs_f64()),
+        outside: t2.elapsed(),
     };
     println!(
         "   chain + {n} nodes started in {:.1} s, genesis active and reported {:.1} s later",
@@ -397,6 +459,7 @@ async fn reshare_run(net: &mut Devnet, n: u16) -> Res<NetRun> {
             .map_err(|e| e.to_string())
     };
     let (first, second) = (voter(1)?, voter(2)?);
+    let idle = idle_rate(net).await;
     let cpu0 = nodes_cpu(net);
     let started = Instant::now();
     let proposal = Proposal::Committee(CommitteeChange {
@@ -418,6 +481,7 @@ async fn reshare_run(net: &mut Devnet, n: u16) -> Res<NetRun> {
     Ok(NetRun {
         nodes,
         node_cpu: cpu_delta(cpu0, nodes_cpu(net)),
+        idle_cpu: idle.map(|r| r * started.elapsed().as_secs_f64()),
         outside: started.elapsed(),
     })
 }
@@ -452,7 +516,7 @@ async fn collect_last_runs(
                         duration_ms: lr["duration_ms"].as_u64().unwrap_or(0),
                         attempts: lr["attempts"].as_u64().unwrap_or(0),
                         outcome: lr["outcome"].as_str().unwrap_or("?").to_owned(),
-                        protocol_ms: None,
+                        log: None,
                     },
                 );
             }
@@ -481,32 +545,37 @@ async fn collect_last_runs(
         .collect();
     for (i, run) in &mut got {
         if let Some(log) = logs.get(i) {
-            run.protocol_ms = protocol_ms(log, start_line, epoch);
+            run.log = log_times(log, start_line, epoch);
         }
     }
     Ok(got.into_values().collect())
 }
 
-/// Milliseconds between the last `start_line` for `epoch` and the next `new shares
-/// stored (pending)` in a node's text log.
-fn protocol_ms(log: &Path, start_line: &str, epoch: u64) -> Option<u64> {
+/// The timestamps of the last run for `epoch` in a node's text log: the last
+/// `start_line`, then `new shares stored (pending)` and `confirmed on chain`.
+fn log_times(log: &Path, start_line: &str, epoch: u64) -> Option<LogTimes> {
     let text = std::fs::read_to_string(log).ok()?;
     let tag = format!("epoch={epoch}");
-    let mut start = None;
-    let mut end = None;
+    let (mut start, mut stored, mut confirmed) = (None, None, None);
     for line in text.lines() {
         let line = strip_ansi(line);
-        if !line.contains(&tag) {
+        if !line.split_whitespace().any(|w| w == tag) {
             continue;
         }
         if line.contains(start_line) {
             start = timestamp_ms(&line);
-            end = None;
+            (stored, confirmed) = (None, None);
         } else if line.contains("new shares stored (pending)") && start.is_some() {
-            end = timestamp_ms(&line);
+            stored = timestamp_ms(&line);
+        } else if line.contains("confirmed on chain") && stored.is_some() {
+            confirmed = timestamp_ms(&line);
         }
     }
-    end?.checked_sub(start?)
+    Some(LogTimes {
+        start: start?,
+        stored: stored?,
+        confirmed,
+    })
 }
 
 fn strip_ansi(s: &str) -> String {
@@ -548,6 +617,15 @@ fn timestamp_ms(line: &str) -> Option<u64> {
     let secs = days * 86_400 + h * 3600 + min * 60;
     let total = secs as f64 * 1000.0 + sec * 1000.0;
     (total >= 0.0).then_some(total as u64)
+}
+
+/// The CPU all node processes spend per second while nothing runs (chain polling,
+/// keep-alives), over [`IDLE_WINDOW`].
+async fn idle_rate(net: &Devnet) -> Option<f64> {
+    let before = nodes_cpu(net);
+    let started = Instant::now();
+    tokio::time::sleep(IDLE_WINDOW).await;
+    Some(cpu_delta(before, nodes_cpu(net))? / started.elapsed().as_secs_f64())
 }
 
 /// CPU seconds (user + system) of every running node process, by pid.
@@ -711,55 +789,33 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
 
 fn print_table(rows: &[Row], runs: usize) {
     println!();
-    println!("Genesis DKG, both suites, {runs} runs per size (per run: the slowest node). ms.");
-    println!("| n | t | ok runs | net duration_ms median | p90 | net protocol-only (log) median | in-process CPU, all n parties, 1 core, median | net ÷ in-process | net protocol-only ÷ in-process | node CPU, all processes, median | node CPU ÷ in-process | max attempts |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("Genesis DKG, both suites, {runs} runs per size; per run the slowest node; medians over the runs (p90: nearest rank); ms.");
+    table_header();
     for r in rows {
         let g = summarize(&r.genesis, &r.inproc);
-        println!(
-            "| {} | {} | {}/{} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            r.n,
-            r.t,
+        table_row(
+            &format!("{}", r.n),
+            &format!("{}", r.t),
             r.genesis.len(),
             r.genesis.len() + r.failures.len(),
-            fmt_ms(g.dur.map(|x| x.0)),
-            fmt_ms(g.dur.map(|x| x.1)),
-            fmt_ms(g.proto),
-            fmt_ms(g.inproc),
-            ratio(g.dur.map(|x| x.0), g.inproc),
-            ratio(g.proto, g.inproc),
-            fmt_ms(g.cpu),
-            ratio(g.cpu, g.inproc),
-            g.attempts
+            &g,
         );
     }
     if rows.iter().any(|r| r.inproc_reshare.is_some()) {
         println!();
-        println!("Reshare n -> n+1 (one node added), both suites. ms.");
-        println!("| n -> n+1 | t -> t' | ok runs | net duration_ms median | p90 | net protocol-only (log) median | in-process CPU median | net ÷ in-process | net protocol-only ÷ in-process | node CPU median | node CPU ÷ in-process | max attempts |");
-        println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        println!("Reshare n -> n+1 (one node added), both suites; same columns.");
+        table_header();
         for r in rows {
             let Some(ip) = &r.inproc_reshare else {
                 continue;
             };
             let g = summarize(&r.reshares, ip);
-            println!(
-                "| {} -> {} | {} -> {} | {}/{} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                r.n,
-                r.n + 1,
-                r.t,
-                threshold(r.n + 1),
+            table_row(
+                &format!("{} -> {}", r.n, r.n + 1),
+                &format!("{} -> {}", r.t, threshold(r.n + 1)),
                 r.reshares.len(),
                 r.genesis.len() + r.failures.len(),
-                fmt_ms(g.dur.map(|x| x.0)),
-                fmt_ms(g.dur.map(|x| x.1)),
-                fmt_ms(g.proto),
-                fmt_ms(g.inproc),
-                ratio(g.dur.map(|x| x.0), g.inproc),
-                ratio(g.proto, g.inproc),
-                fmt_ms(g.cpu),
-                ratio(g.cpu, g.inproc),
-                g.attempts
+                &g,
             );
         }
     }
@@ -770,9 +826,32 @@ fn print_table(rows: &[Row], runs: usize) {
     }
 }
 
+fn table_header() {
+    println!("| n | t | ok runs | duration_ms (incl. confirm) median | p90 | protocol (log) median | p90 | span (log) median | in-process CPU (all n parties, 1 core) | protocol ÷ in-process | duration_ms ÷ in-process | node CPU − idle | ÷ in-process | attempts (max) |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+}
+
+fn table_row(n: &str, t: &str, ok: usize, all: usize, g: &Summary) {
+    println!(
+        "| {n} | {t} | {ok}/{all} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        fmt_ms(g.dur.map(|x| x.0)),
+        fmt_ms(g.dur.map(|x| x.1)),
+        fmt_ms(g.proto.map(|x| x.0)),
+        fmt_ms(g.proto.map(|x| x.1)),
+        fmt_ms(g.span),
+        fmt_ms(g.inproc),
+        ratio(g.proto.map(|x| x.0), g.inproc),
+        ratio(g.dur.map(|x| x.0), g.inproc),
+        fmt_ms(g.cpu),
+        ratio(g.cpu, g.inproc),
+        g.attempts
+    );
+}
+
 struct Summary {
     dur: Option<(f64, f64)>,
-    proto: Option<f64>,
+    proto: Option<(f64, f64)>,
+    span: Option<f64>,
     cpu: Option<f64>,
     inproc: Option<f64>,
     attempts: u64,
@@ -780,6 +859,7 @@ struct Summary {
 
 fn summarize(net: &[NetRun], inproc: &[(Duration, Duration)]) -> Summary {
     let ok: Vec<&NetRun> = net.iter().filter(|r| r.all_ok()).collect();
+    let med = |v: Vec<f64>| median_p90(v).map(|x| x.0);
     Summary {
         dur: median_p90(ok.iter().map(|r| r.max_duration() as f64).collect()),
         proto: median_p90(
@@ -787,17 +867,18 @@ fn summarize(net: &[NetRun], inproc: &[(Duration, Duration)]) -> Summary {
                 .filter_map(|r| r.max_protocol())
                 .map(|v| v as f64)
                 .collect(),
-        )
-        .map(|x| x.0),
-        cpu: median_p90(
-            ok.iter()
-                .filter_map(|r| r.node_cpu)
-                .map(|c| c * 1000.0)
-                .collect(),
-        )
-        .map(|x| x.0),
-        inproc: median_p90(inproc.iter().map(|s| s.0.as_secs_f64() * 1000.0).collect())
-            .map(|x| x.0),
+        ),
+        span: med(ok
+            .iter()
+            .filter_map(|r| r.span())
+            .map(|v| v as f64)
+            .collect()),
+        cpu: med(ok
+            .iter()
+            .filter_map(|r| r.work_cpu())
+            .map(|c| c * 1000.0)
+            .collect()),
+        inproc: med(inproc.iter().map(|s| s.0.as_secs_f64() * 1000.0).collect()),
         attempts: net.iter().map(NetRun::max_attempts).max().unwrap_or(0),
     }
 }
