@@ -3,14 +3,14 @@
 //! ([`router`]), the epoch manager ([`epoch`]) and the process around them
 //! ([`daemon`]).
 
+pub mod admit;
 pub mod attest;
 pub mod confirm;
+pub mod daemon;
 pub mod dkg_run;
 pub mod epoch;
 pub mod identity;
-pub mod router;
-pub mod admit;
-pub mod daemon;
-pub mod repair;
 #[cfg(test)]
 mod proptests;
+pub mod repair;
+pub mod router;
