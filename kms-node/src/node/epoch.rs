@@ -77,6 +77,17 @@ struct EpochRecord {
     secp_group_pk: String,
 }
 
+impl EpochRecord {
+    /// The values a member confirms for `keys`.
+    fn of(keys: &EpochKeys) -> Self {
+        Self {
+            transcript_hash: hex::encode(keys.transcript_hash),
+            bls_group_pk: hex::encode(keys.bls_group_pk),
+            secp_group_pk: hex::encode(keys.secp_group_pk),
+        }
+    }
+}
+
 /// The manager's collaborators.
 pub struct EpochManager<St, C> {
     /// DKG environment.
@@ -373,11 +384,7 @@ where
                 summary.culprits = keys.disqualified.iter().copied().collect();
                 self.store_pending(epoch, &keys)?;
                 tracing::info!(epoch, bls_group_pk = %hex::encode(keys.bls_group_pk), secp_group_pk = %hex::encode(keys.secp_group_pk), "new shares stored (pending)");
-                EpochRecord {
-                    transcript_hash: hex::encode(keys.transcript_hash),
-                    bls_group_pk: hex::encode(keys.bls_group_pk),
-                    secp_group_pk: hex::encode(keys.secp_group_pk),
-                }
+                EpochRecord::of(&keys)
             }
         };
         let (t, b, s) = record_values(&record).ok_or("corrupt epoch record")?;
@@ -412,11 +419,7 @@ where
     /// confirms the values the others computed, and repairs its shares once the epoch
     /// is active, instead of rerunning a DKG its peers have finished.
     fn store_pending(&self, epoch: u64, keys: &EpochKeys) -> Result<(), String> {
-        let record = EpochRecord {
-            transcript_hash: hex::encode(keys.transcript_hash),
-            bls_group_pk: hex::encode(keys.bls_group_pk),
-            secp_group_pk: hex::encode(keys.secp_group_pk),
-        };
+        let record = EpochRecord::of(keys);
         let json = serde_json::to_vec_pretty(&record).map_err(|e| e.to_string())?;
         crate::storage::files::write_atomic(
             &self.data_dir,
