@@ -175,6 +175,14 @@ pub enum AttestError {
         status: u32,
     },
 
+    /// SEV-SNP: the firmware answered the derived-key request with a non-zero status in
+    /// `MSG_KEY_RSP` (e.g. `INVALID_PARAM` for a VMPL below the caller's).
+    #[error("SEV-SNP firmware derived-key status {status:#x} ({name})", name = sev_guest::status_name(*status))]
+    SnpKeyStatus {
+        /// `MSG_KEY_RSP.status`.
+        status: u32,
+    },
+
     /// TDX: the QGS response does not decode.
     #[error("malformed QGS response: {0}")]
     QgsMalformed(#[from] qgs::Malformed),

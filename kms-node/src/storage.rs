@@ -8,14 +8,17 @@
 //!
 //! - [`StoreShare`] is the capability the node's logic takes (STYLE §4);
 //!   [`FileShareStore`] is the real one, `testing::MemoryShareStore` the fake.
-//! - [`sealed`] is the file format, [`Sealer`] where its keys come from
-//!   ([`OperatorKeySealer`]; platform sealing is not built yet, see [`sealer`]).
+//! - [`sealed`] is the file format, [`Sealer`] where its keys come from:
+//!   [`OperatorKeySealer`] (a key the operator holds) or [`SevSnpSealer`] (a key the
+//!   SEV-SNP firmware derives for this guest, [`sev_snp`]); [`sealer_from_config`]
+//!   picks one.
 //! - Share bytes are dkg's `export_for_sealing` / `import_from_sealing`
 //!   ([`SealableShare`]); they stay in [`Zeroizing`] buffers.
 
 pub mod files;
 pub mod sealed;
 pub mod sealer;
+pub mod sev_snp;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -29,6 +32,7 @@ use zeroize::Zeroizing;
 
 pub use files::FileShareStore;
 pub use sealer::{sealer_from_config, OperatorKeySealer, Sealer};
+pub use sev_snp::{DerivedKeySource, SevGuestKeys, SevSnpSealer};
 
 /// An epoch number (the contract's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -93,8 +97,8 @@ impl fmt::Display for ShareKind {
 pub enum SealingMethod {
     /// [`OperatorKeySealer`].
     OperatorKey,
-    /// The platform's sealing key (reserved: not built yet).
-    Platform,
+    /// [`SevSnpSealer`]: the SEV-SNP firmware's derived key.
+    SevSnp,
 }
 
 impl SealingMethod {
@@ -102,7 +106,7 @@ impl SealingMethod {
     pub fn code(self) -> u8 {
         match self {
             Self::OperatorKey => 1,
-            Self::Platform => 2,
+            Self::SevSnp => 2,
         }
     }
 
@@ -110,7 +114,7 @@ impl SealingMethod {
     pub fn from_code(code: u8) -> Option<Self> {
         match code {
             1 => Some(Self::OperatorKey),
-            2 => Some(Self::Platform),
+            2 => Some(Self::SevSnp),
             _ => None,
         }
     }
@@ -228,9 +232,15 @@ pub enum Error {
     /// Operator-key sealing without a key.
     #[error("operator-key sealing is configured without a key")]
     NoOperatorKey,
-    /// Platform sealing is not implemented yet (see docs/OPERATOR.md).
-    #[error("platform sealing is not available in this build (needs SNP_GET_DERIVED_KEY in attestation-gate); use sealing = \"operator-key\"")]
-    PlatformSealingUnavailable,
+    /// `sev-snp` sealing, but the SEV-SNP guest device does not exist.
+    #[error("storage.sealing = \"sev-snp\" needs the SEV-SNP guest device, and {path} does not exist (not an SEV-SNP guest, or the sev-guest driver is not loaded); TDX, Nitro and simulated nodes use sealing = \"operator-key\"")]
+    SealingDeviceMissing {
+        /// The device file looked for.
+        path: PathBuf,
+    },
+    /// The SEV-SNP firmware did not derive the sealing key.
+    #[error("sev-snp sealing: the firmware did not derive the sealing key: {0}")]
+    PlatformKey(#[source] attestation_gate::attest::AttestError),
     /// The OS random number generator failed.
     #[error("the OS random number generator failed")]
     Randomness,

@@ -1,14 +1,18 @@
 //! The raw ioctls of the Linux TEE guest drivers, on a device path the caller chooses:
 //! `TDX_CMD_GET_REPORT0` (`include/uapi/linux/tdx-guest.h`) and `SNP_GET_REPORT` /
-//! `SNP_GET_EXT_REPORT` (`include/uapi/linux/sev-guest.h`). This is the only module of the
-//! crate allowed to use `unsafe` (the crate root denies it).
+//! `SNP_GET_EXT_REPORT` / `SNP_GET_DERIVED_KEY` (`include/uapi/linux/sev-guest.h`). This
+//! is the only module of the crate allowed to use `unsafe` (the crate root denies it).
 //!
 //! # Why `unsafe`
 //!
 //! An ioctl passes the kernel raw pointers to buffers; Rust cannot express that without
 //! `unsafe`. No maintained crate issues these requests on a caller-chosen path: the `sev`
 //! crate's `Firmware::open()` opens the fixed `/dev/sev-guest` (so an attester could not
-//! honour its device root, DESIGN §3), and no crate wraps `TDX_CMD_GET_REPORT0`.
+//! honour its device root, DESIGN §3), and no crate wraps `TDX_CMD_GET_REPORT0`. For
+//! `SNP_GET_DERIVED_KEY` the `sev` crate's `Firmware::get_derived_key` has the same fixed
+//! path and hands the key back in a plain array after leaving the firmware's response
+//! (key included) in a buffer it never wipes; here the response buffer is a
+//! [`Zeroizing`] owned by the caller.
 //!
 //! # What keeps it sound
 //!
@@ -40,6 +44,8 @@ use std::mem::size_of;
 use std::os::fd::AsRawFd;
 use std::path::Path;
 
+use zeroize::Zeroizing;
+
 use super::tdx_guest::{ioctl_iowr, REPORT_DATA_LEN, TDREPORT_LEN};
 use super::AttestError;
 
@@ -54,6 +60,12 @@ struct TdxReportReq {
 pub(crate) const SNP_REPORT_REQ_LEN: usize = 96;
 /// `sizeof(struct snp_report_resp)`: `data[4000]`.
 pub(crate) const SNP_REPORT_RESP_LEN: usize = 4000;
+
+/// `sizeof(struct snp_derived_key_req)`: `root_key_select` (u32), `rsvd` (u32),
+/// `guest_field_select` (u64), `vmpl` (u32), `guest_svn` (u32), `tcb_version` (u64).
+pub(crate) const SNP_DERIVED_KEY_REQ_LEN: usize = 32;
+/// `sizeof(struct snp_derived_key_resp)`: `data[64]` (the firmware's `MSG_KEY_RSP`).
+pub(crate) const SNP_DERIVED_KEY_RESP_LEN: usize = 64;
 
 /// `struct snp_guest_request_ioctl`. `req_data` and `resp_data` are user addresses;
 /// `exitinfo2` is written back by the kernel (bits 0-31 firmware error, 32-63 VMM error).
@@ -82,6 +94,8 @@ const _: () = assert!(size_of::<SnpExtReportReq>() == 112);
 pub(crate) const TDX_CMD_GET_REPORT0: u32 = ioctl_iowr(b'T', 1, size_of::<TdxReportReq>());
 /// `SNP_GET_REPORT = _IOWR('S', 0x0, struct snp_guest_request_ioctl)`.
 pub(crate) const SNP_GET_REPORT: u32 = ioctl_iowr(b'S', 0, size_of::<SnpGuestRequestIoctl>());
+/// `SNP_GET_DERIVED_KEY = _IOWR('S', 0x1, struct snp_guest_request_ioctl)`.
+pub(crate) const SNP_GET_DERIVED_KEY: u32 = ioctl_iowr(b'S', 1, size_of::<SnpGuestRequestIoctl>());
 /// `SNP_GET_EXT_REPORT = _IOWR('S', 0x2, struct snp_guest_request_ioctl)`.
 pub(crate) const SNP_GET_EXT_REPORT: u32 = ioctl_iowr(b'S', 2, size_of::<SnpGuestRequestIoctl>());
 
@@ -228,6 +242,36 @@ pub(crate) fn snp_get_report(
     })
 }
 
+/// `SNP_GET_DERIVED_KEY` on `path` with the encoded `snp_derived_key_req` `req` and
+/// message version `msg_version` (non-zero): the `snp_derived_key_resp` buffer, which
+/// holds the firmware's `MSG_KEY_RSP` (the derived key at bytes 0x20..0x40). The buffer
+/// is wiped when dropped.
+pub(crate) fn snp_get_derived_key(
+    path: &Path,
+    req: &[u8; SNP_DERIVED_KEY_REQ_LEN],
+    msg_version: u8,
+) -> Result<Zeroizing<[u8; SNP_DERIVED_KEY_RESP_LEN]>, AttestError> {
+    let file = open(path)?;
+    let mut plain = *req;
+    let mut resp = Zeroizing::new([0u8; SNP_DERIVED_KEY_RESP_LEN]);
+    let req_ptr: *mut [u8; SNP_DERIVED_KEY_REQ_LEN] = &mut plain;
+    let resp_ptr: *mut [u8; SNP_DERIVED_KEY_RESP_LEN] = &mut *resp;
+    let mut arg = SnpGuestRequestIoctl {
+        msg_version,
+        req_data: req_ptr as u64,
+        resp_data: resp_ptr as u64,
+        exitinfo2: 0,
+    };
+    // SAFETY: SNP_GET_DERIVED_KEY takes a `struct snp_guest_request_ioctl` (size checked
+    // above). `req_data` points to `plain`, the 32 bytes of `struct snp_derived_key_req`
+    // the driver copies in; `resp_data` points to the 64-byte array inside `resp`, the
+    // `struct snp_derived_key_resp` it copies out. Both are owned by this frame (the
+    // array inside the `Zeroizing` does not move while borrowed) and outlive the call.
+    let result = unsafe { ioctl_rw(&file, SNP_GET_DERIVED_KEY, &mut arg) };
+    result.map_err(|e| snp_request_error(path, "SNP_GET_DERIVED_KEY", e, arg.exitinfo2))?;
+    Ok(resp)
+}
+
 /// The error of a failed `SNP_GET_REPORT` / `SNP_GET_EXT_REPORT` whose `exitinfo2` (as
 /// the kernel wrote it back, or our 0 when it did not) is `exitinfo2`.
 ///
@@ -270,6 +314,26 @@ mod tests {
         assert_eq!(TDX_CMD_GET_REPORT0, 0xc440_5401);
         assert_eq!(SNP_GET_REPORT, 0xc020_5300);
         assert_eq!(SNP_GET_EXT_REPORT, 0xc020_5302);
+        assert_eq!(SNP_GET_DERIVED_KEY, 0xc020_5301);
+    }
+
+    #[test]
+    fn snp_get_derived_key__should_map_a_missing_device_and_a_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let absent = dir.path().join("sev-guest");
+        assert!(matches!(
+            snp_get_derived_key(&absent, &[0; SNP_DERIVED_KEY_REQ_LEN], 1),
+            Err(AttestError::DeviceNotFound { .. })
+        ));
+        // A regular file answers the ioctl with ENOTTY and writes nothing back.
+        std::fs::write(&absent, b"").unwrap();
+        assert!(matches!(
+            snp_get_derived_key(&absent, &[0; SNP_DERIVED_KEY_REQ_LEN], 1),
+            Err(AttestError::NotATeeDevice {
+                request: "SNP_GET_DERIVED_KEY",
+                ..
+            })
+        ));
     }
 
     /// The sev-guest driver sets `exitinfo2` (0xff, or the GHCB's answer) before it

@@ -16,10 +16,30 @@
 //! ```
 //!
 //! The report is checked by [`super::tsm::check_report_data`] (our report data at 0x50).
+//!
+//! [`SevGuest::derived_key`] asks the firmware for a key derived from a chip root key
+//! (`SNP_GET_DERIVED_KEY`, firmware message `MSG_KEY_REQ`), with the guest fields the
+//! request selects (measurement, policy, …) mixed in. The request is
+//! `struct snp_derived_key_req` ([`DerivedKeyRequest::encode`]):
+//!
+//! ```text
+//! 0x00 u32 root_key_select     bit 0: 0 = VCEK, 1 = VMRK; other bits 0
+//! 0x04 u32 reserved
+//! 0x08 u64 guest_field_select  bit 0 policy, 1 image id, 2 family id, 3 measurement,
+//!                              4 guest svn, 5 tcb version (GUEST_FIELD_* below)
+//! 0x10 u32 vmpl                ≥ the caller's VMPL
+//! 0x14 u32 guest_svn
+//! 0x18 u64 tcb_version
+//! ```
+//!
+//! and the answer `MSG_KEY_RSP` in `struct snp_derived_key_resp { data[64] }`
+//! ([`parse_derived_key_rsp`]): `0x00 u32 status`, `0x04 rsvd[28]`, `0x20 key[32]`.
 
 #![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 use std::path::{Path, PathBuf};
+
+use zeroize::Zeroizing;
 
 use super::{cert_table, AttestError, Attester, Evidence};
 use crate::types::{Platform, ReportData};
@@ -125,6 +145,99 @@ pub fn parse_report_rsp(resp: &[u8]) -> Result<&[u8], AttestError> {
         .ok_or(bad("SEV-SNP report_size exceeds the response buffer"))
 }
 
+/// `sizeof(struct snp_derived_key_req)`.
+pub const DERIVED_KEY_REQ_LEN: usize = 32;
+/// `sizeof(struct snp_derived_key_resp)`.
+pub const DERIVED_KEY_RESP_LEN: usize = 64;
+
+/// `GUEST_FIELD_SELECT` bit: mix the guest policy into the key.
+pub const GUEST_FIELD_POLICY: u64 = 1 << 0;
+/// `GUEST_FIELD_SELECT` bit: mix the image id (ID block) into the key.
+pub const GUEST_FIELD_IMAGE_ID: u64 = 1 << 1;
+/// `GUEST_FIELD_SELECT` bit: mix the family id (ID block) into the key.
+pub const GUEST_FIELD_FAMILY_ID: u64 = 1 << 2;
+/// `GUEST_FIELD_SELECT` bit: mix the launch measurement into the key.
+pub const GUEST_FIELD_MEASUREMENT: u64 = 1 << 3;
+/// `GUEST_FIELD_SELECT` bit: mix the request's `guest_svn` into the key.
+pub const GUEST_FIELD_GUEST_SVN: u64 = 1 << 4;
+/// `GUEST_FIELD_SELECT` bit: mix the request's `tcb_version` into the key.
+pub const GUEST_FIELD_TCB_VERSION: u64 = 1 << 5;
+
+/// The root key a derived key comes from (`ROOT_KEY_SELECT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RootKey {
+    /// The chip's VCEK: the key is bound to this chip.
+    Vcek,
+    /// The VM root key a migration agent installed at launch.
+    Vmrk,
+}
+
+/// A `MSG_KEY_REQ`: which root key, and what the firmware mixes into the derived key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DerivedKeyRequest {
+    /// The root key.
+    pub root_key: RootKey,
+    /// `GUEST_FIELD_*` bits.
+    pub guest_field_select: u64,
+    /// The VMPL mixed in; must be at least the caller's.
+    pub vmpl: u32,
+    /// The guest SVN mixed in (with [`GUEST_FIELD_GUEST_SVN`]); at most the ID block's.
+    pub guest_svn: u32,
+    /// The TCB version mixed in (with [`GUEST_FIELD_TCB_VERSION`]); at most the
+    /// committed TCB.
+    pub tcb_version: u64,
+}
+
+impl DerivedKeyRequest {
+    /// `struct snp_derived_key_req`, little-endian, reserved bytes zero.
+    pub fn encode(&self) -> [u8; DERIVED_KEY_REQ_LEN] {
+        let root: u32 = match self.root_key {
+            RootKey::Vcek => 0,
+            RootKey::Vmrk => 1,
+        };
+        let mut out = [0u8; DERIVED_KEY_REQ_LEN];
+        let parts: [&[u8]; 6] = [
+            &root.to_le_bytes(),
+            &[0; 4],
+            &self.guest_field_select.to_le_bytes(),
+            &self.vmpl.to_le_bytes(),
+            &self.guest_svn.to_le_bytes(),
+            &self.tcb_version.to_le_bytes(),
+        ];
+        let mut rest = out.as_mut_slice();
+        for part in parts {
+            let (dst, tail) = rest.split_at_mut(part.len());
+            dst.copy_from_slice(part);
+            rest = tail;
+        }
+        out
+    }
+}
+
+/// The derived key inside the driver's response (`MSG_KEY_RSP`): status must be 0
+/// (else [`AttestError::SnpKeyStatus`]). The key is returned in a buffer wiped on drop.
+pub fn parse_derived_key_rsp(
+    resp: &[u8; DERIVED_KEY_RESP_LEN],
+) -> Result<Zeroizing<[u8; 32]>, AttestError> {
+    let (status, rest) = resp
+        .split_first_chunk::<4>()
+        .ok_or(AttestError::UnexpectedResponse {
+            what: "SEV-SNP MSG_KEY_RSP shorter than its header",
+        })?;
+    let status = u32::from_le_bytes(*status);
+    if status != 0 {
+        return Err(AttestError::SnpKeyStatus { status });
+    }
+    let key = rest
+        .get(28..60)
+        .and_then(|k| <&[u8; 32]>::try_from(k).ok())
+        .ok_or(AttestError::UnexpectedResponse {
+            what: "SEV-SNP MSG_KEY_RSP shorter than its key",
+        })?;
+    Ok(Zeroizing::new(*key))
+}
+
 /// The `/dev/sev-guest` attester.
 #[derive(Debug, Clone)]
 pub struct SevGuest {
@@ -153,6 +266,38 @@ impl SevGuest {
     pub fn device(&self) -> PathBuf {
         self.root.join(DEVICE)
     }
+
+    /// A key derived by the firmware for `request` (`SNP_GET_DERIVED_KEY`).
+    ///
+    /// # Security
+    ///
+    /// The key is secret: it comes back (and the driver's response buffer is wiped) in
+    /// [`Zeroizing`] buffers; never log it.
+    pub fn derived_key(
+        &self,
+        request: &DerivedKeyRequest,
+    ) -> Result<Zeroizing<[u8; 32]>, AttestError> {
+        let resp = derived_key_request(&self.device(), &request.encode())?;
+        parse_derived_key_rsp(&resp)
+    }
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn derived_key_request(
+    path: &Path,
+    req: &[u8; DERIVED_KEY_REQ_LEN],
+) -> Result<Zeroizing<[u8; DERIVED_KEY_RESP_LEN]>, AttestError> {
+    super::ioctl::snp_get_derived_key(path, req, MSG_VERSION)
+}
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+fn derived_key_request(
+    _path: &Path,
+    _req: &[u8; DERIVED_KEY_REQ_LEN],
+) -> Result<Zeroizing<[u8; DERIVED_KEY_RESP_LEN]>, AttestError> {
+    Err(AttestError::Unsupported {
+        what: "/dev/sev-guest exists only on Linux x86_64",
+    })
 }
 
 impl Attester for SevGuest {
@@ -278,6 +423,71 @@ mod tests {
         assert!(evidence_from_report(report[..1183].to_vec(), &rd).is_err());
         report[0x8f] ^= 1;
         assert!(evidence_from_report(report, &rd).is_err());
+    }
+
+    #[test]
+    fn derived_key_request__should_follow_snp_derived_key_req() {
+        let req = DerivedKeyRequest {
+            root_key: RootKey::Vmrk,
+            guest_field_select: GUEST_FIELD_POLICY | GUEST_FIELD_MEASUREMENT,
+            vmpl: 2,
+            guest_svn: 0x0102_0304,
+            tcb_version: 0x1122_3344_5566_7788,
+        };
+        assert_eq!(
+            hex::encode(req.encode()),
+            concat!(
+                "01000000",         // root_key_select = VMRK
+                "00000000",         // reserved
+                "0900000000000000", // guest_field_select: policy | measurement
+                "02000000",         // vmpl
+                "04030201",         // guest_svn
+                "8877665544332211", // tcb_version
+            )
+        );
+        let vcek = DerivedKeyRequest {
+            root_key: RootKey::Vcek,
+            ..req
+        };
+        assert_eq!(&vcek.encode()[..4], &[0; 4]);
+    }
+
+    #[test]
+    fn parse_derived_key_rsp__should_return_the_key_or_the_status() {
+        let mut rsp = [0u8; DERIVED_KEY_RESP_LEN];
+        for (i, b) in rsp[32..].iter_mut().enumerate() {
+            *b = i as u8 + 1;
+        }
+        let key = parse_derived_key_rsp(&rsp).unwrap();
+        assert_eq!(&key[..], &rsp[32..]);
+        rsp[..4].copy_from_slice(&0x16u32.to_le_bytes());
+        let e = parse_derived_key_rsp(&rsp).unwrap_err();
+        assert!(
+            matches!(e, AttestError::SnpKeyStatus { status: 0x16 }),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("INVALID_PARAM"), "{e}");
+        // The error never carries the key bytes.
+        assert!(!format!("{e:?}").contains("0x1, 0x2"), "{e:?}");
+    }
+
+    #[test]
+    fn derived_key__should_report_a_missing_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = SevGuest::new(dir.path())
+            .derived_key(&DerivedKeyRequest {
+                root_key: RootKey::Vcek,
+                guest_field_select: GUEST_FIELD_MEASUREMENT,
+                vmpl: 0,
+                guest_svn: 0,
+                tcb_version: 0,
+            })
+            .unwrap_err();
+        if cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+            assert!(matches!(e, AttestError::DeviceNotFound { .. }), "{e:?}");
+        } else {
+            assert!(matches!(e, AttestError::Unsupported { .. }), "{e:?}");
+        }
     }
 
     #[test]

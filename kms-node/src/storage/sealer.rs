@@ -2,10 +2,11 @@
 //!
 //! - [`OperatorKeySealer`]: a 32-byte key held by the operator, from a file or the
 //!   configuration; each file's key is HKDF-SHA256 of it for `(epoch, kind, method)`.
-//! - Platform sealing (SEV-SNP's derived key through `SNP_GET_DERIVED_KEY` on
-//!   `/dev/sev-guest`) is not built yet: it needs that ioctl in attestation-gate's
-//!   reviewed ioctl module (`attest/ioctl.rs`), the only place unsafe code is allowed.
-//!   [`sealer_from_config`] refuses it with [`Error::PlatformSealingUnavailable`].
+//! - [`super::SevSnpSealer`]: SEV-SNP's derived key through `SNP_GET_DERIVED_KEY` on
+//!   `<attestation.device_root>/dev/sev-guest` ([`super::sev_snp`]).
+//!
+//! [`sealer_from_config`] builds the one the configuration names. TDX and Nitro have no
+//! sealing key a guest can ask for, so their nodes use the operator key.
 
 use std::io::Read;
 use std::path::Path;
@@ -14,8 +15,9 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use super::sev_snp::{SevGuestKeys, SevSnpSealer};
 use super::{Epoch, Error, SealingMethod, ShareKind};
-use crate::config::{OperatorKeySource, Sealing, StorageConfig};
+use crate::config::{Config, OperatorKeySource, Sealing};
 
 /// HKDF salt of per-file keys.
 const SALT: &[u8] = b"keynet/kms-node/sealed-share/v1";
@@ -26,6 +28,16 @@ pub trait Sealer {
     fn method(&self) -> SealingMethod;
     /// The key sealing the share of `(epoch, kind)`.
     fn file_key(&self, epoch: Epoch, kind: ShareKind) -> Result<Zeroizing<[u8; 32]>, Error>;
+}
+
+impl<S: Sealer + ?Sized> Sealer for Box<S> {
+    fn method(&self) -> SealingMethod {
+        (**self).method()
+    }
+
+    fn file_key(&self, epoch: Epoch, kind: ShareKind) -> Result<Zeroizing<[u8; 32]>, Error> {
+        (**self).file_key(epoch, kind)
+    }
 }
 
 /// Seals under a 32-byte key held by the operator.
@@ -107,9 +119,12 @@ impl Sealer for OperatorKeySealer {
     }
 }
 
-/// The sealer the configuration asks for.
-pub fn sealer_from_config(config: &StorageConfig) -> Result<Box<dyn Sealer>, Error> {
-    match (config.sealing, &config.operator_key) {
+/// The sealer the configuration asks for: the operator key, or the SEV-SNP derived key
+/// of `<attestation.device_root>/dev/sev-guest` (refused with
+/// [`Error::SealingDeviceMissing`] where that device does not exist).
+pub fn sealer_from_config(config: &Config) -> Result<Box<dyn Sealer + Send + Sync>, Error> {
+    let storage = &config.storage;
+    match (storage.sealing, &storage.operator_key) {
         (Sealing::OperatorKey, Some(OperatorKeySource::File(path))) => {
             Ok(Box::new(OperatorKeySealer::from_file(path)?))
         }
@@ -117,7 +132,10 @@ pub fn sealer_from_config(config: &StorageConfig) -> Result<Box<dyn Sealer>, Err
             Ok(Box::new(OperatorKeySealer::from_key(key.expose())?))
         }
         (Sealing::OperatorKey, None) => Err(Error::NoOperatorKey),
-        (Sealing::Platform, _) => Err(Error::PlatformSealingUnavailable),
+        (Sealing::SevSnp, _) => {
+            let keys = SevGuestKeys::new(&config.attestation.device_root)?;
+            Ok(Box::new(SevSnpSealer::new(&keys)?))
+        }
     }
 }
 
@@ -240,7 +258,7 @@ mod tests {
         )
         .unwrap();
         for config in [from_file, from_env] {
-            let sealer = sealer_from_config(&config.storage).unwrap();
+            let sealer = sealer_from_config(&config).unwrap();
             assert_eq!(sealer.method(), SealingMethod::OperatorKey);
             assert_eq!(
                 *sealer.file_key(Epoch(4), ShareKind::Secp).unwrap(),
@@ -250,14 +268,20 @@ mod tests {
     }
 
     #[test]
-    fn sealer_from_config__should_refuse_platform_sealing_for_now() {
-        let config = StorageConfig {
-            sealing: Sealing::Platform,
-            operator_key: None,
-        };
-        assert!(matches!(
-            sealer_from_config(&config).err().unwrap(),
-            Error::PlatformSealingUnavailable
-        ));
+    fn sealer_from_config__should_refuse_sev_snp_without_the_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "[node]\noperator_address = \"0x{}\"\n[chain]\nrpc_url = \"http://h\"\ncontract = \"0x{}\"\n[attestation]\nattester = \"sev-guest\"\ndevice_root = {:?}\n[storage]\nsealing = \"sev-snp\"\n",
+            "22".repeat(20),
+            "11".repeat(20),
+            dir.path().to_str().unwrap()
+        );
+        let config = crate::config::Config::parse_with_env(&text, Path::new("t.toml"), []).unwrap();
+        let err = sealer_from_config(&config).err().unwrap();
+        assert!(
+            matches!(&err, Error::SealingDeviceMissing { path } if *path == dir.path().join("dev/sev-guest")),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("operator-key"), "{err}");
     }
 }
