@@ -74,7 +74,7 @@ pub type Node<M> = (BTreeSet<Peer>, M, Vec<Outgoing<<M as Machine>::Message>>);
 pub fn run<M: Machine>(
     nodes: Vec<Node<M>>,
     copy: fn(&M::Message) -> Option<M::Message>,
-) -> Result<Vec<M::Output>, Error> {
+) -> Result<Vec<M::Output>, M::Error> {
     let addresses: Vec<BTreeSet<Peer>> = nodes.iter().map(|(a, _, _)| a.clone()).collect();
     let mut machines: Vec<Option<M>> = Vec::with_capacity(nodes.len());
     let mut outbox = Vec::new();

@@ -86,17 +86,33 @@ pub enum Step<M: Machine> {
     Done(M::Output),
 }
 
+/// An error of a protocol run that names the parties at fault, so a driver can leave
+/// them out of the next attempt.
+pub trait Blame: std::error::Error + Send + Sync + 'static {
+    /// The parties the error blames (empty for local faults).
+    fn culprits(&self) -> Vec<PartyIndex>;
+}
+
+impl Blame for Error {
+    fn culprits(&self) -> Vec<PartyIndex> {
+        Error::culprits(self)
+    }
+}
+
 /// A protocol run driven one round at a time.
 pub trait Machine: Sized {
     /// Every message the protocol sends.
     type Message;
     /// What a finished run yields.
     type Output;
+    /// Why a step fails ([`Error`] for this crate's protocols; a signing run has its
+    /// own).
+    type Error: Blame;
     /// The peers whose message this round waits for (a driver may step before they all
     /// spoke, at its deadline).
     fn expecting(&self) -> BTreeSet<Peer>;
     /// Consumes one round's messages and moves on.
-    fn step(self, incoming: Vec<Incoming<Self::Message>>) -> Result<Step<Self>, Error>;
+    fn step(self, incoming: Vec<Incoming<Self::Message>>) -> Result<Step<Self>, Self::Error>;
 }
 
 /// The messages of one round from the peers expected to send it, by party index: the

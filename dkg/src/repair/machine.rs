@@ -91,6 +91,7 @@ fn helpers_except<S: Suite>(params: &Params<S>, me: Option<PartyIndex>) -> BTree
 
 impl<S: Suite> Machine for Repair<S> {
     type Message = Message;
+    type Error = Error;
     type Output = Option<KeyShare<S>>;
 
     fn expecting(&self) -> BTreeSet<Peer> {

@@ -144,6 +144,7 @@ fn others<S: Suite>(session: &Session<S>, dealers: bool) -> BTreeSet<Peer> {
 
 impl<S: Suite> Machine for Vss<S> {
     type Message = Message;
+    type Error = Error;
     type Output = Output<S>;
 
     fn expecting(&self) -> BTreeSet<Peer> {
