@@ -34,6 +34,12 @@ pub enum Error {
     /// The signer's own commitment is not in the signing package it was asked to sign.
     #[error("the signing package does not contain this signer's commitment")]
     OwnCommitmentMissing,
+    /// This signer is not in the signing set it was asked to sign with.
+    #[error("party {index} is not in the signing set")]
+    NotASigner {
+        /// This signer.
+        index: PartyIndex,
+    },
     /// The key share is not for the committee whose public keys were given.
     #[error("key share and public keys belong to different committees")]
     KeyMismatch,
@@ -138,6 +144,13 @@ pub enum FrostFailure {
     Other,
 }
 
+/// So a driver of `dkg::step::Machine`s can run this crate's signing session.
+impl dkg::step::Blame for Error {
+    fn culprits(&self) -> Vec<PartyIndex> {
+        Error::culprits(self)
+    }
+}
+
 impl Error {
     /// Parties to exclude from the next attempt. Exhaustive match: a new variant forces a
     /// decision.
@@ -151,6 +164,7 @@ impl Error {
             | Error::TooFewSigners { .. }
             | Error::NotACommitteeMember { .. }
             | Error::OwnCommitmentMissing
+            | Error::NotASigner { .. }
             | Error::KeyMismatch
             | Error::Frost(_)
             | Error::MalformedPoint { .. }

@@ -5,6 +5,7 @@
 pub mod error;
 pub mod prf;
 pub mod seal;
+pub mod session;
 pub mod sign;
 pub mod tweak;
 pub mod wire;

@@ -90,7 +90,7 @@ impl Identity {
 
     /// `app_id || u8(len(path)) || path`, the common suffix of the PRF message and the
     /// signing tweak input.
-    pub(crate) fn encode_tail(&self, out: &mut Vec<u8>) {
+    pub fn encode_tail(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.app_id);
         // `new` guarantees 1..=255 bytes.
         out.push(u8::try_from(self.path.len()).unwrap_or(u8::MAX));
@@ -180,6 +180,22 @@ impl PrfShare {
 /// Node side: `share_i = sk_i · H(msg)`.
 pub fn make_share(key: &BlsKeyShare, input: &PrfInput) -> PrfShare {
     PrfShare(key.mul_g2(&input.h).to_affine())
+}
+
+/// Checks `e(g1, share) == e(pk_i, H(msg))` for a share under the public key share
+/// `pk_i` a node claims (the application's check, before it knows which `t` it will
+/// combine): one multi-Miller loop and one final exponentiation, `H(msg)` prepared once
+/// per input.
+pub fn share_verifies(pk_i: &G1Affine, input: &PrfInput, share: &PrfShare) -> bool {
+    input.check(pk_i, &share.0)
+}
+
+/// Whether every share verifies under the public key share given with it, in one
+/// batch (a random linear combination of the checks, as [`combine`] does): a single
+/// multi-Miller loop over `n + 1` pairs. `false` says only that at least one does not;
+/// [`share_verifies`] finds which.
+pub fn shares_verify(input: &PrfInput, shares: &[(PartyIndex, &G1Affine, &PrfShare)]) -> bool {
+    batch_check(input, shares)
 }
 
 /// Checks `e(g1, share) == e(PK_i, H(msg))` for the share of party `index`.

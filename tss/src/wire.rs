@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, FrostFailure};
 use crate::prf::Identity;
 
-fn check_header(header: &Header, suite: SuiteId) -> Result<(), Error> {
+pub(crate) fn check_header(header: &Header, suite: SuiteId) -> Result<(), Error> {
     if header.version != VERSION || header.suite != suite {
         return Err(Error::WrongHeader {
             version: header.version,

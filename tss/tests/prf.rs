@@ -230,3 +230,29 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn shares_verify__should_accept_a_good_batch_and_refuse_one_bad_share() {
+    let (public, keys) = must_deal(3, 5, 21);
+    let input = PrfInput::new(identity());
+    let shares = shares_of(&keys, &input);
+    let pks: BTreeMap<PartyIndex, _> = shares
+        .keys()
+        .map(|i| (*i, *public.share(*i).unwrap()))
+        .collect();
+    let batch: Vec<_> = shares.iter().map(|(i, s)| (*i, &pks[i], s)).collect();
+    assert!(tss::prf::shares_verify(&input, &batch));
+    for (i, pk, s) in &batch {
+        assert!(tss::prf::share_verifies(pk, &input, s), "party {i}");
+    }
+    // Party 2's share presented as party 3's: the batch fails, and only that one.
+    let mut swapped = batch.clone();
+    swapped[2].2 = batch[1].2;
+    assert!(!tss::prf::shares_verify(&input, &swapped));
+    let failing: Vec<PartyIndex> = swapped
+        .iter()
+        .filter(|(_, pk, s)| !tss::prf::share_verifies(pk, &input, s))
+        .map(|(i, _, _)| *i)
+        .collect();
+    assert_eq!(failing, vec![batch[2].0]);
+}
