@@ -46,6 +46,19 @@ pub enum Error {
     /// not below the group order).
     #[error("malformed BIP-340 signature")]
     MalformedSignature,
+    /// A [`crate::SignRequest`]'s signing set is empty, too large, or not strictly
+    /// increasing.
+    #[error("the signing set of {len} parties is empty, too large or not strictly increasing")]
+    InvalidSigners {
+        /// Its length.
+        len: usize,
+    },
+    /// A group key or key share in a [`crate::GroupKeysResponse`] is not a valid point.
+    #[error("malformed {what} point")]
+    MalformedPoint {
+        /// Which curve.
+        what: &'static str,
+    },
     /// The Noise static key named in a handshake payload is not the one the handshake
     /// authenticated.
     #[error("the payload's Noise static key is not the handshake's")]
@@ -70,7 +83,9 @@ impl Error {
             | Error::FieldTooLong { .. }
             | Error::EmptyEvidence
             | Error::Content(_)
-            | Error::MalformedSignature => ErrorCode::BadRequest,
+            | Error::MalformedSignature
+            | Error::InvalidSigners { .. }
+            | Error::MalformedPoint { .. } => ErrorCode::BadRequest,
         }
     }
 }

@@ -161,11 +161,13 @@ impl AppHello {
     }
 
     /// Whether a request fits this session: the kind matches the purpose and the app id
-    /// is the session's ([`ErrorCode::BadRequest`] otherwise).
+    /// is the session's ([`ErrorCode::BadRequest`] otherwise). A group-keys request
+    /// fits a session of either purpose.
     pub fn admits(&self, request: &Request) -> Result<(), ErrorCode> {
         let (purpose, app_id) = match &request.body {
             RequestBody::Derive(r) => (SessionPurpose::Derive, &r.app_id),
             RequestBody::Sign(r) => (SessionPurpose::Sign, &r.app_id),
+            RequestBody::GroupKeys(_) => return Ok(()),
         };
         if purpose != self.purpose || app_id != &self.app_id {
             return Err(ErrorCode::BadRequest);

@@ -5,12 +5,13 @@
 pub mod error;
 pub mod handshake;
 pub mod message;
+pub mod noise;
 
 pub use error::{Error, ErrorCode};
 pub use handshake::{AppHello, EvidencePayload, NodeHello, SessionPurpose};
 pub use message::{
-    DeriveRequest, DeriveResponse, ErrorResponse, Request, RequestBody, RequestId, Response,
-    ResponseBody, SignRequest, SignResponse,
+    DeriveRequest, DeriveResponse, ErrorResponse, GroupKeysRequest, GroupKeysResponse, Request,
+    RequestBody, RequestId, Response, ResponseBody, SignRequest, SignResponse, MAX_SIGNERS,
 };
 
 use serde::de::DeserializeOwned;

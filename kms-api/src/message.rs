@@ -7,7 +7,7 @@
 
 use frost_secp256k1_tr::Signature;
 use serde::{Deserialize, Serialize};
-use tss::prf::G2_LEN;
+use tss::prf::{G1_LEN, G2_LEN};
 use tss::{Identity, PartyIndex, PrfShare};
 
 use crate::error::{Error, ErrorCode};
@@ -41,7 +41,17 @@ pub enum RequestBody {
     Derive(DeriveRequest),
     /// A BIP-340 signature with the key of `(app_id, path)`.
     Sign(SignRequest),
+    /// The group keys of the epoch the node serves in this session, and its own public
+    /// key share.
+    GroupKeys(GroupKeysRequest),
 }
+
+/// "Which keys do you serve?": the session's epoch, its threshold and committee size,
+/// both group keys and this node's BLS public key share. Admitted in a session of any
+/// purpose. The application still checks the group keys against the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupKeysRequest {}
 
 /// "Give me your PRF share for `(app_id, path)`".
 ///
@@ -74,7 +84,12 @@ impl DeriveRequest {
     }
 }
 
-/// "Sign `message` with the key of `(app_id, path)`".
+/// "Sign `message` with the key of `(app_id, path)`, together with `signers`, in FROST
+/// session `session`".
+///
+/// The application sends the same request (same `signers`, same `session`) to every
+/// node in `signers`; they run one FROST signing among themselves and each answers
+/// with the same signature.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignRequest {
@@ -87,21 +102,59 @@ pub struct SignRequest {
     /// any length).
     #[serde(with = "serde_bytes")]
     pub message: Vec<u8>,
+    /// The signing set the application chose: party indexes of the session's epoch,
+    /// strictly increasing, 1..=[`MAX_SIGNERS`] of them.
+    pub signers: Vec<PartyIndex>,
+    /// Chosen by the application, identical in the request to every signer, fresh per
+    /// signature: names the FROST session the signers run.
+    #[serde(with = "serde_bytes")]
+    pub session: [u8; 16],
 }
 
+/// Largest signing set in a [`SignRequest`].
+pub const MAX_SIGNERS: usize = 255;
+
 impl SignRequest {
-    /// A request to sign `message` for `identity`.
-    pub fn new(identity: &Identity, message: &[u8]) -> Self {
+    /// A request to sign `message` for `identity` with `signers` (sorted and
+    /// deduplicated here) in FROST session `session`.
+    pub fn new(
+        identity: &Identity,
+        message: &[u8],
+        signers: impl IntoIterator<Item = PartyIndex>,
+        session: [u8; 16],
+    ) -> Self {
+        let mut signers: Vec<PartyIndex> = signers.into_iter().collect();
+        signers.sort_unstable();
+        signers.dedup();
         Self {
             app_id: *identity.app_id(),
             path: identity.path().to_owned(),
             message: message.to_vec(),
+            signers,
+            session,
         }
     }
 
     /// The identity whose key signs.
     pub fn identity(&self) -> Result<Identity, Error> {
         Ok(Identity::new(self.app_id, &self.path)?)
+    }
+
+    /// The message length and the signing set (non-empty, at most [`MAX_SIGNERS`],
+    /// strictly increasing).
+    fn validate(&self) -> Result<(), Error> {
+        self.identity()?;
+        check_len("message", self.message.len(), MAX_SIGN_MESSAGE_LEN)?;
+        let increasing = self.signers.windows(2).all(|w| match w {
+            [a, b] => a < b,
+            _ => true,
+        });
+        if self.signers.is_empty() || self.signers.len() > MAX_SIGNERS || !increasing {
+            return Err(Error::InvalidSigners {
+                len: self.signers.len(),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -128,10 +181,8 @@ impl Request {
             RequestBody::Derive(r) => {
                 r.identity()?;
             }
-            RequestBody::Sign(r) => {
-                r.identity()?;
-                check_len("message", r.message.len(), MAX_SIGN_MESSAGE_LEN)?;
-            }
+            RequestBody::Sign(r) => r.validate()?,
+            RequestBody::GroupKeys(_) => {}
         }
         Ok(request)
     }
@@ -158,6 +209,8 @@ pub enum ResponseBody {
     Derive(DeriveResponse),
     /// Answer to [`RequestBody::Sign`].
     Sign(SignResponse),
+    /// Answer to [`RequestBody::GroupKeys`].
+    GroupKeys(GroupKeysResponse),
     /// The request was refused or failed.
     Error(ErrorResponse),
 }
@@ -221,6 +274,51 @@ impl SignResponse {
     }
 }
 
+/// The keys of the epoch the node serves in the session.
+///
+/// # Security
+///
+/// Informational: the application checks `bls_group_pk` and `secp_group_pk` against
+/// the chain's record of `epoch` before trusting a share verified under
+/// `bls_public_share`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupKeysResponse {
+    /// The committee epoch (the session's, as in [`crate::NodeHello::epoch`]).
+    pub epoch: u64,
+    /// Shares needed to combine (`t`).
+    pub threshold: u16,
+    /// Members of the committee (`n`).
+    pub committee_size: u16,
+    /// `PK`, compressed G1 (DESIGN §4), checked to be a point of the subgroup.
+    #[serde(with = "serde_bytes")]
+    pub bls_group_pk: [u8; G1_LEN],
+    /// `P`, compressed SEC1 secp256k1 point, checked to be on the curve.
+    #[serde(with = "serde_bytes")]
+    pub secp_group_pk: [u8; 33],
+    /// This node's party index in `epoch`.
+    pub party: PartyIndex,
+    /// This node's BLS public key share `PK_i = sk_i·g1`, compressed G1, checked.
+    #[serde(with = "serde_bytes")]
+    pub bls_public_share: [u8; G1_LEN],
+}
+
+impl GroupKeysResponse {
+    /// Both G1 points decode into the subgroup and the secp256k1 key is on the curve.
+    fn validate(&self) -> Result<(), Error> {
+        for bytes in [&self.bls_group_pk, &self.bls_public_share] {
+            if bool::from(blstrs::G1Affine::from_compressed(bytes).is_none()) {
+                return Err(Error::MalformedPoint { what: "G1" });
+            }
+        }
+        let compressed = matches!(self.secp_group_pk.first(), Some(0x02 | 0x03));
+        if !compressed || k256::PublicKey::from_sec1_bytes(&self.secp_group_pk).is_err() {
+            return Err(Error::MalformedPoint { what: "secp256k1" });
+        }
+        Ok(())
+    }
+}
+
 /// A refusal or failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -269,6 +367,7 @@ impl Response {
             ResponseBody::Sign(r) => {
                 r.to_frost()?;
             }
+            ResponseBody::GroupKeys(r) => r.validate()?,
             ResponseBody::Error(_) => {}
         }
         Ok(response)

@@ -6,7 +6,10 @@
 mod common;
 
 use attestation_gate::{Binding, Platform, Purpose, ReportData, UnixTime};
-use common::{app_hello, derive_request, node_hello, prf_share, sign_request};
+use common::{
+    app_hello, derive_request, group_keys_request, group_keys_response, node_hello, prf_share,
+    sign_request,
+};
 use kms_api::{
     AppHello, DeriveResponse, Error, ErrorCode, NodeHello, Request, RequestBody, RequestId,
     Response, ResponseBody, SessionPurpose, SignResponse, MAX_EVIDENCE_LEN, MAX_FRAME_LEN,
@@ -25,7 +28,7 @@ fn every_message__should_round_trip() {
     assert_eq!(AppHello::decode(&hello.encode().unwrap()).unwrap(), hello);
     let node = node_hello();
     assert_eq!(NodeHello::decode(&node.encode().unwrap()).unwrap(), node);
-    for request in [derive_request(), sign_request()] {
+    for request in [derive_request(), sign_request(), group_keys_request()] {
         assert_eq!(
             Request::decode(&request.encode().unwrap()).unwrap(),
             request
@@ -44,6 +47,10 @@ fn every_message__should_round_trip() {
             }),
         ),
         Response::error(RequestId([1; 16]), ErrorCode::StaleChain, None),
+        Response::new(
+            RequestId([1; 16]),
+            ResponseBody::GroupKeys(group_keys_response()),
+        ),
     ];
     for response in responses {
         let back = Response::decode(&response.encode().unwrap()).unwrap();
@@ -111,6 +118,77 @@ fn request_decode__should_refuse_bad_paths_and_long_messages() {
         }
     ));
     assert_eq!(err.code(), ErrorCode::BadRequest);
+}
+
+#[test]
+fn sign_request_new__should_sort_and_deduplicate_the_signers() {
+    let identity = common::identity();
+    let r = kms_api::SignRequest::new(&identity, b"m", [3, 1, 3].map(party), [1; 16]);
+    assert_eq!(r.signers, [party(1), party(3)]);
+}
+
+#[test]
+fn request_decode__should_refuse_an_empty_unsorted_repeated_or_oversized_signing_set() {
+    let with_signers = |signers: Vec<PartyIndex>| {
+        let mut request = sign_request();
+        if let RequestBody::Sign(r) = &mut request.body {
+            r.signers = signers;
+        }
+        Request::decode(&request.encode().unwrap())
+    };
+    assert!(with_signers(vec![party(1)]).is_ok());
+    assert!(with_signers((1..=255).map(party).collect()).is_ok());
+    for (signers, len) in [
+        (vec![], 0),
+        (vec![party(2), party(1)], 2),
+        (vec![party(1), party(1)], 2),
+        ((1..=256).map(party).collect(), 256),
+    ] {
+        let err = with_signers(signers).unwrap_err();
+        assert_eq!(err, Error::InvalidSigners { len });
+        assert_eq!(err.code(), ErrorCode::BadRequest);
+    }
+}
+
+#[test]
+fn group_keys__should_fit_a_session_of_either_purpose() {
+    let mut hello = app_hello();
+    assert_eq!(hello.admits(&group_keys_request()), Ok(()));
+    hello.purpose = SessionPurpose::Sign;
+    assert_eq!(hello.admits(&group_keys_request()), Ok(()));
+    assert_eq!(hello.admits(&derive_request()), Err(ErrorCode::BadRequest));
+}
+
+#[test]
+fn group_keys_response_decode__should_refuse_invalid_points() {
+    let decode = |keys: kms_api::GroupKeysResponse| {
+        Response::decode(
+            &Response::new(RequestId([0; 16]), ResponseBody::GroupKeys(keys))
+                .encode()
+                .unwrap(),
+        )
+    };
+    let mut keys = group_keys_response();
+    keys.bls_group_pk = [0xff; 48];
+    assert_eq!(decode(keys), Err(Error::MalformedPoint { what: "G1" }));
+    let mut keys = group_keys_response();
+    keys.bls_public_share[47] ^= 1;
+    assert_eq!(decode(keys), Err(Error::MalformedPoint { what: "G1" }));
+    let mut keys = group_keys_response();
+    keys.secp_group_pk[0] = 0x05;
+    assert_eq!(
+        decode(keys),
+        Err(Error::MalformedPoint { what: "secp256k1" })
+    );
+    // x = 5 is not the x-coordinate of a curve point (5^3 + 7 = 132 is a non-residue).
+    let mut keys = group_keys_response();
+    keys.secp_group_pk = [0; 33];
+    keys.secp_group_pk[0] = 0x02;
+    keys.secp_group_pk[32] = 5;
+    assert_eq!(
+        decode(keys),
+        Err(Error::MalformedPoint { what: "secp256k1" })
+    );
 }
 
 #[test]

@@ -3,8 +3,9 @@
 
 use attestation_gate::Platform;
 use kms_api::{
-    AppHello, DeriveRequest, DeriveResponse, EvidencePayload, NodeHello, Request, RequestBody,
-    RequestId, Response, ResponseBody, SessionPurpose, SignRequest, SignResponse,
+    AppHello, DeriveRequest, DeriveResponse, EvidencePayload, GroupKeysRequest, GroupKeysResponse,
+    NodeHello, Request, RequestBody, RequestId, Response, ResponseBody, SessionPurpose,
+    SignRequest, SignResponse,
 };
 use tss::{Identity, PartyIndex, PrfShare};
 
@@ -66,8 +67,46 @@ pub fn derive_request() -> Request {
 pub fn sign_request() -> Request {
     Request::new(
         RequestId([0x22; 16]),
-        RequestBody::Sign(SignRequest::new(&identity(), b"hello world")),
+        RequestBody::Sign(SignRequest::new(
+            &identity(),
+            b"hello world",
+            [3, 1].map(|i| PartyIndex::new(i).unwrap()),
+            [0x33; 16],
+        )),
     )
+}
+
+pub fn group_keys_request() -> Request {
+    Request::new(
+        RequestId([0x22; 16]),
+        RequestBody::GroupKeys(GroupKeysRequest::default()),
+    )
+}
+
+/// The G1 generator, compressed (a valid point; the value does not matter here).
+pub fn g1() -> [u8; 48] {
+    use group::prime::PrimeCurveAffine;
+    blstrs::G1Affine::generator().to_compressed()
+}
+
+/// The secp256k1 generator, compressed SEC1.
+pub fn secp_g() -> [u8; 33] {
+    let mut out = [0u8; 33];
+    out[0] = 0x02;
+    out[1..].copy_from_slice(&SIGNATURE[..32]);
+    out
+}
+
+pub fn group_keys_response() -> GroupKeysResponse {
+    GroupKeysResponse {
+        epoch: 7,
+        threshold: 3,
+        committee_size: 5,
+        bls_group_pk: g1(),
+        secp_group_pk: secp_g(),
+        party: PartyIndex::new(3).unwrap(),
+        bls_public_share: g1(),
+    }
 }
 
 /// Every message kind from fixed inputs, in a fixed order.
@@ -78,6 +117,7 @@ pub fn fixed_messages() -> Vec<(&'static str, Vec<u8>)> {
         ("NodeHello", node_hello().encode().unwrap()),
         ("Request/derive", derive_request().encode().unwrap()),
         ("Request/sign", sign_request().encode().unwrap()),
+        ("Request/group_keys", group_keys_request().encode().unwrap()),
         (
             "Response/derive",
             Response::new(
@@ -100,6 +140,12 @@ pub fn fixed_messages() -> Vec<(&'static str, Vec<u8>)> {
             )
             .encode()
             .unwrap(),
+        ),
+        (
+            "Response/group_keys",
+            Response::new(id, ResponseBody::GroupKeys(group_keys_response()))
+                .encode()
+                .unwrap(),
         ),
         (
             "Response/error",
