@@ -6,6 +6,7 @@ pub mod bindings;
 pub mod errors;
 pub mod policy;
 pub mod registration;
+pub mod release;
 #[cfg(feature = "rpc")]
 pub mod rpc;
 pub mod types;
