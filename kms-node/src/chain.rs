@@ -23,6 +23,7 @@ use std::future::Future;
 
 use attestation_gate::Policy;
 use governance_contract::policy::OnChainPolicy;
+pub use governance_contract::release::AppApproval;
 use governance_contract::{EpochInfo, NodePlatform, NodeRecord};
 
 pub mod rpc;
@@ -330,6 +331,18 @@ pub trait ReadGovernance: Send + Sync {
         app_id: [u8; 32],
         measurement: [u8; 32],
     ) -> impl Future<Output = Result<bool, Error>> + Send;
+
+    /// What the contract says at block `number` about `measurement` for `app_id`:
+    /// approved, revoked (approved once and revoked since: a `MeasurementRevoked`
+    /// event at or before `number`, and not approved again), never approved, or an
+    /// unknown application (`app(appId)` reverts `UnknownApp`). The contract keeps no
+    /// revoked set, so revoked and never approved are told apart by the events.
+    fn app_approval(
+        &self,
+        number: u64,
+        app_id: [u8; 32],
+        measurement: [u8; 32],
+    ) -> impl Future<Output = Result<AppApproval, Error>> + Send;
 }
 
 #[cfg(test)]

@@ -319,3 +319,54 @@ async fn read_at__should_fail_typed_without_a_contract() {
         Err(Error::Endpoint { .. })
     ));
 }
+
+/// What the app service asks the chain: approved, revoked (from the contract's
+/// `MeasurementRevoked` events), never approved, or an unknown app, each at a pinned
+/// block.
+#[tokio::test]
+async fn app_approval__should_tell_approved_revoked_never_approved_and_unknown_apart() {
+    use kms_node::chain::AppApproval;
+    let anvil = Anvil::spawn().unwrap();
+    let url = anvil.endpoint();
+    let admin = provider(&url, account(0));
+    let gov = Governance::deploy(
+        admin,
+        vec![account(0).address()],
+        1,
+        1,
+        0,
+        86_400,
+        false,
+        ALL_PLATFORMS,
+        3600,
+    )
+    .await
+    .unwrap();
+    let app = gov.nodeAppId().call().await.unwrap();
+    let build = FixedBytes::repeat_byte(0x42);
+    let r = tx!(gov.proposeApprove(app, build));
+    let approved = tx!(gov.execute(proposal_id(&r))).block_number.unwrap();
+    let r = tx!(gov.proposeRevoke(app, build));
+    let revoked = tx!(gov.execute(proposal_id(&r))).block_number.unwrap();
+    let r = tx!(gov.proposeApprove(app, build));
+    let again = tx!(gov.execute(proposal_id(&r))).block_number.unwrap();
+
+    let reader = RpcGovernance::connect(&url, ContractAddress(*gov.address().0)).unwrap();
+    let at = |n: u64, app: [u8; 32], m: [u8; 32]| {
+        let reader = reader.clone();
+        async move { reader.app_approval(n, app, m).await.unwrap() }
+    };
+    assert_eq!(
+        at(approved - 1, app.0, build.0).await,
+        AppApproval::NotApproved
+    );
+    assert_eq!(at(approved, app.0, build.0).await, AppApproval::Approved);
+    assert_eq!(at(revoked, app.0, build.0).await, AppApproval::Revoked);
+    assert_eq!(at(again - 1, app.0, build.0).await, AppApproval::Revoked);
+    assert_eq!(at(again, app.0, build.0).await, AppApproval::Approved);
+    assert_eq!(at(again, app.0, [0x43; 32]).await, AppApproval::NotApproved);
+    assert_eq!(
+        at(again, [0x99; 32], build.0).await,
+        AppApproval::UnknownApp
+    );
+}

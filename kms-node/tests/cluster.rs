@@ -136,6 +136,7 @@ struct Node {
     task: tokio::task::JoinHandle<()>,
     status: watch::Receiver<Status>,
     store: Arc<Mutex<MemoryShareStore>>,
+    keyring: kms_node::node::keyring::KeyRing,
     _watcher: ChainWatcher,
     _dir: tempfile::TempDir,
 }
@@ -220,6 +221,20 @@ fn spawn_node(
     chain: &FakeGovernance,
     seen: &Confirmations,
 ) -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    spawn_node_in(id, key, store, links, chain, seen, dir)
+}
+
+/// [`spawn_node`] with `dir` as the data directory.
+fn spawn_node_in(
+    id: NodeId,
+    key: SigningKey,
+    store: Arc<Mutex<MemoryShareStore>>,
+    links: &MemoryLinks,
+    chain: &FakeGovernance,
+    seen: &Confirmations,
+    dir: tempfile::TempDir,
+) -> Node {
     let router = Router::new();
     links.add(id, router.clone());
     let watcher = ChainWatcher::spawn(
@@ -231,7 +246,7 @@ fn spawn_node(
         },
     );
     let (status_tx, status) = watch::channel(Status::new(hex::encode(id), true));
-    let dir = tempfile::tempdir().unwrap();
+    let keyring = kms_node::node::keyring::KeyRing::new();
     let manager = EpochManager {
         ctx: DkgContext {
             me: id,
@@ -259,6 +274,7 @@ fn spawn_node(
         peers: Arc::new(NoPeers),
         max_head_age: Duration::from_secs(30),
         grace: Duration::from_secs(1),
+        keyring: keyring.clone(),
     };
     let task = tokio::spawn(manager.run(watcher.subscribe()));
     Node {
@@ -266,6 +282,7 @@ fn spawn_node(
         key,
         status,
         store,
+        keyring,
         task,
         _watcher: watcher,
         _dir: dir,
@@ -313,6 +330,15 @@ async fn cluster_genesis__should_activate_and_serve_with_every_member_holding_bo
         assert_eq!(s.last_run.unwrap().outcome, "ok");
         let store = node.store.lock().unwrap();
         assert_eq!(store.active_epochs().unwrap(), vec![Epoch(1)]);
+        // The app service's key ring holds the checked shares of the epoch.
+        let served = node.keyring.get(1).expect("epoch 1 in the key ring");
+        assert_eq!(served.index.get(), u16::try_from(i + 1).unwrap());
+        assert_eq!(hex::encode(served.bls_group_pk), first.bls_group_pk);
+        assert_eq!(
+            served.bls.public().group_key().to_compressed(),
+            served.bls_group_pk
+        );
+        assert_eq!(node.keyring.epochs(), vec![1]);
     }
     miner.abort();
 }
@@ -399,6 +425,11 @@ async fn cluster_reshare__should_keep_the_group_keys_through_a_join_and_a_middle
     })
     .await
     .expect("the leaver erases its shares after the grace window");
+    assert!(
+        left.keyring.epochs().is_empty(),
+        "{:?}",
+        left.keyring.epochs()
+    );
     // Members that stay also erase epoch 1.
     tokio::time::timeout(Duration::from_secs(20), async {
         while new_members[0]
@@ -414,6 +445,7 @@ async fn cluster_reshare__should_keep_the_group_keys_through_a_join_and_a_middle
     })
     .await
     .expect("members erase the previous epoch after the grace window");
+    assert_eq!(new_members[0].keyring.epochs(), vec![2]);
     miner.abort();
 }
 
@@ -445,6 +477,48 @@ async fn cluster_repair__should_rebuild_a_restarted_members_lost_shares_from_the
         empty.lock().unwrap().active_epochs().unwrap(),
         vec![Epoch(1)]
     );
+    miner.abort();
+}
+
+/// A member whose own DKG transcript is not the one the contract activated (its view
+/// of the run parted from the others') does not serve its shares: it discards them
+/// and repairs them from the members that agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_repair__should_replace_shares_whose_transcript_was_not_activated() {
+    let links = MemoryLinks::default();
+    let chain = FakeGovernance::new(now());
+    let miner = keep_mining(&chain);
+    let mut nodes = start(4, 3, &links, &chain);
+    wait_serving(&mut nodes, 1).await;
+    let before = nodes[2].status.borrow().epoch.clone().unwrap();
+    let node = nodes.remove(2);
+    node.task.abort();
+    // It restarts with its shares, but its record says it confirmed another transcript.
+    let dir = tempfile::tempdir().unwrap();
+    let record = serde_json::json!({
+        "transcript_hash": "ee".repeat(32),
+        "bls_group_pk": "00".repeat(48),
+        "secp_group_pk": "00".repeat(33),
+    });
+    std::fs::write(dir.path().join("epoch-1.json"), record.to_string()).unwrap();
+    let mut restarted = spawn_node_in(
+        node.id,
+        node.key.clone(),
+        Arc::clone(&node.store),
+        &links,
+        &chain,
+        &Arc::default(),
+        dir,
+    );
+    wait_serving(std::slice::from_mut(&mut restarted), 1).await;
+    let s = restarted.status.borrow().clone();
+    assert_eq!(s.epoch.unwrap(), before);
+    assert_eq!(
+        s.last_run.unwrap().kind,
+        "repair",
+        "the shares were repaired"
+    );
+    assert!(restarted.keyring.get(1).is_some());
     miner.abort();
 }
 

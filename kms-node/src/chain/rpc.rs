@@ -7,11 +7,11 @@ use alloy::eips::BlockId;
 use alloy::primitives::{Address, FixedBytes};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::Filter;
-use alloy::sol_types::SolEventInterface;
+use alloy::sol_types::{SolEvent, SolEventInterface};
 use governance_contract::policy::OnChainPolicy;
 use governance_contract::{EpochInfo, Governance, NodeRecord};
 
-use super::{BlockRef, ChainEvent, Error, GovernanceView, NodeId, ReadGovernance};
+use super::{AppApproval, BlockRef, ChainEvent, Error, GovernanceView, NodeId, ReadGovernance};
 use crate::config::ContractAddress;
 
 /// The governance contract at `address` through the endpoint `url`.
@@ -174,5 +174,54 @@ impl ReadGovernance for RpcGovernance {
             n,
         )
         .await
+    }
+
+    async fn app_approval(
+        &self,
+        n: u64,
+        app_id: [u8; 32],
+        measurement: [u8; 32],
+    ) -> Result<AppApproval, Error> {
+        if self.is_approved(n, app_id, measurement).await? {
+            return Ok(AppApproval::Approved);
+        }
+        let app = self
+            .gov
+            .app(FixedBytes::from(app_id))
+            .block(BlockId::number(n))
+            .call()
+            .await;
+        if let Err(e) = app {
+            let unknown = governance_contract::decode_contract_error(&e)
+                .is_some_and(|c| matches!(c.0, Governance::GovernanceErrors::UnknownApp(_)));
+            if unknown {
+                return Ok(AppApproval::UnknownApp);
+            }
+            return Err(match e {
+                alloy::contract::Error::TransportError(t) => Error::Rpc(t.to_string()),
+                other => Error::Call {
+                    call: "app",
+                    reason: other.to_string(),
+                },
+            });
+        }
+        let filter = Filter::new()
+            .address(*self.gov.address())
+            .event_signature(Governance::MeasurementRevoked::SIGNATURE_HASH)
+            .topic1(FixedBytes::from(app_id))
+            .topic2(FixedBytes::from(measurement))
+            .from_block(0)
+            .to_block(n);
+        let logs = self
+            .gov
+            .provider()
+            .get_logs(&filter)
+            .await
+            .map_err(|e| Error::Rpc(e.to_string()))?;
+        Ok(if logs.is_empty() {
+            AppApproval::NotApproved
+        } else {
+            AppApproval::Revoked
+        })
     }
 }

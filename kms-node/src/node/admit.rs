@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use attestation_gate::peer::{appraise_peer, PeerRecord};
-use attestation_gate::{Collateral, Evidence, UnixTime};
+use attestation_gate::{Evidence, UnixTime};
 use governance_contract::policy::evidence_matches_record;
 use tokio::sync::watch;
 
@@ -84,9 +84,17 @@ impl Admission {
             bytes: pe.evidence,
             aux: pe.aux,
         };
+        // DCAP evidence is checked against the collateral the peer sent with it (its
+        // signatures chain to the pinned Intel root, so a peer cannot forge it);
+        // other platforms carry what they need in the evidence itself.
+        let collateral = pe
+            .collateral
+            .as_ref()
+            .map(|c| c.to_collateral())
+            .unwrap_or_default();
         let claims = self
             .verifiers
-            .verify(&ev, &Collateral::default(), UnixTime(now))
+            .verify(&ev, &collateral, UnixTime(now))
             .map_err(|e| refuse("verify_failed", e.to_string()))?;
         if !evidence_matches_record(record.platform, claims.platform(), &claims.vendor()) {
             return Err(refuse(
@@ -138,7 +146,9 @@ mod tests {
 
     use super::*;
     use crate::chain::{BlockRef, GovernanceView};
+    use crate::node::attest::PeerCollateral;
     use crate::node::identity::NodeKeys;
+    use governance_contract::NodePlatform;
 
     const NOW: u64 = 1_800_000_000;
     const APPROVED: [u8; 32] = [7; 32];
@@ -215,6 +225,7 @@ mod tests {
         PeerEvidence {
             evidence: a.attest(&rd, UnixTime(NOW - 10)),
             aux: None,
+            collateral: None,
         }
         .encode()
         .unwrap()
@@ -258,6 +269,46 @@ mod tests {
 
         // Too old for the policy's maximum age.
         let r = adm.check_at(&id, &good, NOW - 10, NOW + 700).unwrap_err();
+        assert_eq!(r.reason, "appraisal_failed", "{r}");
+    }
+
+    /// Real TDX evidence (a recorded quote) from a peer recorded as TDX: without
+    /// collateral it cannot be verified at all; with the collateral the peer sends
+    /// (read from a collateral folder) it verifies, and is then refused only because
+    /// it binds no key of this node.
+    #[test]
+    fn admission__should_verify_dcap_evidence_with_the_collateral_the_peer_sent() {
+        let fixtures = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/fixtures/attestation"
+        );
+        let dir = std::path::Path::new(fixtures).join("tdx/dcapqvl-v4-uptodate");
+        let quote = std::fs::read(dir.join("quote.bin")).unwrap();
+        // The time attestation-gate's tests accept this sample at.
+        const T: u64 = 1_751_328_000;
+        let devnet = DevnetSigningKey::from_seed(&[5; 32]);
+        let mut rng = ChaCha20Rng::seed_from_u64(4);
+        let peer = NodeKeys::generate(&mut rng);
+        let adm = admission(vec![record(&peer, NodePlatform::Tdx.code())], &devnet);
+        let id = peer.node_id();
+
+        let bare = PeerEvidence {
+            evidence: quote.clone(),
+            aux: None,
+            collateral: None,
+        };
+        let r = adm
+            .check_at(&id, &bare.encode().unwrap(), T - 10, T)
+            .unwrap_err();
+        assert_eq!(r.reason, "verify_failed", "{r}");
+
+        let with = PeerEvidence {
+            collateral: Some(PeerCollateral::read_dir(&dir).unwrap()),
+            ..bare
+        };
+        let r = adm
+            .check_at(&id, &with.encode().unwrap(), T - 10, T)
+            .unwrap_err();
         assert_eq!(r.reason, "appraisal_failed", "{r}");
     }
 }

@@ -9,14 +9,15 @@ use dkg::pedersen;
 use dkg::secp::{SecpKeyShare, SecpPublicKeys};
 use dkg::step::Peer;
 use dkg::suite::{Bls12381G1, Secp256k1, Suite};
-use dkg::vss::{Output, Vss};
+use dkg::vss::{self, Output, Vss};
 use dkg::PartyIndex;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-use super::router::{session_id, NodeId, PeerLink, Router};
+use super::router::{session_id, Agreement, NodeId, PeerLink, Router};
 use crate::protocol::driver::{run_with_retries, Deadlines, RetryPolicy, RunError, Start};
 use crate::protocol::run_id::{committee_hash, ProtocolKind, RunId};
+use crate::protocol::wire::WireMessage;
 
 /// Why a DKG could not run or finish.
 #[derive(Debug, thiserror::Error)]
@@ -155,11 +156,13 @@ async fn run_one<S: Suite>(
     let me = me.ok_or(Error::NotMember(c.epoch))?;
     let protocol = ProtocolKind::Dkg(S::ID);
     let committee = committee_hash(c.members, c.threshold);
-    let (link, mut inbox) = ctx.router.open(
+    let agreement = agreement::<vss::Message>(ctx, c.p2p_keys, c.members.iter())?;
+    let (link, mut inbox) = ctx.router.open_with_agreement(
         session_id(c.epoch, protocol),
         roles,
         ctx.me,
         Arc::clone(&ctx.link),
+        agreement,
     );
     let parties: BTreeSet<PartyIndex> = identities.keys().copied().collect();
     let mine = link.mine().clone();
@@ -276,10 +279,28 @@ pub(super) fn identity(
     keys: &BTreeMap<NodeId, Vec<u8>>,
     id: &NodeId,
 ) -> Result<VerifyingKey, Error> {
-    keys.get(id)
-        .and_then(|k| <[u8; 32]>::try_from(k.as_slice()).ok())
+    p2p_key(id, keys.get(id).map(Vec::as_slice))
+}
+
+/// Node `id`'s p2p identity key from its on-chain bytes (`None`: no record).
+pub(super) fn p2p_key(id: &NodeId, bytes: Option<&[u8]>) -> Result<VerifyingKey, Error> {
+    bytes
+        .and_then(|k| <[u8; 32]>::try_from(k).ok())
         .and_then(|k| VerifyingKey::from_bytes(&k).ok())
         .ok_or(Error::BadIdentity(*id))
+}
+
+/// The echo broadcast of a session of `members` (each signs with its p2p key).
+pub(super) fn agreement<'a, M: WireMessage>(
+    ctx: &DkgContext,
+    p2p_keys: &BTreeMap<NodeId, Vec<u8>>,
+    members: impl IntoIterator<Item = &'a NodeId>,
+) -> Result<Agreement, Error> {
+    let keys = members
+        .into_iter()
+        .map(|id| Ok((*id, identity(p2p_keys, id)?)))
+        .collect::<Result<_, Error>>()?;
+    Ok(Agreement::new::<M>(Arc::clone(&ctx.signer), keys))
 }
 
 /// The roles of a change: dealers by old index, receivers by new index.
@@ -430,11 +451,14 @@ async fn reshare_one<S: Suite>(
     }
     let protocol = ProtocolKind::Reshare(S::ID);
     let committee = committee_hash(c.new_members, c.new_threshold);
-    let (link, mut inbox) = ctx.router.open(
+    let agreement =
+        agreement::<vss::Message>(ctx, c.p2p_keys, c.old_members.iter().chain(c.new_members))?;
+    let (link, mut inbox) = ctx.router.open_with_agreement(
         session_id(c.epoch, protocol),
         roles,
         ctx.me,
         Arc::clone(&ctx.link),
+        agreement,
     );
     let mine: BTreeSet<Peer> = link
         .mine()
@@ -618,19 +642,34 @@ pub(crate) mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn reshare__should_keep_the_group_keys_when_a_middle_member_leaves_and_one_joins() {
-        reshare_1234_to_1345(false).await;
+        reshare_1234_to_1345(Dealer2::Honest).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn reshare__should_complete_without_a_dealer_that_goes_silent() {
         // The leaving dealer 2 is cut off: the three others (t_old = 3) still deal, and
         // every new member leaves 2 out of QUAL.
-        reshare_1234_to_1345(true).await;
+        reshare_1234_to_1345(Dealer2::Cut).await;
     }
 
-    /// Genesis among 1..=4 (t = 3), then [1, 2, 3, 4] -> [1, 3, 4, 5] (t' = 3); with
-    /// `cut`, dealer 2 is cut off after the genesis.
-    async fn reshare_1234_to_1345(cut: bool) {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reshare__should_exclude_a_dealer_that_withholds_a_share_and_its_answer() {
+        // Dealer 2 deals to every new member but 3, then withholds its round-4
+        // answers: 3's complaint against it stands, so every new member leaves 2 out
+        // of QUAL, and the reshare still completes from the three honest dealers.
+        reshare_1234_to_1345(Dealer2::Malicious).await;
+    }
+
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Dealer2 {
+        Honest,
+        Cut,
+        Malicious,
+    }
+
+    /// Genesis among 1..=4 (t = 3), then [1, 2, 3, 4] -> [1, 3, 4, 5] (t' = 3), dealer 2
+    /// (who leaves) as `dealer2` says after the genesis.
+    async fn reshare_1234_to_1345(dealer2: Dealer2) {
         let (links, mut ctxs, keys) = cluster(5);
         for c in &mut ctxs {
             c.policy.deadlines.round = Duration::from_millis(500);
@@ -640,9 +679,18 @@ pub(crate) mod tests {
         let genesis = run_all(genesis_ctxs, keys.clone(), 3).await;
         let genesis: Vec<EpochKeys> = genesis.into_iter().map(|r| r.unwrap()).collect();
         let group = (genesis[0].bls_group_pk, genesis[0].secp_group_pk);
-        if cut {
-            links.cut([2; 32]);
+        match dealer2 {
+            Dealer2::Honest => {}
+            Dealer2::Cut => links.cut([2; 32]),
+            Dealer2::Malicious => links.filter(
+                [2; 32],
+                Arc::new(|to: &NodeId, e: &crate::node::router::Envelope| {
+                    let round = <vss::Message as WireMessage>::peek(&e.payload).map(|f| f.round);
+                    !matches!((round, to), (Ok(2), [3, ..]) | (Ok(4), _))
+                }),
+            ),
         }
+        let cut = dealer2 != Dealer2::Honest;
         let new_members: Vec<NodeId> = [1u8, 3, 4, 5].iter().map(|i| [*i; 32]).collect();
         let genesis = Arc::new(genesis);
         let tasks: Vec<_> = ctxs

@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::confirm::ConfirmEpoch;
 use super::dkg_run::{genesis, reshare, Change, Committee, DkgContext, EpochKeys, OldShares};
+use super::keyring::{KeyRing, ServingEpoch};
 use super::repair::{help, recover, RepairEpoch, Requests};
 use super::router::NodeId;
 use crate::chain::watcher::AutoAbort;
@@ -109,6 +110,9 @@ pub struct EpochManager<St, C> {
     /// `protocol.previous_epoch_grace`: how long the shares of an epoch that is no
     /// longer active are kept before they are erased.
     pub grace: std::time::Duration,
+    /// The epochs the app service answers from: an epoch is added once its shares are
+    /// checked (`activate`) and removed when they are erased.
+    pub keyring: KeyRing,
 }
 
 /// What a finished run reports (0 attempts: nothing ran, the shares were on disk).
@@ -199,22 +203,26 @@ where
             }
             if let Some(a) = &view.active {
                 if serving != Some(a.number) && a.committee.contains(&manager.ctx.me) {
+                    // Shares from a run whose transcript is not the one the contract
+                    // activated (this node's view of the DKG parted from the others'):
+                    // discarded, then repaired from the members that agree.
+                    manager.discard_if_not_activated(a);
                     if !manager.has_shares(a.number) {
                         // Lost storage: rebuild the shares from the other members.
                         if repairing.as_ref().is_none_or(|h| h.is_finished()) {
                             let m = Arc::clone(&manager);
-                            let e = repair_epoch(a);
+                            let e = repair_epoch(a, &view);
                             repairing = Some(AutoAbort::spawn("repair", async move {
                                 m.repair(&e).await;
                             }));
                         }
                     } else {
-                        match manager.activate(a.number, &a.keys) {
+                        match manager.activate(a) {
                             Ok(()) => {
                                 serving = Some(a.number);
                                 // Help members that lost their storage.
                                 let m = Arc::clone(&manager);
-                                let e = repair_epoch(a);
+                                let e = repair_epoch(a, &view);
                                 _helping = Some(AutoAbort::spawn("repair-helper", async move {
                                     m.serve_repairs(e).await;
                                 }));
@@ -454,6 +462,7 @@ where
                 match store.erase_epoch(Epoch(e)) {
                     Ok(()) => {
                         retiring.remove(&e);
+                        self.keyring.remove(e);
                         let _ = std::fs::remove_file(self.record_path(e));
                         tracing::info!(
                             epoch = e,
@@ -477,6 +486,32 @@ where
             Ok(()) => tracing::info!(epoch, "deadline passed: activation sent"),
             Err(e) => tracing::warn!(epoch, error = %e, "deadline passed: activation refused"),
         }
+    }
+
+    /// Erases this node's shares (and record) of the active epoch `a` when the
+    /// transcript it confirmed is not the one the contract activated, so that the run
+    /// loop repairs them from the members that agree. Returns whether it did.
+    fn discard_if_not_activated(&self, a: &crate::chain::ActiveEpoch) -> bool {
+        let Some(record) = self.read_record(a.number) else {
+            return false;
+        };
+        if record.transcript_hash == hex::encode(a.keys.transcript_hash) {
+            return false;
+        }
+        tracing::error!(
+            epoch = a.number,
+            ours = %record.transcript_hash,
+            activated = %hex::encode(a.keys.transcript_hash),
+            "this node's DKG transcript is not the activated one: discarding its shares to repair them"
+        );
+        let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Err(e) = store.erase_epoch(Epoch(a.number)) {
+            tracing::error!(epoch = a.number, error = %e, "cannot discard the shares");
+            return false;
+        }
+        drop(store);
+        let _ = std::fs::remove_file(self.record_path(a.number));
+        true
     }
 
     /// Whether this node holds shares of `epoch` (active or pending).
@@ -588,9 +623,11 @@ where
         Ok((bls, secp))
     }
 
-    /// Promotes the pending shares of the activated epoch (if not yet) and checks them
-    /// against the group keys on record (DESIGN §7 "Start-up check").
-    fn activate(&self, epoch: u64, keys: &crate::chain::GroupKeys) -> Result<(), String> {
+    /// Promotes the pending shares of the activated epoch (if not yet), checks them
+    /// against the group keys on record (DESIGN §7 "Start-up check") and adds the epoch
+    /// to the key ring.
+    fn activate(&self, a: &crate::chain::ActiveEpoch) -> Result<(), String> {
+        let (epoch, keys) = (a.number, &a.keys);
         let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
         let active = store.active_epochs().map_err(|e| e.to_string())?;
         if !active.contains(&Epoch(epoch)) {
@@ -614,6 +651,16 @@ where
                 "the secp256k1 share of epoch {epoch} is not of the group key on record"
             ));
         }
+        self.keyring.insert(ServingEpoch {
+            epoch,
+            index: bls.index(),
+            threshold: a.threshold,
+            committee: a.committee.clone(),
+            bls,
+            secp: Arc::new(secp),
+            bls_group_pk: keys.bls,
+            secp_group_pk: keys.secp,
+        });
         Ok(())
     }
 
@@ -699,12 +746,17 @@ struct Progress<'a> {
     finished: &'a BTreeMap<u64, bool>,
 }
 
-fn repair_epoch(a: &crate::chain::ActiveEpoch) -> RepairEpoch {
+fn repair_epoch(a: &crate::chain::ActiveEpoch, view: &GovernanceView) -> RepairEpoch {
     RepairEpoch {
         number: a.number,
         threshold: a.threshold,
         committee: a.committee.clone(),
         group_keys: (a.keys.bls, a.keys.secp),
+        p2p_keys: a
+            .committee
+            .iter()
+            .filter_map(|id| Some((*id, view.nodes.get(id)?.p2p_key.clone())))
+            .collect(),
     }
 }
 

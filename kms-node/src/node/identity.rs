@@ -162,6 +162,12 @@ impl NodeKeys {
         NoisePublic::from(&self.noise).to_bytes()
     }
 
+    /// The Noise static key pair of the app-facing service (zeroized on drop).
+    pub fn noise_static_key(&self) -> Result<kms_api::noise::StaticKey, Error> {
+        kms_api::noise::StaticKey::from_secret(self.noise.to_bytes())
+            .map_err(|_| Error::Corrupt("the Noise static key".into()))
+    }
+
     /// The signer account.
     pub fn signer(&self) -> &PrivateKeySigner {
         &self.signer

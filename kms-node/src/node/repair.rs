@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use dkg::bls::{BlsKeyShare, BlsPublicKeys};
 use dkg::keys::{KeyShare, PublicKeys};
-use dkg::repair::{Params, Repair};
+use dkg::repair::{self, Params, Repair};
 use dkg::secp::{SecpKeyShare, SecpPublicKeys};
 use dkg::step::Peer;
 use dkg::suite::{Bls12381G1, Secp256k1, Suite};
@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::dkg_run::{
-    collect_public_keys, index, secp_compressed, send_public_keys, DkgContext, Error,
+    agreement, collect_public_keys, index, secp_compressed, send_public_keys, DkgContext, Error,
 };
 use super::router::{NodeId, SessionInbox};
 use crate::protocol::driver::{
@@ -60,6 +60,8 @@ pub struct RepairEpoch {
     pub committee: Vec<NodeId>,
     /// The chain's group keys (`PK`, `P`).
     pub group_keys: ([u8; 48], [u8; 33]),
+    /// Every member's Ed25519 p2p key (signs its echo-broadcast messages).
+    pub p2p_keys: BTreeMap<NodeId, Vec<u8>>,
 }
 
 /// The session in which lost members of `epoch` send their requests.
@@ -170,11 +172,14 @@ async fn run_one<S: Suite>(
         helpers: helpers.clone(),
         public,
     };
-    let (link, mut inbox): (_, SessionInbox) = ctx.router.open(
+    let agreement =
+        agreement::<repair::Message>(ctx, &e.p2p_keys, roles.values()).map_err(plain)?;
+    let (link, mut inbox): (_, SessionInbox) = ctx.router.open_with_agreement(
         session(e, &tag, b"run", S::ID),
         roles,
         ctx.me,
         Arc::clone(&ctx.link),
+        agreement,
     );
     let me: BTreeSet<Peer> = match share {
         Some(s) => [Peer::Dealer(s.index())].into(),
@@ -368,7 +373,7 @@ mod tests {
             c.policy.deadlines.round = Duration::from_millis(500);
             c.policy.deadlines.attempt = Duration::from_secs(3);
         }
-        let genesis: Vec<EpochKeys> = run_all(ctxs.clone(), keys, t)
+        let genesis: Vec<EpochKeys> = run_all(ctxs.clone(), keys.clone(), t)
             .await
             .into_iter()
             .map(|r| r.unwrap())
@@ -381,6 +386,7 @@ mod tests {
             threshold: t,
             committee: (1..=n).map(|i| [i; 32]).collect(),
             group_keys: (genesis[0].bls_group_pk, genesis[0].secp_group_pk),
+            p2p_keys: keys.clone(),
         };
         let genesis = Arc::new(genesis);
         // Every other member listens for requests and helps, as the manager does.

@@ -4,26 +4,48 @@
 //! checks that the authenticated sender node holds that role in the session before the
 //! driver sees the message, and keeps messages of a session this node has not opened
 //! yet (a peer that saw the chain's new epoch a block earlier), bounded.
+//!
+//! # Echo broadcast ([`Channel::Agreement`])
+//!
+//! A session opened with an [`Agreement`] carries the messages that need a broadcast
+//! with agreement (DKG rounds 3 and 4, repair commitments) signed by their author's
+//! Ed25519 p2p key over [`agreement_signing_bytes`]. Every node relays the first
+//! validly signed message of each slot (author, run id, round, kind) once to every
+//! other node of the session, so a message that reaches one honest node reaches all of
+//! them even when some direct copies are lost. Unsigned copies of such messages are
+//! dropped (a sender cannot bypass the relay). Two validly signed, different messages
+//! for one slot prove that their author equivocated: the router records it
+//! (`SessionInbox`'s `ReceiveFromPeer::equivocators`) and the driver fails the attempt naming it. What
+//! this does not give is Bracha's totality under a *malicious* author that times its
+//! two versions so that some node finishes before the second arrives; the epoch manager
+//! catches that case at activation (a member whose transcript is not the one the
+//! contract activated discards its shares and repairs them).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use dkg::step::{Channel, Peer};
 use dkg::PartyIndex;
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use crate::protocol::driver::{SendError, SendToPeer};
 use crate::protocol::run_id::ProtocolKind;
+use crate::protocol::wire::{Frame, WireMessage};
 
 /// A node id (the contract's).
 pub type NodeId = [u8; 32];
 
-/// Sessions kept for later before the oldest is dropped.
-pub const MAX_EARLY_SESSIONS: usize = 8;
+/// Sessions kept for later before the oldest is dropped: enough for the signing
+/// sessions in flight whose other signers spoke before this node got the
+/// application's request.
+pub const MAX_EARLY_SESSIONS: usize = 64;
 /// Messages kept per session not opened yet.
 pub const MAX_EARLY_MESSAGES: usize = 4096;
+/// Closed run-once sessions remembered ([`Router::open_once`]).
+pub const MAX_CLOSED_SESSIONS: usize = 4096;
 
 /// The session of `protocol` in `epoch`:
 /// `SHA-256("keynet/kms-node/session/v1" || be64(epoch) || u8(protocol) || u8(suite))`.
@@ -56,6 +78,10 @@ pub struct Envelope {
     /// The encoded protocol message ([`crate::protocol::wire`]).
     #[serde(with = "serde_bytes")]
     pub payload: Vec<u8>,
+    /// For a message that needs agreement: its author's Ed25519 signature over
+    /// [`agreement_signing_bytes`] (64 bytes), so that other nodes can relay it.
+    #[serde(default, with = "serde_bytes")]
+    pub signature: Option<Vec<u8>>,
 }
 
 impl Envelope {
@@ -78,8 +104,87 @@ impl Envelope {
             role,
             index: i.get(),
             payload,
+            signature: None,
         }
     }
+
+    fn signing_bytes(&self) -> Vec<u8> {
+        agreement_signing_bytes(&self.session, self.role, self.index, &self.payload)
+    }
+}
+
+/// What the author of an agreement message signs:
+/// `"keynet/kms-node/agreement/v1" || session || u8(role) || be16(index) ||
+/// SHA-256(payload)`.
+pub fn agreement_signing_bytes(
+    session: &[u8; 32],
+    role: u8,
+    index: u16,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(28 + 32 + 3 + 32);
+    out.extend_from_slice(b"keynet/kms-node/agreement/v1");
+    out.extend_from_slice(session);
+    out.push(role);
+    out.extend_from_slice(&index.to_be_bytes());
+    out.extend_from_slice(&Sha256::digest(payload));
+    out
+}
+
+/// How a session's messages are classified: their frame (run id, round, kind) and
+/// whether they need agreement.
+type Classify = fn(&[u8]) -> Option<(Frame, bool)>;
+
+fn classify<M: WireMessage>(bytes: &[u8]) -> Option<(Frame, bool)> {
+    let frame = M::peek(bytes).ok()?;
+    Some((frame, M::needs_agreement(&frame)))
+}
+
+/// The echo broadcast of a session (module docs): this node's signing key, every
+/// participant's verifying key, and the message type's classification.
+#[derive(Clone)]
+pub struct Agreement {
+    signer: Arc<SigningKey>,
+    keys: BTreeMap<NodeId, VerifyingKey>,
+    classify: Classify,
+}
+
+impl Agreement {
+    /// Echo broadcast for messages of type `M`, signed with `signer`; `keys` are the
+    /// participants' Ed25519 p2p keys.
+    pub fn new<M: WireMessage>(
+        signer: Arc<SigningKey>,
+        keys: BTreeMap<NodeId, VerifyingKey>,
+    ) -> Self {
+        Self {
+            signer,
+            keys,
+            classify: classify::<M>,
+        }
+    }
+}
+
+/// A message slot: author, run id, round, kind.
+type Slot = (Peer, [u8; 32], u8, u8);
+
+/// The receiving state of a session's echo broadcast.
+struct Relay {
+    agreement: Agreement,
+    link: Arc<dyn PeerLink>,
+    /// The digest of the first validly signed message of each slot.
+    seen: HashMap<Slot, [u8; 32]>,
+    /// Authors caught signing two messages for one slot, by run id.
+    equivocators: HashMap<[u8; 32], BTreeSet<Peer>>,
+}
+
+/// What became of a received envelope.
+enum Verdict {
+    /// Handed to the session (with the relays to send).
+    Delivered(Vec<(NodeId, Vec<u8>)>),
+    /// A repeat of a message already delivered.
+    Repeat,
+    /// Refused.
+    Dropped,
 }
 
 /// Messages of a session not opened yet, with their authenticated senders.
@@ -88,13 +193,137 @@ type Early = ([u8; 32], Vec<(NodeId, Envelope)>);
 struct Open {
     tx: mpsc::UnboundedSender<(Peer, Vec<u8>)>,
     roles: BTreeMap<Peer, NodeId>,
+    me: NodeId,
+    relay: Option<Relay>,
+}
+
+impl Open {
+    /// Checks an envelope received from the authenticated node `from` and hands it to
+    /// the session: without echo broadcast, only from the node holding the role; with
+    /// it, messages that need agreement only signed by their author (from any
+    /// participant, relayed once further), the others only unsigned from their author.
+    fn accept(&mut self, from: NodeId, envelope: Envelope) -> Verdict {
+        let Some(peer) = envelope.peer() else {
+            return Verdict::Dropped;
+        };
+        let Some(&author) = self.roles.get(&peer) else {
+            return Verdict::Dropped;
+        };
+        let Some(relay) = self.relay.as_mut() else {
+            if author != from || envelope.signature.is_some() {
+                return Verdict::Dropped;
+            }
+            let _ = self.tx.send((peer, envelope.payload));
+            return Verdict::Delivered(Vec::new());
+        };
+        let Some((frame, needs_agreement)) = (relay.agreement.classify)(&envelope.payload) else {
+            return Verdict::Dropped;
+        };
+        if !needs_agreement {
+            if author != from || envelope.signature.is_some() {
+                return Verdict::Dropped;
+            }
+            let _ = self.tx.send((peer, envelope.payload));
+            return Verdict::Delivered(Vec::new());
+        }
+        if author == self.me || !self.roles.values().any(|n| *n == from) {
+            // Our own message relayed back, or a relay by a non-participant.
+            return Verdict::Repeat;
+        }
+        if !relay.verify(author, &envelope) {
+            return Verdict::Dropped;
+        }
+        let digest: [u8; 32] = Sha256::digest(&envelope.payload).into();
+        let slot = (peer, frame.run_id, frame.round, frame.kind);
+        let first = match relay.seen.get(&slot) {
+            None => {
+                relay.seen.insert(slot, digest);
+                true
+            }
+            Some(d) if *d == digest => return Verdict::Repeat,
+            Some(_) => {
+                let known = relay.equivocators.entry(frame.run_id).or_default();
+                if !known.insert(peer) {
+                    return Verdict::Repeat;
+                }
+                // The proof goes on too (once), so every node learns of it.
+                tracing::warn!(author = %hex::encode(author), ?peer, round = frame.round, "equivocation: two signed messages for one slot");
+                false
+            }
+        };
+        let targets: BTreeSet<NodeId> = self
+            .roles
+            .values()
+            .filter(|n| **n != self.me && **n != author && **n != from)
+            .copied()
+            .collect();
+        let relays = match dkg::wire::encode(&envelope) {
+            Ok(bytes) => targets.into_iter().map(|n| (n, bytes.clone())).collect(),
+            Err(_) => Vec::new(),
+        };
+        if first {
+            let _ = self.tx.send((peer, envelope.payload));
+        }
+        Verdict::Delivered(relays)
+    }
+}
+
+impl Relay {
+    fn verify(&self, author: NodeId, envelope: &Envelope) -> bool {
+        let Some(key) = self.agreement.keys.get(&author) else {
+            return false;
+        };
+        let Some(signature) = envelope
+            .signature
+            .as_deref()
+            .and_then(|s| Signature::from_slice(s).ok())
+        else {
+            return false;
+        };
+        key.verify(&envelope.signing_bytes(), &signature).is_ok()
+    }
 }
 
 #[derive(Default)]
 struct Sessions {
     open: HashMap<[u8; 32], Open>,
     early: VecDeque<Early>,
+    /// Sessions opened with [`Router::open_once`] that have closed, oldest first
+    /// (bounded by [`MAX_CLOSED_SESSIONS`]): their late messages (a relay arriving
+    /// after the run ended) are dropped instead of kept as early ones.
+    closed: VecDeque<[u8; 32]>,
+    closed_set: HashSet<[u8; 32]>,
     dropped: u64,
+}
+
+impl Sessions {
+    /// [`Open::accept`] for an open session (counting drops), returning the relays to
+    /// send; the envelope back if its session is not open.
+    fn accept(
+        &mut self,
+        from: NodeId,
+        envelope: Envelope,
+    ) -> Result<Vec<(NodeId, Vec<u8>)>, Envelope> {
+        let Some(open) = self.open.get_mut(&envelope.session) else {
+            return Err(envelope);
+        };
+        match open.accept(from, envelope) {
+            Verdict::Delivered(relays) => Ok(relays),
+            Verdict::Repeat => Ok(Vec::new()),
+            Verdict::Dropped => {
+                self.dropped += 1;
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    fn link_of(&self, session: &[u8; 32]) -> Option<Arc<dyn PeerLink>> {
+        self.open
+            .get(session)?
+            .relay
+            .as_ref()
+            .map(|r| Arc::clone(&r.link))
+    }
 }
 
 /// Routes received envelopes to the open sessions.
@@ -114,7 +343,8 @@ impl Router {
     }
 
     /// Messages dropped so far (undecodable, from a node without the role it claims,
-    /// or beyond the bounds of sessions not opened yet).
+    /// unsigned or badly signed where agreement is needed, or beyond the bounds of
+    /// sessions not opened yet).
     pub fn dropped(&self) -> u64 {
         self.with(|s| s.dropped)
     }
@@ -125,35 +355,29 @@ impl Router {
             self.with(|s| s.dropped += 1);
             return;
         };
-        self.with(|s| {
-            if let Some(open) = s.open.get(&envelope.session) {
-                match envelope.peer() {
-                    Some(peer) if open.roles.get(&peer) == Some(&from) => {
-                        let _ = open.tx.send((peer, envelope.payload));
-                    }
-                    _ => s.dropped += 1,
-                }
-                return;
+        let session = envelope.session;
+        let relays = self.with(|s| match s.accept(from, envelope) {
+            Err(_) if s.closed_set.contains(&session) => {
+                s.dropped += 1;
+                None
             }
-            match s.early.iter_mut().find(|(id, _)| *id == envelope.session) {
-                Some((_, list)) if list.len() < MAX_EARLY_MESSAGES => list.push((from, envelope)),
-                Some(_) => s.dropped += 1,
-                None => {
-                    if s.early.len() >= MAX_EARLY_SESSIONS {
-                        if let Some((_, old)) = s.early.pop_front() {
-                            s.dropped += old.len() as u64;
-                        }
-                    }
-                    s.early
-                        .push_back((envelope.session, vec![(from, envelope)]));
-                }
+            Ok(relays) if relays.is_empty() => None,
+            Ok(relays) => s.link_of(&session).map(|link| (link, relays)),
+            Err(envelope) => {
+                s.keep_early(from, envelope);
+                None
             }
         });
+        // Relayed outside the lock: an in-process link delivers synchronously.
+        if let Some((link, relays)) = relays {
+            send_relays(&*link, relays);
+        }
     }
 
     /// Opens `session`, whose participants are `roles` (each role's node); `me` is this
     /// node. Messages kept for it are delivered at once. The session closes when the
-    /// returned inbox is dropped.
+    /// returned inbox is dropped. No message of it may need agreement (see
+    /// [`Router::open_with_agreement`]).
     pub fn open(
         &self,
         session: [u8; 32],
@@ -161,28 +385,77 @@ impl Router {
         me: NodeId,
         link: Arc<dyn PeerLink>,
     ) -> (SessionLink, SessionInbox) {
+        self.open_inner(session, roles, me, link, None)
+    }
+
+    /// [`Router::open`] with the echo broadcast of `agreement` for the messages that
+    /// need it (module docs).
+    pub fn open_with_agreement(
+        &self,
+        session: [u8; 32],
+        roles: BTreeMap<Peer, NodeId>,
+        me: NodeId,
+        link: Arc<dyn PeerLink>,
+        agreement: Agreement,
+    ) -> (SessionLink, SessionInbox) {
+        self.open_inner(session, roles, me, link, Some(agreement))
+    }
+
+    /// [`Router::open_with_agreement`] for a session that runs once (a signing
+    /// session, named by its run id): after it closes, its late messages are dropped
+    /// rather than kept for a reopening that never comes.
+    pub fn open_once(
+        &self,
+        session: [u8; 32],
+        roles: BTreeMap<Peer, NodeId>,
+        me: NodeId,
+        link: Arc<dyn PeerLink>,
+        agreement: Agreement,
+    ) -> (SessionLink, SessionInbox) {
+        let (link, mut inbox) = self.open_inner(session, roles, me, link, Some(agreement));
+        inbox.once = true;
+        (link, inbox)
+    }
+
+    fn open_inner(
+        &self,
+        session: [u8; 32],
+        roles: BTreeMap<Peer, NodeId>,
+        me: NodeId,
+        link: Arc<dyn PeerLink>,
+        agreement: Option<Agreement>,
+    ) -> (SessionLink, SessionInbox) {
         let (tx, rx) = mpsc::unbounded_channel();
-        self.with(|s| {
-            if let Some(pos) = s.early.iter().position(|(id, _)| *id == session) {
-                if let Some((_, kept)) = s.early.remove(pos) {
-                    for (from, e) in kept {
-                        match e.peer() {
-                            Some(peer) if roles.get(&peer) == Some(&from) => {
-                                let _ = tx.send((peer, e.payload));
-                            }
-                            _ => s.dropped += 1,
-                        }
-                    }
-                }
-            }
+        let signer = agreement.as_ref().map(|a| Arc::clone(&a.signer));
+        let relays = self.with(|s| {
             s.open.insert(
                 session,
                 Open {
                     tx: tx.clone(),
                     roles: roles.clone(),
+                    me,
+                    relay: agreement.map(|agreement| Relay {
+                        agreement,
+                        link: Arc::clone(&link),
+                        seen: HashMap::new(),
+                        equivocators: HashMap::new(),
+                    }),
                 },
             );
+            let kept = s
+                .early
+                .iter()
+                .position(|(id, _)| *id == session)
+                .and_then(|pos| s.early.remove(pos))
+                .map(|(_, kept)| kept)
+                .unwrap_or_default();
+            let mut relays = Vec::new();
+            for (from, e) in kept {
+                relays.extend(s.accept(from, e).unwrap_or_default());
+            }
+            relays
         });
+        send_relays(&*link, relays);
         let mine = roles
             .iter()
             .filter(|(_, n)| **n == me)
@@ -195,14 +468,46 @@ impl Router {
                 mine,
                 me,
                 link,
+                signer,
                 loopback: tx,
             },
             SessionInbox {
                 rx,
                 session,
                 router: self.clone(),
+                once: false,
             },
         )
+    }
+}
+
+impl Sessions {
+    fn keep_early(&mut self, from: NodeId, envelope: Envelope) {
+        match self
+            .early
+            .iter_mut()
+            .find(|(id, _)| *id == envelope.session)
+        {
+            Some((_, list)) if list.len() < MAX_EARLY_MESSAGES => list.push((from, envelope)),
+            Some(_) => self.dropped += 1,
+            None => {
+                if self.early.len() >= MAX_EARLY_SESSIONS {
+                    if let Some((_, old)) = self.early.pop_front() {
+                        self.dropped += old.len() as u64;
+                    }
+                }
+                self.early
+                    .push_back((envelope.session, vec![(from, envelope)]));
+            }
+        }
+    }
+}
+
+fn send_relays(link: &dyn PeerLink, relays: Vec<(NodeId, Vec<u8>)>) {
+    for (node, bytes) in relays {
+        if let Err(e) = link.send_to(&node, bytes) {
+            tracing::debug!(peer = %hex::encode(node), error = %e, "relay not sent");
+        }
     }
 }
 
@@ -211,18 +516,42 @@ pub struct SessionInbox {
     rx: mpsc::UnboundedReceiver<(Peer, Vec<u8>)>,
     session: [u8; 32],
     router: Router,
+    /// Opened with [`Router::open_once`].
+    once: bool,
 }
 
 impl Drop for SessionInbox {
     fn drop(&mut self) {
-        let session = self.session;
-        self.router.with(|s| s.open.remove(&session));
+        let (session, once) = (self.session, self.once);
+        self.router.with(|s| {
+            s.open.remove(&session);
+            if once && s.closed_set.insert(session) {
+                s.closed.push_back(session);
+                if s.closed.len() > MAX_CLOSED_SESSIONS {
+                    if let Some(old) = s.closed.pop_front() {
+                        s.closed_set.remove(&old);
+                    }
+                }
+            }
+        });
     }
 }
 
 impl crate::protocol::driver::ReceiveFromPeer for SessionInbox {
     fn recv(&mut self) -> impl std::future::Future<Output = Option<(Peer, Vec<u8>)>> {
         self.rx.recv()
+    }
+
+    /// The authors caught equivocating in run `run_id` of this session.
+    fn equivocators(&self, run_id: &[u8; 32]) -> BTreeSet<Peer> {
+        let session = self.session;
+        self.router.with(|s| {
+            s.open
+                .get(&session)
+                .and_then(|o| o.relay.as_ref())
+                .and_then(|r| r.equivocators.get(run_id).cloned())
+                .unwrap_or_default()
+        })
     }
 }
 
@@ -233,6 +562,7 @@ pub struct SessionLink {
     mine: BTreeSet<Peer>,
     me: NodeId,
     link: Arc<dyn PeerLink>,
+    signer: Option<Arc<SigningKey>>,
     loopback: mpsc::UnboundedSender<(Peer, Vec<u8>)>,
 }
 
@@ -247,24 +577,26 @@ impl SendToPeer for SessionLink {
     /// A broadcast goes once to every other node of the session; a direct message to a
     /// role this node holds itself is looped back. A peer the link cannot reach is left
     /// to the protocol (its silence), so one lost peer does not fail the attempt.
-    ///
-    /// [`Channel::Agreement`] is sent like the others: the DKG's own round-1 agreement
-    /// (signed broadcasts and echo comparison, `dkg::vss::qualification`) covers the
-    /// round-1 broadcast, but rounds 3 and 4 get no separate echo broadcast yet
-    /// (docs/PROTOCOL.md "Protocol runs (kms-node)" says what that leaves open).
+    /// [`Channel::Agreement`] messages are signed for the echo broadcast (module docs);
+    /// a session opened without it refuses them ([`SendError::NoAgreement`]).
     fn send(
         &self,
         from: Peer,
         to: Option<Peer>,
-        _channel: Channel,
+        channel: Channel,
         bytes: &[u8],
     ) -> Result<(), SendError> {
         if !self.mine.contains(&from) {
             return Err(SendError::ForeignSender(from));
         }
         let encode = || {
-            dkg::wire::encode(&Envelope::new(self.session, from, bytes.to_vec()))
-                .map_err(|_| SendError::UnknownPeer(from))
+            let mut envelope = Envelope::new(self.session, from, bytes.to_vec());
+            if channel == Channel::Agreement {
+                let signer = self.signer.as_ref().ok_or(SendError::NoAgreement)?;
+                let signature = signer.sign(&envelope.signing_bytes());
+                envelope.signature = Some(signature.to_bytes().to_vec());
+            }
+            dkg::wire::encode(&envelope).map_err(|_| SendError::UnknownPeer(from))
         };
         match to {
             Some(p) => {
@@ -298,7 +630,13 @@ pub struct MemoryLinks {
     routers: Arc<Mutex<HashMap<NodeId, Router>>>,
     cut: Arc<Mutex<BTreeSet<NodeId>>>,
     faults: Arc<Mutex<Option<Faults>>>,
+    filters: Arc<Mutex<HashMap<NodeId, SendFilter>>>,
 }
+
+/// Which envelopes a misbehaving node sends ([`MemoryLinks::filter`]): called with the
+/// recipient and the envelope; `false` withholds it.
+#[cfg(any(test, feature = "testing"))]
+pub type SendFilter = Arc<dyn Fn(&NodeId, &Envelope) -> bool + Send + Sync>;
 
 /// Message loss and delay of [`MemoryLinks`] (seeded, so a failing case replays).
 #[cfg(any(test, feature = "testing"))]
@@ -338,6 +676,15 @@ impl MemoryLinks {
         });
     }
 
+    /// Makes `node` misbehave: from now on it sends only the envelopes `filter`
+    /// passes (a dealer that withholds a share and then its complaint answers, say).
+    pub fn filter(&self, node: NodeId, filter: SendFilter) {
+        self.filters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(node, filter);
+    }
+
     /// The link of `from`.
     pub fn link(&self, from: NodeId) -> Arc<dyn PeerLink> {
         Arc::new(MemoryLink {
@@ -365,6 +712,20 @@ impl PeerLink for MemoryLink {
             return Err("cut".into());
         }
         drop(cut);
+        let filter = self
+            .links
+            .filters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&self.from)
+            .cloned();
+        if let Some(filter) = filter {
+            if let Ok(envelope) = dkg::wire::decode::<Envelope>(&payload) {
+                if !filter(to, &envelope) {
+                    return Ok(());
+                }
+            }
+        }
         let router = self
             .links
             .routers
@@ -474,6 +835,172 @@ mod tests {
         );
         drop(i);
         assert!(r.with(|s| s.open.is_empty()));
+    }
+
+    /// Test messages: `run id (32) || round || kind || body`; round 3 needs agreement.
+    struct Raw;
+
+    impl WireMessage for Raw {
+        fn encode(&self) -> Result<Vec<u8>, dkg::wire::EncodeError> {
+            Ok(Vec::new())
+        }
+        fn decode(_: &[u8]) -> Result<Self, dkg::wire::DecodeError> {
+            Ok(Raw)
+        }
+        fn peek(bytes: &[u8]) -> Result<Frame, dkg::wire::DecodeError> {
+            let run_id = bytes.get(..32).and_then(|b| <[u8; 32]>::try_from(b).ok());
+            match (run_id, bytes.get(32), bytes.get(33)) {
+                (Some(run_id), Some(round), Some(kind)) => Ok(Frame {
+                    run_id,
+                    round: *round,
+                    kind: *kind,
+                }),
+                _ => Err(dkg::wire::decode::<u8>(&[]).unwrap_err()),
+            }
+        }
+        fn per_sender(_: u8, _: &BTreeSet<Peer>) -> usize {
+            1
+        }
+        fn needs_agreement(frame: &Frame) -> bool {
+            frame.round == 3
+        }
+    }
+
+    fn raw(round: u8, body: &[u8]) -> Vec<u8> {
+        let mut b = vec![9u8; 32];
+        b.extend([round, 0]);
+        b.extend_from_slice(body);
+        b
+    }
+
+    /// Four nodes 1..=4 (dealer i = node i) in one session with echo broadcast.
+    #[allow(clippy::type_complexity)]
+    fn agreement_session(
+        links: &MemoryLinks,
+    ) -> (
+        Vec<Router>,
+        Vec<SigningKey>,
+        Vec<(SessionLink, SessionInbox)>,
+        [u8; 32],
+    ) {
+        use rand_chacha::rand_core::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+        let ids: Vec<NodeId> = (1..=4).map(|i| [i; 32]).collect();
+        let signers: Vec<SigningKey> = ids.iter().map(|_| SigningKey::generate(&mut rng)).collect();
+        let keys: BTreeMap<NodeId, VerifyingKey> = ids
+            .iter()
+            .zip(&signers)
+            .map(|(id, k)| (*id, k.verifying_key()))
+            .collect();
+        let roles: BTreeMap<Peer, NodeId> = ids
+            .iter()
+            .enumerate()
+            .map(|(pos, id)| (Peer::Dealer(p(pos as u16 + 1)), *id))
+            .collect();
+        let routers: Vec<Router> = ids.iter().map(|_| Router::new()).collect();
+        for (id, r) in ids.iter().zip(&routers) {
+            links.add(*id, r.clone());
+        }
+        let s = session_id(5, ProtocolKind::Dkg(dkg::wire::SuiteId::Bls12381G1));
+        let sessions = ids
+            .iter()
+            .zip(&routers)
+            .zip(&signers)
+            .map(|((id, r), k)| {
+                let agreement = Agreement::new::<Raw>(Arc::new(k.clone()), keys.clone());
+                r.open_with_agreement(s, roles.clone(), *id, links.link(*id), agreement)
+            })
+            .collect();
+        (routers, signers, sessions, s)
+    }
+
+    #[tokio::test]
+    async fn echo_broadcast__should_relay_a_signed_message_to_a_node_whose_copy_was_lost() {
+        let links = MemoryLinks::default();
+        let (routers, signers, mut sessions, s) = agreement_session(&links);
+        // Node 1's broadcast reaches node 2 only (its copies to 3 and 4 are "lost"):
+        // built by hand and delivered to node 2 alone.
+        let mut e = Envelope::new(s, Peer::Dealer(p(1)), raw(3, b"complaints"));
+        e.signature = Some(signers[0].sign(&e.signing_bytes()).to_bytes().to_vec());
+        routers[1].deliver([1; 32], &dkg::wire::encode(&e).unwrap());
+        for node in [1usize, 2, 3] {
+            let got = sessions[node].1.rx.try_recv().unwrap();
+            assert_eq!(
+                got,
+                (Peer::Dealer(p(1)), raw(3, b"complaints")),
+                "node {}",
+                node + 1
+            );
+            assert!(sessions[node].1.rx.try_recv().is_err(), "delivered once");
+        }
+        // The author does not get its own message back.
+        assert!(sessions[0].1.rx.try_recv().is_err());
+        assert!(routers.iter().all(|r| r.dropped() == 0));
+    }
+
+    #[tokio::test]
+    async fn echo_broadcast__should_sign_agreement_messages_and_refuse_unsigned_or_forged_ones() {
+        let links = MemoryLinks::default();
+        let (routers, signers, mut sessions, s) = agreement_session(&links);
+        // Through the session link: signed, delivered everywhere once.
+        sessions[0]
+            .0
+            .send(Peer::Dealer(p(1)), None, Channel::Agreement, &raw(3, b"ok"))
+            .unwrap();
+        for (_, inbox) in &mut sessions[1..] {
+            assert_eq!(inbox.rx.try_recv().unwrap().1, raw(3, b"ok"));
+            assert!(inbox.rx.try_recv().is_err());
+        }
+        // Unsigned round-3 message straight from its author: dropped.
+        let unsigned = Envelope::new(s, Peer::Dealer(p(2)), raw(3, b"unsigned"));
+        routers[2].deliver([2; 32], &dkg::wire::encode(&unsigned).unwrap());
+        assert!(sessions[2].1.rx.try_recv().is_err());
+        assert_eq!(routers[2].dropped(), 1);
+        // Signed by node 3 in node 2's name: dropped.
+        let mut forged = Envelope::new(s, Peer::Dealer(p(2)), raw(3, b"forged"));
+        forged.signature = Some(signers[2].sign(&forged.signing_bytes()).to_bytes().to_vec());
+        routers[3].deliver([3; 32], &dkg::wire::encode(&forged).unwrap());
+        assert!(sessions[3].1.rx.try_recv().is_err());
+        assert_eq!(routers[3].dropped(), 1);
+        // A message that needs no agreement still goes unsigned from its author only.
+        sessions[1]
+            .0
+            .send(
+                Peer::Dealer(p(2)),
+                None,
+                Channel::Authenticated,
+                &raw(1, b"r1"),
+            )
+            .unwrap();
+        assert_eq!(sessions[3].1.rx.try_recv().unwrap().1, raw(1, b"r1"));
+        // A session without echo broadcast refuses to send an agreement message.
+        let plain = Router::new();
+        let roles: BTreeMap<Peer, NodeId> = [(Peer::Dealer(p(1)), [1; 32])].into();
+        let (l, _i) = plain.open(s, roles, [1; 32], links.link([1; 32]));
+        assert_eq!(
+            l.send(Peer::Dealer(p(1)), None, Channel::Agreement, b"x"),
+            Err(SendError::NoAgreement)
+        );
+    }
+
+    #[tokio::test]
+    async fn echo_broadcast__should_name_an_author_that_signs_two_messages_for_one_slot() {
+        use crate::protocol::driver::ReceiveFromPeer;
+        let links = MemoryLinks::default();
+        let (routers, signers, mut sessions, s) = agreement_session(&links);
+        // Node 1 sends version A to node 2 and version B to node 3; relays carry both
+        // everywhere.
+        for (to, body) in [(1usize, &b"A"[..]), (2, &b"B"[..])] {
+            let mut e = Envelope::new(s, Peer::Dealer(p(1)), raw(3, body));
+            e.signature = Some(signers[0].sign(&e.signing_bytes()).to_bytes().to_vec());
+            routers[to].deliver([1; 32], &dkg::wire::encode(&e).unwrap());
+        }
+        for (_, inbox) in &mut sessions[1..] {
+            assert!(inbox.rx.try_recv().is_ok(), "first version delivered");
+            assert!(inbox.rx.try_recv().is_err(), "the second version is not");
+            assert_eq!(inbox.equivocators(&[9; 32]), [Peer::Dealer(p(1))].into());
+            assert!(inbox.equivocators(&[8; 32]).is_empty());
+        }
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub trait WireMessage: Sized {
     /// How many messages (of distinct kinds) a party answering to `me` waits for from
     /// each expected sender in `round`.
     fn per_sender(round: u8, me: &BTreeSet<Peer>) -> usize;
+    /// Whether messages of `frame` are sent with [`dkg::step::Channel::Agreement`]
+    /// (the router then requires them signed and relays them).
+    fn needs_agreement(frame: &Frame) -> bool;
 }
 
 /// The header of any message body (other fields skipped unread).
@@ -102,6 +105,11 @@ impl WireMessage for vss::Message {
         })
     }
 
+    /// Rounds 3 and 4 (`dkg::vss` sends them with `Channel::Agreement`).
+    fn needs_agreement(frame: &Frame) -> bool {
+        matches!(frame.round, 3 | 4)
+    }
+
     fn per_sender(_: u8, _: &BTreeSet<Peer>) -> usize {
         1
     }
@@ -158,6 +166,11 @@ impl WireMessage for repair::Message {
         })
     }
 
+    /// The commitments (`dkg::repair` broadcasts them with `Channel::Agreement`).
+    fn needs_agreement(frame: &Frame) -> bool {
+        (frame.round, frame.kind) == (1, 0)
+    }
+
     /// A helper waits in step 1 for the commitments and its part from every other
     /// helper; the lost party for the commitments only.
     fn per_sender(round: u8, me: &BTreeSet<Peer>) -> usize {
@@ -167,5 +180,41 @@ impl WireMessage for repair::Message {
         } else {
             1
         }
+    }
+}
+
+/// FROST signing on behalf of an application ([`tss::session`]): commitments in round
+/// 1 (with agreement), signature shares in round 2.
+impl WireMessage for tss::session::Message {
+    fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        tss::session::Message::encode(self)
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        tss::session::Message::decode(bytes).map_err(|e| match e {
+            tss::Error::Wire(e) => e,
+            other => DecodeError::Semantic {
+                offset: None,
+                reason: other.to_string(),
+            },
+        })
+    }
+
+    fn peek(bytes: &[u8]) -> Result<Frame, DecodeError> {
+        let (run_id, round) = tss::session::Message::peek(bytes)?;
+        Ok(Frame {
+            run_id,
+            round,
+            kind: 0,
+        })
+    }
+
+    /// The commitments.
+    fn needs_agreement(frame: &Frame) -> bool {
+        frame.round == 1
+    }
+
+    fn per_sender(_: u8, _: &BTreeSet<Peer>) -> usize {
+        1
     }
 }

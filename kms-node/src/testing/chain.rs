@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use governance_contract::policy::OnChainPolicy;
 use governance_contract::{EpochInfo, NetworkPolicy, NodeRecord};
 
-use crate::chain::{BlockRef, ChainEvent, Error, GovernanceView, ReadGovernance};
+use crate::chain::{AppApproval, BlockRef, ChainEvent, Error, GovernanceView, ReadGovernance};
 
 /// The contract's state in one block.
 #[derive(Debug, Clone, PartialEq)]
@@ -198,5 +198,36 @@ impl ReadGovernance for FakeGovernance {
         Ok(s.approvals
             .get(&app_id)
             .is_some_and(|m| m.contains(&measurement)))
+    }
+
+    /// An app exists while it has an entry in `approvals` (possibly empty); a
+    /// measurement is revoked when an earlier block approved it and block `n` does
+    /// not (the contract's `MeasurementRevoked` event).
+    async fn app_approval(
+        &self,
+        n: u64,
+        app_id: [u8; 32],
+        measurement: [u8; 32],
+    ) -> Result<AppApproval, Error> {
+        let inner = self.lock();
+        let (_, s) = Self::block(&inner, n)?;
+        let Some(approved) = s.approvals.get(&app_id) else {
+            return Ok(AppApproval::UnknownApp);
+        };
+        if approved.contains(&measurement) {
+            return Ok(AppApproval::Approved);
+        }
+        let end = usize::try_from(n).unwrap_or(usize::MAX);
+        let was_approved = inner.blocks.iter().take(end).any(|(_, earlier)| {
+            earlier
+                .approvals
+                .get(&app_id)
+                .is_some_and(|m| m.contains(&measurement))
+        });
+        Ok(if was_approved {
+            AppApproval::Revoked
+        } else {
+            AppApproval::NotApproved
+        })
     }
 }
