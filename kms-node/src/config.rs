@@ -145,8 +145,8 @@ pub enum Error {
     /// `attester = "simulated"` set from the environment: it must be in the file.
     #[error("config: attester \"simulated\" can only be set in the config file, not from the environment")]
     SimulatedFromEnv,
-    /// Platform sealing with an attester whose platform has no sealing key.
-    #[error("config: `storage.sealing = \"platform\"` needs a platform with a sealing key (sev-guest), not {attester}")]
+    /// SEV-SNP sealing with an attester of a platform that has no sealing key.
+    #[error("config: `storage.sealing = \"sev-snp\"` needs an SEV-SNP guest (attester sev-guest or configfs-tsm), not attester {attester}; TDX, Nitro and simulated nodes use `sealing = \"operator-key\"`")]
     PlatformSealing {
         /// The configured attester.
         attester: Attester,
@@ -232,8 +232,10 @@ impl fmt::Display for Attester {
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Sealing {
-    /// The platform's sealing key (SEV-SNP derived key).
-    Platform,
+    /// The SEV-SNP firmware's derived key (`SNP_GET_DERIVED_KEY` on
+    /// `<attestation.device_root>/dev/sev-guest`), bound to the chip, the launch
+    /// measurement and the guest policy.
+    SevSnp,
     /// An AEAD key held by the operator.
     OperatorKey,
 }
@@ -340,6 +342,11 @@ pub struct AttestationConfig {
     pub tdx_quote_vsock_port: u32,
     /// Evidence is refreshed this long before it reaches the policy's maximum age.
     pub evidence_refresh_margin: Duration,
+    /// Folder of this node's own attestation collateral (laid out like
+    /// `shared/fixtures/attestation/<platform>/<sample>/`: `collateral.json` for TDX and
+    /// SGX, `vcek.der`/`vlek.der`/`crl.der` for SEV-SNP), sent to peers with the
+    /// evidence; re-read at every evidence refresh.
+    pub collateral_dir: Option<PathBuf>,
     /// The simulated enclave, with attester `simulated` only.
     pub simulated: Option<SimulatedEnclave>,
 }
@@ -429,6 +436,7 @@ pub const ENV_KEYS: &[(&str, &str, ValueKind)] = &[
     ("attestation", "device_root", ValueKind::Text),
     ("attestation", "tdx_quote_vsock_port", ValueKind::Integer),
     ("attestation", "evidence_refresh_margin", ValueKind::Text),
+    ("attestation", "collateral_dir", ValueKind::Text),
     ("attestation", "allow_simulated", ValueKind::Text),
     ("attestation", "sim_key_file", ValueKind::Text),
     ("attestation", "sim_vendor", ValueKind::Integer),
@@ -710,6 +718,7 @@ struct RawAttestation {
     tdx_quote_vsock_port: u32,
     #[serde(with = "humantime_serde")]
     evidence_refresh_margin: Duration,
+    collateral_dir: Option<PathBuf>,
     allow_simulated: Option<SecretText>,
     sim_key_file: Option<PathBuf>,
     sim_vendor: Option<u32>,
@@ -724,6 +733,7 @@ impl Default for RawAttestation {
             // Intel's QGS default vsock port.
             tdx_quote_vsock_port: 4050,
             evidence_refresh_margin: Duration::from_secs(600),
+            collateral_dir: None,
             allow_simulated: None,
             sim_key_file: None,
             sim_vendor: None,
@@ -766,7 +776,7 @@ struct RawStorage {
 impl Default for RawStorage {
     fn default() -> Self {
         Self {
-            sealing: Sealing::Platform,
+            sealing: Sealing::SevSnp,
             operator_key_file: None,
             operator_key: None,
         }
@@ -907,6 +917,7 @@ impl RawConfig {
             attester,
             device_root: attestation.device_root,
             tdx_quote_vsock_port: attestation.tdx_quote_vsock_port,
+            collateral_dir: attestation.collateral_dir,
             evidence_refresh_margin: positive(
                 "attestation.evidence_refresh_margin",
                 attestation.evidence_refresh_margin,
@@ -941,8 +952,8 @@ impl RawConfig {
             storage.operator_key_file,
             storage.operator_key,
         ) {
-            (Sealing::Platform, None, None) => {
-                if attester != Attester::SevGuest {
+            (Sealing::SevSnp, None, None) => {
+                if !matches!(attester, Attester::SevGuest | Attester::ConfigfsTsm) {
                     return Err(Error::PlatformSealing { attester });
                 }
                 None
@@ -1066,6 +1077,7 @@ attester = "sev-guest"
             // The commented-out alternatives are documented, not set.
             if [
                 "allow_simulated",
+                "collateral_dir",
                 "operator_key",
                 "sim_key_file",
                 "sim_vendor",
@@ -1095,7 +1107,7 @@ attester = "sev-guest"
         }
         assert_eq!(config.chain.confirmation_depth, 12);
         assert!(config.chain.max_head_age > config.chain.block_time);
-        assert_eq!(config.storage.sealing, Sealing::Platform);
+        assert_eq!(config.storage.sealing, Sealing::SevSnp);
     }
 
     #[test]
@@ -1388,7 +1400,7 @@ attester = "sev-guest"
         assert!(!err.to_string().contains("abcd"));
         let stray = with(
             "storage",
-            "sealing = \"platform\"\noperator_key_file = \"/k\"",
+            "sealing = \"sev-snp\"\noperator_key_file = \"/k\"",
         );
         assert!(matches!(
             parse(&stray).unwrap_err(),
@@ -1398,17 +1410,25 @@ attester = "sev-guest"
 
     #[test]
     fn platform_sealing__should_need_a_platform_with_a_sealing_key() {
-        let text = MINIMAL.replace("sev-guest", "nitro");
-        let err = parse(&text).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::PlatformSealing {
-                    attester: Attester::Nitro
-                }
-            ),
-            "{err:?}"
-        );
+        for (attester, kind) in [
+            ("nitro", Attester::Nitro),
+            ("tdx-guest", Attester::TdxGuest),
+        ] {
+            let text = MINIMAL.replace("sev-guest", attester);
+            let err = parse(&text).unwrap_err();
+            assert!(
+                matches!(err, Error::PlatformSealing { attester } if attester == kind),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains("operator-key"), "{err}");
+        }
+        // configfs-tsm may run on SEV-SNP: the device is checked at start-up.
+        let config = parse(&MINIMAL.replace("sev-guest", "configfs-tsm")).unwrap();
+        assert_eq!(config.storage.sealing, Sealing::SevSnp);
+        let config = parse(&with("storage", "sealing = \"sev-snp\"")).unwrap();
+        assert_eq!(config.storage.sealing, Sealing::SevSnp);
+        // The old name is not a value any more.
+        assert!(parse(&with("storage", "sealing = \"platform\"")).is_err());
     }
 
     fn simulated_config() -> String {

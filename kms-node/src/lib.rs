@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 #![doc = include_str!("../README.md")]
 
+pub mod app;
 pub mod chain;
 pub mod config;
 pub mod net;

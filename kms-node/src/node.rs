@@ -10,7 +10,9 @@ pub mod daemon;
 pub mod dkg_run;
 pub mod epoch;
 pub mod identity;
+pub mod keyring;
 #[cfg(test)]
 mod proptests;
 pub mod repair;
 pub mod router;
+pub mod sign_run;

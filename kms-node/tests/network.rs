@@ -157,6 +157,19 @@ impl Net {
         self.net.as_mut().unwrap()
     }
 
+    /// The demo application's key, released by `t` nodes of the active committee as
+    /// the app would at boot (issue 11: the same key across every committee change),
+    /// and the nodes that served it.
+    async fn demo_key(&self) -> (Vec<u8>, Vec<u16>) {
+        let k = self
+            .net()
+            .demo_key()
+            .await
+            .expect("the demo key is released");
+        assert!(k.bad_nodes.is_empty(), "bad nodes: {:?}", k.bad_nodes);
+        (k.key.expose_secret().to_vec(), k.nodes_used)
+    }
+
     fn settings(&self) -> Settings {
         self.net().state().settings
     }
@@ -478,6 +491,7 @@ fn network__should_keep_the_group_keys_from_genesis_through_join_leave_and_repla
         assert_eq!(info.members.len(), 5);
         t.until_serving(&genesis, &[1, 2, 3, 4, 5], &[], &keys)
             .await;
+        let (demo, _) = t.demo_key().await;
         let ids: Vec<String> = (1..=5).map(|i| t.node_id(i)).collect();
         t.until_all(
             "every node admitted its 4 peers",
@@ -508,6 +522,12 @@ fn network__should_keep_the_group_keys_from_genesis_through_join_leave_and_repla
         let e2 = t.until_active(2).await;
         assert_eq!((e2.threshold, Keys::of(&e2)), (4, keys.clone()));
         t.until_serving(&e2, &[1, 2, 3, 4, 5, 6], &[], &keys).await;
+        let (k, used) = t.demo_key().await;
+        assert_eq!(
+            (k == demo, used.len()),
+            (true, 4),
+            "the same key from 4 nodes"
+        );
 
         // 2b. Leave: the first member goes; every other one moves down one index.
         t.phase("leave: node 1 out (epoch 3)");
@@ -520,6 +540,7 @@ fn network__should_keep_the_group_keys_from_genesis_through_join_leave_and_repla
         let e3 = t.until_active(3).await;
         assert_eq!(Keys::of(&e3), keys);
         t.until_serving(&e3, &[2, 3, 4, 5, 6], &[1], &keys).await;
+        assert!(t.demo_key().await.0 == demo, "the same key after a leave");
 
         // 2c. Replacement: the 2nd member (node 3) out, node 7 in, one proposal.
         t.phase("replace: node 3 out, node 7 in (epoch 4)");
@@ -534,6 +555,10 @@ fn network__should_keep_the_group_keys_from_genesis_through_join_leave_and_repla
         let e4 = t.until_active(4).await;
         assert_eq!(Keys::of(&e4), keys);
         t.until_serving(&e4, &[2, 4, 5, 6, 7], &[1, 3], &keys).await;
+        assert!(
+            t.demo_key().await.0 == demo,
+            "the same key after a replacement"
+        );
 
         t.down();
     });
@@ -550,6 +575,7 @@ fn network__should_serve_after_a_restart_stop_on_a_stale_chain_and_never_admit_a
         let keys = Keys::of(&genesis);
         t.phase("genesis: every node serves epoch 1");
         t.until_serving(&genesis, &all, &[], &keys).await;
+        let (demo, _) = t.demo_key().await;
 
         // 3. Restart: a member stopped and started again unseals its shares, checks
         //    them against the keys on record and serves the same epoch.
@@ -588,6 +614,17 @@ fn network__should_serve_after_a_restart_stop_on_a_stale_chain_and_never_admit_a
             },
         )
         .await;
+        // The restarted node releases the same key (asked until it is among the t).
+        let mut served_by_2 = false;
+        for _ in 0..20 {
+            let (k, used) = t.demo_key().await;
+            assert!(k == demo, "the same key after a restart");
+            served_by_2 = used.contains(&2);
+            if served_by_2 {
+                break;
+            }
+        }
+        assert!(served_by_2, "node 2 was among the t nodes in 20 releases");
 
         // 4. Stale chain: without blocks every node stops serving within its
         //    max_head_age, naming the stale view, and serves again once blocks come.

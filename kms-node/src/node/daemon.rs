@@ -17,8 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use alloy::primitives::Address;
-use attestation_gate::UnixTime;
+use attestation_gate::{Purpose, ReportData, UnixTime};
 use governance_contract::registration::RegistrationRequest;
+use kms_api::EvidencePayload;
 use serde::Serialize;
 use tokio::sync::watch;
 
@@ -28,14 +29,19 @@ use super::confirm::{ConfirmEpoch, RpcConfirm};
 use super::dkg_run::DkgContext;
 use super::epoch::{format_endpoint, AllowPeers, EpochManager, Member};
 use super::identity::NodeKeys;
+use super::keyring::KeyRing;
 use super::router::{NodeId, PeerLink, Router};
+use super::sign_run::P2pSigner;
+use crate::app::{AppConfig, AppService, AppServiceParts};
+use crate::chain::rpc::RpcGovernance;
 use crate::chain::watcher::{ChainState, ChainWatcher};
-use crate::config::{Config, OperatorKeySource, Sealing};
+use crate::config::Config;
 use crate::net::{self, AllowedPeer, Hello, Net, NetConfig};
 use crate::ops::metrics::Metrics;
 use crate::ops::status::{PeerStatus, Status};
 use crate::ops::OpsState;
-use crate::storage::{FileShareStore, OperatorKeySealer};
+use crate::protocol::driver::Deadlines;
+use crate::storage::{sealer_from_config, FileShareStore};
 
 /// How long start-up waits for the chain to answer its first call.
 const CHAIN_STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -67,11 +73,6 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// Platform sealing is configured; not built yet.
-    #[error(
-        "storage.sealing = \"platform\" is not built yet (docs/OPERATOR.md); use operator-key"
-    )]
-    PlatformSealing,
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
@@ -83,19 +84,6 @@ fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-fn operator_sealer(config: &Config) -> Result<OperatorKeySealer, Error> {
-    match (config.storage.sealing, &config.storage.operator_key) {
-        (Sealing::OperatorKey, Some(OperatorKeySource::File(path))) => {
-            Ok(OperatorKeySealer::from_file(path)?)
-        }
-        (Sealing::OperatorKey, Some(OperatorKeySource::Inline(key))) => {
-            Ok(OperatorKeySealer::from_key(key.expose())?)
-        }
-        (Sealing::OperatorKey, None) => Err(crate::storage::Error::NoOperatorKey.into()),
-        _ => Err(Error::PlatformSealing),
-    }
 }
 
 /// `endpoints.json`.
@@ -168,8 +156,11 @@ pub async fn run(config: Config) -> Result<(), Error> {
     }
     let data_dir = config.node.data_dir.clone();
     std::fs::create_dir_all(&data_dir).map_err(io(format!("creating {}", data_dir.display())))?;
-    let (keys, created) =
-        NodeKeys::load_or_create(&data_dir, &operator_sealer(&config)?, &mut rand_core::OsRng)?;
+    let (keys, created) = NodeKeys::load_or_create(
+        &data_dir,
+        &sealer_from_config(&config)?,
+        &mut rand_core::OsRng,
+    )?;
     let keys = Arc::new(keys);
     let node_id = keys.node_id();
     tracing::info!(node_id = %hex::encode(node_id), signer = %Address::from(keys.signer_address()), created, "node keys ready");
@@ -267,9 +258,32 @@ pub async fn run(config: Config) -> Result<(), Error> {
         let _ = ops_stop.wait_for(|s| *s).await;
     }));
 
-    // The app service (issue 11) is not served yet: the configured address is
-    // announced so the registration stays the same when it is.
-    let app_addr = config.node.app_listen;
+    let router = Router::new();
+    let link = Arc::new(NetLink(net.clone()));
+    let sign_deadlines = Deadlines {
+        round: config.protocol.round_deadline,
+        // One attempt per request, within the app service's own bound.
+        attempt: app_config(&config).sign_timeout,
+    };
+    let signer = P2pSigner::new(
+        node_id,
+        router.clone(),
+        link.clone(),
+        Arc::new(keys.dkg_signer().clone()),
+        chain.subscribe(),
+        sign_deadlines,
+    );
+    let app = start_app(
+        &config,
+        &keys,
+        &attester,
+        chain.subscribe(),
+        Arc::clone(&metrics),
+        stop_rx.clone(),
+        signer,
+    )
+    .await?;
+    let (keyring, app_evidence_tx, app_addr) = (app.keyring, app.evidence, app.addr);
     write_json(
         &data_dir,
         "endpoints.json",
@@ -282,15 +296,21 @@ pub async fn run(config: Config) -> Result<(), Error> {
             endpoint: format_endpoint(p2p_addr, app_addr),
         },
     )?;
-    tracing::info!(p2p = %p2p_addr, operator = %ops_addr, "listening");
+    tracing::info!(p2p = %p2p_addr, app = %app_addr, operator = %ops_addr, "listening");
 
-    let router = Router::new();
     let pump_router = router.clone();
     let pump = tokio::spawn(async move {
         while let Some((from, bytes)) = inbox.recv().await {
             pump_router.deliver(from, &bytes);
         }
     });
+    let attester = Arc::new(attester);
+    let app_refresh = tokio::spawn(refresh_app_evidence(
+        Arc::clone(&keys),
+        Arc::clone(&attester),
+        app_evidence_tx,
+        chain.subscribe(),
+    ));
     let refresh = tokio::spawn(refresh_evidence(
         Arc::clone(&keys),
         attester,
@@ -305,8 +325,7 @@ pub async fn run(config: Config) -> Result<(), Error> {
         Arc::clone(&metrics),
     ));
 
-    let link = Arc::new(NetLink(net.clone()));
-    let store = FileShareStore::open(&data_dir, operator_sealer(&config)?)?;
+    let store = FileShareStore::open(&data_dir, sealer_from_config(&config)?)?;
     let manager = EpochManager {
         ctx: DkgContext {
             me: node_id,
@@ -323,6 +342,7 @@ pub async fn run(config: Config) -> Result<(), Error> {
         peers: link,
         max_head_age: config.chain.max_head_age,
         grace: config.protocol.previous_epoch_grace,
+        keyring,
     };
     let result = tokio::select! {
         () = manager.run(chain.subscribe()) => Err(Error::Chain("the chain watcher stopped".into())),
@@ -333,10 +353,73 @@ pub async fn run(config: Config) -> Result<(), Error> {
     net.shutdown();
     pump.abort();
     refresh.abort();
+    app_refresh.abort();
+    app.task.abort();
     peers.abort();
     let _ = tokio::time::timeout(Duration::from_secs(5), ops).await;
     drop(chain);
     result
+}
+
+/// The running app service.
+struct App {
+    /// The epochs it serves, filled by the epoch manager.
+    keyring: KeyRing,
+    /// Its `NodeHello` evidence, set by [`refresh_app_evidence`].
+    evidence: watch::Sender<Option<EvidencePayload>>,
+    /// The bound `node.app_listen`.
+    addr: SocketAddr,
+    /// The listener task.
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// The app service's settings: the defaults, with the node's stale-chain bound.
+fn app_config(config: &Config) -> AppConfig {
+    AppConfig {
+        max_head_age: config.chain.max_head_age,
+        ..AppConfig::default()
+    }
+}
+
+/// Binds `node.app_listen` and starts the app service (DESIGN §7 "Key release").
+async fn start_app(
+    config: &Config,
+    keys: &NodeKeys,
+    attester: &NodeAttester,
+    chain: watch::Receiver<ChainState>,
+    metrics: Arc<Metrics>,
+    stop: watch::Receiver<bool>,
+    signer: P2pSigner,
+) -> Result<App, Error> {
+    let keyring = KeyRing::new();
+    let (evidence, node_evidence) = watch::channel(None);
+    let listen = config.node.app_listen;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(io(format!("binding node.app_listen {listen}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(io("reading the app address"))?;
+    let service = AppService::new(AppServiceParts {
+        me: keys.node_id(),
+        keyring: keyring.clone(),
+        chain,
+        governance: RpcGovernance::connect(&config.chain.rpc_url, config.chain.contract)
+            .map_err(|e| Error::Chain(e.to_string()))?,
+        verifiers: Arc::new(attester.verifiers().clone()),
+        signer,
+        config: app_config(config),
+        metrics,
+        node_evidence,
+    });
+    let key = keys.noise_static_key()?;
+    let task = tokio::spawn(crate::app::server::serve(listener, service, key, stop));
+    Ok(App {
+        keyring,
+        evidence,
+        addr,
+        task,
+    })
 }
 
 async fn shutdown_signal() -> Result<(), Error> {
@@ -352,7 +435,7 @@ async fn shutdown_signal() -> Result<(), Error> {
 /// age (or every `margin` while no chain view says the age), and sends it to peers.
 async fn refresh_evidence(
     keys: Arc<NodeKeys>,
-    attester: NodeAttester,
+    attester: Arc<NodeAttester>,
     net: Net,
     chain: watch::Receiver<ChainState>,
     margin: Duration,
@@ -398,6 +481,45 @@ async fn refresh_evidence(
             }
             Err(e) => tracing::error!(error = %e, "evidence refresh failed"),
         }
+    }
+}
+
+/// The app service's `node-identity` evidence (bound to the Noise static key), made at
+/// start and again once it is half the policy's maximum age old (checked every 10 s).
+async fn refresh_app_evidence(
+    keys: Arc<NodeKeys>,
+    attester: Arc<NodeAttester>,
+    tx: watch::Sender<Option<EvidencePayload>>,
+    chain: watch::Receiver<ChainState>,
+) {
+    let noise = keys.noise_public();
+    let platform = attester.platform().platform();
+    let mut issued_at: Option<u64> = None;
+    loop {
+        let max_age = chain
+            .borrow()
+            .view
+            .as_ref()
+            .map(|v| v.policy.max_evidence_age_secs)
+            .unwrap_or(600);
+        let now = unix_now();
+        if issued_at.is_none_or(|t| now.saturating_sub(t) >= max_age / 2) {
+            let rd = ReportData::bind(Purpose::NodeIdentity, &noise, UnixTime(now));
+            match attester.attest_report_data(&rd, UnixTime(now)) {
+                Ok(e) => {
+                    issued_at = Some(now);
+                    let _ = tx.send(Some(EvidencePayload {
+                        platform,
+                        noise_static_key: noise,
+                        issued_at: now,
+                        evidence: e.evidence,
+                        aux: e.aux,
+                    }));
+                }
+                Err(e) => tracing::error!(error = %e, "app evidence refresh failed"),
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(10)).await;
     }
 }
 

@@ -5,6 +5,7 @@
 //! | `keynet_protocol_runs_total` | counter | `kind`, `outcome` (`ok` / `failed`) |
 //! | `keynet_protocol_run_duration_seconds` | histogram | `kind` |
 //! | `keynet_refusals_total` | counter | `reason` |
+//! | `keynet_app_requests_total` | counter | `kind` (`derive`, `sign`, `group_keys`, `undecodable`), `outcome` (`ok` or a `kms_api::ErrorCode` name) |
 //! | `keynet_peers_admitted` | gauge | |
 //! | `keynet_peers_refused` | gauge | |
 //! | `keynet_chain_head_age_seconds` | gauge | |
@@ -15,7 +16,8 @@
 //! Every label value is a new time series, kept for the life of the process. The
 //! caller bounds them: `kind` is one of a fixed set (`dkg`, `reshare`, `repair`,
 //! `sign`…), `reason` a fixed, short, machine-readable name per refusal cause
-//! (`stale_chain`, `not_member`, `bad_evidence`…), never a peer id, an app id, an error
+//! (`stale_chain`, `not_member`, `bad_evidence`…; the app service's are `app_` and a
+//! release rule or error code name), never a peer id, an app id, an error
 //! message or anything else taken from the network.
 
 use std::fmt;
@@ -45,6 +47,13 @@ struct KindLabels {
     kind: String,
 }
 
+/// Labels of `keynet_app_requests_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AppLabels {
+    kind: String,
+    outcome: String,
+}
+
 /// Labels of `keynet_refusals_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabels {
@@ -66,6 +75,7 @@ pub struct Metrics {
     runs: Family<RunLabels, Counter>,
     run_duration: Family<KindLabels, Histogram, fn() -> Histogram>,
     refusals: Family<ReasonLabels, Counter>,
+    app_requests: Family<AppLabels, Counter>,
     peers_admitted: Gauge,
     peers_refused: Gauge,
     head_age: Gauge<f64, AtomicU64>,
@@ -85,6 +95,7 @@ impl Metrics {
         let run_duration: Family<KindLabels, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(duration_histogram);
         let refusals = Family::<ReasonLabels, Counter>::default();
+        let app_requests = Family::<AppLabels, Counter>::default();
         let peers_admitted = Gauge::default();
         let peers_refused = Gauge::default();
         let head_age = Gauge::<f64, AtomicU64>::default();
@@ -108,6 +119,11 @@ impl Metrics {
             "keynet_refusals",
             "Requests or peers refused, by reason",
             refusals.clone(),
+        );
+        registry.register(
+            "keynet_app_requests",
+            "Application requests answered, by kind and outcome (ok or the error code)",
+            app_requests.clone(),
         );
         registry.register(
             "keynet_peers_admitted",
@@ -136,6 +152,7 @@ impl Metrics {
             runs,
             run_duration,
             refusals,
+            app_requests,
             peers_admitted,
             peers_refused,
             head_age,
@@ -167,6 +184,23 @@ impl Metrics {
                 reason: reason.to_owned(),
             })
             .inc();
+    }
+
+    /// Counts one application request of `kind` (`derive`, `sign`, `group_keys`,
+    /// `undecodable`) answered with `outcome` (`ok` or an error code's name).
+    pub fn app_request(&self, kind: &str, outcome: &str) {
+        self.app_requests
+            .get_or_create(&AppLabels {
+                kind: kind.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts one refusal of an application by the rule that refused it (a release
+    /// rule name or an error code's name), as `keynet_refusals_total{reason="app_…"}`.
+    pub fn app_refusal(&self, rule: &str) {
+        self.refusal(&format!("app_{rule}"));
     }
 
     /// Sets the numbers of admitted and refused committee peers.
