@@ -2,6 +2,7 @@
 //! turned into SDK calls; [`render`] prints the results as text or JSON, and
 //! [`error`] maps the SDK's errors to the CLI.md error contract.
 
+mod app;
 mod args;
 mod attest;
 mod devnet;
@@ -38,6 +39,8 @@ struct Cli {
 enum Command {
     /// Print the version of this `kms` build.
     Version,
+    /// Applications (inside the enclave): fetch keys, sign, seal and unseal.
+    App(app::AppArgs),
     /// Attestation tools: verify evidence offline, print measurement digests.
     Attest(attest::AttestArgs),
     /// Governance: deploy, register applications, propose, vote, execute.
@@ -53,6 +56,7 @@ enum Command {
 fn run(cli: &Cli) -> Result<Output, CliError> {
     match &cli.command {
         Command::Version => Ok(render::version(env!("CARGO_PKG_VERSION"))),
+        Command::App(args) => app::run(args),
         Command::Attest(args) => attest::run(args),
         Command::Gov(args) => gov::run(args),
         Command::Node(args) => node::run(args),
@@ -117,7 +121,11 @@ pub fn main() -> ExitCode {
     match result {
         Ok(out) => {
             out.emit(json);
-            ExitCode::SUCCESS
+            if out.failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Err(e) => {
             if json {

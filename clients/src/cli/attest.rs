@@ -9,6 +9,7 @@ use attestation_gate::{Collateral, UnixTime};
 use clap::{Args, Subcommand};
 use clients::sdk::attest;
 
+use super::args::ChainArgs;
 use super::error::CliError;
 use super::parsers;
 use super::render::{self, Output};
@@ -40,6 +41,27 @@ enum AttestCommand {
               value_parser = parsers::hex32("--simulated-key"))]
         simulated_keys: Vec<[u8; 32]>,
     },
+    /// Would the network release keys to this evidence now? Verifies it and runs the
+    /// nodes' key-release rules against the chain's policy and the app's approvals at
+    /// one pinned block. A refusal exits non-zero with the refusing rule as its kind.
+    Check {
+        /// The evidence (any encoding `verify` accepts).
+        #[arg(long, value_name = "FILE")]
+        evidence: PathBuf,
+        /// The application id (32 bytes hex).
+        #[arg(long, value_name = "APP_ID", value_parser = parsers::hex32("--app"))]
+        app: [u8; 32],
+        /// A folder of collateral (as for `verify`).
+        #[arg(long, value_name = "DIR")]
+        collateral: Option<PathBuf>,
+        /// Trust simulated evidence signed by this devnet public key (hex, 32 bytes);
+        /// with --devnet the devnet's key is trusted.
+        #[arg(long = "simulated-key", value_name = "HEX",
+              value_parser = parsers::hex32("--simulated-key"))]
+        simulated_keys: Vec<[u8; 32]>,
+        #[command(flatten)]
+        chain: ChainArgs,
+    },
     /// Print the 32-byte measurement digest of evidence, to approve on chain. Does not
     /// verify the evidence.
     Measure {
@@ -51,7 +73,47 @@ enum AttestCommand {
 
 /// Runs `kms attest …`.
 pub fn run(args: &AttestArgs) -> Result<Output, CliError> {
+    if let AttestCommand::Check {
+        evidence,
+        app,
+        collateral,
+        simulated_keys,
+        chain,
+    } = &args.command
+    {
+        return super::block_on(check(
+            evidence,
+            *app,
+            collateral.as_deref(),
+            simulated_keys,
+            chain,
+        ));
+    }
     dispatch(args).map_err(|e| CliError::from(&e))
+}
+
+async fn check(
+    evidence: &std::path::Path,
+    app: [u8; 32],
+    collateral: Option<&std::path::Path>,
+    simulated_keys: &[[u8; 32]],
+    chain: &ChainArgs,
+) -> clients::Result<Output> {
+    let input = attest::read_file(evidence, "evidence")?;
+    let collateral = match collateral {
+        Some(dir) => attest::load_collateral(dir)?,
+        None => Collateral::new(),
+    };
+    let mut keys = simulated_keys.to_vec();
+    if let Some(dir) = &chain.devnet {
+        keys.push(super::app::devnet_public_key(dir)?);
+    }
+    let gov = chain.read_only()?;
+    let now = attest::wall_clock()?;
+    let result = gov
+        .check_release(&input, &collateral, app, now, &keys)
+        .await?;
+    Ok(render::attest::checked(&result))
 }
 
 fn dispatch(args: &AttestArgs) -> clients::Result<Output> {
@@ -74,6 +136,9 @@ fn dispatch(args: &AttestArgs) -> clients::Result<Output> {
             let (detected, claims) = attest::verify(&input, &collateral, now, simulated_keys)?;
             Ok(render::attest::verified(&detected, &claims, now))
         }
+        AttestCommand::Check { .. } => Err(clients::Error::Internal(
+            "attest check runs on its own path".into(),
+        )),
         AttestCommand::Measure { evidence } => {
             let input = attest::read_file(evidence, "evidence")?;
             let (detected, raw) = attest::measure(&input)?;

@@ -150,7 +150,7 @@ async fn dispatch(args: &DevnetArgs, json: bool) -> Result<Output> {
             bar.finish();
             let mut net = net?;
             net.set_progress(None);
-            let summary = render::devnet::up(&net.status(), *detach);
+            let summary = render::devnet::up(&net.status(), *detach, &net.demo_key().await);
             if *detach {
                 net.detach();
                 return Ok(summary);

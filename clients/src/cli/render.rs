@@ -1,6 +1,7 @@
 //! Every command's output, in one place: the JSON object of CLI.md (`--json`) and the
 //! human text, built from the SDK's typed results.
 
+pub mod app;
 pub mod attest;
 pub mod devnet;
 pub mod gov;
@@ -16,6 +17,9 @@ pub struct Output {
     pub json: Value,
     /// The text printed otherwise.
     pub text: String,
+    /// The command's answer is a refusal: printed like a result, exit non-zero
+    /// (`kms attest check` refusing).
+    pub failed: bool,
 }
 
 impl Output {
@@ -24,7 +28,14 @@ impl Output {
         Self {
             json,
             text: text.into(),
+            failed: false,
         }
+    }
+
+    /// The same output, exiting non-zero.
+    pub fn failing(mut self) -> Self {
+        self.failed = true;
+        self
     }
 
     /// Nothing left to print: the command printed its output itself (`kms devnet up`

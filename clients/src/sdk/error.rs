@@ -68,6 +68,10 @@ pub enum Error {
     /// A local failure that is no fault of the input (e.g. the async runtime).
     #[error("{0}")]
     Internal(String),
+    /// An application call failed; the kind is the application SDK's
+    /// (`not_enough_nodes`, `unseal_failed`, …, docs/APP.md).
+    #[error("{0}")]
+    App(#[from] crate::sdk::app::AppError),
     /// A devnet command failed; the kind is the devnet's (`devnet_running`,
     /// `unknown_node`, …, docs/DEVNET.md).
     #[error("{0}")]
@@ -105,6 +109,7 @@ impl Error {
             Error::Io(_) => "io",
             Error::Clock(_) => "clock",
             Error::Internal(_) => "internal",
+            Error::App(e) => e.kind(),
             Error::Devnet(e) => e.kind(),
             Error::Contract(c) => c.kind(),
             Error::Attestation(e) => e.kind(),
@@ -146,6 +151,7 @@ mod tests {
             Error::Io(s()),
             Error::Clock(s()),
             Error::Internal(s()),
+            Error::App(crate::sdk::app::AppError::NotEnoughNodes(s())),
             Error::Devnet(crate::sdk::devnet::DevnetError::UnknownNode(s())),
             Error::Contract(ContractError(GovernanceErrors::AlreadyVoted(
                 AlreadyVoted {
@@ -177,6 +183,7 @@ mod tests {
                 | Error::Io(_)
                 | Error::Clock(_)
                 | Error::Internal(_)
+                | Error::App(_)
                 | Error::Devnet(_)
                 | Error::Contract(_)
                 | Error::Attestation(_) => {}
@@ -194,6 +201,7 @@ mod tests {
             include_str!("../../../docs/GOVERNANCE.md"),
             include_str!("../../../docs/DEVNET.md"),
             include_str!("../../../docs/ATTESTERS.md"),
+            include_str!("../../../docs/APP.md"),
         ]
         .concat();
         let all = every_variant();

@@ -69,3 +69,46 @@ pub fn measured(detected: &Detected, raw: &RawClaims) -> Output {
         m,
     )
 }
+
+/// `kms attest check`: `{"verdict", "rule", "message", "measurement", "platform",
+/// "epoch"}` plus `block`; a refusal also carries the CLI error object
+/// (`{"error": {"kind": rule, "message"}}`) and exits non-zero.
+pub fn checked(c: &clients::sdk::attest::ReleaseCheck) -> Output {
+    let measurement = c.measurement.to_hex();
+    let platform = c.platform.map(|p| p.to_string());
+    let (verdict, rule, message) = match &c.verdict {
+        Ok(()) => (
+            "accept",
+            None,
+            format!(
+                "the network would release keys to this evidence now (epoch {}, block {})",
+                c.epoch, c.block
+            ),
+        ),
+        Err(r) => (
+            "refuse",
+            Some(r.rule()),
+            format!("refused ({}): {r}", r.rule()),
+        ),
+    };
+    let mut v = json!({
+        "verdict": verdict,
+        "rule": rule,
+        "message": message,
+        "measurement": measurement,
+        "platform": platform,
+        "epoch": c.epoch,
+        "block": c.block,
+    });
+    let text = format!(
+        "{verdict}: {message}\n  measurement {measurement}\n  platform    {}",
+        platform.as_deref().unwrap_or("(unverified)")
+    );
+    match rule {
+        None => Output::new(v, text),
+        Some(kind) => {
+            v["error"] = json!({ "kind": kind, "message": message });
+            Output::new(v, text).failing()
+        }
+    }
+}

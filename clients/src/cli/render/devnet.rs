@@ -96,17 +96,54 @@ pub fn status(s: &DevnetStatus) -> Output {
 }
 
 /// `kms devnet up`, once the network serves.
-pub fn up(s: &DevnetStatus, detached: bool) -> Output {
-    let next = next_steps(&s.dir);
+///
+/// `demo_key`: the demo application's key as `Devnet::demo_key` fetched it (path
+/// `demo`), or why it could not be fetched (the network still runs).
+pub fn up(
+    s: &DevnetStatus,
+    detached: bool,
+    demo_key: &clients::Result<clients::sdk::app::ReleasedKey>,
+) -> Output {
+    let mut next = next_steps(&s.dir);
+    if let Some(a) = &s.demo_app {
+        next.insert(
+            1,
+            format!(
+                "kms app get-key --devnet {} --app {} --path demo --attester simulated --sim-measurement {}",
+                s.dir.display(),
+                a.app_id,
+                a.sim_measurement
+            ),
+        );
+    }
     let mut v = status_json(s);
     v["serving"] = json!(true);
     v["detached"] = json!(detached);
-    v["demo_key"] = Value::Null;
+    let demo_line = match demo_key {
+        Ok(k) => {
+            let key = super::hex(k.key.expose_secret());
+            v["demo_key"] = json!({
+                "path": k.identity.path(),
+                "key": key,
+                "epoch": k.epoch,
+                "nodes_used": k.nodes_used,
+            });
+            format!(
+                "The demo key (path {:?}), fetched from nodes {:?} with simulated evidence of the demo build: {key}",
+                k.identity.path(),
+                k.nodes_used
+            )
+        }
+        Err(e) => {
+            v["demo_key"] = json!({ "error": { "kind": e.kind(), "message": e.to_string() } });
+            format!("The demo key could NOT be fetched ({}): {e}", e.kind())
+        }
+    };
     v["next"] = json!(next);
     let mut t = status_text(s);
     let _ = write!(
         t,
-        "\n\nThe genesis epoch is active: the network serves.\nThe demo key: not available yet (fetching it, `kms app get-key`, is a later issue).\n\nTry next:\n"
+        "\n\nThe genesis epoch is active: the network serves.\n{demo_line}\n\nTry next:\n"
     );
     for c in &next {
         let _ = writeln!(t, "  {c}");

@@ -101,6 +101,9 @@ impl UpOptions {
     }
 }
 
+/// The path of the demo key `kms devnet up` fetches.
+pub const DEMO_PATH: &str = "demo";
+
 /// What `kms devnet status` shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DevnetStatus {
@@ -355,6 +358,46 @@ impl Devnet {
         }))
         .await?;
         self.wait_active().await
+    }
+
+    /// The demo application's key for path `"demo"` (`DEMO_PATH`), fetched as the demo app
+    /// would at boot: simulated evidence of its approved build (signed with the
+    /// devnet's key), `t` attested nodes, every share verified (`kms devnet up` ends
+    /// with it). Right after genesis the nodes may not have seen the activation yet:
+    /// asks again while too few nodes answer, for up to twice the chain lag plus 10 s.
+    pub async fn demo_key(&self) -> Result<crate::sdk::app::ReleasedKey> {
+        use crate::sdk::app::{AppAttester, AppClient, ClientOptions};
+        let demo = self
+            .state
+            .demo_app
+            .as_ref()
+            .ok_or_else(|| Error::BadDevnet("the devnet has no demo application".into()))?;
+        let app_id = crate::sdk::parse::bytes32("demo app id", &demo.app_id)?;
+        let image = crate::sdk::parse::bytes32("demo app image", &demo.sim_measurement)?;
+        let attester = AppAttester::simulated_from_devnet(self.dir.path(), image)?;
+        let seed = files::read_text(&self.dir.sim_key())
+            .map_err(|e| Error::BadDevnet(format!("cannot read the devnet's key: {e}")))?;
+        let seed = zeroize::Zeroizing::new(crate::sdk::parse::bytes32("devnet key", seed.trim())?);
+        let node_key = attestation_gate::simulated::DevnetSigningKey::from_seed(&seed)
+            .public_key()
+            .to_bytes();
+        let chain =
+            crate::sdk::gov::Chain::new(Some(self.state.rpc.clone()), self.state.contract.clone())?;
+        let options = ClientOptions {
+            simulated_node_keys: vec![node_key],
+            ..ClientOptions::default()
+        };
+        let client = AppClient::new(GovClient::read_only(&chain)?, app_id, attester, options)?;
+        let bound = self.state.settings.chain_lag().saturating_mul(2) + Duration::from_secs(10);
+        let started = Instant::now();
+        loop {
+            match client.get_key(DEMO_PATH).await {
+                Err(e) if e.kind() == "not_enough_nodes" && started.elapsed() < bound => {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// A handle on the devnet in `dir` started by another `kms` (it owns nothing:
