@@ -131,7 +131,7 @@ fn parse_args() -> Res<Args> {
     }
     let node_bin = match node_bin {
         Some(p) => p,
-        None => default_node_bin()?,
+        None => keynet_benches::kms_node_bin()?,
     };
     Ok(Args {
         sizes,
@@ -142,32 +142,6 @@ fn parse_args() -> Res<Args> {
         run_bound,
         reshare,
     })
-}
-
-/// `kms-node` in this binary's profile directory (`target/release/deps/x` →
-/// `target/release/kms-node`), else the workspace's `target/release/kms-node`.
-fn default_node_bin() -> Res<PathBuf> {
-    let mut candidates = Vec::new();
-    if let Ok(exe) = std::env::current_exe() {
-        for up in exe.ancestors().skip(1).take(2) {
-            candidates.push(up.join("kms-node"));
-        }
-    }
-    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/kms-node"));
-    candidates
-        .iter()
-        .find(|p| p.is_file())
-        .cloned()
-        .ok_or_else(|| {
-            format!(
-                "no kms-node binary (looked at {}); `cargo build --release -p kms-node --bin kms-node` or pass --node-bin",
-                candidates
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })
 }
 
 fn threshold(n: u16) -> u16 {

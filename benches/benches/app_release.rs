@@ -1,0 +1,462 @@
+//! End-to-end key release (`get-key`, DESIGN §7) from an application to real
+//! `kms-node` processes over loopback (a devnet of n = 5, t = 3), next to the floor
+//! measured in this process in the same run: the crypto a release cannot avoid.
+//! Not a criterion bench: the subject is a network of processes brought up once.
+//!
+//! ```text
+//! cargo build --release -p kms-node --bin kms-node
+//! cargo bench -p keynet-benches --bench app_release -- --requests 300 --clients 4 --seconds 10
+//! ```
+//!
+//! Options: `--requests N` per sequential series (default 300), `--clients C`
+//! concurrent clients of the throughput series (default 4), `--seconds S` its length
+//! (default 10), `--node-bin PATH` (as `network_dkg`), `--dir D`.
+//!
+//! Series, each on the same devnet, one application (the devnet's demo app, simulated
+//! evidence made once per client as at boot):
+//! - **get-key**: `AppClient::get_key`: reads the committee and the policy from the
+//!   chain (JSON-RPC to anvil), then opens `t` sessions concurrently, each a Noise_XX
+//!   handshake with the node's evidence checked, a group-keys call and a derive call,
+//!   verifies every share and combines;
+//! - **release**: `AppClient::get_key_with` on a context read once (no chain call);
+//! - **breakdown** (one node at a time, sequential): TCP connect + handshake + node
+//!   evidence check (`Session::open`), the group-keys call, the derive call (the node's
+//!   evidence verdict for the app, approval lookup and share), the client's share check;
+//! - **throughput**: C clients, each its own evidence and Noise key on its own thread
+//!   and runtime (as separate application processes), releasing in a loop for S
+//!   seconds.
+//!
+//! Floor, in this process (medians over the same number of repetitions): the node's
+//! part of one release (verify the app's simulated evidence, hash to G2, its share) and
+//! the client's (`tss::combine`: verify `t` shares, combine and check sigma). Latency floor = one
+//! node's part (the `t` nodes work in parallel) + the client's part; CPU floor per
+//! release = `t` node parts + the client's part, so the throughput floor on this
+//! machine's 2 cores is 2 / CPU floor.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use attestation_gate::simulated::{DevnetSigningKey, SimulatedVerifier};
+use attestation_gate::{Collateral, Evidence, Platform, UnixTime, Verifiers};
+use clients::sdk::app::session::{app_hello, NodeTrust, Session};
+use clients::sdk::app::{AppAttester, AppClient, ClientOptions, Context};
+use clients::sdk::devnet::{Devnet, DevnetDir, UpOptions};
+use clients::{Chain, GovClient};
+use kms_api::noise::StaticKey;
+use kms_api::{DeriveRequest, GroupKeysRequest, RequestBody, ResponseBody, SessionPurpose};
+use rand_core::SeedableRng;
+use tss::{PartyIndex, PrfInput};
+
+type Res<T> = Result<T, String>;
+
+struct Args {
+    requests: usize,
+    clients: usize,
+    seconds: u64,
+    node_bin: PathBuf,
+    dir: PathBuf,
+}
+
+fn parse_args() -> Res<Args> {
+    let mut a = Args {
+        requests: 300,
+        clients: 4,
+        seconds: 10,
+        node_bin: PathBuf::new(),
+        dir: std::env::temp_dir().join(format!("keynet-app-release-{}", std::process::id())),
+    };
+    let mut node_bin = std::env::var_os("KEYNET_NODE_BIN").map(PathBuf::from);
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+        let number =
+            |name: &str, v: String| -> Res<usize> { v.parse().map_err(|e| format!("{name}: {e}")) };
+        match arg.as_str() {
+            // cargo bench passes --bench to every bench binary.
+            "--bench" => {}
+            "--requests" => a.requests = number("--requests", value("--requests")?)?,
+            "--clients" => a.clients = number("--clients", value("--clients")?)?,
+            "--seconds" => a.seconds = number("--seconds", value("--seconds")?)? as u64,
+            "--node-bin" => node_bin = Some(PathBuf::from(value("--node-bin")?)),
+            "--dir" => a.dir = PathBuf::from(value("--dir")?),
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if a.requests == 0 || a.clients == 0 || a.seconds == 0 {
+        return Err("--requests, --clients and --seconds must be at least 1".into());
+    }
+    a.node_bin = match node_bin {
+        Some(p) => p,
+        None => keynet_benches::kms_node_bin()?,
+    };
+    Ok(a)
+}
+
+/// Median and p99 (nearest rank) of `d`, in microseconds.
+fn stats(d: &mut [Duration]) -> (f64, f64) {
+    d.sort();
+    let at = |q: f64| {
+        let rank = ((q * d.len() as f64).ceil() as usize).clamp(1, d.len());
+        d[rank - 1].as_secs_f64() * 1e6
+    };
+    (at(0.5), at(0.99))
+}
+
+fn ms(us: f64) -> String {
+    format!("{:.2} ms", us / 1000.0)
+}
+
+struct Demo {
+    app_id: [u8; 32],
+    image: [u8; 32],
+    seed: [u8; 32],
+    chain: Chain,
+}
+
+fn demo(net: &Devnet) -> Res<Demo> {
+    let d = net
+        .state()
+        .demo_app
+        .clone()
+        .ok_or("the devnet has no demo app")?;
+    let hex32 = |what: &str, s: &str| -> Res<[u8; 32]> {
+        let v = hex::decode(s.trim()).map_err(|e| format!("{what}: {e}"))?;
+        v.try_into().map_err(|_| format!("{what}: not 32 bytes"))
+    };
+    let seed = std::fs::read_to_string(DevnetDir::new(net.dir()).sim_key())
+        .map_err(|e| format!("reading the devnet's simulated key: {e}"))?;
+    Ok(Demo {
+        app_id: hex32("app id", &d.app_id)?,
+        image: hex32("image", &d.sim_measurement)?,
+        seed: hex32("devnet key", &seed)?,
+        chain: Chain::new(Some(net.state().rpc.clone()), net.state().contract.clone())
+            .map_err(|e| e.to_string())?,
+    })
+}
+
+fn client(demo: &Demo) -> Res<AppClient> {
+    let node_key = DevnetSigningKey::from_seed(&demo.seed)
+        .public_key()
+        .to_bytes();
+    let attester = AppAttester::simulated(&demo.seed, demo.image).map_err(|e| e.to_string())?;
+    let options = ClientOptions {
+        simulated_node_keys: vec![node_key],
+        ..ClientOptions::default()
+    };
+    let gov = GovClient::read_only(&demo.chain).map_err(|e| e.to_string())?;
+    AppClient::new(gov, demo.app_id, attester, options).map_err(|e| e.to_string())
+}
+
+const PATH: &str = "bench";
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("app_release: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Res<()> {
+    let args = parse_args()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_dir_all(&args.dir);
+    println!(
+        "devnet n=5 t=3 in {} with {}",
+        args.dir.display(),
+        args.node_bin.display()
+    );
+    let opts = UpOptions {
+        nodes: 5,
+        threshold: 3,
+        ..UpOptions::new(&args.dir, &args.node_bin)
+    };
+    let net = rt.block_on(Devnet::up(opts)).map_err(|e| e.to_string())?;
+    let local = tokio::task::LocalSet::new();
+    let result = local.block_on(&rt, measure(&args, &net));
+    let down = net.down().map_err(|e| e.to_string());
+    result.and(down)
+}
+
+async fn measure(args: &Args, net: &Devnet) -> Res<()> {
+    // Right after genesis the nodes may not serve yet: the devnet's own bounded wait.
+    let expected = net.demo_key().await.map_err(|e| e.to_string())?;
+    let demo = demo(net)?;
+    let app = client(&demo)?;
+    let first = app.get_key(PATH).await.map_err(|e| e.to_string())?;
+    let _ = expected;
+    let n = args.requests;
+    println!("series of {n} requests each; every key is compared with the first");
+
+    let mut e2e = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t0 = Instant::now();
+        let k = app.get_key(PATH).await.map_err(|e| e.to_string())?;
+        e2e.push(t0.elapsed());
+        same(&first, &k)?;
+    }
+    let ctx = app.context().await.map_err(|e| e.to_string())?;
+    let mut release = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t0 = Instant::now();
+        let k = app
+            .get_key_with(&ctx, PATH)
+            .await
+            .map_err(|e| e.to_string())?;
+        release.push(t0.elapsed());
+        same(&first, &k)?;
+    }
+    let phases = breakdown(&demo, &app, &ctx, n).await?;
+    let (count, elapsed) = throughput(&demo, &ctx, args, &first)?;
+    let floor = floor(&demo, n)?;
+
+    let (e50, e99) = stats(&mut e2e);
+    let (r50, r99) = stats(&mut release);
+    let rate = count as f64 / elapsed.as_secs_f64();
+    let lat_floor = floor.node + floor.client;
+    let cpu_floor = 3.0 * floor.node + floor.client;
+    let rate_floor = 2.0 / (cpu_floor / 1e6);
+    println!();
+    println!("| series | p50 | p99 | p50 ÷ latency floor |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| get-key (chain reads + release) | {} | {} | {:.1}× |",
+        ms(e50),
+        ms(e99),
+        e50 / lat_floor
+    );
+    println!(
+        "| release (context read once) | {} | {} | {:.1}× |",
+        ms(r50),
+        ms(r99),
+        r50 / lat_floor
+    );
+    for (name, mut d) in phases {
+        let (p50, p99) = stats(&mut d);
+        println!("| breakdown: {name} | {} | {} | |", ms(p50), ms(p99));
+    }
+    println!();
+    println!("| floor (in-process, same run) | median |");
+    println!("|---|---:|");
+    println!(
+        "| node: verify app evidence (simulated) | {} |",
+        ms(floor.evidence)
+    );
+    println!("| node: hash to G2 + share | {} |", ms(floor.share));
+    println!(
+        "| client: verify t=3 shares, combine, check sigma | {} |",
+        ms(floor.combine)
+    );
+    println!("| latency floor (one node + client) | {} |", ms(lat_floor));
+    println!(
+        "| CPU floor per release (t nodes + client) | {} |",
+        ms(cpu_floor)
+    );
+    println!();
+    println!(
+        "throughput: {count} releases in {:.1} s by {} clients = {rate:.0}/s; floor on 2 cores {rate_floor:.0}/s; ratio {:.2}",
+        elapsed.as_secs_f64(),
+        args.clients,
+        rate / rate_floor
+    );
+    Ok(())
+}
+
+fn same(first: &clients::sdk::app::ReleasedKey, k: &clients::sdk::app::ReleasedKey) -> Res<()> {
+    if k.key.expose_secret() != first.key.expose_secret() {
+        return Err("a release returned another key".into());
+    }
+    Ok(())
+}
+
+type Phases = Vec<(&'static str, Vec<Duration>)>;
+
+/// Sessions to one node at a time, phase by phase.
+async fn breakdown(demo: &Demo, app: &AppClient, ctx: &Context, n: usize) -> Res<Phases> {
+    let key = StaticKey::generate().map_err(|e| e.to_string())?;
+    let attester = AppAttester::simulated(&demo.seed, demo.image).map_err(|e| e.to_string())?;
+    let now = clients::sdk::attest::wall_clock().map_err(|e| e.to_string())?;
+    let evidence = attester
+        .evidence(SessionPurpose::Derive, &key.public(), now)
+        .map_err(|e| e.to_string())?;
+    let hello = app_hello(SessionPurpose::Derive, demo.app_id, evidence);
+    let trust = NodeTrust {
+        epoch: ctx.committee.keys.epoch,
+        verifiers: app.verifiers(),
+        policy: &ctx.policy,
+        now,
+    };
+    let id = tss::Identity::new(demo.app_id, PATH).map_err(|e| e.to_string())?;
+    let input = PrfInput::new(id.clone());
+    let io = Duration::from_secs(5);
+    let (mut open, mut keys, mut derive, mut check) = (vec![], vec![], vec![], vec![]);
+    for i in 0..n {
+        let m = &ctx.committee.members[i % ctx.committee.members.len()];
+        let t0 = Instant::now();
+        let mut s = Session::open(m, &key, &hello, &trust, io)
+            .await
+            .map_err(|e| format!("node {}: {e}", m.index))?;
+        let t1 = Instant::now();
+        let pk_i = match s
+            .call(RequestBody::GroupKeys(GroupKeysRequest::default()), io)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            ResponseBody::GroupKeys(g) => Option::<blstrs::G1Affine>::from(
+                blstrs::G1Affine::from_compressed(&g.bls_public_share),
+            )
+            .ok_or("a public key share that is not a point")?,
+            _ => return Err("not a group keys answer".into()),
+        };
+        let t2 = Instant::now();
+        let share = match s
+            .call(RequestBody::Derive(DeriveRequest::new(&id)), io)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            ResponseBody::Derive(d) => d.share().map_err(|e| e.to_string())?,
+            _ => return Err("not a derive answer".into()),
+        };
+        let t3 = Instant::now();
+        let ok = tss::prf::share_verifies(&pk_i, &input, &share);
+        let t4 = Instant::now();
+        if !ok {
+            return Err(format!("node {}: its share does not verify", m.index));
+        }
+        open.push(t1 - t0);
+        keys.push(t2 - t1);
+        derive.push(t3 - t2);
+        check.push(t4 - t3);
+    }
+    Ok(vec![
+        ("connect + Noise handshake + node evidence check", open),
+        ("group-keys call", keys),
+        ("derive call (app verdict, approval, share)", derive),
+        ("client: one share's pairing check", check),
+    ])
+}
+
+/// `args.clients` applications, each on its own OS thread with its own runtime (as
+/// separate processes would be), releasing in a loop for `args.seconds`.
+fn throughput(
+    demo: &Demo,
+    ctx: &Context,
+    args: &Args,
+    first: &clients::sdk::app::ReleasedKey,
+) -> Res<(usize, Duration)> {
+    let expected: &[u8] = first.key.expose_secret();
+    let until = Instant::now() + Duration::from_secs(args.seconds);
+    let started = Instant::now();
+    let counts: Vec<Res<usize>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..args.clients)
+            .map(|_| {
+                scope.spawn(move || -> Res<usize> {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| e.to_string())?;
+                    let app = client(demo)?;
+                    rt.block_on(async {
+                        let mut count = 0usize;
+                        while Instant::now() < until {
+                            let k = app
+                                .get_key_with(ctx, PATH)
+                                .await
+                                .map_err(|e| e.to_string())?;
+                            if k.key.expose_secret() != expected {
+                                return Err("a release returned another key".to_string());
+                            }
+                            count += 1;
+                        }
+                        Ok(count)
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a client thread panicked".into()))
+            })
+            .collect()
+    });
+    let mut total = 0;
+    for c in counts {
+        total += c?;
+    }
+    Ok((total, started.elapsed()))
+}
+
+struct Floor {
+    evidence: f64,
+    share: f64,
+    combine: f64,
+    node: f64,
+    client: f64,
+}
+
+fn median(mut d: Vec<Duration>) -> f64 {
+    stats(&mut d).0
+}
+
+fn floor(demo: &Demo, reps: usize) -> Res<Floor> {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+    let (public, shares) =
+        dkg::insecure_dealer::deal_bls(3, 5, &mut rng).map_err(|e| e.to_string())?;
+    let id = tss::Identity::new(demo.app_id, PATH).map_err(|e| e.to_string())?;
+    let attester = AppAttester::simulated(&demo.seed, demo.image).map_err(|e| e.to_string())?;
+    let devnet = DevnetSigningKey::from_seed(&demo.seed).public_key();
+    let (mut ev, mut sh, mut co) = (vec![], vec![], vec![]);
+    for i in 0..reps {
+        // Fresh evidence every time (another Noise key): no verdict cache helps.
+        let key = StaticKey::generate().map_err(|e| e.to_string())?;
+        let now = UnixTime(1_800_000_000 + i as u64);
+        let payload = attester
+            .evidence(SessionPurpose::Derive, &key.public(), now)
+            .map_err(|e| e.to_string())?;
+        let verifiers = Verifiers::new().with_simulated(SimulatedVerifier::new([devnet]));
+        let evidence = Evidence {
+            platform: Platform::Simulated,
+            bytes: payload.evidence.clone(),
+            aux: None,
+        };
+        let t0 = Instant::now();
+        verifiers
+            .verify(&evidence, &Collateral::default(), now)
+            .map_err(|e| e.to_string())?;
+        let t1 = Instant::now();
+        let input = PrfInput::new(id.clone());
+        let share = tss::make_share(&shares[i % 5], &input);
+        let t2 = Instant::now();
+        ev.push(t1 - t0);
+        sh.push(t2 - t1);
+        let _ = share;
+        let picked: BTreeMap<PartyIndex, tss::PrfShare> = shares
+            .iter()
+            .take(3)
+            .map(|s| (s.index(), tss::make_share(s, &input)))
+            .collect();
+        // tss::combine verifies every share, combines t of them and checks sigma
+        // against the group key: the client's whole unavoidable part.
+        let t3 = Instant::now();
+        let combined = tss::combine(&public, &input, &picked).map_err(|e| e.to_string())?;
+        let t4 = Instant::now();
+        if !combined.culprits.is_empty() {
+            return Err("the floor's shares did not verify".into());
+        }
+        co.push(t4 - t3);
+    }
+    let (evidence, share, combine) = (median(ev), median(sh), median(co));
+    Ok(Floor {
+        evidence,
+        share,
+        combine,
+        node: evidence + share,
+        client: combine,
+    })
+}
