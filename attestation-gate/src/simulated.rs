@@ -120,8 +120,21 @@ impl SimulatedAttester {
         self.key.public_key()
     }
 
-    /// Signed evidence binding `report_data`, stamped `issued_at`.
-    pub fn attest(&self, report_data: &ReportData, issued_at: UnixTime) -> Vec<u8> {
+    /// Signed evidence binding `report_data`, stamped `issued_at`, labelled
+    /// [`Platform::Simulated`] as evidence on the wire must be.
+    ///
+    /// Unlike the hardware attesters this is not an [`crate::Attester`]: the issue time
+    /// comes from the caller, so tests and the devnet can stamp evidence at any time.
+    pub fn attest(&self, report_data: &ReportData, issued_at: UnixTime) -> Evidence {
+        Evidence::new(
+            Platform::Simulated,
+            self.attest_bytes(report_data, issued_at),
+        )
+    }
+
+    /// The bytes of [`SimulatedAttester::attest`] alone (the simulated format of
+    /// docs/PROTOCOL.md), for files and fuzz corpora that hold raw evidence.
+    pub fn attest_bytes(&self, report_data: &ReportData, issued_at: UnixTime) -> Vec<u8> {
         let body = SimulatedEvidence {
             vendor_label: self.vendor_label.clone(),
             image: self.image,

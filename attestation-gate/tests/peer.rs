@@ -81,7 +81,7 @@ fn real_evidence__should_fail_platform_mismatch_then_binding_mismatch() {
 fn simulated(record: &PeerRecord, issued_at: UnixTime) -> attestation_gate::Claims {
     let a = SimulatedAttester::new(DevnetSigningKey::from_seed(&[3; 32]), "sim-amd", [0xcd; 32])
         .unwrap();
-    let evidence = a.attest(&record.report_data(issued_at), issued_at);
+    let evidence = a.attest_bytes(&record.report_data(issued_at), issued_at);
     SimulatedVerifier::new([a.public_key()])
         .verify_bytes(&evidence, &Collateral::new(), issued_at)
         .unwrap()
@@ -127,7 +127,7 @@ fn simulated_evidence__should_fail_binding_for_any_other_key_or_time() {
         &r.noise_static_key,
         T,
     );
-    let ev = a.attest(&rd, T);
+    let ev = a.attest_bytes(&rd, T);
     let c2 = SimulatedVerifier::new([a.public_key()])
         .verify_bytes(&ev, &Collateral::new(), T)
         .unwrap();

@@ -670,7 +670,7 @@ fn measure__should_equal_the_verified_measurement_for_simulated() {
     use attestation_gate::simulated::{DevnetSigningKey, SimulatedAttester, SimulatedVerifier};
     let key = DevnetSigningKey::from_seed(&[7; 32]);
     let attester = SimulatedAttester::new(key, "sim-intel", [5; 32]).unwrap();
-    let ev = attester.attest(&ReportData([1; 64]), UnixTime(100));
+    let ev = attester.attest_bytes(&ReportData([1; 64]), UnixTime(100));
     let c = SimulatedVerifier::new([attester.public_key()])
         .verify_bytes(&ev, &Collateral::new(), UnixTime(0))
         .unwrap();

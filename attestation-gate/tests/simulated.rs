@@ -40,7 +40,7 @@ fn simulated_policy(measurement: attestation_gate::Measurement) -> Policy {
 #[test]
 fn round_trip__should_verify_with_the_trusted_key_and_give_the_fields() {
     let a = attester(1, "sim-intel");
-    let evidence = a.attest(binding().report_data(), T);
+    let evidence = a.attest_bytes(binding().report_data(), T);
     let verifier = SimulatedVerifier::new([a.public_key()]);
     let claims = verifier
         .verify_bytes(&evidence, &Collateral::new(), T)
@@ -76,7 +76,7 @@ fn round_trip__should_verify_with_the_trusted_key_and_give_the_fields() {
 fn verify__should_refuse_evidence_labelled_with_another_platform() {
     let a = attester(1, "sim-intel");
     let verifier = SimulatedVerifier::new([a.public_key()]);
-    let bytes = a.attest(binding().report_data(), T);
+    let bytes = a.attest_bytes(binding().report_data(), T);
     let e = attestation_gate::VerifyEvidence::verify(
         &verifier,
         &attestation_gate::Evidence::new(Platform::Nitro, bytes),
@@ -109,7 +109,7 @@ fn devnet__should_mix_simulated_vendors() {
     for (a, label) in attesters.iter().zip(labels) {
         let claims = verifier
             .verify_bytes(
-                &a.attest(binding().report_data(), T),
+                &a.attest_bytes(binding().report_data(), T),
                 &Collateral::new(),
                 UnixTime(0),
             )
@@ -121,7 +121,7 @@ fn devnet__should_mix_simulated_vendors() {
 #[test]
 fn wrong_key__should_fail_untrusted_root() {
     let a = attester(1, "sim-intel");
-    let evidence = a.attest(binding().report_data(), T);
+    let evidence = a.attest_bytes(binding().report_data(), T);
     let other = attester(2, "sim-intel").public_key();
     let err = SimulatedVerifier::new([other])
         .verify_bytes(&evidence, &Collateral::new(), UnixTime(0))
@@ -138,7 +138,7 @@ fn signer_swapped_for_a_trusted_key__should_fail_bad_signature() {
     // Evidence signed by key 1 but claiming trusted key 2 as its signer.
     let a = attester(1, "sim-intel");
     let trusted = attester(2, "sim-intel").public_key();
-    let mut evidence = a.attest(binding().report_data(), T);
+    let mut evidence = a.attest_bytes(binding().report_data(), T);
     let signer_at = evidence.len() - 64 - 32;
     evidence[signer_at..signer_at + 32].copy_from_slice(&trusted.to_bytes());
     let err = SimulatedVerifier::new([trusted])
@@ -150,7 +150,7 @@ fn signer_swapped_for_a_trusted_key__should_fail_bad_signature() {
 #[test]
 fn tampered_fields__should_fail_bad_signature() {
     let a = attester(1, "sim-intel");
-    let evidence = a.attest(binding().report_data(), T);
+    let evidence = a.attest_bytes(binding().report_data(), T);
     let verifier = SimulatedVerifier::new([a.public_key()]);
     // label byte, image, debug flag (0 -> 1 stays well-formed), report data, issued_at,
     // signature: each flip must fail with BadSignature.
@@ -184,7 +184,7 @@ fn tampered_fields__should_fail_bad_signature() {
 #[test]
 fn policy_without_simulated__should_refuse() {
     let a = attester(1, "sim-aws");
-    let evidence = a.attest(binding().report_data(), T);
+    let evidence = a.attest_bytes(binding().report_data(), T);
     let claims = SimulatedVerifier::new([a.public_key()])
         .verify_bytes(&evidence, &Collateral::new(), UnixTime(0))
         .unwrap();
@@ -206,7 +206,7 @@ fn debug_simulated_evidence__should_fail_debug_forbidden() {
     let a = attester(1, "sim-amd").with_debug(true);
     let claims = SimulatedVerifier::new([a.public_key()])
         .verify_bytes(
-            &a.attest(binding().report_data(), T),
+            &a.attest_bytes(binding().report_data(), T),
             &Collateral::new(),
             UnixTime(0),
         )
@@ -231,7 +231,7 @@ fn evidence_for_another_binding__should_fail_report_data_mismatch() {
     let other = Binding::new(Purpose::AppKeyRequest, b"noise static key", T);
     let claims = SimulatedVerifier::new([a.public_key()])
         .verify_bytes(
-            &a.attest(other.report_data(), T),
+            &a.attest_bytes(other.report_data(), T),
             &Collateral::new(),
             UnixTime(0),
         )
@@ -260,7 +260,7 @@ fn attest__should_match_an_independent_encoding() {
     const EXPECTED: &str = "6b6e2d73696d657600010973696d2d696e74656c02020202020202020202020202020202020202020202020202020202020202020003030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303000000006b49d2008a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c69fc376b60bc393ec2b7238f9b4afafd5c21f98aec8974f2ea730fa4c5e939e88c78dc748841e7c11d612b13c325df24f61d72e712b3370c1e8a3b4e34befe0e";
     let a = SimulatedAttester::new(DevnetSigningKey::from_seed(&[1; 32]), "sim-intel", [2; 32])
         .unwrap();
-    let evidence = a.attest(&attestation_gate::ReportData([3; 64]), T);
+    let evidence = a.attest_bytes(&attestation_gate::ReportData([3; 64]), T);
     assert_eq!(hex::encode(&evidence), EXPECTED);
 }
 
@@ -279,7 +279,7 @@ proptest! {
     #[test]
     fn verify__should_accept_no_single_byte_change(at in 0usize..230, flip in 1u8..=255) {
         let a = attester(1, "sim-intel");
-        let evidence = a.attest(binding().report_data(), T);
+        let evidence = a.attest_bytes(binding().report_data(), T);
         let at = at % evidence.len();
         let mut t = evidence.clone();
         t[at] ^= flip;

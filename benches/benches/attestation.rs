@@ -271,10 +271,10 @@ fn simulated(c: &mut Criterion) {
         SimulatedAttester::new(DevnetSigningKey::from_seed(&[1; 32]), "sim-intel", [2; 32])
             .unwrap();
     let t = UnixTime(1_800_000_000);
-    let evidence = attester.attest(&ReportData([3; 64]), t);
+    let wire = attester.attest(&ReportData([3; 64]), t);
+    let evidence = wire.bytes.clone();
     let verifier = SimulatedVerifier::new([attester.public_key()]);
     let mut g = c.benchmark_group("attestation/simulated");
-    let wire = Evidence::new(Platform::Simulated, evidence.clone());
     g.bench_function("keynet verify", |b| {
         b.iter(|| verifier.verify(&wire, &Collateral::new(), t).unwrap())
     });

@@ -478,7 +478,7 @@ async fn devnet_up__should_run_genesis_and_stop_start_kill_add_nodes_with_a_stan
         (four.node_id.as_deref(), four.running),
         (Some(new_id.as_str()), true)
     );
-    assert_eq!(four.platform, NodePlatform::Simulated(2));
+    assert_eq!(four.platform, NodePlatform::simulated(2));
     let record = gov
         .contract()
         .node(
@@ -735,7 +735,7 @@ fn fake_kms_node() {
         },
         p2p_key: signer.address().to_vec(),
         noise_key: [vendor; 32],
-        platform: NodePlatform::Simulated(vendor),
+        platform: NodePlatform::simulated(vendor),
         evidence: Vec::new(),
         evidence_issued_at: 0,
     }

@@ -8,7 +8,9 @@ use alloy::primitives::{Address, Bytes, FixedBytes, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use governance_contract::anvil::{Anvil, DEV_KEYS};
-use governance_contract::{types, Governance, NodePlatform, Registration, RegistrationRequest};
+use governance_contract::{
+    types, Governance, NodePlatform, Platform, Registration, RegistrationRequest,
+};
 use serde_json::Value;
 
 #[path = "common/kms.rs"]
@@ -373,9 +375,9 @@ async fn kms_gov__should_deploy_propose_vote_execute_and_refuse_per_the_rules() 
     );
     let mut ids = Vec::new();
     for (k, platform) in [
-        (1u8, NodePlatform::Tdx),
-        (2, NodePlatform::Sgx),
-        (3, NodePlatform::SevSnp),
+        (1u8, NodePlatform::hardware(Platform::Tdx).unwrap()),
+        (2, NodePlatform::hardware(Platform::Sgx).unwrap()),
+        (3, NodePlatform::hardware(Platform::SevSnp).unwrap()),
     ] {
         let reg = registration(&contract, 6, k, platform);
         gov.registerNode(
@@ -544,8 +546,13 @@ async fn kms_node_register_and_network_info__should_show_the_confirmed_committee
     let contract = kms.contract.clone().unwrap();
     // A registration the signer did not sign, one for another operator, and a
     // simulated node while governance no longer allows simulated platforms.
-    let mut forged = registration(&contract, 6, 6, NodePlatform::Tdx);
-    forged.request.platform = NodePlatform::SevSnp;
+    let mut forged = registration(
+        &contract,
+        6,
+        6,
+        NodePlatform::hardware(Platform::Tdx).unwrap(),
+    );
+    forged.request.platform = NodePlatform::hardware(Platform::SevSnp).unwrap();
     let (code, v) = kms.run(
         Some(6),
         &[
@@ -562,7 +569,12 @@ async fn kms_node_register_and_network_info__should_show_the_confirmed_committee
         (1, Some("bad_registration")),
         "{v}"
     );
-    let theirs = registration(&contract, 7, 6, NodePlatform::Tdx);
+    let theirs = registration(
+        &contract,
+        7,
+        6,
+        NodePlatform::hardware(Platform::Tdx).unwrap(),
+    );
     let (code, v) = kms.run(
         Some(6),
         &[
@@ -579,7 +591,7 @@ async fn kms_node_register_and_network_info__should_show_the_confirmed_committee
         (1, Some("bad_node_signature")),
         "{v}"
     );
-    let sim = registration(&contract, 8, 8, NodePlatform::Simulated(2));
+    let sim = registration(&contract, 8, 8, NodePlatform::simulated(2));
     let (code, v) = kms.run(
         Some(8),
         &[
@@ -619,9 +631,9 @@ async fn kms_node_register_and_network_info__should_show_the_confirmed_committee
     let mut ids = Vec::new();
     let mut regs = Vec::new();
     for (op, platform) in [
-        (6usize, NodePlatform::Tdx),
-        (7, NodePlatform::SevSnp),
-        (8, NodePlatform::Nitro),
+        (6usize, NodePlatform::hardware(Platform::Tdx).unwrap()),
+        (7, NodePlatform::hardware(Platform::SevSnp).unwrap()),
+        (8, NodePlatform::hardware(Platform::Nitro).unwrap()),
     ] {
         let reg = registration(&contract, op, op as u8, platform);
         let endpoint = format!("10.0.0.{op}:7000");
@@ -895,7 +907,12 @@ fn kms_gov_with_devnet__should_take_chain_contract_and_signers_from_the_devnet_d
     );
     let (code, v) = kms::run(&["network", "info", "--devnet", d], &[]);
     assert_eq!((code, v["epoch"].as_u64()), (0, Some(0)), "{v}");
-    let reg = registration(&contract, 6, 0x17, NodePlatform::Tdx);
+    let reg = registration(
+        &contract,
+        6,
+        0x17,
+        NodePlatform::hardware(Platform::Tdx).unwrap(),
+    );
     let file = registration_file(&dir, &reg);
     let (code, v) = kms::run(
         &[
@@ -996,10 +1013,10 @@ async fn kms_network_info__should_list_members_that_did_not_confirm_a_deadline_a
     let dir = std::env::temp_dir().join(format!("kms-deadline-test-{}", std::process::id()));
     let mut ids = Vec::new();
     for (op, platform) in [
-        (6usize, NodePlatform::Tdx),
-        (7, NodePlatform::SevSnp),
-        (8, NodePlatform::Nitro),
-        (9, NodePlatform::Simulated(1)),
+        (6usize, NodePlatform::hardware(Platform::Tdx).unwrap()),
+        (7, NodePlatform::hardware(Platform::SevSnp).unwrap()),
+        (8, NodePlatform::hardware(Platform::Nitro).unwrap()),
+        (9, NodePlatform::simulated(1)),
     ] {
         let reg = registration(&contract, op, op as u8, platform);
         let r = kms.top(

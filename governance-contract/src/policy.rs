@@ -164,45 +164,49 @@ mod tests {
     fn evidence_matches_record__should_hold_only_for_the_recorded_platform_and_label() {
         use attestation_gate::{Platform as P, Vendor as V};
         assert!(evidence_matches_record(
-            NodePlatform::Tdx,
+            NodePlatform::hardware(Platform::Tdx).unwrap(),
             P::Tdx,
             &V::Intel
         ));
         assert!(!evidence_matches_record(
-            NodePlatform::Tdx,
+            NodePlatform::hardware(Platform::Tdx).unwrap(),
             P::Sgx,
             &V::Intel
         ));
-        assert!(!evidence_matches_record(NodePlatform::Tdx, P::Tdx, &V::Amd));
         assert!(!evidence_matches_record(
-            NodePlatform::Nitro,
+            NodePlatform::hardware(Platform::Tdx).unwrap(),
+            P::Tdx,
+            &V::Amd
+        ));
+        assert!(!evidence_matches_record(
+            NodePlatform::hardware(Platform::Nitro).unwrap(),
             P::SevSnp,
             &V::Amd
         ));
         let sim = |l: &str| V::Simulated(l.to_owned());
         assert!(evidence_matches_record(
-            NodePlatform::Simulated(2),
+            NodePlatform::simulated(2),
             P::Simulated,
             &sim("sim-2")
         ));
         // The label the simulator can actually sign is `sim-…`; a bare "2" never matches.
         assert!(!evidence_matches_record(
-            NodePlatform::Simulated(2),
+            NodePlatform::simulated(2),
             P::Simulated,
             &sim("2")
         ));
         assert!(!evidence_matches_record(
-            NodePlatform::Simulated(2),
+            NodePlatform::simulated(2),
             P::Simulated,
             &sim("sim-3")
         ));
         assert!(!evidence_matches_record(
-            NodePlatform::Simulated(2),
+            NodePlatform::simulated(2),
             P::Tdx,
             &V::Intel
         ));
         assert!(!evidence_matches_record(
-            NodePlatform::Tdx,
+            NodePlatform::hardware(Platform::Tdx).unwrap(),
             P::Simulated,
             &sim("0")
         ));

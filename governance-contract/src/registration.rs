@@ -244,7 +244,7 @@ mod tests {
             operator: Address::repeat_byte(0x0a),
             p2p_key: vec![7; 36],
             noise_key: [8; 32],
-            platform: NodePlatform::Simulated(2),
+            platform: NodePlatform::simulated(2),
             evidence: vec![1, 2, 3],
             evidence_issued_at: 1_700_000_000,
         }
@@ -311,7 +311,7 @@ mod tests {
             Box::new(|r| r.request.operator = Address::repeat_byte(0x0b)),
             Box::new(|r| r.request.p2p_key[0] ^= 1),
             Box::new(|r| r.request.noise_key[0] ^= 1),
-            Box::new(|r| r.request.platform = NodePlatform::Simulated(3)),
+            Box::new(|r| r.request.platform = NodePlatform::simulated(3)),
             Box::new(|r| r.request.chain_id = 1),
             Box::new(|r| r.request.contract = Address::repeat_byte(0xcd)),
             Box::new(|r| r.signer = Address::repeat_byte(0x11)),

@@ -494,7 +494,7 @@ async fn register_node__should_derive_vendor_and_family_from_the_platform() {
             ),
             (
                 governance_contract::Vendor::Intel,
-                NodePlatform::Tdx,
+                NodePlatform::hardware(governance_contract::Platform::Tdx).unwrap(),
                 governance_contract::TeeFamily::MemoryEncryption
             )
         );

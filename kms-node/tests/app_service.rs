@@ -76,7 +76,7 @@ fn evidence(
         platform: Platform::Simulated,
         noise_static_key: key,
         issued_at,
-        evidence: attester(image, debug).attest(&rd, UnixTime(issued_at)),
+        evidence: attester(image, debug).attest_bytes(&rd, UnixTime(issued_at)),
         aux: None,
     }
 }
@@ -87,7 +87,7 @@ fn record(id: [u8; 32]) -> NodeRecord {
         operator: Address::repeat_byte(0x10),
         signer: Address::repeat_byte(id[0]),
         vendor_code: 0,
-        platform_code: governance_contract::NodePlatform::Simulated(1).code(),
+        platform_code: governance_contract::NodePlatform::simulated(1).code(),
         tee_family_code: 0,
         registered_at: 0,
         noise_key: id,

@@ -109,9 +109,13 @@ async fn watcher__should_follow_anvil_at_the_depth_and_go_stale_when_it_stops() 
     // Three nodes of three vendors and operators, each registration signed by the
     // node's own signer.
     let mut ids = Vec::new();
-    for (i, platform) in [NodePlatform::Tdx, NodePlatform::SevSnp, NodePlatform::Nitro]
-        .into_iter()
-        .enumerate()
+    for (i, platform) in [
+        NodePlatform::hardware(governance_contract::Platform::Tdx).unwrap(),
+        NodePlatform::hardware(governance_contract::Platform::SevSnp).unwrap(),
+        NodePlatform::hardware(governance_contract::Platform::Nitro).unwrap(),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let key = u8::try_from(i).unwrap() + 1;
         let op = account(i + 1);
@@ -187,7 +191,11 @@ async fn watcher__should_follow_anvil_at_the_depth_and_go_stale_when_it_stops() 
     assert_eq!(members.len(), 3);
     for (i, (n, platform)) in members
         .iter()
-        .zip([NodePlatform::Tdx, NodePlatform::SevSnp, NodePlatform::Nitro])
+        .zip([
+            NodePlatform::hardware(governance_contract::Platform::Tdx).unwrap(),
+            NodePlatform::hardware(governance_contract::Platform::SevSnp).unwrap(),
+            NodePlatform::hardware(governance_contract::Platform::Nitro).unwrap(),
+        ])
         .enumerate()
     {
         let key = u8::try_from(i).unwrap() + 1;

@@ -1,6 +1,6 @@
 use attestation_gate::simulated::{DevnetSigningKey, SimulatedAttester, SimulatedVerifier};
 use attestation_gate::{
-    Collateral, Evidence, Platform, Purpose, ReportData, SnpTcbComponent, TcbStatus, VerifyEvidence,
+    Collateral, Platform, Purpose, ReportData, SnpTcbComponent, TcbStatus, VerifyEvidence,
 };
 
 use super::*;
@@ -26,7 +26,7 @@ fn claims(key: &[u8], issued_at: UnixTime, debug: bool) -> Claims {
         .unwrap()
         .with_debug(debug);
     let rd = ReportData::bind(Purpose::AppKeyRequest, key, issued_at);
-    let evidence = Evidence::new(Platform::Simulated, attester.attest(&rd, issued_at));
+    let evidence = attester.attest(&rd, issued_at);
     SimulatedVerifier::new([attester.public_key()])
         .verify(&evidence, &Collateral::new(), NOW)
         .unwrap()

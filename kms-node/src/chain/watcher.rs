@@ -309,9 +309,16 @@ mod tests {
             node_id: [key; 32],
             operator: Address::repeat_byte(0x10),
             signer: Address::repeat_byte(key),
-            vendor_code: NodePlatform::Tdx.vendor().code().unwrap(),
-            platform_code: NodePlatform::Tdx.code(),
-            tee_family_code: NodePlatform::Tdx.family().code(),
+            vendor_code: NodePlatform::hardware(Platform::Tdx)
+                .unwrap()
+                .vendor()
+                .code()
+                .unwrap(),
+            platform_code: NodePlatform::hardware(Platform::Tdx).unwrap().code(),
+            tee_family_code: NodePlatform::hardware(Platform::Tdx)
+                .unwrap()
+                .family()
+                .code(),
             registered_at: T0,
             noise_key: [key; 32],
             p2p_key: vec![key; 36],
@@ -449,7 +456,10 @@ mod tests {
         assert_eq!((p.number, p.threshold), (1, 2));
         let members: Vec<_> = view.pending_members().map(|n| n.endpoint.clone()).collect();
         assert_eq!(members, ["10.0.0.1:9000", "10.0.0.2:9000", "10.0.0.3:9000"]);
-        assert_eq!(view.nodes[&[2; 32]].platform, NodePlatform::Tdx);
+        assert_eq!(
+            view.nodes[&[2; 32]].platform,
+            NodePlatform::hardware(Platform::Tdx).unwrap()
+        );
         assert!(view.is_node_build_approved(&[7; 32]));
         assert_eq!(
             view.policy.allowed_platforms,

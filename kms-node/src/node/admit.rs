@@ -223,7 +223,7 @@ mod tests {
             UnixTime(NOW - 10),
         );
         PeerEvidence {
-            evidence: a.attest(&rd, UnixTime(NOW - 10)),
+            evidence: a.attest_bytes(&rd, UnixTime(NOW - 10)),
             aux: None,
             collateral: None,
         }
@@ -289,7 +289,13 @@ mod tests {
         let devnet = DevnetSigningKey::from_seed(&[5; 32]);
         let mut rng = ChaCha20Rng::seed_from_u64(4);
         let peer = NodeKeys::generate(&mut rng);
-        let adm = admission(vec![record(&peer, NodePlatform::Tdx.code())], &devnet);
+        let adm = admission(
+            vec![record(
+                &peer,
+                NodePlatform::hardware(Platform::Tdx).unwrap().code(),
+            )],
+            &devnet,
+        );
         let id = peer.node_id();
 
         let bare = PeerEvidence {

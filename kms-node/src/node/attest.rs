@@ -298,7 +298,7 @@ impl NodeAttester {
                 .map_err(|e| Error::Platform(e.to_string()))?;
             return Ok(Self {
                 source: Source::Simulated(Box::new(attester)),
-                platform: NodePlatform::Simulated(sim.vendor),
+                platform: NodePlatform::simulated(sim.vendor),
                 verifiers: Verifiers::new().with_simulated(SimulatedVerifier::new([public])),
                 collateral_dir: config.collateral_dir.clone(),
             });
@@ -310,22 +310,20 @@ impl NodeAttester {
             AttesterKind::Nitro => Box::new(Nsm::new(root)),
             other => return Err(Error::Unsupported(other)),
         };
-        let platform = match device.platform() {
-            Some(Platform::Tdx) => NodePlatform::Tdx,
-            Some(Platform::SevSnp) => NodePlatform::SevSnp,
-            Some(Platform::Nitro) => NodePlatform::Nitro,
-            Some(Platform::Sgx) => NodePlatform::Sgx,
-            other => {
-                return Err(Error::Platform(format!(
-                    "cannot tell the platform of attester {} ({other:?})",
-                    config.attester
-                )))
-            }
-        };
+        let platform = device
+            .platform()
+            .and_then(NodePlatform::hardware)
+            .ok_or_else(|| {
+                Error::Platform(format!(
+                    "cannot tell the platform of attester {} ({:?})",
+                    config.attester,
+                    device.platform()
+                ))
+            })?;
         if let Some(dir) = &config.collateral_dir {
             // Refuse a wrong folder at start-up rather than at the first refresh.
             PeerCollateral::read_dir(dir)?;
-        } else if matches!(platform, NodePlatform::Tdx | NodePlatform::Sgx) {
+        } else if matches!(platform.platform(), Platform::Tdx | Platform::Sgx) {
             tracing::warn!("attestation.collateral_dir is not set: peers cannot verify this node's DCAP evidence and will refuse it (collateral_missing)");
         }
         Ok(Self {
@@ -375,21 +373,15 @@ impl NodeAttester {
             .as_deref()
             .map(PeerCollateral::read_dir)
             .transpose()?;
-        match &self.source {
-            Source::Simulated(a) => Ok(PeerEvidence {
-                evidence: a.attest(report_data, issued_at),
-                aux: None,
-                collateral,
-            }),
-            Source::Device(d) => {
-                let e = d.attest(report_data)?;
-                Ok(PeerEvidence {
-                    evidence: e.bytes,
-                    aux: e.aux,
-                    collateral,
-                })
-            }
-        }
+        let e = match &self.source {
+            Source::Simulated(a) => a.attest(report_data, issued_at),
+            Source::Device(d) => d.attest(report_data)?,
+        };
+        Ok(PeerEvidence {
+            evidence: e.bytes,
+            aux: e.aux,
+            collateral,
+        })
     }
 }
 

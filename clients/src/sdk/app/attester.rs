@@ -15,7 +15,7 @@ use std::str::FromStr;
 
 use attestation_gate::attest::{self, Attester};
 use attestation_gate::simulated::{DevnetSigningKey, SimulatedAttester};
-use attestation_gate::{Platform, UnixTime};
+use attestation_gate::UnixTime;
 use kms_api::{EvidencePayload, SessionPurpose};
 use zeroize::Zeroizing;
 
@@ -171,21 +171,18 @@ impl AppAttester {
         issued_at: UnixTime,
     ) -> Result<EvidencePayload> {
         let report_data = purpose.report_data(noise_static_key, issued_at);
-        let (platform, evidence, aux) = match &self.source {
-            Source::Simulated(a) => (Platform::Simulated, a.attest(&report_data, issued_at), None),
-            Source::Device(d) => {
-                let e = d
-                    .attest(&report_data)
-                    .map_err(|e| AppError::AttestFailed(format!("the attester failed: {e}")))?;
-                (e.platform, e.bytes, e.aux)
-            }
+        let e = match &self.source {
+            Source::Simulated(a) => a.attest(&report_data, issued_at),
+            Source::Device(d) => d
+                .attest(&report_data)
+                .map_err(|e| AppError::AttestFailed(format!("the attester failed: {e}")))?,
         };
         Ok(EvidencePayload {
-            platform,
+            platform: e.platform,
             noise_static_key: *noise_static_key,
             issued_at: issued_at.0,
-            evidence,
-            aux,
+            evidence: e.bytes,
+            aux: e.aux,
         })
     }
 }
@@ -251,7 +248,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             (p.platform, p.noise_static_key, p.issued_at),
-            (Platform::Simulated, key, 1_000)
+            (attestation_gate::Platform::Simulated, key, 1_000)
         );
         let verifiers =
             Verifiers::new()

@@ -452,7 +452,7 @@ impl Devnet {
                 NodeInfo {
                     index: n.index,
                     node_id: n.node_id.clone(),
-                    platform: NodePlatform::Simulated(n.vendor),
+                    platform: NodePlatform::simulated(n.vendor),
                     running,
                     pid: n.process.filter(|_| running).map(|p| p.pid),
                     operator_url: n.operator_url.clone(),
