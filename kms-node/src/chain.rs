@@ -160,6 +160,9 @@ pub struct PendingEpoch {
     pub threshold: u16,
     /// Node ids in party order.
     pub committee: Vec<NodeId>,
+    /// Block time of the proposal that made it (unix seconds): the common clock of its
+    /// DKG or reshare attempts ([`crate::protocol::driver::Schedule`]).
+    pub created_at: u64,
     /// Block time after which it may activate on `min(n', 2t'-1)` matching
     /// confirmations.
     pub deadline: u64,
@@ -211,6 +214,7 @@ impl GovernanceView {
             number: e.epoch,
             threshold: e.threshold,
             committee: e.committee,
+            created_at: e.created_at,
             deadline: e.deadline,
         });
         let members = active
@@ -409,7 +413,9 @@ mod tests {
 
     #[test]
     fn governance_view__should_decode_epochs_and_records_in_party_order() {
-        let tdx = NodePlatform::Tdx.code();
+        let tdx = NodePlatform::hardware(governance_contract::Platform::Tdx)
+            .unwrap()
+            .code();
         let v = view(
             Some(epoch(1, EpochStatus::Active, &[2, 1], true)),
             Some(epoch(2, EpochStatus::Pending, &[3, 1], false)),
@@ -441,7 +447,9 @@ mod tests {
     #[test]
     fn governance_view__should_refuse_a_member_without_record_a_keyless_active_epoch_and_an_unknown_platform(
     ) {
-        let tdx = NodePlatform::Tdx.code();
+        let tdx = NodePlatform::hardware(governance_contract::Platform::Tdx)
+            .unwrap()
+            .code();
         let pending = || Some(epoch(2, EpochStatus::Pending, &[1, 2], false));
         assert_eq!(
             view(None, pending(), vec![record(1, tdx)]).unwrap_err(),

@@ -9,6 +9,7 @@
 )]
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -190,8 +191,18 @@ fn start(n: u8, t: u16, links: &MemoryLinks, chain: &FakeGovernance) -> Vec<Node
 
 /// Registers and starts managers for nodes `1..=n` (no committee yet).
 fn start_nodes(n: u8, links: &MemoryLinks, chain: &FakeGovernance) -> Vec<Node> {
+    start_nodes_confirming(n, links, chain, &Arc::default())
+}
+
+/// [`start_nodes`] with the contract's confirmations in `seen` (to restart a node that
+/// confirms with the others).
+fn start_nodes_confirming(
+    n: u8,
+    links: &MemoryLinks,
+    chain: &FakeGovernance,
+    seen: &Confirmations,
+) -> Vec<Node> {
     let mut rng = ChaCha20Rng::seed_from_u64(11);
-    let seen: Confirmations = Arc::default();
     let members: Vec<(NodeId, SigningKey)> = (1..=n)
         .map(|i| ([i; 32], SigningKey::generate(&mut rng)))
         .collect();
@@ -207,7 +218,7 @@ fn start_nodes(n: u8, links: &MemoryLinks, chain: &FakeGovernance) -> Vec<Node> 
         .into_iter()
         .map(|(id, key)| {
             let store = Arc::new(Mutex::new(MemoryShareStore::default()));
-            spawn_node(id, key, store, links, chain, &seen)
+            spawn_node(id, key, store, links, chain, seen)
         })
         .collect()
 }
@@ -260,6 +271,7 @@ fn spawn_node_in(
                     attempt: Duration::from_secs(8),
                 },
                 exclude_silent: false,
+                schedule: None,
             },
         },
         store: Arc::clone(&store),
@@ -533,5 +545,76 @@ async fn cluster_deadline__should_activate_without_a_silent_member_once_the_dead
     propose_until(&chain, 1, &[1, 2, 3, 4], 2, now() + 2);
     wait_serving(&mut nodes[..3], 1).await;
     assert!(!nodes[3].status.borrow().serving);
+    miner.abort();
+}
+
+/// A joining member killed mid-reshare (DESIGN §6, issue 10): a silent receiver does not
+/// stop the others, who finish the reshare and confirm; the old epoch serves meanwhile;
+/// the epoch activates by the deadline rule without the dead member's confirmation, and
+/// the member, restarted, rebuilds its share of the new epoch from the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_reshare__should_activate_and_repair_a_joining_member_killed_mid_run() {
+    let links = MemoryLinks::default();
+    let chain = FakeGovernance::new(now());
+    let miner = keep_mining(&chain);
+    let seen: Confirmations = Arc::default();
+    let mut nodes = start_nodes_confirming(5, &links, &chain, &seen);
+    propose(&chain, 1, &[1, 2, 3, 4], 3);
+    wait_serving(&mut nodes[..4], 1).await;
+    let genesis = nodes[0].status.borrow().epoch.clone().unwrap();
+    // Node 5 joins ([1..5], t = 2: after the deadline min(5, 3) confirmations activate)
+    // and dies mid-run, as soon as it has a reshare message to send: from then on
+    // nothing reaches it or leaves it, and its task is killed.
+    let tried = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&tried);
+    let cutter = links.clone();
+    links.filter(
+        [5; 32],
+        Arc::new(move |_, _| {
+            if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                cutter.cut([5; 32]);
+            }
+            false
+        }),
+    );
+    propose_until(&chain, 2, &[1, 2, 3, 4, 5], 2, now() + 6);
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while tried.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("node 5 takes part in the reshare");
+    let dead = nodes.pop().unwrap();
+    dead.task.abort();
+    // The old epoch keeps serving while the transition is pending.
+    for node in &nodes {
+        let s = node.status.borrow().clone();
+        assert!(s.serving, "{s:?}");
+        assert_eq!(s.epoch.unwrap().number, 1);
+    }
+    // Restarted with its data directory and (empty) storage, links healed.
+    links.heal([5; 32]);
+    let Node {
+        id,
+        key,
+        store,
+        _dir,
+        ..
+    } = dead;
+    let mut restarted = spawn_node_in(id, key, store, &links, &chain, &seen, _dir);
+    wait_serving(&mut nodes, 2).await;
+    wait_serving(std::slice::from_mut(&mut restarted), 2).await;
+    for node in nodes.iter().chain(std::iter::once(&restarted)) {
+        let e = node.status.borrow().epoch.clone().unwrap();
+        assert_eq!(e.bls_group_pk, genesis.bls_group_pk);
+        assert_eq!(e.secp_group_pk, genesis.secp_group_pk);
+    }
+    assert_eq!(
+        restarted.status.borrow().last_run.clone().unwrap().kind,
+        "repair",
+        "the killed member's share of epoch 2 was repaired"
+    );
+    assert!(restarted.keyring.get(2).is_some());
     miner.abort();
 }

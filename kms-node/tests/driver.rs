@@ -59,6 +59,7 @@ fn policy(max_attempts: u32, round: u64, attempt: u64) -> RetryPolicy {
             attempt: Duration::from_secs(attempt),
         },
         exclude_silent: true,
+        schedule: None,
     }
 }
 

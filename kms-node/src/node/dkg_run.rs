@@ -119,6 +119,7 @@ impl DkgContext {
                 attempt: config.attempt_deadline,
             },
             exclude_silent: false,
+            schedule: None,
         }
     }
 }
@@ -574,6 +575,7 @@ pub(crate) mod tests {
                             attempt: Duration::from_secs(5),
                         },
                         exclude_silent: false,
+                        schedule: None,
                     },
                 }
             })

@@ -29,6 +29,7 @@ use crate::chain::watcher::ChainState;
 use crate::chain::GovernanceView;
 use crate::ops::metrics::Metrics;
 use crate::ops::status::{EpochStatus, PendingStatus, RunStatus, Status};
+use crate::protocol::driver::Schedule;
 use crate::storage::{Epoch, ShareKind, StoreShare};
 
 /// The on-chain endpoint of a node: `p2p=HOST:PORT,app=HOST:PORT` (the node writes it
@@ -334,6 +335,7 @@ where
         let record = match self.read_record(epoch) {
             Some(r) => r,
             None => {
+                let scheduled = self.scheduled(p)?;
                 let p2p_keys: BTreeMap<NodeId, Vec<u8>> = view
                     .nodes
                     .iter()
@@ -353,7 +355,7 @@ where
                             t = p.threshold,
                             "genesis DKG starting"
                         );
-                        Some(genesis(&self.ctx, &c).await.map_err(|e| e.to_string())?)
+                        Some(genesis(&scheduled, &c).await.map_err(|e| e.to_string())?)
                     }
                     Some(a) => {
                         let c = Change {
@@ -379,7 +381,7 @@ where
                             "reshare starting"
                         );
                         let old_ref = old.as_ref().map(|(bls, secp)| OldShares { bls, secp });
-                        reshare(&self.ctx, &c, old_ref)
+                        reshare(&scheduled, &c, old_ref)
                             .await
                             .map_err(|e| e.to_string())?
                     }
@@ -411,6 +413,39 @@ where
             }
         }
         Err(last)
+    }
+
+    /// The DKG context on the transition's common clock (every member counts attempts
+    /// from the proposal's block time, so a member that starts late joins the attempt
+    /// the others are in), resumed when an earlier run of this node for the epoch may
+    /// have sent messages: `run-<epoch>.started` in the data directory says so, and is
+    /// written before the first message leaves.
+    fn scheduled(&self, p: &crate::chain::PendingEpoch) -> Result<DkgContext, String> {
+        let name = format!("run-{}.started", p.number);
+        let resumed = self.data_dir.join(&name).exists();
+        if !resumed {
+            crate::storage::files::write_atomic(
+                &self.data_dir,
+                &name,
+                &format!(".{name}.tmp"),
+                b"",
+            )
+            .map_err(|e| format!("writing {name}: {e}"))?;
+        }
+        if resumed {
+            tracing::info!(
+                epoch = p.number,
+                "resuming a transition this node had started: joining at the next attempt"
+            );
+        }
+        let schedule = Schedule {
+            origin: std::time::UNIX_EPOCH + std::time::Duration::from_secs(p.created_at),
+            resumed,
+        };
+        Ok(DkgContext {
+            policy: self.ctx.policy.scheduled(schedule),
+            ..self.ctx.clone()
+        })
     }
 
     fn record_path(&self, epoch: u64) -> PathBuf {
@@ -635,6 +670,8 @@ where
             tracing::info!(epoch, "epoch active: shares promoted");
         }
         drop(store);
+        // The transition is over: its run marker (`scheduled`) has no use any more.
+        let _ = std::fs::remove_file(self.data_dir.join(format!("run-{epoch}.started")));
         let (bls, secp) = self.load_shares(epoch)?;
         if bls.public().group_key().to_compressed() != keys.bls {
             return Err(format!(

@@ -664,6 +664,18 @@ impl MemoryLinks {
             .insert(node);
     }
 
+    /// Undoes [`MemoryLinks::cut`] (and a filter) of `node`: its links work again.
+    pub fn heal(&self, node: NodeId) {
+        self.cut
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&node);
+        self.filters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&node);
+    }
+
     /// From now on drops each message with probability `drop_per_mille / 1000` and
     /// delays the others by up to `max_delay` (so they arrive reordered); `seed` makes it
     /// repeatable. Delayed messages are delivered by tokio tasks.

@@ -23,7 +23,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use dkg::step::{Blame, Channel, Incoming, Machine, Outgoing, Peer, Step};
 use dkg::PartyIndex;
@@ -275,6 +275,29 @@ where
     M: Machine,
     M::Message: WireMessage,
 {
+    let until = Instant::now() + deadlines.attempt;
+    run_attempt_until(
+        start, me, deadlines, until, transport, inbox, backlog, stats,
+    )
+    .await
+}
+
+/// [`run_attempt`] ending at `until` instead of `deadlines.attempt` from now.
+#[allow(clippy::too_many_arguments)] // run_attempt's, plus the end
+async fn run_attempt_until<M>(
+    start: Start<M>,
+    me: &BTreeSet<Peer>,
+    deadlines: Deadlines,
+    until: Instant,
+    transport: &impl SendToPeer,
+    inbox: &mut impl ReceiveFromPeer,
+    backlog: &mut Backlog,
+    stats: &mut Stats,
+) -> Outcome<M::Output>
+where
+    M: Machine,
+    M::Message: WireMessage,
+{
     let run_id = start.run_id;
     let mut attempt = Attempt {
         run_id,
@@ -283,7 +306,9 @@ where
         stats,
         backlog,
     };
-    let outcome = attempt.run(start, me, deadlines, transport, inbox).await;
+    let outcome = attempt
+        .run(start, me, deadlines, until, transport, inbox)
+        .await;
     attempt.backlog.retired.insert(run_id);
     let retired = &attempt.backlog.retired;
     attempt
@@ -299,11 +324,11 @@ impl<Msg: WireMessage> Attempt<'_, Msg> {
         start: Start<M>,
         me: &BTreeSet<Peer>,
         deadlines: Deadlines,
+        attempt_deadline: Instant,
         transport: &impl SendToPeer,
         inbox: &mut impl ReceiveFromPeer,
     ) -> Outcome<M::Output> {
         let started = Instant::now();
-        let attempt_deadline = started + deadlines.attempt;
         let Start {
             mut machine,
             outgoing,
@@ -421,6 +446,73 @@ pub struct RetryPolicy {
     /// Whether peers that timed out an attempt are excluded from the next one (culprits
     /// named by the protocol always are).
     pub exclude_silent: bool,
+    /// The common clock of the attempts, when the run has one ([`Schedule`]); `None`:
+    /// attempts count from 0 and each may take `deadlines.attempt`.
+    pub schedule: Option<Schedule>,
+}
+
+/// The common clock of a run's attempts (a committee transition's: the block time its
+/// proposal was made). Attempt `k` has the window `origin + [k, k + 1) ×
+/// deadlines.attempt`: it starts no sooner than its window opens (an attempt that
+/// failed early waits for the next window, where the others will be) and ends when
+/// it closes; a node that starts late (a restart mid-run, a slow chain view) starts at
+/// the attempt whose window is open. So every member counts attempts, and derives run
+/// ids, alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// When attempt 0 began.
+    pub origin: SystemTime,
+    /// This node may have taken part in the run already (it restarted mid-run): it
+    /// skips the attempt whose window is open, where its earlier incarnation's messages
+    /// may be out (new ones under the same run id would be equivocation), and starts
+    /// with the next.
+    pub resumed: bool,
+}
+
+impl RetryPolicy {
+    /// This policy on `schedule` ([`RetryPolicy::schedule`]).
+    pub fn scheduled(self, schedule: Schedule) -> Self {
+        Self {
+            schedule: Some(schedule),
+            ..self
+        }
+    }
+
+    /// The attempt a node starting at `now` begins with: 0 without a schedule, else
+    /// the one whose window holds `now` (the next one when resumed).
+    pub fn first_attempt(&self, now: SystemTime) -> u32 {
+        let Some(schedule) = self.schedule else {
+            return 0;
+        };
+        let elapsed = now.duration_since(schedule.origin).unwrap_or_default();
+        let each = self.deadlines.attempt.as_millis().max(1);
+        let open = u32::try_from(elapsed.as_millis() / each).unwrap_or(u32::MAX);
+        open.saturating_add(u32::from(schedule.resumed))
+    }
+
+    /// How long a node must wait at `now` before it may start attempt `attempt`: until
+    /// its window opens on the schedule; zero without one.
+    pub fn until_window(&self, attempt: u32, now: SystemTime) -> Duration {
+        let Some(Schedule { origin, .. }) = self.schedule else {
+            return Duration::ZERO;
+        };
+        let opens = origin + self.deadlines.attempt.saturating_mul(attempt);
+        opens.duration_since(now).unwrap_or_default()
+    }
+
+    /// How long attempt `attempt`, starting at `now`, may take: until the end of its
+    /// window on the common clock (zero once it passed), else `deadlines.attempt`.
+    pub fn attempt_time(&self, attempt: u32, now: SystemTime) -> Duration {
+        let Some(Schedule { origin, .. }) = self.schedule else {
+            return self.deadlines.attempt;
+        };
+        let end = origin
+            + self
+                .deadlines
+                .attempt
+                .saturating_mul(attempt.saturating_add(1));
+        end.duration_since(now).unwrap_or_default()
+    }
 }
 
 /// What earlier attempts of a run exclude, handed to the next attempt's factory, which
@@ -451,8 +543,9 @@ pub struct Finished<O> {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RunError {
-    /// `max_attempts` is 0.
-    #[error("the retry policy allows no attempt")]
+    /// `max_attempts` is 0, or on the common clock ([`RetryPolicy::schedule`]) the window
+    /// of the last attempt has passed before this node started.
+    #[error("no attempt left (max_attempts 0, or the last attempt's window has passed)")]
     NoAttempts,
     /// Every attempt failed or timed out; `last` says how the last one ended.
     #[error("gave up after {attempts} attempts")]
@@ -508,17 +601,22 @@ where
     let mut run_ids: Vec<[u8; 32]> = Vec::new();
     let mut last = None;
     let mut backlog = Backlog::default();
-    for attempt in 0..policy.max_attempts {
+    let first = policy.first_attempt(SystemTime::now());
+    for attempt in first..policy.max_attempts {
+        // Messages that arrive meanwhile wait in the inbox for the attempt.
+        tokio::time::sleep(policy.until_window(attempt, SystemTime::now())).await;
         let s = start(attempt, &excluded).map_err(|source| RunError::Start { attempt, source })?;
         if run_ids.contains(&s.run_id) {
             return Err(RunError::RunIdReused { attempt });
         }
         run_ids.push(s.run_id);
         let mut stats = Stats::default();
-        match run_attempt(
+        let until = Instant::now() + policy.attempt_time(attempt, SystemTime::now());
+        match run_attempt_until(
             s,
             me,
             policy.deadlines,
+            until,
             transport,
             inbox,
             &mut backlog,
