@@ -18,13 +18,17 @@
 //!   chain (JSON-RPC to anvil), then opens `t` sessions concurrently, each a Noise_XX
 //!   handshake with the node's evidence checked, a group-keys call and a derive call,
 //!   verifies every share and combines;
-//! - **release**: `AppClient::get_key_with` on a context read once (no chain call);
+//! - **release, new sessions**: `AppClient::get_key_with` on a context read once (no
+//!   chain call), with `ClientOptions::session_reuse` zero: `t` new sessions per
+//!   release, as an application's first release at boot;
+//! - **release, sessions kept**: the same with the default `session_reuse`: after the
+//!   first release, one derive round trip per node on kept sessions;
 //! - **breakdown** (one node at a time, sequential): TCP connect + handshake + node
 //!   evidence check (`Session::open`), the group-keys call, the derive call (the node's
 //!   evidence verdict for the app, approval lookup and share), the client's share check;
 //! - **throughput**: C clients, each its own evidence and Noise key on its own thread
 //!   and runtime (as separate application processes), releasing in a loop for S
-//!   seconds.
+//!   seconds; once with new sessions per release, once with sessions kept.
 //!
 //! Floor, in this process (medians over the same number of repetitions): the node's
 //! part of one release (verify the app's simulated evidence, hash to G2, its share) and
@@ -136,13 +140,20 @@ fn demo(net: &Devnet) -> Res<Demo> {
     })
 }
 
-fn client(demo: &Demo) -> Res<AppClient> {
+/// A client of the demo app; `keep_sessions` false opens new sessions for every
+/// release (as an application's first release at boot does).
+fn client(demo: &Demo, keep_sessions: bool) -> Res<AppClient> {
     let node_key = DevnetSigningKey::from_seed(&demo.seed)
         .public_key()
         .to_bytes();
     let attester = AppAttester::simulated(&demo.seed, demo.image).map_err(|e| e.to_string())?;
     let options = ClientOptions {
         simulated_node_keys: vec![node_key],
+        session_reuse: if keep_sessions {
+            ClientOptions::default().session_reuse
+        } else {
+            Duration::ZERO
+        },
         ..ClientOptions::default()
     };
     let gov = GovClient::read_only(&demo.chain).map_err(|e| e.to_string())?;
@@ -186,7 +197,8 @@ async fn measure(args: &Args, net: &Devnet) -> Res<()> {
     // Right after genesis the nodes may not serve yet: the devnet's own bounded wait.
     let expected = net.demo_key().await.map_err(|e| e.to_string())?;
     let demo = demo(net)?;
-    let app = client(&demo)?;
+    let app = client(&demo, true)?;
+    let cold = client(&demo, false)?;
     let first = app.get_key(PATH).await.map_err(|e| e.to_string())?;
     let _ = expected;
     let n = args.requests;
@@ -200,23 +212,18 @@ async fn measure(args: &Args, net: &Devnet) -> Res<()> {
         same(&first, &k)?;
     }
     let ctx = app.context().await.map_err(|e| e.to_string())?;
-    let mut release = Vec::with_capacity(n);
-    for _ in 0..n {
-        let t0 = Instant::now();
-        let k = app
-            .get_key_with(&ctx, PATH)
-            .await
-            .map_err(|e| e.to_string())?;
-        release.push(t0.elapsed());
-        same(&first, &k)?;
-    }
+    let mut release_new = series(&cold, &ctx, &first, n).await?;
+    let mut release = series(&app, &ctx, &first, n).await?;
     let phases = breakdown(&demo, &app, &ctx, n).await?;
-    let (count, elapsed) = throughput(&demo, &ctx, args, &first)?;
+    let (count_new, elapsed_new) = throughput(&demo, &ctx, args, &first, false)?;
+    let (count, elapsed) = throughput(&demo, &ctx, args, &first, true)?;
     let floor = floor(&demo, n)?;
 
     let (e50, e99) = stats(&mut e2e);
     let (r50, r99) = stats(&mut release);
+    let (n50, n99) = stats(&mut release_new);
     let rate = count as f64 / elapsed.as_secs_f64();
+    let rate_new = count_new as f64 / elapsed_new.as_secs_f64();
     let lat_floor = floor.node + floor.client;
     let cpu_floor = 3.0 * floor.node + floor.client;
     let rate_floor = 2.0 / (cpu_floor / 1e6);
@@ -224,13 +231,19 @@ async fn measure(args: &Args, net: &Devnet) -> Res<()> {
     println!("| series | p50 | p99 | p50 ÷ latency floor |");
     println!("|---|---:|---:|---:|");
     println!(
-        "| get-key (chain reads + release) | {} | {} | {:.1}× |",
+        "| get-key (chain reads + release, sessions kept) | {} | {} | {:.1}× |",
         ms(e50),
         ms(e99),
         e50 / lat_floor
     );
     println!(
-        "| release (context read once) | {} | {} | {:.1}× |",
+        "| release, new sessions (context read once) | {} | {} | {:.1}× |",
+        ms(n50),
+        ms(n99),
+        n50 / lat_floor
+    );
+    println!(
+        "| release, sessions kept (context read once) | {} | {} | {:.1}× |",
         ms(r50),
         ms(r99),
         r50 / lat_floor
@@ -258,12 +271,38 @@ async fn measure(args: &Args, net: &Devnet) -> Res<()> {
     );
     println!();
     println!(
-        "throughput: {count} releases in {:.1} s by {} clients = {rate:.0}/s; floor on 2 cores {rate_floor:.0}/s; ratio {:.2}",
+        "throughput, new sessions: {count_new} releases in {:.1} s by {} clients = {rate_new:.0}/s; floor on 2 cores {rate_floor:.0}/s; ratio {:.2}",
+        elapsed_new.as_secs_f64(),
+        args.clients,
+        rate_new / rate_floor
+    );
+    println!(
+        "throughput, sessions kept: {count} releases in {:.1} s by {} clients = {rate:.0}/s; floor on 2 cores {rate_floor:.0}/s; ratio {:.2}",
         elapsed.as_secs_f64(),
         args.clients,
         rate / rate_floor
     );
     Ok(())
+}
+
+/// `n` sequential releases by `client` on `ctx`, each key compared with `first`.
+async fn series(
+    client: &AppClient,
+    ctx: &Context,
+    first: &clients::sdk::app::ReleasedKey,
+    n: usize,
+) -> Res<Vec<Duration>> {
+    let mut d = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t0 = Instant::now();
+        let k = client
+            .get_key_with(ctx, PATH)
+            .await
+            .map_err(|e| e.to_string())?;
+        d.push(t0.elapsed());
+        same(first, &k)?;
+    }
+    Ok(d)
 }
 
 fn same(first: &clients::sdk::app::ReleasedKey, k: &clients::sdk::app::ReleasedKey) -> Res<()> {
@@ -347,6 +386,7 @@ fn throughput(
     ctx: &Context,
     args: &Args,
     first: &clients::sdk::app::ReleasedKey,
+    keep_sessions: bool,
 ) -> Res<(usize, Duration)> {
     let expected: &[u8] = first.key.expose_secret();
     let until = Instant::now() + Duration::from_secs(args.seconds);
@@ -359,7 +399,7 @@ fn throughput(
                         .enable_all()
                         .build()
                         .map_err(|e| e.to_string())?;
-                    let app = client(demo)?;
+                    let app = client(demo, keep_sessions)?;
                     rt.block_on(async {
                         let mut count = 0usize;
                         while Instant::now() < until {

@@ -47,6 +47,12 @@ pub struct ClientOptions {
     pub hedge_after: Duration,
     /// Evidence is made again once it is this old.
     pub evidence_refresh: Duration,
+    /// A derive session with a node is kept and used again for this long after it was
+    /// opened (same epoch and evidence only), so a later release is one round trip per
+    /// node; `Duration::ZERO` opens new sessions for every call. The node checks every
+    /// request anyway (approval, revocation, evidence age); the bound limits how long a
+    /// node's own evidence, checked at the handshake, is relied on.
+    pub session_reuse: Duration,
     /// Devnet keys whose simulated node evidence is trusted (a devnet's only).
     pub simulated_node_keys: Vec<[u8; 32]>,
 }
@@ -58,6 +64,7 @@ impl Default for ClientOptions {
             io_timeout: Duration::from_secs(5),
             hedge_after: Duration::from_millis(1500),
             evidence_refresh: Duration::from_secs(240),
+            session_reuse: Duration::from_secs(60),
             simulated_node_keys: Vec::new(),
         }
     }
@@ -123,6 +130,19 @@ pub struct Context {
     pub policy: Policy,
 }
 
+/// A derive session kept for later releases, with what its opening established.
+struct Kept {
+    session: Session,
+    /// The node's BLS public key share, checked against the chain's keys.
+    public_share: G1Affine,
+    /// What it was opened under: the committee epoch, the node's Noise key and the
+    /// issue time of the application's evidence it presented.
+    epoch: u64,
+    noise_key: [u8; 32],
+    evidence_issued_at: u64,
+    opened: std::time::Instant,
+}
+
 /// A keynet client for one application.
 pub struct AppClient {
     gov: GovClient,
@@ -131,6 +151,8 @@ pub struct AppClient {
     key: StaticKey,
     verifiers: Verifiers,
     evidence: Mutex<HashMap<SessionPurpose, EvidencePayload>>,
+    /// Derive sessions kept per party index ([`ClientOptions::session_reuse`]).
+    kept: Mutex<HashMap<u16, Kept>>,
     options: ClientOptions,
 }
 
@@ -174,6 +196,7 @@ impl AppClient {
             key,
             verifiers,
             evidence: Mutex::new(HashMap::new()),
+            kept: Mutex::new(HashMap::new()),
             options,
         })
     }
@@ -250,33 +273,22 @@ impl AppClient {
         };
         let input = PrfInput::new(id.clone());
         let t = usize::from(ctx.committee.keys.threshold);
-        let members = shuffled(&ctx.committee.members);
+        let mut members = shuffled(&ctx.committee.members);
+        // Nodes with a kept session first: each of them is one round trip away.
+        if let Ok(kept) = self.kept.lock() {
+            members.sort_by_key(|m| !kept.contains_key(&m.index.get()));
+        }
         let ask = |m: &'_ Member| {
             let m = m.clone();
-            let hello = hello.clone();
+            let hello = &hello;
             let trust = &trust;
             let committee = &ctx.committee;
-            let key = &self.key;
-            let io = self.options.io_timeout;
             let id = &id;
             async move {
-                let r = async {
-                    let mut s = Session::open(&m, key, &hello, trust, io).await?;
-                    let pk_i = check_group_keys(&mut s, committee, &m, io).await?;
-                    let share = match s
-                        .call(RequestBody::Derive(DeriveRequest::new(id)), io)
-                        .await?
-                    {
-                        ResponseBody::Derive(d) => d
-                            .share()
-                            .map_err(|e| NodeFailure::Protocol(e.to_string()))?,
-                        _ => return Err(NodeFailure::Protocol("not a derive answer".into())),
-                    };
-                    // Checked with the others once t have come (one batch).
-                    Ok((pk_i, share))
-                }
-                .await;
-                (m.index, r)
+                (
+                    m.index,
+                    self.derive_from(&m, hello, trust, committee, id).await,
+                )
             }
         };
 
@@ -308,6 +320,9 @@ impl AppClient {
                             if good.len() + unchecked.len() >= t {
                                 let (ok, bad) = check_shares(&input, std::mem::take(&mut unchecked));
                                 good.extend(ok);
+                                for index in &bad {
+                                    self.forget(index.get());
+                                }
                                 problems.extend(bad.into_iter().map(|index| NodeProblem {
                                     index: index.get(),
                                     failure: NodeFailure::BadAnswer(
@@ -319,6 +334,7 @@ impl AppClient {
                                 if let Some(found) = combine(&ctx.committee, &input, &good) {
                                     let (sigma, used, liars) = found;
                                     for l in liars {
+                                        self.forget(l.get());
                                         problems.push(NodeProblem {
                                             index: l.get(),
                                             failure: NodeFailure::BadAnswer(
@@ -361,6 +377,84 @@ impl AppClient {
             }
         }
         Err(shortfall("derive", t, good.len(), &problems, None))
+    }
+
+    /// One node's public key share and derive share: on a kept session when there is
+    /// one (one round trip), else on a new session whose group-keys and derive requests
+    /// go out together with the handshake's last message (one round trip after the
+    /// handshake). A kept session the node has closed meanwhile is replaced once.
+    async fn derive_from(
+        &self,
+        m: &Member,
+        hello: &kms_api::AppHello,
+        trust: &NodeTrust<'_>,
+        committee: &Committee,
+        id: &Identity,
+    ) -> std::result::Result<(G1Affine, PrfShare), NodeFailure> {
+        let io = self.options.io_timeout;
+        let issued_at = hello.evidence.issued_at;
+        if let Some(mut kept) = self.take_kept(m, trust.epoch, issued_at) {
+            match derive_call(&mut kept.session, id, io).await {
+                Err(NodeFailure::Unreachable(_)) => {} // closed meanwhile: open a new one
+                Ok(share) => {
+                    let pk = kept.public_share;
+                    self.keep(m.index.get(), kept);
+                    return Ok((pk, share));
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        let mut session = Session::open(m, &self.key, hello, trust, io).await?;
+        let body = RequestBody::Derive(DeriveRequest::new(id));
+        let mut answers = session
+            .call_all(
+                vec![RequestBody::GroupKeys(GroupKeysRequest::default()), body],
+                io,
+            )
+            .await?
+            .into_iter();
+        let (Some(keys), Some(derive)) = (answers.next(), answers.next()) else {
+            return Err(NodeFailure::Protocol("too few answers".into()));
+        };
+        let pk = check_group_keys(keys?, committee, m)?;
+        let share = derive_share(derive?)?;
+        let kept = Kept {
+            session,
+            public_share: pk,
+            epoch: trust.epoch,
+            noise_key: m.noise_key,
+            evidence_issued_at: issued_at,
+            opened: std::time::Instant::now(),
+        };
+        self.keep(m.index.get(), kept);
+        Ok((pk, share))
+    }
+
+    /// The kept session with `m`, if it is still fit for use: same epoch, same node
+    /// key, the same evidence presented, younger than [`ClientOptions::session_reuse`].
+    fn take_kept(&self, m: &Member, epoch: u64, evidence_issued_at: u64) -> Option<Kept> {
+        let kept = self.kept.lock().ok()?.remove(&m.index.get())?;
+        (kept.epoch == epoch
+            && kept.noise_key == m.noise_key
+            && kept.evidence_issued_at == evidence_issued_at
+            && kept.opened.elapsed() < self.options.session_reuse)
+            .then_some(kept)
+    }
+
+    /// Drops the kept session with node `index` (it answered something wrong).
+    fn forget(&self, index: u16) {
+        if let Ok(mut map) = self.kept.lock() {
+            map.remove(&index);
+        }
+    }
+
+    fn keep(&self, index: u16, kept: Kept) {
+        if self.options.session_reuse.is_zero() {
+            return;
+        }
+        if let Ok(mut map) = self.kept.lock() {
+            map.insert(index, kept);
+        }
     }
 
     /// A BIP-340 signature of `message` under `xonly(P_app)` of `path` (DESIGN §4.3),
@@ -490,20 +584,15 @@ impl AppClient {
     }
 }
 
-/// Asks the node for the keys it serves and checks them against the chain; returns
-/// its BLS public key share.
-async fn check_group_keys(
-    s: &mut Session,
+/// Checks the keys the node says it serves (its group-keys answer) against the chain;
+/// returns its BLS public key share.
+fn check_group_keys(
+    answer: ResponseBody,
     committee: &Committee,
     member: &Member,
-    io: Duration,
 ) -> std::result::Result<G1Affine, NodeFailure> {
-    let keys = match s
-        .call(RequestBody::GroupKeys(GroupKeysRequest::default()), io)
-        .await?
-    {
-        ResponseBody::GroupKeys(k) => k,
-        _ => return Err(NodeFailure::Protocol("not a group keys answer".into())),
+    let ResponseBody::GroupKeys(keys) = answer else {
+        return Err(NodeFailure::Protocol("not a group keys answer".into()));
     };
     let chain = &committee.keys;
     if keys.epoch != chain.epoch
@@ -519,6 +608,24 @@ async fn check_group_keys(
     Option::<G1Affine>::from(G1Affine::from_compressed(&keys.bls_public_share))
         .filter(|p| !bool::from(p.is_identity()))
         .ok_or_else(|| NodeFailure::BadAnswer("its public key share is not a point".into()))
+}
+
+/// The share of a derive answer (checked later, with the others).
+fn derive_share(answer: ResponseBody) -> std::result::Result<PrfShare, NodeFailure> {
+    match answer {
+        ResponseBody::Derive(d) => d.share().map_err(|e| NodeFailure::Protocol(e.to_string())),
+        _ => Err(NodeFailure::Protocol("not a derive answer".into())),
+    }
+}
+
+/// A derive call on an open session.
+async fn derive_call(
+    session: &mut Session,
+    id: &Identity,
+    io: Duration,
+) -> std::result::Result<PrfShare, NodeFailure> {
+    let body = RequestBody::Derive(DeriveRequest::new(id));
+    derive_share(session.call(body, io).await?)
 }
 
 /// `e(g1, share) == e(PK_i, H(msg))`.
@@ -785,7 +892,7 @@ mod tests {
                 platform: Platform::Simulated,
                 noise_static_key: key.public(),
                 issued_at: issued.0,
-                evidence: attester.attest(&rd, issued),
+                evidence: attester.attest_bytes(&rd, issued),
                 aux: None,
             };
             let hello = NodeHello::new(keys.epoch, keys.party, evidence);
@@ -846,7 +953,7 @@ mod tests {
                 node_id: [u8::try_from(index.get()).unwrap(); 32],
                 noise_key: key.public(),
                 app_addr: Some(addr),
-                platform: Some(NodePlatform::Simulated(1)),
+                platform: Some(NodePlatform::simulated(1)),
             });
             let response = GroupKeysResponse {
                 epoch: 7,
@@ -876,6 +983,10 @@ mod tests {
     }
 
     fn client(deadline: Duration) -> AppClient {
+        client_keeping(deadline, ClientOptions::default().session_reuse)
+    }
+
+    fn client_keeping(deadline: Duration, session_reuse: Duration) -> AppClient {
         let chain = crate::sdk::gov::Chain::new(
             Some("http://127.0.0.1:1".into()),
             Some("0x0000000000000000000000000000000000000001".into()),
@@ -886,6 +997,7 @@ mod tests {
             io_timeout: Duration::from_secs(2),
             hedge_after: Duration::from_millis(300),
             simulated_node_keys: vec![DevnetSigningKey::from_seed(&SEED).public_key().to_bytes()],
+            session_reuse,
             ..ClientOptions::default()
         };
         let attester = AppAttester::simulated(&SEED, demo_app_image()).unwrap();
@@ -909,7 +1021,9 @@ mod tests {
             Some(Honest),
         ])
         .await;
-        let c = client(Duration::from_secs(10));
+        // New sessions every time, so node 1 is asked whenever the shuffle puts it
+        // among the first three (kept sessions would stick to three good nodes).
+        let c = client_keeping(Duration::from_secs(10), Duration::ZERO);
         let mut keys = BTreeSet::new();
         let mut saw_bad = false;
         for _ in 0..4 {
@@ -940,6 +1054,43 @@ mod tests {
         // Another path, another key.
         let other = c.get_key_in(&ctx, "wallet").await.unwrap();
         assert!(!keys.contains(other.key.expose_secret()));
+    }
+
+    #[tokio::test]
+    async fn get_key__should_keep_sessions_drop_a_lying_nodes_and_replace_one_the_node_closed() {
+        use Behaviour::*;
+        let (ctx, _) = committee(&[
+            Some(GarbageShare),
+            Some(Honest),
+            Some(Honest),
+            Some(Honest),
+            Some(Honest),
+        ])
+        .await;
+        let c = client(Duration::from_secs(10));
+        let first = c.get_key_in(&ctx, "disk").await.unwrap();
+        let kept =
+            |c: &AppClient| -> BTreeSet<u16> { c.kept.lock().unwrap().keys().copied().collect() };
+        // The nodes that served are kept, a node that sent garbage is not.
+        let used: BTreeSet<u16> = first.nodes_used.iter().copied().collect();
+        assert_eq!(kept(&c), used);
+        assert!(!kept(&c).contains(&1));
+        // The next releases go to the kept nodes, on the same sessions.
+        for _ in 0..3 {
+            let r = c.get_key_in(&ctx, "disk").await.unwrap();
+            assert_eq!(r.key.expose_secret(), first.key.expose_secret());
+            assert_eq!(r.nodes_used.iter().copied().collect::<BTreeSet<_>>(), used);
+            assert!(r.bad_nodes.is_empty() && r.unavailable.is_empty());
+        }
+        // A kept session whose connection is gone is replaced by a new one, with no
+        // node counted as unavailable.
+        let victim = *used.iter().next().unwrap();
+        let mut k = c.kept.lock().unwrap().remove(&victim).unwrap();
+        k.session.close().await;
+        c.kept.lock().unwrap().insert(victim, k);
+        let r = c.get_key_in(&ctx, "disk").await.unwrap();
+        assert_eq!(r.key.expose_secret(), first.key.expose_secret());
+        assert!(r.unavailable.is_empty(), "{:?}", r.unavailable);
     }
 
     #[tokio::test]

@@ -85,11 +85,17 @@ pub struct NodeTrust<'a> {
 }
 
 /// An admitted session.
+///
+/// Requests may be pipelined ([`Session::call_all`]): the node answers the transport
+/// messages of a session one by one, in order (docs/PROTOCOL.md).
 pub struct Session {
     stream: TcpStream,
     transport: Transport,
     io_timeout: Duration,
     next_id: u64,
+    /// Frames to send with the next request: the handshake's message 3 (the app's
+    /// hello), so that it and the first requests leave in one write.
+    unsent: Vec<u8>,
 }
 
 async fn read_frame(stream: &mut TcpStream) -> Result<Vec<u8>, NodeFailure> {
@@ -178,13 +184,20 @@ impl Session {
         let (m3, transport) = ready
             .send_app_hello(hello)
             .map_err(|e| NodeFailure::Protocol(e.to_string()))?;
-        bounded(io_timeout, write_frame(&mut stream, &m3)).await?;
+        let unsent = encode_frame(&m3).map_err(|e| NodeFailure::Protocol(e.to_string()))?;
         Ok(Self {
             stream,
             transport,
             io_timeout,
             next_id: 0,
+            unsent,
         })
+    }
+
+    /// Shuts the connection down (tests: a kept session whose connection is gone).
+    #[cfg(test)]
+    pub(crate) async fn close(&mut self) {
+        let _ = self.stream.shutdown().await;
     }
 
     /// Sends `body` and returns the answer's body; an error response is
@@ -195,34 +208,65 @@ impl Session {
         body: RequestBody,
         wait: Duration,
     ) -> Result<ResponseBody, NodeFailure> {
-        self.next_id = self.next_id.wrapping_add(1);
-        let mut id = [0u8; 16];
-        id[8..].copy_from_slice(&self.next_id.to_be_bytes());
-        let id = RequestId(id);
-        let request = Request::new(id, body)
-            .encode()
-            .map_err(|e| NodeFailure::Protocol(e.to_string()))?;
-        let message = self
-            .transport
-            .encrypt(&request)
-            .map_err(|e| NodeFailure::Protocol(e.to_string()))?;
-        bounded(self.io_timeout, write_frame(&mut self.stream, &message)).await?;
-        let frame = bounded(wait, read_frame(&mut self.stream)).await?;
-        let plain = self
-            .transport
-            .decrypt(&frame)
-            .map_err(|e| NodeFailure::Protocol(format!("response: {e}")))?;
-        let response = Response::decode(&plain)
-            .map_err(|e| NodeFailure::Protocol(format!("response: {e}")))?;
-        if response.id != id {
-            return Err(NodeFailure::Protocol(
-                "the response answers another request".into(),
-            ));
+        self.call_all(vec![body], wait)
+            .await?
+            .pop()
+            .unwrap_or_else(|| Err(NodeFailure::Protocol("no answer".into())))
+    }
+
+    /// Sends every request of `bodies` in one write and reads their answers in order
+    /// (one round trip for all): each answer's body, or [`NodeFailure::Refused`] for an
+    /// error response. `wait` bounds each answer. A transport failure (or an answer to
+    /// another request) fails the whole call, and the session should be dropped.
+    pub async fn call_all(
+        &mut self,
+        bodies: Vec<RequestBody>,
+        wait: Duration,
+    ) -> Result<Vec<Result<ResponseBody, NodeFailure>>, NodeFailure> {
+        let mut out = std::mem::take(&mut self.unsent);
+        let mut ids = Vec::with_capacity(bodies.len());
+        for body in bodies {
+            self.next_id = self.next_id.wrapping_add(1);
+            let mut id = [0u8; 16];
+            id[8..].copy_from_slice(&self.next_id.to_be_bytes());
+            let id = RequestId(id);
+            let request = Request::new(id, body)
+                .encode()
+                .map_err(|e| NodeFailure::Protocol(e.to_string()))?;
+            let message = self
+                .transport
+                .encrypt(&request)
+                .map_err(|e| NodeFailure::Protocol(e.to_string()))?;
+            out.extend(encode_frame(&message).map_err(|e| NodeFailure::Protocol(e.to_string()))?);
+            ids.push(id);
         }
-        match response.body {
-            ResponseBody::Error(e) => Err(NodeFailure::Refused(e.code)),
-            other => Ok(other),
+        bounded(self.io_timeout, async {
+            self.stream
+                .write_all(&out)
+                .await
+                .map_err(|e| NodeFailure::Unreachable(e.to_string()))
+        })
+        .await?;
+        let mut answers = Vec::with_capacity(ids.len());
+        for id in ids {
+            let frame = bounded(wait, read_frame(&mut self.stream)).await?;
+            let plain = self
+                .transport
+                .decrypt(&frame)
+                .map_err(|e| NodeFailure::Protocol(format!("response: {e}")))?;
+            let response = Response::decode(&plain)
+                .map_err(|e| NodeFailure::Protocol(format!("response: {e}")))?;
+            if response.id != id {
+                return Err(NodeFailure::Protocol(
+                    "the response answers another request".into(),
+                ));
+            }
+            answers.push(match response.body {
+                ResponseBody::Error(e) => Err(NodeFailure::Refused(e.code)),
+                other => Ok(other),
+            });
         }
+        Ok(answers)
     }
 }
 
