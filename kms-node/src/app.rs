@@ -51,6 +51,10 @@ pub struct AppConfig {
     pub max_head_age: Duration,
     /// How long a signing request may take.
     pub sign_timeout: Duration,
+    /// Test-only (feature `fault-injection`): answer derive requests with a valid point
+    /// that is not this node's share, as a faulty or malicious node would.
+    #[cfg(feature = "fault-injection")]
+    pub garbage_shares: bool,
 }
 
 impl Default for AppConfig {
@@ -74,6 +78,8 @@ impl Default for AppConfig {
             max_tracked: 16_384,
             max_head_age: Duration::from_secs(60),
             sign_timeout: Duration::from_secs(10),
+            #[cfg(feature = "fault-injection")]
+            garbage_shares: false,
         }
     }
 }

@@ -413,6 +413,15 @@ impl<G: ReadGovernance, S: SignOnBehalf> AppService<G, S> {
             RequestBody::Derive(r) => {
                 let identity = r.identity().map_err(|e| e.code())?;
                 let input = tss::PrfInput::new(identity);
+                #[cfg(feature = "fault-injection")]
+                let input = if self.inner.config.garbage_shares {
+                    // The share of another identity: a valid point, not this one's.
+                    let other = tss::Identity::new([0xfa; 32], "fault-injection")
+                        .map_err(|_| ErrorCode::Internal)?;
+                    tss::PrfInput::new(other)
+                } else {
+                    input
+                };
                 let share = tss::prf::make_share(&epoch.bls, &input);
                 Ok(ResponseBody::Derive(DeriveResponse::new(
                     epoch.index,

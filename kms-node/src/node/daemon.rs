@@ -377,8 +377,21 @@ struct App {
 fn app_config(config: &Config) -> AppConfig {
     AppConfig {
         max_head_age: config.chain.max_head_age,
+        #[cfg(feature = "fault-injection")]
+        garbage_shares: garbage_shares(&config.node.data_dir),
         ..AppConfig::default()
     }
+}
+
+/// Test-only (feature `fault-injection`): whether `<data_dir>/FAULT_GARBAGE_SHARES`
+/// exists; said loudly when it does.
+#[cfg(feature = "fault-injection")]
+fn garbage_shares(data_dir: &std::path::Path) -> bool {
+    let on = data_dir.join("FAULT_GARBAGE_SHARES").exists();
+    if on {
+        tracing::warn!("FAULT INJECTION: this node answers derive requests with garbage shares (FAULT_GARBAGE_SHARES in its data directory; a test build)");
+    }
+    on
 }
 
 /// Binds `node.app_listen` and starts the app service (DESIGN §7 "Key release").
