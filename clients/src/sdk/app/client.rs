@@ -1010,17 +1010,18 @@ mod tests {
         .unwrap()
     }
 
+    /// Five nodes, node 1 answering with garbage shares.
+    const NODE_1_GARBAGE: [Option<Behaviour>; 5] = [
+        Some(Behaviour::GarbageShare),
+        Some(Behaviour::Honest),
+        Some(Behaviour::Honest),
+        Some(Behaviour::Honest),
+        Some(Behaviour::Honest),
+    ];
+
     #[tokio::test]
     async fn get_key__should_combine_t_verified_shares_and_name_a_node_with_garbage_shares() {
-        use Behaviour::*;
-        let (ctx, pk) = committee(&[
-            Some(GarbageShare),
-            Some(Honest),
-            Some(Honest),
-            Some(Honest),
-            Some(Honest),
-        ])
-        .await;
+        let (ctx, pk) = committee(&NODE_1_GARBAGE).await;
         // New sessions every time, so node 1 is asked whenever the shuffle puts it
         // among the first three (kept sessions would stick to three good nodes).
         let c = client_keeping(Duration::from_secs(10), Duration::ZERO);
@@ -1057,16 +1058,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn get_key__should_keep_sessions_drop_a_lying_nodes_and_replace_one_the_node_closed() {
-        use Behaviour::*;
-        let (ctx, _) = committee(&[
-            Some(GarbageShare),
-            Some(Honest),
-            Some(Honest),
-            Some(Honest),
-            Some(Honest),
-        ])
-        .await;
+    async fn get_key__should_keep_sessions_drop_a_lying_node_and_replace_a_dead_session() {
+        let (ctx, _) = committee(&NODE_1_GARBAGE).await;
         let c = client(Duration::from_secs(10));
         let first = c.get_key_in(&ctx, "disk").await.unwrap();
         let kept =
