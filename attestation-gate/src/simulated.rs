@@ -123,7 +123,7 @@ impl SimulatedAttester {
     /// Signed evidence binding `report_data`, stamped `issued_at`, labelled
     /// [`Platform::Simulated`] as evidence on the wire must be.
     ///
-    /// Unlike the hardware attesters this is not an [`crate::Attester`]: the issue time
+    /// Unlike the hardware attesters this is not an `attest::Attester`: the issue time
     /// comes from the caller, so tests and the devnet can stamp evidence at any time.
     pub fn attest(&self, report_data: &ReportData, issued_at: UnixTime) -> Evidence {
         Evidence::new(
