@@ -230,17 +230,23 @@ impl Open {
             // Our own message relayed back, or a relay by a non-participant.
             return Verdict::Repeat;
         }
+        let digest: [u8; 32] = Sha256::digest(&envelope.payload).into();
+        let slot = (peer, frame.run_id, frame.round, frame.kind);
+        let seen = relay.seen.get(&slot).copied();
+        if seen == Some(digest) {
+            // A copy of a payload already verified, delivered and relayed: nothing to
+            // do, so its signature is not checked again (each slot arrives once
+            // directly and once from every relaying node: n - 1 checks saved).
+            return Verdict::Repeat;
+        }
         if !relay.verify(author, &envelope) {
             return Verdict::Dropped;
         }
-        let digest: [u8; 32] = Sha256::digest(&envelope.payload).into();
-        let slot = (peer, frame.run_id, frame.round, frame.kind);
-        let first = match relay.seen.get(&slot) {
+        let first = match seen {
             None => {
                 relay.seen.insert(slot, digest);
                 true
             }
-            Some(d) if *d == digest => return Verdict::Repeat,
             Some(_) => {
                 let known = relay.equivocators.entry(frame.run_id).or_default();
                 if !known.insert(peer) {
@@ -963,6 +969,14 @@ mod tests {
             assert_eq!(inbox.rx.try_recv().unwrap().1, raw(3, b"ok"));
             assert!(inbox.rx.try_recv().is_err());
         }
+        // Another copy of a payload already delivered, whatever its signature: a
+        // repeat, neither delivered again nor counted as dropped (its signature is not
+        // checked again).
+        let mut copy = Envelope::new(s, Peer::Dealer(p(1)), raw(3, b"ok"));
+        copy.signature = Some(vec![0; 64]);
+        routers[2].deliver([2; 32], &dkg::wire::encode(&copy).unwrap());
+        assert!(sessions[2].1.rx.try_recv().is_err());
+        assert_eq!(routers[2].dropped(), 0);
         // Unsigned round-3 message straight from its author: dropped.
         let unsigned = Envelope::new(s, Peer::Dealer(p(2)), raw(3, b"unsigned"));
         routers[2].deliver([2; 32], &dkg::wire::encode(&unsigned).unwrap());
