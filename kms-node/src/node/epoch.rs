@@ -421,9 +421,14 @@ where
     /// have sent messages: `run-<epoch>.started` in the data directory says so, and is
     /// written before the first message leaves.
     fn scheduled(&self, p: &crate::chain::PendingEpoch) -> Result<DkgContext, String> {
-        let name = format!("run-{}.started", p.number);
+        let name = run_marker(p.number);
         let resumed = self.data_dir.join(&name).exists();
-        if !resumed {
+        if resumed {
+            tracing::info!(
+                epoch = p.number,
+                "resuming a transition this node had started: joining at the next attempt"
+            );
+        } else {
             crate::storage::files::write_atomic(
                 &self.data_dir,
                 &name,
@@ -431,12 +436,6 @@ where
                 b"",
             )
             .map_err(|e| format!("writing {name}: {e}"))?;
-        }
-        if resumed {
-            tracing::info!(
-                epoch = p.number,
-                "resuming a transition this node had started: joining at the next attempt"
-            );
         }
         let schedule = Schedule {
             origin: std::time::UNIX_EPOCH + std::time::Duration::from_secs(p.created_at),
@@ -671,7 +670,7 @@ where
         }
         drop(store);
         // The transition is over: its run marker (`scheduled`) has no use any more.
-        let _ = std::fs::remove_file(self.data_dir.join(format!("run-{epoch}.started")));
+        let _ = std::fs::remove_file(self.data_dir.join(run_marker(epoch)));
         let (bls, secp) = self.load_shares(epoch)?;
         if bls.public().group_key().to_compressed() != keys.bls {
             return Err(format!(
@@ -802,6 +801,12 @@ fn own_index(committee: &[NodeId], me: &NodeId) -> Option<u16> {
         .iter()
         .position(|id| id == me)
         .and_then(|p| u16::try_from(p + 1).ok())
+}
+
+/// The file in the data directory that says this node has started the run of
+/// `epoch` ([`EpochManager::scheduled`]); removed when the epoch activates.
+fn run_marker(epoch: u64) -> String {
+    format!("run-{epoch}.started")
 }
 
 fn record_values(r: &EpochRecord) -> Option<([u8; 32], [u8; 48], [u8; 33])> {

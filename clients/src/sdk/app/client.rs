@@ -405,10 +405,12 @@ impl AppClient {
             }
         }
         let mut session = Session::open(m, &self.key, hello, trust, io).await?;
-        let body = RequestBody::Derive(DeriveRequest::new(id));
         let mut answers = session
             .call_all(
-                vec![RequestBody::GroupKeys(GroupKeysRequest::default()), body],
+                vec![
+                    RequestBody::GroupKeys(GroupKeysRequest::default()),
+                    derive_request(id),
+                ],
                 io,
             )
             .await?
@@ -618,14 +620,17 @@ fn derive_share(answer: ResponseBody) -> std::result::Result<PrfShare, NodeFailu
     }
 }
 
+fn derive_request(id: &Identity) -> RequestBody {
+    RequestBody::Derive(DeriveRequest::new(id))
+}
+
 /// A derive call on an open session.
 async fn derive_call(
     session: &mut Session,
     id: &Identity,
     io: Duration,
 ) -> std::result::Result<PrfShare, NodeFailure> {
-    let body = RequestBody::Derive(DeriveRequest::new(id));
-    derive_share(session.call(body, io).await?)
+    derive_share(session.call(derive_request(id), io).await?)
 }
 
 /// `e(g1, share) == e(PK_i, H(msg))`.
