@@ -8,6 +8,7 @@ pub mod attest;
 pub mod confirm;
 pub mod daemon;
 pub mod dkg_run;
+pub mod echo;
 pub mod epoch;
 pub mod identity;
 pub mod keyring;

@@ -142,6 +142,9 @@ where
         let manager = Arc::new(self);
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Finished>();
         let mut running: Option<u64> = None;
+        // The transition task: aborted with this loop (a node stopped mid-run takes no
+        // further part in it).
+        let mut _transition: Option<AutoAbort<()>> = None;
         let mut finished: BTreeMap<u64, bool> = BTreeMap::new();
         // Set once the active epoch's shares are loaded and checked against the group
         // keys on record (also right after a restart).
@@ -196,10 +199,10 @@ where
                     let m = Arc::clone(&manager);
                     let tx = done_tx.clone();
                     let view = Arc::clone(&view);
-                    tokio::spawn(async move {
+                    _transition = Some(AutoAbort::spawn("transition", async move {
                         let f = m.transition(&view, serving).await;
                         let _ = tx.send(f);
-                    });
+                    }));
                 }
             }
             if let Some(a) = &view.active {

@@ -9,31 +9,32 @@
 //!
 //! A session opened with an [`Agreement`] carries the messages that need a broadcast
 //! with agreement (DKG rounds 3 and 4, repair commitments) signed by their author's
-//! Ed25519 p2p key over [`agreement_signing_bytes`]. Every node relays the first
-//! validly signed message of each slot (author, run id, round, kind) once to every
-//! other node of the session, so a message that reaches one honest node reaches all of
-//! them even when some direct copies are lost. Unsigned copies of such messages are
-//! dropped (a sender cannot bypass the relay). Two validly signed, different messages
-//! for one slot prove that their author equivocated: the router records it
-//! (`SessionInbox`'s `ReceiveFromPeer::equivocators`) and the driver fails the attempt naming it. What
+//! Ed25519 p2p key over [`agreement_signing_bytes`]; unsigned copies are dropped (a
+//! sender cannot bypass the echo). Every node that receives the first validly signed
+//! version of a slot (author, run id, round, kind) tells every other node with a signed
+//! notice, and a node whose copy was lost pulls it from one that has it
+//! ([`super::echo`]), so a message that reaches one honest node reaches all of them.
+//! Two validly signed, different versions of one slot prove that their author
+//! equivocated: the router records it (`SessionInbox`'s
+//! `ReceiveFromPeer::equivocators`) and the driver fails the attempt naming it. What
 //! this does not give is Bracha's totality under a *malicious* author that times its
 //! two versions so that some node finishes before the second arrives; the epoch manager
 //! catches that case at activation (a member whose transcript is not the one the
 //! contract activated discards its shares and repairs them).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use dkg::step::{Channel, Peer};
 use dkg::PartyIndex;
-use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
+pub use super::echo::{agreement_signing_bytes, Agreement, EchoRef};
+use super::echo::{Echo, Members, Relay, PULL_TICK};
 use crate::protocol::driver::{SendError, SendToPeer};
 use crate::protocol::run_id::ProtocolKind;
-use crate::protocol::wire::{Frame, WireMessage};
 
 /// A node id (the contract's).
 pub type NodeId = [u8; 32];
@@ -79,9 +80,12 @@ pub struct Envelope {
     #[serde(with = "serde_bytes")]
     pub payload: Vec<u8>,
     /// For a message that needs agreement: its author's Ed25519 signature over
-    /// [`agreement_signing_bytes`] (64 bytes), so that other nodes can relay it.
+    /// [`agreement_signing_bytes`] (64 bytes), so that other nodes can vouch for it.
     #[serde(default, with = "serde_bytes")]
     pub signature: Option<Vec<u8>>,
+    /// An echo broadcast notice or pull (empty `payload`): the message it stands for.
+    #[serde(default)]
+    pub echo: Option<Box<EchoRef>>,
 }
 
 impl Envelope {
@@ -94,7 +98,7 @@ impl Envelope {
         }
     }
 
-    fn new(session: [u8; 32], from: Peer, payload: Vec<u8>) -> Self {
+    pub(super) fn new(session: [u8; 32], from: Peer, payload: Vec<u8>) -> Self {
         let (role, i) = match from {
             Peer::Dealer(i) => (0, i),
             Peer::Receiver(i) => (1, i),
@@ -105,76 +109,9 @@ impl Envelope {
             index: i.get(),
             payload,
             signature: None,
+            echo: None,
         }
     }
-
-    fn signing_bytes(&self) -> Vec<u8> {
-        agreement_signing_bytes(&self.session, self.role, self.index, &self.payload)
-    }
-}
-
-/// What the author of an agreement message signs:
-/// `"keynet/kms-node/agreement/v1" || session || u8(role) || be16(index) ||
-/// SHA-256(payload)`.
-pub fn agreement_signing_bytes(
-    session: &[u8; 32],
-    role: u8,
-    index: u16,
-    payload: &[u8],
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(28 + 32 + 3 + 32);
-    out.extend_from_slice(b"keynet/kms-node/agreement/v1");
-    out.extend_from_slice(session);
-    out.push(role);
-    out.extend_from_slice(&index.to_be_bytes());
-    out.extend_from_slice(&Sha256::digest(payload));
-    out
-}
-
-/// How a session's messages are classified: their frame (run id, round, kind) and
-/// whether they need agreement.
-type Classify = fn(&[u8]) -> Option<(Frame, bool)>;
-
-fn classify<M: WireMessage>(bytes: &[u8]) -> Option<(Frame, bool)> {
-    let frame = M::peek(bytes).ok()?;
-    Some((frame, M::needs_agreement(&frame)))
-}
-
-/// The echo broadcast of a session (module docs): this node's signing key, every
-/// participant's verifying key, and the message type's classification.
-#[derive(Clone)]
-pub struct Agreement {
-    signer: Arc<SigningKey>,
-    keys: BTreeMap<NodeId, VerifyingKey>,
-    classify: Classify,
-}
-
-impl Agreement {
-    /// Echo broadcast for messages of type `M`, signed with `signer`; `keys` are the
-    /// participants' Ed25519 p2p keys.
-    pub fn new<M: WireMessage>(
-        signer: Arc<SigningKey>,
-        keys: BTreeMap<NodeId, VerifyingKey>,
-    ) -> Self {
-        Self {
-            signer,
-            keys,
-            classify: classify::<M>,
-        }
-    }
-}
-
-/// A message slot: author, run id, round, kind.
-type Slot = (Peer, [u8; 32], u8, u8);
-
-/// The receiving state of a session's echo broadcast.
-struct Relay {
-    agreement: Agreement,
-    link: Arc<dyn PeerLink>,
-    /// The digest of the first validly signed message of each slot.
-    seen: HashMap<Slot, [u8; 32]>,
-    /// Authors caught signing two messages for one slot, by run id.
-    equivocators: HashMap<[u8; 32], BTreeSet<Peer>>,
 }
 
 /// What became of a received envelope.
@@ -193,15 +130,20 @@ type Early = ([u8; 32], Vec<(NodeId, Envelope)>);
 struct Open {
     tx: mpsc::UnboundedSender<(Peer, Vec<u8>)>,
     roles: BTreeMap<Peer, NodeId>,
+    /// The participant nodes.
+    nodes: BTreeSet<NodeId>,
     me: NodeId,
     relay: Option<Relay>,
+    /// Dropped with the session: ends its pull-retry task.
+    _alive: Arc<()>,
 }
 
 impl Open {
     /// Checks an envelope received from the authenticated node `from` and hands it to
     /// the session: without echo broadcast, only from the node holding the role; with
     /// it, messages that need agreement only signed by their author (from any
-    /// participant, relayed once further), the others only unsigned from their author.
+    /// participant: a pull's answer), their notices and pulls from any participant,
+    /// the others only unsigned from their author.
     fn accept(&mut self, from: NodeId, envelope: Envelope) -> Verdict {
         let Some(peer) = envelope.peer() else {
             return Verdict::Dropped;
@@ -210,83 +152,55 @@ impl Open {
             return Verdict::Dropped;
         };
         let Some(relay) = self.relay.as_mut() else {
-            if author != from || envelope.signature.is_some() {
+            if author != from || envelope.signature.is_some() || envelope.echo.is_some() {
                 return Verdict::Dropped;
             }
             let _ = self.tx.send((peer, envelope.payload));
             return Verdict::Delivered(Vec::new());
         };
-        let Some((frame, needs_agreement)) = (relay.agreement.classify)(&envelope.payload) else {
-            return Verdict::Dropped;
+        let members = Members {
+            me: self.me,
+            nodes: &self.nodes,
         };
-        if !needs_agreement {
-            if author != from || envelope.signature.is_some() {
-                return Verdict::Dropped;
-            }
-            let _ = self.tx.send((peer, envelope.payload));
-            return Verdict::Delivered(Vec::new());
-        }
-        if author == self.me || !self.roles.values().any(|n| *n == from) {
-            // Our own message relayed back, or a relay by a non-participant.
-            return Verdict::Repeat;
-        }
-        let digest: [u8; 32] = Sha256::digest(&envelope.payload).into();
-        let slot = (peer, frame.run_id, frame.round, frame.kind);
-        let seen = relay.seen.get(&slot).copied();
-        if seen == Some(digest) {
-            // A copy of a payload already verified, delivered and relayed: nothing to
-            // do, so its signature is not checked again (each slot arrives once
-            // directly and once from every relaying node: n - 1 checks saved).
-            return Verdict::Repeat;
-        }
-        if !relay.verify(author, &envelope) {
-            return Verdict::Dropped;
-        }
-        let first = match seen {
-            None => {
-                relay.seen.insert(slot, digest);
-                true
-            }
-            Some(_) => {
-                let known = relay.equivocators.entry(frame.run_id).or_default();
-                if !known.insert(peer) {
+        // Our own message echoed back, or an echo by a non-participant.
+        let foreign = author == self.me || from == self.me || !self.nodes.contains(&from);
+        let echo = match &envelope.echo {
+            Some(reference) => {
+                if !relay.agreement.needs_agreement(&reference.frame()) {
+                    return Verdict::Dropped;
+                }
+                if foreign {
                     return Verdict::Repeat;
                 }
-                // The proof goes on too (once), so every node learns of it.
-                tracing::warn!(author = %hex::encode(author), ?peer, round = frame.round, "equivocation: two signed messages for one slot");
-                false
+                relay.accept_reference(&members, (from, author, peer), reference, &envelope)
+            }
+            None => {
+                let Some((frame, needs_agreement)) = relay.agreement.classify(&envelope.payload)
+                else {
+                    return Verdict::Dropped;
+                };
+                if !needs_agreement {
+                    if author != from || envelope.signature.is_some() {
+                        return Verdict::Dropped;
+                    }
+                    let _ = self.tx.send((peer, envelope.payload));
+                    return Verdict::Delivered(Vec::new());
+                }
+                if foreign {
+                    return Verdict::Repeat;
+                }
+                relay.accept_payload(&members, (from, author, peer), &frame, envelope)
             }
         };
-        let targets: BTreeSet<NodeId> = self
-            .roles
-            .values()
-            .filter(|n| **n != self.me && **n != author && **n != from)
-            .copied()
-            .collect();
-        let relays = match dkg::wire::encode(&envelope) {
-            Ok(bytes) => targets.into_iter().map(|n| (n, bytes.clone())).collect(),
-            Err(_) => Vec::new(),
-        };
-        if first {
-            let _ = self.tx.send((peer, envelope.payload));
+        match echo {
+            Echo::Deliver(payload, sends) => {
+                let _ = self.tx.send((peer, payload));
+                Verdict::Delivered(sends)
+            }
+            Echo::Send(sends) if sends.is_empty() => Verdict::Repeat,
+            Echo::Send(sends) => Verdict::Delivered(sends),
+            Echo::Dropped => Verdict::Dropped,
         }
-        Verdict::Delivered(relays)
-    }
-}
-
-impl Relay {
-    fn verify(&self, author: NodeId, envelope: &Envelope) -> bool {
-        let Some(key) = self.agreement.keys.get(&author) else {
-            return false;
-        };
-        let Some(signature) = envelope
-            .signature
-            .as_deref()
-            .and_then(|s| Signature::from_slice(s).ok())
-        else {
-            return false;
-        };
-        key.verify(&envelope.signing_bytes(), &signature).is_ok()
     }
 }
 
@@ -432,20 +346,22 @@ impl Router {
         agreement: Option<Agreement>,
     ) -> (SessionLink, SessionInbox) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let signer = agreement.as_ref().map(|a| Arc::clone(&a.signer));
+        let alive = Arc::new(());
+        if agreement.is_some() {
+            self.retry_pulls(session, Arc::downgrade(&alive));
+        }
+        let sender = agreement.clone();
         let relays = self.with(|s| {
             s.open.insert(
                 session,
                 Open {
                     tx: tx.clone(),
                     roles: roles.clone(),
+                    nodes: roles.values().copied().collect(),
                     me,
-                    relay: agreement.map(|agreement| Relay {
-                        agreement,
-                        link: Arc::clone(&link),
-                        seen: HashMap::new(),
-                        equivocators: HashMap::new(),
-                    }),
+                    relay: agreement
+                        .map(|agreement| Relay::new(session, agreement, Arc::clone(&link))),
+                    _alive: alive,
                 },
             );
             let kept = s
@@ -474,7 +390,7 @@ impl Router {
                 mine,
                 me,
                 link,
-                signer,
+                agreement: sender,
                 loopback: tx,
             },
             SessionInbox {
@@ -484,6 +400,37 @@ impl Router {
                 once: false,
             },
         )
+    }
+}
+
+impl Router {
+    /// Spawns the task that retries the pulls of `session`'s echo broadcast every
+    /// [`PULL_TICK`] while `alive` lives (not at all outside a tokio runtime).
+    fn retry_pulls(&self, session: [u8; 32], alive: Weak<()>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let router = Arc::downgrade(&self.inner);
+        runtime.spawn(async move {
+            let mut tick = tokio::time::interval(PULL_TICK);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let (Some(inner), Some(_alive)) = (router.upgrade(), alive.upgrade()) else {
+                    return;
+                };
+                let due = Router { inner }.with(|s| {
+                    let relay = s.open.get_mut(&session)?.relay.as_mut()?;
+                    Some((
+                        Arc::clone(&relay.link),
+                        relay.due_pulls(tokio::time::Instant::now()),
+                    ))
+                });
+                if let Some((link, pulls)) = due {
+                    send_relays(&*link, pulls);
+                }
+            }
+        });
     }
 }
 
@@ -568,7 +515,7 @@ pub struct SessionLink {
     mine: BTreeSet<Peer>,
     me: NodeId,
     link: Arc<dyn PeerLink>,
-    signer: Option<Arc<SigningKey>>,
+    agreement: Option<Agreement>,
     loopback: mpsc::UnboundedSender<(Peer, Vec<u8>)>,
 }
 
@@ -598,9 +545,11 @@ impl SendToPeer for SessionLink {
         let encode = || {
             let mut envelope = Envelope::new(self.session, from, bytes.to_vec());
             if channel == Channel::Agreement {
-                let signer = self.signer.as_ref().ok_or(SendError::NoAgreement)?;
-                let signature = signer.sign(&envelope.signing_bytes());
-                envelope.signature = Some(signature.to_bytes().to_vec());
+                let agreement = self.agreement.as_ref().ok_or(SendError::NoAgreement)?;
+                let (frame, _) = agreement
+                    .classify(bytes)
+                    .ok_or(SendError::Unreadable(from))?;
+                envelope.signature = Some(agreement.sign(&envelope, &frame).to_vec());
             }
             dkg::wire::encode(&envelope).map_err(|_| SendError::UnknownPeer(from))
         };
@@ -785,6 +734,9 @@ mod tests {
     #![allow(non_snake_case, clippy::unwrap_used)]
 
     use super::*;
+    use crate::node::echo;
+    use crate::protocol::wire::{Frame, WireMessage};
+    use ed25519_dalek::{SigningKey, VerifyingKey};
 
     fn p(i: u16) -> PartyIndex {
         PartyIndex::new(i).unwrap()
@@ -891,6 +843,15 @@ mod tests {
         b
     }
 
+    /// `body` (round 3, needs agreement) from dealer `author` signed with `key`.
+    fn signed(s: [u8; 32], author: u16, key: &SigningKey, round: u8, body: &[u8]) -> Envelope {
+        let mut e = Envelope::new(s, Peer::Dealer(p(author)), raw(round, body));
+        let agreement = Agreement::new::<Raw>(Arc::new(key.clone()), BTreeMap::new());
+        let (frame, _) = agreement.classify(&e.payload).unwrap();
+        e.signature = Some(agreement.sign(&e, &frame).to_vec());
+        e
+    }
+
     /// Four nodes 1..=4 (dealer i = node i) in one session with echo broadcast.
     #[allow(clippy::type_complexity)]
     fn agreement_session(
@@ -932,15 +893,17 @@ mod tests {
         (routers, signers, sessions, s)
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn echo_broadcast__should_relay_a_signed_message_to_a_node_whose_copy_was_lost() {
         let links = MemoryLinks::default();
         let (routers, signers, mut sessions, s) = agreement_session(&links);
         // Node 1's broadcast reaches node 2 only (its copies to 3 and 4 are "lost"):
         // built by hand and delivered to node 2 alone.
-        let mut e = Envelope::new(s, Peer::Dealer(p(1)), raw(3, b"complaints"));
-        e.signature = Some(signers[0].sign(&e.signing_bytes()).to_bytes().to_vec());
+        let e = signed(s, 1, &signers[0], 3, b"complaints");
         routers[1].deliver([1; 32], &dkg::wire::encode(&e).unwrap());
+        // Nodes 3 and 4 heard of it (notices) and pull it after the grace period.
+        assert!(sessions[2].1.rx.try_recv().is_err());
+        tokio::time::sleep(echo::PULL_GRACE + echo::PULL_TICK).await;
         for node in [1usize, 2, 3] {
             let got = sessions[node].1.rx.try_recv().unwrap();
             assert_eq!(
@@ -983,8 +946,7 @@ mod tests {
         assert!(sessions[2].1.rx.try_recv().is_err());
         assert_eq!(routers[2].dropped(), 1);
         // Signed by node 3 in node 2's name: dropped.
-        let mut forged = Envelope::new(s, Peer::Dealer(p(2)), raw(3, b"forged"));
-        forged.signature = Some(signers[2].sign(&forged.signing_bytes()).to_bytes().to_vec());
+        let forged = signed(s, 2, &signers[2], 3, b"forged");
         routers[3].deliver([3; 32], &dkg::wire::encode(&forged).unwrap());
         assert!(sessions[3].1.rx.try_recv().is_err());
         assert_eq!(routers[3].dropped(), 1);
@@ -1009,7 +971,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn echo_broadcast__should_name_an_author_that_signs_two_messages_for_one_slot() {
         use crate::protocol::driver::ReceiveFromPeer;
         let links = MemoryLinks::default();
@@ -1017,16 +979,118 @@ mod tests {
         // Node 1 sends version A to node 2 and version B to node 3; relays carry both
         // everywhere.
         for (to, body) in [(1usize, &b"A"[..]), (2, &b"B"[..])] {
-            let mut e = Envelope::new(s, Peer::Dealer(p(1)), raw(3, body));
-            e.signature = Some(signers[0].sign(&e.signing_bytes()).to_bytes().to_vec());
+            let e = signed(s, 1, &signers[0], 3, body);
             routers[to].deliver([1; 32], &dkg::wire::encode(&e).unwrap());
         }
+        tokio::time::sleep(echo::PULL_GRACE + echo::PULL_TICK).await;
         for (_, inbox) in &mut sessions[1..] {
             assert!(inbox.rx.try_recv().is_ok(), "first version delivered");
             assert!(inbox.rx.try_recv().is_err(), "the second version is not");
             assert_eq!(inbox.equivocators(&[9; 32]), [Peer::Dealer(p(1))].into());
             assert!(inbox.equivocators(&[8; 32]).is_empty());
         }
+    }
+
+    #[tokio::test]
+    async fn echo_broadcast__should_send_notices_not_payloads_when_every_copy_arrives() {
+        let links = MemoryLinks::default();
+        let (_routers, _signers, mut sessions, _) = agreement_session(&links);
+        let payloads = Arc::new(Mutex::new(Vec::new()));
+        for i in 1..=4u8 {
+            let seen = Arc::clone(&payloads);
+            links.filter(
+                [i; 32],
+                Arc::new(move |to: &NodeId, e: &Envelope| {
+                    seen.lock()
+                        .unwrap()
+                        .push((i, *to, e.payload.is_empty(), e.echo.clone()));
+                    true
+                }),
+            );
+        }
+        sessions[0]
+            .0
+            .send(
+                Peer::Dealer(p(1)),
+                None,
+                Channel::Agreement,
+                &raw(3, b"report"),
+            )
+            .unwrap();
+        for (_, inbox) in &mut sessions[1..] {
+            assert_eq!(inbox.rx.try_recv().unwrap().1, raw(3, b"report"));
+            assert!(inbox.rx.try_recv().is_err());
+        }
+        let sent = payloads.lock().unwrap().clone();
+        // The author's three copies carry the payload; everything else is a notice
+        // (no pull: every node had its copy before the notices came).
+        let with_payload: Vec<_> = sent.iter().filter(|(_, _, empty, _)| !empty).collect();
+        assert_eq!(with_payload.len(), 3);
+        assert!(with_payload
+            .iter()
+            .all(|(from, _, _, echo)| *from == 1 && echo.is_none()));
+        assert!(sent
+            .iter()
+            .filter(|(from, ..)| *from != 1)
+            .all(|(_, to, empty, echo)| *empty
+                && *to != [1; 32]
+                && echo.as_ref().is_some_and(|e| !e.pull)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn echo_broadcast__should_pull_from_the_next_holder_when_one_does_not_answer() {
+        let links = MemoryLinks::default();
+        let (routers, signers, mut sessions, s) = agreement_session(&links);
+        // Node 2 sends notices but never answers a pull.
+        links.filter(
+            [2; 32],
+            Arc::new(|_: &NodeId, e: &Envelope| e.payload.is_empty()),
+        );
+        // The author's copy reaches nodes 2 and 3 only.
+        let e = dkg::wire::encode(&signed(s, 1, &signers[0], 3, b"late")).unwrap();
+        routers[1].deliver([1; 32], &e);
+        routers[2].deliver([1; 32], &e);
+        // Node 4 pulls from node 2 (first notice) and gets nothing, then from node 3.
+        tokio::time::sleep(echo::PULL_GRACE + echo::PULL_TICK).await;
+        assert!(sessions[3].1.rx.try_recv().is_err());
+        tokio::time::sleep(echo::PULL_RETRY).await;
+        assert_eq!(sessions[3].1.rx.try_recv().unwrap().1, raw(3, b"late"));
+        assert!(sessions[3].1.rx.try_recv().is_err());
+        assert!(routers.iter().all(|r| r.dropped() == 0));
+    }
+
+    #[tokio::test]
+    async fn echo_broadcast__should_refuse_notices_with_a_payload_or_a_bad_signature() {
+        let links = MemoryLinks::default();
+        let (routers, signers, mut sessions, s) = agreement_session(&links);
+        let good = signed(s, 1, &signers[0], 3, b"x");
+        let digest: [u8; 32] = Sha256::digest(&good.payload).into();
+        let reference = EchoRef {
+            pull: false,
+            run_id: [9; 32],
+            round: 3,
+            kind: 0,
+            digest,
+        };
+        // A notice that carries a payload too.
+        let mut stuffed = good.clone();
+        stuffed.echo = Some(Box::new(reference.clone()));
+        routers[3].deliver([2; 32], &dkg::wire::encode(&stuffed).unwrap());
+        // A notice whose signature is node 3's.
+        let mut forged = signed(s, 1, &signers[2], 3, b"x");
+        forged.payload = Vec::new();
+        forged.echo = Some(Box::new(reference.clone()));
+        routers[3].deliver([2; 32], &dkg::wire::encode(&forged).unwrap());
+        // A notice for a round that needs no agreement.
+        let mut plain = good.clone();
+        plain.payload = Vec::new();
+        plain.echo = Some(Box::new(EchoRef {
+            round: 1,
+            ..reference
+        }));
+        routers[3].deliver([2; 32], &dkg::wire::encode(&plain).unwrap());
+        assert_eq!(routers[3].dropped(), 3);
+        assert!(sessions[3].1.rx.try_recv().is_err());
     }
 
     #[test]

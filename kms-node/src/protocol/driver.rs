@@ -49,6 +49,9 @@ pub enum SendError {
     /// A message needs a broadcast with agreement and the session has none.
     #[error("the session has no echo broadcast for a message that needs agreement")]
     NoAgreement,
+    /// A message for the echo broadcast whose frame cannot be read.
+    #[error("the frame of a message from {0:?} cannot be read")]
+    Unreadable(Peer),
 }
 
 /// Capability: send one encoded protocol message.
