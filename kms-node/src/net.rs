@@ -13,7 +13,8 @@
 //!   check returned, unless a newer Hello is checked first (admitted or refused: the
 //!   newest verdict wins). A refused peer stays connected, with its reason in
 //!   [`PeerState::verdict`].
-//! - Payloads: opaque bytes on `/keynet/msg/1` ([`wire`]), at most
+//! - Payloads: opaque bytes on `/keynet/msg/2`, sent in batches of what is queued for
+//!   a peer ([`wire`]), each at most
 //!   [`NetConfig::max_payload`] bytes; the request-response codec never reads more than
 //!   that (plus [`wire::FRAME_OVERHEAD`]) from a stream. A payload is sent once: a
 //!   failed send is counted ([`Counters::send_failed`]), never retried, so this layer

@@ -532,7 +532,9 @@ async fn payload_over_max_payload__should_be_refused() {
         ));
         // The receiver drops over its limit: just over (decoded, then refused) and far
         // over (the codec stops reading at the limit).
+        // (One after the other: sent together they would travel in one batch.)
         a.net.send(b.id, vec![1; 1001]).unwrap();
+        must_count(&a, "one failed", |c| c.send_failed == 1).await;
         a.net.send(b.id, vec![2; 100_000]).unwrap();
         must_count(&b, "two refused", |c| c.dropped_invalid == 2).await;
         must_count(&a, "two failed", |c| c.send_failed == 2).await;
@@ -575,13 +577,13 @@ mod raw {
     use libp2p::{noise, tcp, yamux, StreamProtocol, Swarm};
 
     use super::*;
-    use kms_node::net::wire::{Ack, MsgAck, Payload, HELLO_PROTOCOL, MSG_PROTOCOL};
+    use kms_node::net::wire::{Ack, Batch, MsgAck, HELLO_PROTOCOL, MSG_PROTOCOL};
 
     #[derive(NetworkBehaviour)]
     #[behaviour(prelude = "libp2p::swarm::derive_prelude")]
     pub struct Raw {
         pub hello: cbor::Behaviour<Hello, Ack>,
-        pub msg: cbor::Behaviour<Payload, MsgAck>,
+        pub msg: cbor::Behaviour<Batch, MsgAck>,
     }
 
     pub fn must_swarm(keypair: Keypair) -> Swarm<Raw> {
@@ -629,7 +631,7 @@ mod raw {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payload_from_a_peer_not_admitted__should_be_dropped_and_counted() {
-    use kms_node::net::wire::{Ack, Payload};
+    use kms_node::net::wire::{Ack, Batch, Payload};
     use libp2p::request_response::{Event, Message};
     use libp2p::swarm::SwarmEvent;
     use raw::RawEvent;
@@ -670,7 +672,7 @@ async fn payload_from_a_peer_not_admitted__should_be_dropped_and_counted() {
             let id = r
                 .behaviour_mut()
                 .msg
-                .send_request(&to, Payload(payload.to_vec()));
+                .send_request(&to, Batch(vec![Payload(payload.to_vec())]));
             raw::must_await(r, |e| match e {
                 SwarmEvent::Behaviour(RawEvent::Msg(Event::Message {
                     message: Message::Response { request_id, .. },

@@ -54,7 +54,8 @@ pub(super) struct Entry {
     /// The newest Hello received while a check ran; checked next.
     pub(super) waiting: Option<(Hello, ResponseChannel<Ack>)>,
     pub(super) queue: VecDeque<Vec<u8>>,
-    pub(super) in_flight: HashSet<OutboundRequestId>,
+    /// Requests in flight and how many payloads each carries.
+    pub(super) in_flight: HashMap<OutboundRequestId, usize>,
     pub(super) last_contact: Option<SystemTime>,
 }
 
@@ -76,7 +77,7 @@ impl Entry {
             checking: None,
             waiting: None,
             queue: VecDeque::new(),
-            in_flight: HashSet::new(),
+            in_flight: HashMap::new(),
             last_contact: None,
         }
     }

@@ -25,7 +25,7 @@ use tracing::Instrument as _;
 
 use super::codec::Counting;
 use super::table::{unix_now, Entry, State};
-use super::wire::{self, Ack, MsgAck, Payload};
+use super::wire::{self, Ack, Batch, MsgAck, Payload};
 use super::{
     AdmitPeer, Error, Hello, NetConfig, NodeId, Shared, HANDSHAKE_TIMEOUT, LISTEN_TIMEOUT,
     MAX_CONNECTIONS_PER_PEER, MAX_PENDING_INCOMING, REQUEST_TIMEOUT, SEND_WINDOW,
@@ -53,7 +53,7 @@ struct Behaviour {
     gate: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
     limits: connection_limits::Behaviour,
     hello: cbor::Behaviour<Hello, Ack>,
-    msg: request_response::Behaviour<Counting<Payload, MsgAck>>,
+    msg: request_response::Behaviour<Counting<Batch, MsgAck>>,
 }
 
 type CheckResult = (NodeId, u64, Result<Result<u64, String>, JoinError>);
@@ -258,7 +258,7 @@ impl Driver {
             }
         }
         for entry in state.peers.values_mut() {
-            flush(&mut self.swarm, entry, now);
+            flush(&mut self.swarm, entry, now, self.max_payload);
         }
         true
     }
@@ -281,7 +281,7 @@ impl Driver {
                     send_hello(&mut self.swarm, entry, hello);
                 }
             }
-            flush(&mut self.swarm, entry, now);
+            flush(&mut self.swarm, entry, now, self.max_payload);
         }
     }
 
@@ -306,7 +306,7 @@ impl Driver {
         if let Some((hello, channel)) = entry.waiting.take() {
             self.start_check(entry, hello, channel);
         }
-        flush(&mut self.swarm, entry, unix_now());
+        flush(&mut self.swarm, entry, unix_now(), self.max_payload);
     }
 
     fn start_check(&mut self, entry: &mut Entry, hello: Hello, channel: ResponseChannel<Ack>) {
@@ -457,7 +457,7 @@ impl Driver {
                 if !response.admitted {
                     tracing::info!(peer = %hex8(&entry.node_id), "peer refused this node's hello");
                 }
-                flush(&mut self.swarm, entry, unix_now());
+                flush(&mut self.swarm, entry, unix_now(), self.max_payload);
             }
             request_response::Event::OutboundFailure {
                 peer,
@@ -485,7 +485,7 @@ impl Driver {
         &mut self,
         state: &mut State,
         inbox: &mpsc::Sender<(NodeId, Vec<u8>)>,
-        event: request_response::Event<Payload, MsgAck>,
+        event: request_response::Event<Batch, MsgAck>,
     ) {
         let now = unix_now();
         match event {
@@ -493,7 +493,7 @@ impl Driver {
                 peer,
                 message:
                     request_response::Message::Request {
-                        request: Payload(payload),
+                        request: Batch(batch),
                         channel,
                         ..
                     },
@@ -501,41 +501,53 @@ impl Driver {
             } => {
                 let max_payload = self.max_payload;
                 let Some(entry) = state.entry_of(&peer) else {
-                    state.counters.dropped_not_admitted += 1;
+                    state.counters.dropped_not_admitted += batch.len() as u64;
                     return;
                 };
                 entry.last_contact = Some(SystemTime::now());
                 let node = entry.node_id;
                 // Dropping `channel` closes the stream without an answer.
                 if !entry.admitted(now) {
-                    state.counters.dropped_not_admitted += 1;
-                    tracing::debug!(peer = %hex8(&node), len = payload.len(), "payload from a peer not admitted, dropped");
-                } else if payload.len() > max_payload {
-                    state.counters.dropped_invalid += 1;
-                } else {
-                    match inbox.try_send((node, payload)) {
-                        Ok(()) => {
-                            state.counters.delivered += 1;
-                            let _ = self
-                                .swarm
-                                .behaviour_mut()
-                                .msg
-                                .send_response(channel, MsgAck {});
-                        }
-                        Err(_) => state.counters.dropped_inbox_full += 1,
+                    state.counters.dropped_not_admitted += batch.len() as u64;
+                    tracing::debug!(peer = %hex8(&node), payloads = batch.len(), "payloads from a peer not admitted, dropped");
+                    return;
+                }
+                if batch.len() > wire::MAX_BATCH {
+                    state.counters.dropped_invalid += batch.len() as u64;
+                    return;
+                }
+                let oversize = batch.iter().filter(|p| p.0.len() > max_payload).count();
+                if oversize > 0 {
+                    // Refused as a whole, unanswered, as a lone oversize payload is.
+                    state.counters.dropped_invalid += oversize as u64;
+                    return;
+                }
+                for Payload(payload) in batch {
+                    if inbox.try_send((node, payload)).is_ok() {
+                        state.counters.delivered += 1;
+                    } else {
+                        state.counters.dropped_inbox_full += 1;
                     }
                 }
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .msg
+                    .send_response(channel, MsgAck {});
             }
             request_response::Event::Message {
                 peer,
                 message: request_response::Message::Response { request_id, .. },
                 ..
             } => {
-                state.counters.sent += 1;
                 if let Some(entry) = state.entry_of(&peer) {
                     entry.last_contact = Some(SystemTime::now());
-                    entry.in_flight.remove(&request_id);
-                    flush(&mut self.swarm, entry, now);
+                    let sent = entry.in_flight.remove(&request_id).unwrap_or_default();
+                    state.counters.sent += sent as u64;
+                    let Some(entry) = state.entry_of(&peer) else {
+                        return;
+                    };
+                    flush(&mut self.swarm, entry, now, self.max_payload);
                 }
             }
             request_response::Event::OutboundFailure {
@@ -544,10 +556,13 @@ impl Driver {
                 error,
                 ..
             } => {
-                state.counters.send_failed += 1;
-                tracing::debug!(%peer, %error, "payload not acknowledged");
+                tracing::debug!(%peer, %error, "payloads not acknowledged");
                 if let Some(entry) = state.entry_of(&peer) {
-                    entry.in_flight.remove(&request_id);
+                    let lost = entry.in_flight.remove(&request_id).unwrap_or(1);
+                    state.counters.send_failed += lost as u64;
+                    let Some(entry) = state.entry_of(&peer) else {
+                        return;
+                    };
                     if matches!(error, OutboundFailure::Io(_)) && entry.accepted_us == Some(true) {
                         // The peer closed the stream without an answer: it dropped the
                         // payload, most likely because its admission of this node
@@ -555,7 +570,7 @@ impl Driver {
                         entry.accepted_us = None;
                         entry.hello_retry_at = None;
                     }
-                    flush(&mut self.swarm, entry, now);
+                    flush(&mut self.swarm, entry, now, self.max_payload);
                 }
                 close_if_timeout(&mut self.swarm, peer, &error);
             }
@@ -605,8 +620,9 @@ fn send_hello(swarm: &mut Swarm<Behaviour>, entry: &mut Entry, hello: &Hello) {
     }
 }
 
-/// Sends queued payloads to a ready peer, up to [`SEND_WINDOW`] in flight.
-fn flush(swarm: &mut Swarm<Behaviour>, entry: &mut Entry, now: u64) {
+/// Sends queued payloads to a ready peer, up to [`SEND_WINDOW`] requests in flight,
+/// each a batch of what is queued ([`next_batch`]).
+fn flush(swarm: &mut Swarm<Behaviour>, entry: &mut Entry, now: u64, max_payload: usize) {
     let Some(peer_id) = entry.peer_id else {
         return;
     };
@@ -614,15 +630,41 @@ fn flush(swarm: &mut Swarm<Behaviour>, entry: &mut Entry, now: u64) {
         return;
     }
     while entry.in_flight.len() < SEND_WINDOW {
-        let Some(payload) = entry.queue.pop_front() else {
+        let batch = next_batch(&mut entry.queue, max_payload);
+        if batch.is_empty() {
             break;
-        };
+        }
+        let count = batch.len();
         let id = swarm
             .behaviour_mut()
             .msg
-            .send_request(&peer_id, Payload(payload));
-        entry.in_flight.insert(id);
+            .send_request(&peer_id, Batch(batch));
+        entry.in_flight.insert(id, count);
     }
+}
+
+/// Takes the next batch off `queue`: at least one payload (each fits a request alone),
+/// then more while the batch stays within [`wire::MAX_BATCH`] payloads and the bytes
+/// one request may carry ([`wire::request_limit`]).
+pub(super) fn next_batch(
+    queue: &mut std::collections::VecDeque<Vec<u8>>,
+    max_payload: usize,
+) -> Vec<Payload> {
+    let limit = max_payload.saturating_add(wire::FRAME_OVERHEAD);
+    // The array head, then each payload with its byte-string head.
+    let mut bytes = wire::ITEM_OVERHEAD;
+    let mut batch = Vec::new();
+    while let Some(next) = queue.front() {
+        let size = next.len().saturating_add(wire::ITEM_OVERHEAD);
+        if !batch.is_empty() && (batch.len() >= wire::MAX_BATCH || bytes + size > limit) {
+            break;
+        }
+        bytes = bytes.saturating_add(size);
+        if let Some(payload) = queue.pop_front() {
+            batch.push(Payload(payload));
+        }
+    }
+    batch
 }
 
 /// The first 8 hex digits of a node id, for logs.

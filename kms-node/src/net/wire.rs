@@ -5,17 +5,24 @@
 //! | protocol | request | response |
 //! |---|---|---|
 //! | [`HELLO_PROTOCOL`] | [`Hello`](super::Hello) `{evidence: bytes, issued_at: u64}` | [`Ack`] `{admitted: bool, reason: text?}` |
-//! | [`MSG_PROTOCOL`] | [`Payload`] (a CBOR byte string) | [`MsgAck`] `{}` |
+//! | [`MSG_PROTOCOL`] | [`Batch`] (a CBOR array of byte strings: payloads in the order sent) | [`MsgAck`] `{}` |
 //!
-//! A payload that the receiver drops (peer not admitted, too large, inbox full) gets
-//! no response: the stream is closed without one.
+//! A batch that the receiver drops (peer not admitted, too large) gets no response: the
+//! stream is closed without one. A sender puts into one batch the payloads queued for
+//! the peer while its earlier requests were in flight (at most [`MAX_BATCH`], and no
+//! more bytes than one request may carry): under load, many small protocol messages
+//! (echo notices) share one stream instead of opening one each.
 
 use serde::{Deserialize, Serialize};
 
 /// The admission handshake: a [`Hello`](super::Hello), answered by an [`Ack`].
 pub const HELLO_PROTOCOL: &str = "/keynet/hello/1";
-/// Protocol payloads: a [`Payload`], answered by a [`MsgAck`] once it is in the inbox.
-pub const MSG_PROTOCOL: &str = "/keynet/msg/1";
+/// Protocol payloads: a [`Batch`], answered by a [`MsgAck`] once it is in the inbox.
+pub const MSG_PROTOCOL: &str = "/keynet/msg/2";
+/// Most payloads in one [`Batch`].
+pub const MAX_BATCH: usize = 256;
+/// Bytes one payload may take in a [`Batch`] beyond its own: its CBOR byte-string head.
+pub const ITEM_OVERHEAD: usize = 9;
 /// Bytes a request may take beyond the payload (or evidence) it carries: the CBOR
 /// headers, field names and `issued_at`.
 pub const FRAME_OVERHEAD: usize = 64;
@@ -64,7 +71,11 @@ impl std::fmt::Debug for Payload {
     }
 }
 
-/// The answer to a [`Payload`]: it reached the receiver's inbox.
+/// Payloads sent in one request, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batch(pub Vec<Payload>);
+
+/// The answer to a [`Batch`]: its payloads reached the receiver's inbox.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MsgAck {}
@@ -90,7 +101,7 @@ mod tests {
     use super::*;
     use crate::net::Hello;
 
-    type MsgCodec = cbor::codec::Codec<Payload, MsgAck>;
+    type MsgCodec = cbor::codec::Codec<Batch, MsgAck>;
     type HelloCodec = cbor::codec::Codec<Hello, Ack>;
 
     async fn encoded<C: libp2p::request_response::Codec<Protocol = StreamProtocol>>(
@@ -109,9 +120,14 @@ mod tests {
     #[tokio::test]
     async fn payload__should_encode_as_a_byte_string_within_the_frame_overhead() {
         for len in [0usize, 23, 24, 255, 256, 65_535, 65_536, 1 << 20] {
-            let bytes = encoded(MsgCodec::default(), Payload(vec![7; len])).await;
-            // A CBOR byte string (head at most 9 bytes), not an array of integers.
-            assert!(bytes.len() <= len + 9, "len {len}: {}", bytes.len());
+            let bytes = encoded(MsgCodec::default(), Batch(vec![Payload(vec![7; len])])).await;
+            // An array of one CBOR byte string (heads at most 9 bytes each), not an array
+            // of integers.
+            assert!(
+                bytes.len() <= len + 2 * ITEM_OVERHEAD,
+                "len {len}: {}",
+                bytes.len()
+            );
             assert!(bytes.len() <= len + FRAME_OVERHEAD);
         }
     }
@@ -131,17 +147,55 @@ mod tests {
         let max = 1000;
         let protocol = StreamProtocol::new(MSG_PROTOCOL);
         let mut codec = MsgCodec::default().set_request_size_maximum(request_limit(max));
-        let fits = encoded(MsgCodec::default(), Payload(vec![1; max])).await;
+        let fits = encoded(MsgCodec::default(), Batch(vec![Payload(vec![1; max])])).await;
         let read = codec
             .read_request(&protocol, &mut Cursor::new(fits))
             .await
             .unwrap();
-        assert_eq!(read.0.len(), max);
-        let over = encoded(MsgCodec::default(), Payload(vec![1; max + FRAME_OVERHEAD])).await;
+        assert_eq!(read.0[0].0.len(), max);
+        let over = encoded(
+            MsgCodec::default(),
+            Batch(vec![Payload(vec![1; max + FRAME_OVERHEAD])]),
+        )
+        .await;
         assert!(codec
             .read_request(&protocol, &mut Cursor::new(over))
             .await
             .is_err());
+    }
+
+    #[tokio::test]
+    async fn next_batch__should_fill_a_request_within_its_limits_and_keep_the_order() {
+        use std::collections::VecDeque;
+        let max = 1000;
+        let protocol = StreamProtocol::new(MSG_PROTOCOL);
+        let mut codec = MsgCodec::default().set_request_size_maximum(request_limit(max));
+        // Small payloads: at most MAX_BATCH per request, in order, none lost.
+        let mut queue: VecDeque<Vec<u8>> =
+            (0..600u32).map(|i| i.to_be_bytes()[2..].to_vec()).collect();
+        let mut seen = Vec::new();
+        while !queue.is_empty() {
+            let batch = crate::net::task::next_batch(&mut queue, 1 << 20);
+            assert!(!batch.is_empty() && batch.len() <= MAX_BATCH);
+            seen.extend(batch.into_iter().map(|p| p.0));
+        }
+        let expected: Vec<Vec<u8>> = (0..600u32).map(|i| i.to_be_bytes()[2..].to_vec()).collect();
+        assert_eq!(seen, expected);
+        // Large ones: as many as fit a request the receiver reads, and a payload of the
+        // full size alone.
+        let sizes = [400usize, 400, 300, 1000, 10, 990];
+        let mut queue: VecDeque<Vec<u8>> = sizes.iter().map(|n| vec![1; *n]).collect();
+        let mut counts = Vec::new();
+        while !queue.is_empty() {
+            let batch = crate::net::task::next_batch(&mut queue, max);
+            counts.push(batch.len());
+            let bytes = encoded(MsgCodec::default(), Batch(batch)).await;
+            codec
+                .read_request(&protocol, &mut Cursor::new(bytes))
+                .await
+                .unwrap();
+        }
+        assert_eq!(counts, [2, 1, 2, 1]);
     }
 
     #[test]
