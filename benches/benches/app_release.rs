@@ -328,6 +328,8 @@ async fn breakdown(demo: &Demo, app: &AppClient, ctx: &Context, n: usize) -> Res
         verifiers: app.verifiers(),
         policy: &ctx.policy,
         now,
+        // Every node's evidence verified on every session: the cold cost.
+        known: None,
     };
     let id = tss::Identity::new(demo.app_id, PATH).map_err(|e| e.to_string())?;
     let input = PrfInput::new(id.clone());

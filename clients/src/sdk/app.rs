@@ -9,12 +9,15 @@
 //! - [`network`]: the active committee as the chain records it.
 //! - [`client`]: [`AppClient`]: key release and signing against the committee, over
 //!   attested Noise sessions ([`session`]).
+//! - [`known`]: what a client already checked (node evidence, public key shares),
+//!   so that new sessions do not check it again.
 //! - [`error`]: the kinds of this module's failures ([`AppError`]).
 
 pub mod attester;
 pub mod client;
 pub mod error;
 pub mod keys;
+pub mod known;
 pub mod network;
 pub mod session;
 

@@ -15,7 +15,6 @@ use attestation_gate::simulated::{DevnetPublicKey, SimulatedVerifier};
 use attestation_gate::{Policy, UnixTime, Verifiers};
 use blstrs::{G1Affine, G1Projective};
 use futures::stream::{FuturesUnordered, StreamExt};
-use group::prime::PrimeCurveAffine;
 use group::Curve;
 use kms_api::noise::StaticKey;
 use kms_api::{
@@ -28,6 +27,7 @@ use tss::{DerivedKey, Identity, PartyIndex, PrfInput, PrfShare, Sigma};
 use super::attester::AppAttester;
 use super::error::AppError;
 use super::keys::{identity, verify_bip340};
+use super::known::Known;
 use super::network::{Committee, Member};
 use super::session::{app_hello, NodeFailure, NodeTrust, Session};
 use crate::sdk::error::{Error, Result};
@@ -153,6 +153,8 @@ pub struct AppClient {
     evidence: Mutex<HashMap<SessionPurpose, EvidencePayload>>,
     /// Derive sessions kept per party index ([`ClientOptions::session_reuse`]).
     kept: Mutex<HashMap<u16, Kept>>,
+    /// Node evidence, public key shares and subsets of them already checked.
+    known: Known,
     options: ClientOptions,
 }
 
@@ -197,6 +199,7 @@ impl AppClient {
             verifiers,
             evidence: Mutex::new(HashMap::new()),
             kept: Mutex::new(HashMap::new()),
+            known: Known::default(),
             options,
         })
     }
@@ -226,16 +229,19 @@ impl AppClient {
 
     /// Reads the [`Context`] of a release from the chain.
     pub async fn context(&self) -> Result<Context> {
-        let committee = self.gov.app_committee().await?;
-        let chain = self.gov.network_policy().await?;
-        let node_app = self
-            .gov
-            .contract()
-            .nodeAppId()
-            .call()
-            .await
-            .map_err(crate::sdk::transport::call_error)?;
-        let builds = self.gov.app(node_app.0).await?.measurements;
+        // Three independent chains of calls, sent together.
+        let builds = async {
+            let node_app = self
+                .gov
+                .contract()
+                .nodeAppId()
+                .call()
+                .await
+                .map_err(crate::sdk::transport::call_error)?;
+            Ok(self.gov.app(node_app.0).await?.measurements)
+        };
+        let (committee, chain, builds) =
+            tokio::try_join!(self.gov.app_committee(), self.gov.network_policy(), builds)?;
         let policy = governance_contract::policy::attestation_policy(&chain, builds);
         Ok(Context { committee, policy })
     }
@@ -270,6 +276,7 @@ impl AppClient {
             verifiers: &self.verifiers,
             policy: &ctx.policy,
             now: trust_now,
+            known: Some(&self.known),
         };
         let input = PrfInput::new(id.clone());
         let t = usize::from(ctx.committee.keys.threshold);
@@ -331,7 +338,7 @@ impl AppClient {
                                 }));
                             }
                             if good.len() >= t {
-                                if let Some(found) = combine(&ctx.committee, &input, &good) {
+                                if let Some(found) = combine(&self.known, &ctx.committee, &input, &good) {
                                     let (sigma, used, liars) = found;
                                     for l in liars {
                                         self.forget(l.get());
@@ -418,7 +425,7 @@ impl AppClient {
         let (Some(keys), Some(derive)) = (answers.next(), answers.next()) else {
             return Err(NodeFailure::Protocol("too few answers".into()));
         };
-        let pk = check_group_keys(keys?, committee, m)?;
+        let pk = check_group_keys(keys?, committee, m, &self.known)?;
         let share = derive_share(derive?)?;
         let kept = Kept {
             session,
@@ -479,6 +486,7 @@ impl AppClient {
             verifiers: &self.verifiers,
             policy: &ctx.policy,
             now: now()?,
+            known: Some(&self.known),
         };
         let t = usize::from(ctx.committee.keys.threshold);
         let io = self.options.io_timeout;
@@ -592,6 +600,7 @@ fn check_group_keys(
     answer: ResponseBody,
     committee: &Committee,
     member: &Member,
+    known: &Known,
 ) -> std::result::Result<G1Affine, NodeFailure> {
     let ResponseBody::GroupKeys(keys) = answer else {
         return Err(NodeFailure::Protocol("not a group keys answer".into()));
@@ -607,8 +616,8 @@ fn check_group_keys(
             "the keys it serves are not the chain's for its epoch and index".into(),
         ));
     }
-    Option::<G1Affine>::from(G1Affine::from_compressed(&keys.bls_public_share))
-        .filter(|p| !bool::from(p.is_identity()))
+    known
+        .point(&keys.bls_public_share)
         .ok_or_else(|| NodeFailure::BadAnswer("its public key share is not a point".into()))
 }
 
@@ -652,8 +661,18 @@ fn check_shares(
     (ok, bad.into_iter().map(|(i, _, _)| i).collect())
 }
 
-/// Whether the claimed public key shares of `subset` interpolate to the group key.
-fn consistent(group_key: &G1Affine, subset: &[&(PartyIndex, G1Affine, PrfShare)]) -> bool {
+/// Whether the claimed public key shares of `subset` interpolate to the group key
+/// (computed once per distinct subset: `known`).
+fn consistent(
+    known: &Known,
+    group_key: &G1Affine,
+    subset: &[&(PartyIndex, G1Affine, PrfShare)],
+) -> bool {
+    let claims: Vec<(PartyIndex, &G1Affine)> = subset.iter().map(|(i, p, _)| (*i, p)).collect();
+    known.consistent(group_key, &claims, || interpolates(group_key, subset))
+}
+
+fn interpolates(group_key: &G1Affine, subset: &[&(PartyIndex, G1Affine, PrfShare)]) -> bool {
     let indices: Vec<PartyIndex> = subset.iter().map(|(i, _, _)| *i).collect();
     let Ok(lambdas) = tss::prf::lagrange_at_zero(&indices) else {
         return false;
@@ -671,6 +690,7 @@ fn consistent(group_key: &G1Affine, subset: &[&(PartyIndex, G1Affine, PrfShare)]
 /// `sigma` is the committee's. Also returns the other candidates whose claim is
 /// inconsistent with that subset.
 fn combine(
+    known: &Known,
     committee: &Committee,
     input: &PrfInput,
     good: &[(PartyIndex, G1Affine, PrfShare)],
@@ -684,7 +704,7 @@ fn combine(
         }
         let subset: Vec<&(PartyIndex, G1Affine, PrfShare)> =
             combo.iter().filter_map(|&k| good.get(k)).collect();
-        if consistent(pk, &subset) {
+        if consistent(known, pk, &subset) {
             found = Some(combo);
             break;
         }
@@ -704,7 +724,7 @@ fn combine(
         let mut probe: Vec<&(PartyIndex, G1Affine, PrfShare)> =
             subset.iter().take(t.saturating_sub(1)).copied().collect();
         probe.push(cand);
-        if !consistent(pk, &probe) {
+        if !consistent(known, pk, &probe) {
             liars.push(cand.0);
         }
     }
@@ -1146,6 +1166,26 @@ mod tests {
         ctx.policy =
             Policy::new([Measurement([1; 32])]).with_allowed_platforms([Platform::Simulated]);
         let c = client(Duration::from_secs(5));
+        let e = c.get_key_in(&ctx, "disk").await.err().unwrap();
+        assert_eq!(e.kind(), "not_enough_nodes");
+        assert!(
+            e.to_string()
+                .contains("evidence refused (measurement_not_approved"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn get_key__should_appraise_known_node_evidence_again_under_the_current_policy() {
+        use Behaviour::*;
+        let (mut ctx, _) = committee(&[Some(Honest), Some(Honest), Some(Honest)]).await;
+        // New sessions every time: each one checks the node's hello.
+        let c = client_keeping(Duration::from_secs(5), Duration::ZERO);
+        c.get_key_in(&ctx, "disk").await.unwrap();
+        // The nodes' verified evidence is known now; the policy stops approving their
+        // build: the next sessions are refused all the same.
+        ctx.policy =
+            Policy::new([Measurement([1; 32])]).with_allowed_platforms([Platform::Simulated]);
         let e = c.get_key_in(&ctx, "disk").await.err().unwrap();
         assert_eq!(e.kind(), "not_enough_nodes");
         assert!(

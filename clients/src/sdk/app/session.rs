@@ -17,6 +17,7 @@ use kms_api::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::known::Known;
 use super::network::Member;
 
 /// Why one node's answer was not used.
@@ -82,6 +83,9 @@ pub struct NodeTrust<'a> {
     pub policy: &'a Policy,
     /// The time evidence is checked at.
     pub now: UnixTime,
+    /// Node evidence already verified (its claims are appraised again on every
+    /// session); `None` verifies every time.
+    pub known: Option<&'a Known>,
 }
 
 /// An admitted session.
@@ -282,16 +286,36 @@ fn check_node_evidence(
     let binding = binding
         .as_ref()
         .map_err(|e| NodeFailure::BadEvidence(e.to_string()))?;
-    let evidence = Evidence {
-        platform: payload.platform,
-        bytes: payload.evidence.clone(),
-        aux: payload.aux.clone(),
+    let key = trust.known.map(|_| {
+        Known::evidence_key(
+            payload.platform.as_str(),
+            &payload.evidence,
+            payload.aux.as_deref(),
+        )
+    });
+    let cached = trust
+        .known
+        .zip(key.as_ref())
+        .and_then(|(k, key)| k.claims(key));
+    let claims = match cached {
+        Some(claims) => claims,
+        None => {
+            let evidence = Evidence {
+                platform: payload.platform,
+                bytes: payload.evidence.clone(),
+                aux: payload.aux.clone(),
+            };
+            let collateral = evidence.collateral().unwrap_or_else(|_| Collateral::new());
+            let claims = trust
+                .verifiers
+                .verify(&evidence, &collateral, trust.now)
+                .map_err(|e| NodeFailure::BadEvidence(format!("{}: {e}", e.kind())))?;
+            if let (Some(known), Some(key)) = (trust.known, key) {
+                known.keep_claims(key, claims.clone());
+            }
+            claims
+        }
     };
-    let collateral = evidence.collateral().unwrap_or_else(|_| Collateral::new());
-    let claims = trust
-        .verifiers
-        .verify(&evidence, &collateral, trust.now)
-        .map_err(|e| NodeFailure::BadEvidence(format!("{}: {e}", e.kind())))?;
     if let Some(record) = platform {
         if !governance_contract::policy::evidence_matches_record(
             record,
