@@ -1159,20 +1159,28 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn get_key__should_refuse_node_evidence_of_an_unapproved_build() {
-        use Behaviour::*;
-        let (mut ctx, _) = committee(&[Some(Honest), Some(Honest), Some(Honest)]).await;
-        ctx.policy =
-            Policy::new([Measurement([1; 32])]).with_allowed_platforms([Platform::Simulated]);
-        let c = client(Duration::from_secs(5));
-        let e = c.get_key_in(&ctx, "disk").await.err().unwrap();
+    /// A node policy approving another build than the nodes' own.
+    fn other_build_only() -> Policy {
+        Policy::new([Measurement([1; 32])]).with_allowed_platforms([Platform::Simulated])
+    }
+
+    /// `c` is refused by every node because their build is not approved.
+    async fn assert_unapproved_nodes_refused(c: &AppClient, ctx: &Context) {
+        let e = c.get_key_in(ctx, "disk").await.err().unwrap();
         assert_eq!(e.kind(), "not_enough_nodes");
         assert!(
             e.to_string()
                 .contains("evidence refused (measurement_not_approved"),
             "{e}"
         );
+    }
+
+    #[tokio::test]
+    async fn get_key__should_refuse_node_evidence_of_an_unapproved_build() {
+        use Behaviour::*;
+        let (mut ctx, _) = committee(&[Some(Honest), Some(Honest), Some(Honest)]).await;
+        ctx.policy = other_build_only();
+        assert_unapproved_nodes_refused(&client(Duration::from_secs(5)), &ctx).await;
     }
 
     #[tokio::test]
@@ -1184,15 +1192,8 @@ mod tests {
         c.get_key_in(&ctx, "disk").await.unwrap();
         // The nodes' verified evidence is known now; the policy stops approving their
         // build: the next sessions are refused all the same.
-        ctx.policy =
-            Policy::new([Measurement([1; 32])]).with_allowed_platforms([Platform::Simulated]);
-        let e = c.get_key_in(&ctx, "disk").await.err().unwrap();
-        assert_eq!(e.kind(), "not_enough_nodes");
-        assert!(
-            e.to_string()
-                .contains("evidence refused (measurement_not_approved"),
-            "{e}"
-        );
+        ctx.policy = other_build_only();
+        assert_unapproved_nodes_refused(&c, &ctx).await;
     }
 
     #[test]
