@@ -49,7 +49,8 @@ fn insert_bounded<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, k: K, v: 
     map.insert(k, v);
 }
 
-/// SHA-256 of length-prefixed parts under a domain.
+/// SHA-256 of length-prefixed parts under a domain. The same construction as
+/// attestation-gate's cache keys (`cache::key`), which that crate keeps private.
 fn digest(domain: &str, parts: &[&[u8]]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update((domain.len() as u64).to_be_bytes());

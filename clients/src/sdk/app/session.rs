@@ -286,18 +286,15 @@ fn check_node_evidence(
     let binding = binding
         .as_ref()
         .map_err(|e| NodeFailure::BadEvidence(e.to_string()))?;
-    let key = trust.known.map(|_| {
-        Known::evidence_key(
+    let known = trust.known.map(|k| {
+        let key = Known::evidence_key(
             payload.platform.as_str(),
             &payload.evidence,
             payload.aux.as_deref(),
-        )
+        );
+        (k, key)
     });
-    let cached = trust
-        .known
-        .zip(key.as_ref())
-        .and_then(|(k, key)| k.claims(key));
-    let claims = match cached {
+    let claims = match known.as_ref().and_then(|(k, key)| k.claims(key)) {
         Some(claims) => claims,
         None => {
             let evidence = Evidence {
@@ -310,8 +307,8 @@ fn check_node_evidence(
                 .verifiers
                 .verify(&evidence, &collateral, trust.now)
                 .map_err(|e| NodeFailure::BadEvidence(format!("{}: {e}", e.kind())))?;
-            if let (Some(known), Some(key)) = (trust.known, key) {
-                known.keep_claims(key, claims.clone());
+            if let Some((k, key)) = known {
+                k.keep_claims(key, claims.clone());
             }
             claims
         }
