@@ -19,12 +19,12 @@ use dkg::suite::{Bls12381G1, Secp256k1, Suite};
 use dkg::vss::{Output, Vss};
 use dkg::{pedersen, repair, reshare, sim, PartyIndex, Roles};
 use kms_node::protocol::driver::{
-    run_with_retries, Deadlines, Excluded, Failure, Finished, Outcome, RetryPolicy, RunError,
-    SendError, Start,
+    run_with_retries, run_with_retries_confirmed, Confirmation, Deadlines, Excluded, Failure,
+    Finished, Outcome, RetryPolicy, RunError, SendError, Start,
 };
 use kms_node::protocol::memory::MemoryNetwork;
 use kms_node::protocol::run_id::{committee_hash, ProtocolKind, RunId};
-use kms_node::protocol::wire::WireMessage;
+use kms_node::protocol::wire::{Confirm, WireMessage, CONFIRM_ROUND};
 use proptest::prelude::*;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -76,6 +76,22 @@ where
     M::Message: WireMessage + Send,
     M::Output: Send + 'static,
 {
+    run_cluster_confirmed(net, specs, policy, None, setup).await
+}
+
+/// [`run_cluster`], every attempt closed by `confirm` if given.
+async fn run_cluster_confirmed<M>(
+    net: &MemoryNetwork,
+    specs: Vec<NodeSpec<M>>,
+    policy: RetryPolicy,
+    confirm: Option<Arc<Confirmation<M::Output>>>,
+    setup: impl FnOnce(&MemoryNetwork),
+) -> Results<M::Output>
+where
+    M: Machine + Send + 'static,
+    M::Message: WireMessage + Send,
+    M::Output: Send + 'static,
+{
     let joined: Vec<_> = specs
         .into_iter()
         .map(|s| {
@@ -87,8 +103,24 @@ where
     let handles: Vec<_> = joined
         .into_iter()
         .map(|(s, link, mut inbox)| {
+            let confirm = confirm.clone();
             tokio::spawn(async move {
-                run_with_retries(policy, &s.addresses, &link, &mut inbox, s.start).await
+                match confirm {
+                    Some(c) => {
+                        run_with_retries_confirmed(
+                            policy,
+                            &s.addresses,
+                            &link,
+                            &mut inbox,
+                            &c,
+                            s.start,
+                        )
+                        .await
+                    }
+                    None => {
+                        run_with_retries(policy, &s.addresses, &link, &mut inbox, s.start).await
+                    }
+                }
             })
         })
         .collect();
@@ -463,6 +495,101 @@ async fn driver__should_ignore_stale_run_ids_and_duplicates() {
     }
 }
 
+/// A DKG among four (t = 2) where node 1's messages reach node 2 only 2.5 round
+/// deadlines late: node 2 misses dealer 1's round-1 broadcast, complains, and misses
+/// its round-4 answer too, so it steps round 4 without what the other three have.
+async fn dkg_with_a_late_link(
+    confirm: Option<Arc<Confirmation<Output<Secp256k1>>>>,
+) -> Results<Output<Secp256k1>> {
+    run_cluster_confirmed(
+        &net_new(),
+        dkg_nodes::<Secp256k1>(4, 2, 90),
+        policy(1, 2, 60),
+        confirm,
+        |net| net.delay(0, 1, Duration::from_secs(5)),
+    )
+    .await
+}
+
+fn receivers_confirm(n: u16, t: u16) -> Arc<Confirmation<Output<Secp256k1>>> {
+    Arc::new(Confirmation {
+        confirmers: (1..=n).map(|j| Peer::Receiver(idx(j))).collect(),
+        quorum: Confirmation::<Output<Secp256k1>>::quorum(usize::from(n), t),
+        suite: Secp256k1::ID,
+        transcript: Output::<Secp256k1>::transcript_hash,
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn driver_dkg__without_a_confirmation_a_late_link_parts_the_keys() {
+    // The control of the next test: the late link does make node 2 finish with another
+    // QUAL and group key than the others.
+    let results = dkg_with_a_late_link(None).await;
+    let outputs: Vec<_> = results
+        .iter()
+        .map(|r| &r.as_ref().unwrap().output)
+        .collect();
+    assert_eq!(outputs[0].transcript_hash(), outputs[2].transcript_hash());
+    assert_eq!(outputs[0].transcript_hash(), outputs[3].transcript_hash());
+    assert_ne!(outputs[1].transcript_hash(), outputs[0].transcript_hash());
+    assert_ne!(outputs[1].public(), outputs[0].public());
+}
+
+#[tokio::test(start_paused = true)]
+async fn driver_dkg__should_not_finish_a_member_whose_transcript_the_quorum_does_not_share() {
+    // Same run, closed by the transcript confirmation (quorum min(4, 2·2 - 1) = 3): the
+    // three that agree finish, node 2 fails the attempt naming the others' transcripts
+    // as different, and blames nobody.
+    assert_eq!(Confirmation::<()>::quorum(4, 2), 3);
+    let results = dkg_with_a_late_link(Some(receivers_confirm(4, 2))).await;
+    let done: Vec<_> = [0, 2, 3]
+        .map(|i| &results[i].as_ref().unwrap().output)
+        .to_vec();
+    must_agree(&done, &[1, 2, 3, 4].map(idx).into());
+    match &results[1] {
+        Err(RunError::Exhausted {
+            last:
+                Outcome::Failed {
+                    culprits,
+                    reason:
+                        Failure::Unconfirmed {
+                            matching, needed, ..
+                        },
+                },
+            ..
+        }) => {
+            assert!(culprits.is_empty());
+            assert_eq!((*matching, *needed), (1, 3));
+        }
+        other => panic!("node 2 finished or failed otherwise: {other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn driver_dkg__should_time_out_a_confirmation_that_never_comes() {
+    // Node 4 goes silent after its nine messages of rounds 1 to 3 (three each): it
+    // never confirms. With the quorum at all four (t = 3: min(4, 5)), the other three
+    // wait until the attempt deadline and time out naming receiver 4.
+    let results = run_cluster_confirmed(
+        &net_new(),
+        dkg_nodes::<Secp256k1>(4, 3, 95),
+        policy(1, 2, 30),
+        Some(receivers_confirm(4, 3)),
+        |net| net.kill_after(3, 9),
+    )
+    .await;
+    for r in &results[..3] {
+        match r {
+            Err(RunError::Exhausted {
+                last: Outcome::TimedOut { silent },
+                ..
+            }) => assert_eq!(silent, &vec![Peer::Receiver(idx(4))]),
+            other => panic!("finished or failed otherwise: {other:?}"),
+        }
+    }
+    assert!(results[3].is_err());
+}
+
 fn net_new() -> MemoryNetwork {
     MemoryNetwork::new()
 }
@@ -633,4 +760,21 @@ fn wire__should_roundtrip_and_peek_every_message_kind() {
         })
         .collect();
     assert_eq!(frames, vec![([0x14; 32], 1, 0), ([0x14; 32], 1, 1)]);
+
+    // The transcript confirmation: peeked as its own round, needing agreement, not a
+    // vss message, and refused with a trailing byte.
+    let confirm = Confirm {
+        header: dkg::wire::Header::new(Secp256k1::ID, [0x15; 32]),
+        transcript: [0x16; 32],
+    };
+    let bytes = confirm.encode().unwrap();
+    assert_eq!(Confirm::decode(&bytes).unwrap(), confirm);
+    let frame = dkg::vss::Message::peek(&bytes).unwrap();
+    assert_eq!((frame.run_id, frame.round), ([0x15; 32], CONFIRM_ROUND));
+    assert!(dkg::vss::Message::needs_agreement(&frame));
+    assert!(dkg::vss::Message::decode(&bytes).is_err());
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(Confirm::decode(&longer).is_err());
+    assert!(Confirm::decode(&bytes[..bytes.len() - 1]).is_err());
 }

@@ -15,7 +15,9 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 use super::router::{session_id, Agreement, NodeId, PeerLink, Router};
-use crate::protocol::driver::{run_with_retries, Deadlines, RetryPolicy, RunError, Start};
+use crate::protocol::driver::{
+    run_with_retries_confirmed, Confirmation, Deadlines, RetryPolicy, RunError, Start,
+};
 use crate::protocol::run_id::{committee_hash, ProtocolKind, RunId};
 use crate::protocol::wire::WireMessage;
 
@@ -124,6 +126,20 @@ impl DkgContext {
     }
 }
 
+/// The transcript confirmation of a run whose receivers are the `n` members of a
+/// committee with threshold `t` (every receiver confirms; the chain's quorum).
+fn confirmation<S: Suite>(n: usize, t: u16) -> Result<Confirmation<Output<S>>, Error> {
+    let confirmers = (0..n)
+        .map(|pos| index(pos).map(Peer::Receiver))
+        .collect::<Result<_, _>>()?;
+    Ok(Confirmation {
+        confirmers,
+        quorum: Confirmation::<Output<S>>::quorum(n, t),
+        suite: S::ID,
+        transcript: Output::<S>::transcript_hash,
+    })
+}
+
 pub(super) fn index(i: usize) -> Result<PartyIndex, Error> {
     u16::try_from(i + 1)
         .ok()
@@ -170,23 +186,31 @@ async fn run_one<S: Suite>(
     let signer = Arc::clone(&ctx.signer);
     let epoch = c.epoch;
     let threshold = c.threshold;
-    let finished = run_with_retries(ctx.policy, &mine, &link, &mut inbox, |attempt, _| {
-        let run_id = RunId::derive(epoch, committee, protocol, attempt);
-        let params = pedersen::Params {
-            run_id,
-            me,
-            parties: parties.clone(),
-            threshold,
-            identities: identities.clone(),
-        };
-        let (machine, outgoing) =
-            Vss::<S>::start_dkg(&params, signer.as_ref(), &mut rand_core::OsRng)?;
-        Ok(Start {
-            run_id,
-            machine,
-            outgoing,
-        })
-    })
+    let confirm = confirmation::<S>(c.members.len(), threshold)?;
+    let finished = run_with_retries_confirmed(
+        ctx.policy,
+        &mine,
+        &link,
+        &mut inbox,
+        &confirm,
+        |attempt, _| {
+            let run_id = RunId::derive(epoch, committee, protocol, attempt);
+            let params = pedersen::Params {
+                run_id,
+                me,
+                parties: parties.clone(),
+                threshold,
+                identities: identities.clone(),
+            };
+            let (machine, outgoing) =
+                Vss::<S>::start_dkg(&params, signer.as_ref(), &mut rand_core::OsRng)?;
+            Ok(Start {
+                run_id,
+                machine,
+                outgoing,
+            })
+        },
+    )
     .await
     .map_err(|source| Error::Run {
         kind,
@@ -473,28 +497,36 @@ async fn reshare_one<S: Suite>(
     let signer = Arc::clone(&ctx.signer);
     let epoch = c.epoch;
     let new_threshold = c.new_threshold;
-    let finished = run_with_retries(ctx.policy, &mine, &link, &mut inbox, |attempt, excluded| {
-        let run_id = RunId::derive(epoch, committee, protocol, attempt);
-        let params = dkg::reshare::Params {
-            run_id,
-            me,
-            old: old.clone(),
-            dealers: dealers
-                .iter()
-                .filter(|(i, _)| !excluded.culprits.contains(i))
-                .map(|(i, k)| (*i, *k))
-                .collect(),
-            receivers: receivers.clone(),
-            new_threshold,
-        };
-        let (machine, outgoing) =
-            Vss::<S>::start_reshare(&params, share, signer.as_ref(), &mut rand_core::OsRng)?;
-        Ok(Start {
-            run_id,
-            machine,
-            outgoing,
-        })
-    })
+    let confirm = confirmation::<S>(c.new_members.len(), new_threshold)?;
+    let finished = run_with_retries_confirmed(
+        ctx.policy,
+        &mine,
+        &link,
+        &mut inbox,
+        &confirm,
+        |attempt, excluded| {
+            let run_id = RunId::derive(epoch, committee, protocol, attempt);
+            let params = dkg::reshare::Params {
+                run_id,
+                me,
+                old: old.clone(),
+                dealers: dealers
+                    .iter()
+                    .filter(|(i, _)| !excluded.culprits.contains(i))
+                    .map(|(i, k)| (*i, *k))
+                    .collect(),
+                receivers: receivers.clone(),
+                new_threshold,
+            };
+            let (machine, outgoing) =
+                Vss::<S>::start_reshare(&params, share, signer.as_ref(), &mut rand_core::OsRng)?;
+            Ok(Start {
+                run_id,
+                machine,
+                outgoing,
+            })
+        },
+    )
     .await
     .map_err(|source| Error::Run {
         kind,

@@ -119,7 +119,10 @@ async fn run(s: Scenario) -> Result<(), TestCaseError> {
     let done: Vec<&EpochKeys> = first.iter().flatten().collect();
     // Agreement among every member that finished, also under message loss: the echo
     // broadcast relays rounds 3 and 4 (before it, this proptest found finishers with
-    // different transcripts: n=3, t=2 -> [1, 3, 4], t'=3, 1.5% loss).
+    // different transcripts: n=3, t=2 -> [1, 3, 4], t'=3, 1.5% loss), and the
+    // transcript confirmation fails an attempt whose members stepped with different
+    // inputs anyway (a copy pulled after a round deadline: CI found different group keys
+    // at n=3, t=2, 5% loss before it).
     for k in &done {
         prop_assert_eq!(k.bls_group_pk, done[0].bls_group_pk);
         prop_assert_eq!(k.secp_group_pk, done[0].secp_group_pk);
@@ -215,8 +218,16 @@ async fn run(s: Scenario) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+fn cases() -> u32 {
+    std::env::var("KEYNET_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 12, failure_persistence: None, ..ProptestConfig::default() })]
+    // 12 cases in CI; `KEYNET_PROPTEST_CASES=200` for a longer hunt.
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn genesis_then_change__should_agree_and_keep_the_group_keys_over_faulty_links(s in scenario()) {

@@ -12,6 +12,10 @@
 //! [`Outcome::TimedOut`] when the attempt deadline passes (naming the peers the current
 //! round still waits for).
 //!
+//! A DKG or reshare closes each attempt with a transcript confirmation
+//! ([`Confirmation`], [`run_with_retries_confirmed`]): members that stepped with
+//! different inputs retry instead of finishing with different keys.
+//!
 //! # Channels
 //!
 //! [`SendToPeer`] gets each message's [`Channel`]. [`Channel::Agreement`] needs a
@@ -31,7 +35,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use zeroize::Zeroizing;
 
-use super::wire::WireMessage;
+use super::wire::{Confirm, WireMessage, CONFIRM_ROUND};
 
 /// Why a message could not be sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -118,6 +122,18 @@ pub enum Failure {
     /// agreement ([`ReceiveFromPeer::equivocators`]).
     #[error("equivocation by {0:?}")]
     Equivocation(Vec<Peer>),
+    /// Too few confirmers finished with this node's transcript for the quorum
+    /// ([`Confirmation`]); `differ` are those that confirmed another one (an honest
+    /// member that missed a message in time does too, so nobody is blamed).
+    #[error("transcript confirmations: {matching} match, {needed} needed; other transcripts from {differ:?}")]
+    Unconfirmed {
+        /// Confirmations equal to this node's, its own included.
+        matching: usize,
+        /// The quorum.
+        needed: usize,
+        /// Confirmers with another transcript.
+        differ: Vec<Peer>,
+    },
 }
 
 /// How one attempt ended.
@@ -165,6 +181,40 @@ pub struct Start<M: Machine> {
     pub machine: M,
     /// Its first messages.
     pub outgoing: Vec<Outgoing<M::Message>>,
+}
+
+/// A transcript confirmation closing every attempt of a run whose output the members
+/// must agree on (a DKG's or reshare's QUAL, keys and transcript).
+///
+/// The protocol's agreement on its rounds 3 and 4 rests on the synchronous model: a
+/// message every honest node gets, but some only after their round deadline (a lost
+/// copy pulled late), makes them step with different inputs and finish with different
+/// keys. So after its last round each confirmer sends the transcript hash of its
+/// output ([`Confirm`], with agreement), and a node finishes the attempt only when
+/// `quorum` confirmers (itself included) hold its own hash; it waits for the others
+/// until the round deadline, and for the quorum until the attempt deadline. Two quorums
+/// meet in a confirmer, so two nodes that finish hold the same output unless that
+/// confirmer signed two hashes (caught as equivocation); a node that cannot reach the
+/// quorum fails the attempt and retries, instead of finishing with keys of its own.
+pub struct Confirmation<O> {
+    /// The peers whose confirmations count (a reshare's receivers: the new committee).
+    pub confirmers: BTreeSet<Peer>,
+    /// Equal confirmations that finish an attempt (the chain's activation quorum,
+    /// `min(n, 2t - 1)`, [`Confirmation::quorum`]).
+    pub quorum: usize,
+    /// The key type of the run (for the confirmation's header).
+    pub suite: dkg::wire::SuiteId,
+    /// The transcript hash of an output.
+    pub transcript: fn(&O) -> [u8; 32],
+}
+
+impl<O> Confirmation<O> {
+    /// The quorum for `n` confirmers with threshold `t`: `min(n, 2t - 1)`, the number
+    /// of equal confirmations the contract activates an epoch with after its deadline
+    /// (DESIGN §6), at least 1.
+    pub fn quorum(n: usize, t: u16) -> usize {
+        n.min((2 * usize::from(t)).saturating_sub(1)).max(1)
+    }
 }
 
 /// Messages kept across attempts: those of a run id not seen yet (a peer already in the
@@ -222,6 +272,10 @@ struct Attempt<'a, Msg> {
     run_id: [u8; 32],
     round: u8,
     buffer: Buffered<Msg>,
+    /// Transcript confirmations received, by sender (the first of each).
+    confirms: BTreeMap<Peer, [u8; 32]>,
+    /// When the attempt started (its rounds' schedule counts from here).
+    started: Instant,
     stats: &'a mut Stats,
     backlog: &'a mut Backlog,
 }
@@ -240,6 +294,14 @@ impl<Msg: WireMessage> Attempt<'_, Msg> {
                 && backlog.pending.len() < Backlog::MAX_PENDING
             {
                 backlog.pending.push((from, bytes));
+            }
+        } else if frame.round == CONFIRM_ROUND {
+            match Confirm::decode(&bytes) {
+                Ok(_) if self.confirms.contains_key(&from) => stats.duplicates += 1,
+                Ok(c) => {
+                    self.confirms.insert(from, c.transcript);
+                }
+                Err(_) => stats.malformed += 1,
             }
         } else if frame.round < round {
             stats.late += 1;
@@ -280,18 +342,20 @@ where
 {
     let until = Instant::now() + deadlines.attempt;
     run_attempt_until(
-        start, me, deadlines, until, transport, inbox, backlog, stats,
+        start, me, deadlines, until, None, transport, inbox, backlog, stats,
     )
     .await
 }
 
-/// [`run_attempt`] ending at `until` instead of `deadlines.attempt` from now.
-#[allow(clippy::too_many_arguments)] // run_attempt's, plus the end
+/// [`run_attempt`] ending at `until` instead of `deadlines.attempt` from now, closed
+/// with `confirm` if given.
+#[allow(clippy::too_many_arguments)] // run_attempt's, plus the end and the confirmation
 async fn run_attempt_until<M>(
     start: Start<M>,
     me: &BTreeSet<Peer>,
     deadlines: Deadlines,
     until: Instant,
+    confirm: Option<&Confirmation<M::Output>>,
     transport: &impl SendToPeer,
     inbox: &mut impl ReceiveFromPeer,
     backlog: &mut Backlog,
@@ -306,12 +370,22 @@ where
         run_id,
         round: 1,
         buffer: BTreeMap::new(),
+        confirms: BTreeMap::new(),
+        started: Instant::now(),
         stats,
         backlog,
     };
     let outcome = attempt
         .run(start, me, deadlines, until, transport, inbox)
         .await;
+    let outcome = match (outcome, confirm) {
+        (Outcome::Done(output), Some(confirm)) => {
+            attempt
+                .confirm(output, confirm, me, deadlines, until, transport, inbox)
+                .await
+        }
+        (outcome, _) => outcome,
+    };
     attempt.backlog.retired.insert(run_id);
     let retired = &attempt.backlog.retired;
     attempt
@@ -331,7 +405,7 @@ impl<Msg: WireMessage> Attempt<'_, Msg> {
         transport: &impl SendToPeer,
         inbox: &mut impl ReceiveFromPeer,
     ) -> Outcome<M::Output> {
-        let started = Instant::now();
+        let started = self.started;
         let Start {
             mut machine,
             outgoing,
@@ -400,6 +474,107 @@ impl<Msg: WireMessage> Attempt<'_, Msg> {
                 }
             }
         }
+    }
+}
+
+impl<Msg: WireMessage> Attempt<'_, Msg> {
+    /// Closes an attempt that finished with `output` by its transcript confirmation
+    /// ([`Confirmation`]): sends this node's hash as each of its confirming roles, then
+    /// waits for every other confirmer until the next round's deadline, and for the
+    /// quorum until the attempt deadline.
+    #[allow(clippy::too_many_arguments)] // the attempt's environment, as in `run`
+    async fn confirm<O>(
+        &mut self,
+        output: O,
+        confirm: &Confirmation<O>,
+        me: &BTreeSet<Peer>,
+        deadlines: Deadlines,
+        attempt_deadline: Instant,
+        transport: &impl SendToPeer,
+        inbox: &mut impl ReceiveFromPeer,
+    ) -> Outcome<O> {
+        let failed = |reason| Outcome::Failed {
+            culprits: Vec::new(),
+            reason,
+        };
+        let hash = (confirm.transcript)(&output);
+        let message = Confirm {
+            header: dkg::wire::Header::new(confirm.suite, self.run_id),
+            transcript: hash,
+        };
+        let bytes = match message.encode() {
+            Ok(bytes) => bytes,
+            Err(e) => return failed(Failure::Encode(e)),
+        };
+        let mine: BTreeSet<Peer> = me.intersection(&confirm.confirmers).copied().collect();
+        for from in &mine {
+            if let Err(e) = transport.send(*from, None, Channel::Agreement, &bytes) {
+                return failed(Failure::Send(e));
+            }
+        }
+        let others: Vec<Peer> = confirm.confirmers.difference(me).copied().collect();
+        let round_deadline =
+            attempt_deadline.min(round_deadline(self.started, self.round, deadlines.round));
+        let matching = |confirms: &BTreeMap<Peer, [u8; 32]>| {
+            mine.len()
+                + others
+                    .iter()
+                    .filter(|p| confirms.get(*p) == Some(&hash))
+                    .count()
+        };
+        loop {
+            let agree = matching(&self.confirms);
+            let missing = others
+                .iter()
+                .filter(|p| !self.confirms.contains_key(*p))
+                .count();
+            let now = Instant::now();
+            let enough = agree >= confirm.quorum;
+            if missing == 0
+                || agree + missing < confirm.quorum
+                || now >= attempt_deadline
+                || (enough && now >= round_deadline)
+            {
+                break;
+            }
+            let wake = if enough {
+                round_deadline
+            } else {
+                attempt_deadline
+            };
+            tokio::select! {
+                () = tokio::time::sleep_until(wake) => {}
+                received = inbox.recv() => match received {
+                    Some((from, bytes)) => self.accept(from, Zeroizing::new(bytes)),
+                    None => return failed(Failure::InboxClosed),
+                },
+            }
+        }
+        if let Some(outcome) = equivocation(inbox, &self.run_id) {
+            return outcome;
+        }
+        let agree = matching(&self.confirms);
+        if agree >= confirm.quorum {
+            return Outcome::Done(output);
+        }
+        let differ: Vec<Peer> = others
+            .iter()
+            .filter(|p| self.confirms.get(*p).is_some_and(|h| *h != hash))
+            .copied()
+            .collect();
+        if differ.is_empty() {
+            let silent = others
+                .iter()
+                .filter(|p| !self.confirms.contains_key(*p))
+                .copied()
+                .collect();
+            return Outcome::TimedOut { silent };
+        }
+        failed(Failure::Unconfirmed {
+            matching: agree,
+            needed: confirm.quorum,
+            differ,
+        })
     }
 }
 
@@ -593,6 +768,40 @@ pub async fn run_with_retries<M, F>(
     me: &BTreeSet<Peer>,
     transport: &impl SendToPeer,
     inbox: &mut impl ReceiveFromPeer,
+    start: F,
+) -> Result<Finished<M::Output>, RunError>
+where
+    M: Machine,
+    M::Message: WireMessage,
+    F: FnMut(u32, &Excluded) -> Result<Start<M>, dkg::Error>,
+{
+    retries(policy, me, transport, inbox, None, start).await
+}
+
+/// [`run_with_retries`], every attempt closed by `confirm` ([`Confirmation`]): an
+/// attempt whose transcript too few confirmers share fails, and the next one begins.
+pub async fn run_with_retries_confirmed<M, F>(
+    policy: RetryPolicy,
+    me: &BTreeSet<Peer>,
+    transport: &impl SendToPeer,
+    inbox: &mut impl ReceiveFromPeer,
+    confirm: &Confirmation<M::Output>,
+    start: F,
+) -> Result<Finished<M::Output>, RunError>
+where
+    M: Machine,
+    M::Message: WireMessage,
+    F: FnMut(u32, &Excluded) -> Result<Start<M>, dkg::Error>,
+{
+    retries(policy, me, transport, inbox, Some(confirm), start).await
+}
+
+async fn retries<M, F>(
+    policy: RetryPolicy,
+    me: &BTreeSet<Peer>,
+    transport: &impl SendToPeer,
+    inbox: &mut impl ReceiveFromPeer,
+    confirm: Option<&Confirmation<M::Output>>,
     mut start: F,
 ) -> Result<Finished<M::Output>, RunError>
 where
@@ -620,6 +829,7 @@ where
             me,
             policy.deadlines,
             until,
+            confirm,
             transport,
             inbox,
             &mut backlog,

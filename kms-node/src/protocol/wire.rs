@@ -42,6 +42,41 @@ pub trait WireMessage: Sized {
     fn needs_agreement(frame: &Frame) -> bool;
 }
 
+/// The round of a [`Confirm`]: out of every protocol's own rounds.
+pub const CONFIRM_ROUND: u8 = u8::MAX;
+
+/// A member's confirmation of the transcript hash it finished an attempt with, sent
+/// after the protocol's last round when the run closes with a confirmation
+/// ([`super::driver::Confirmation`]): on the wire `{"Confirm": {header, transcript}}`,
+/// with agreement (docs/PROTOCOL.md "Transcript confirmation").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Confirm {
+    /// The run's header (its run id is the attempt's).
+    pub header: Header,
+    /// The transcript hash of the sender's output.
+    #[serde(with = "serde_bytes")]
+    pub transcript: [u8; 32],
+}
+
+#[derive(Serialize, Deserialize)]
+enum ConfirmWire {
+    Confirm(Confirm),
+}
+
+impl Confirm {
+    /// Encodes the confirmation.
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        dkg::wire::encode(&ConfirmWire::Confirm(self.clone()))
+    }
+
+    /// Decodes a confirmation from untrusted bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let ConfirmWire::Confirm(c) = dkg::wire::decode(bytes)?;
+        Ok(c)
+    }
+}
+
 /// The header of any message body (other fields skipped unread).
 #[derive(Deserialize)]
 struct HeaderOnly {
@@ -70,6 +105,7 @@ enum VssPeek {
     Round2(HeaderOnly),
     Round3(HeaderOnly),
     Round4(HeaderOnly),
+    Confirm(HeaderOnly),
 }
 
 impl WireMessage for vss::Message {
@@ -97,6 +133,7 @@ impl WireMessage for vss::Message {
             VssPeek::Round2(h) => (h, 2),
             VssPeek::Round3(h) => (h, 3),
             VssPeek::Round4(h) => (h, 4),
+            VssPeek::Confirm(h) => (h, CONFIRM_ROUND),
         };
         Ok(Frame {
             run_id: h.header.run_id,
@@ -105,9 +142,10 @@ impl WireMessage for vss::Message {
         })
     }
 
-    /// Rounds 3 and 4 (`dkg::vss` sends them with `Channel::Agreement`).
+    /// Rounds 3 and 4 (`dkg::vss` sends them with `Channel::Agreement`) and the
+    /// transcript confirmations ([`Confirm`]).
     fn needs_agreement(frame: &Frame) -> bool {
-        matches!(frame.round, 3 | 4)
+        matches!(frame.round, 3 | 4 | CONFIRM_ROUND)
     }
 
     fn per_sender(_: u8, _: &BTreeSet<Peer>) -> usize {
