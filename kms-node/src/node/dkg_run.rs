@@ -663,14 +663,40 @@ pub(crate) mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn genesis__should_finish_without_a_member_that_is_cut_off() {
+        // t = 2 of 4: the transcript confirmation's quorum (as the chain's after its
+        // deadline) is min(4, 3) = 3, so the three that are connected finish.
         let (links, ctxs, keys) = cluster(4);
         links.cut([4; 32]);
-        let results = run_all(ctxs, keys, 3).await;
+        let results = run_all(ctxs, keys, 2).await;
         let ok: Vec<&EpochKeys> = results[..3].iter().map(|r| r.as_ref().unwrap()).collect();
         for r in &ok {
             assert_eq!(r.bls_group_pk, ok[0].bls_group_pk);
             assert_eq!(r.transcript_hash, ok[0].transcript_hash);
             assert!(r.disqualified.contains(&4), "{:?}", r.disqualified);
+        }
+        assert!(results[3].is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn genesis__should_not_finish_without_a_member_the_quorum_needs() {
+        // t = 3 of 4: the quorum is all four (min(4, 5)), as on chain, where such an
+        // epoch could not activate either: the connected three time out naming the
+        // missing member's confirmation rather than store shares for nothing.
+        let (links, ctxs, keys) = cluster(4);
+        links.cut([4; 32]);
+        let results = run_all(ctxs, keys, 3).await;
+        for r in &results[..3] {
+            match r {
+                Err(Error::Run { source, .. }) => match source.as_ref() {
+                    RunError::Exhausted {
+                        last: crate::protocol::driver::Outcome::TimedOut { silent },
+                        ..
+                    } => assert_eq!(silent, &vec![Peer::Receiver(index(3).unwrap())]),
+                    other => panic!("{other:?}"),
+                },
+                Err(other) => panic!("{other:?}"),
+                Ok(_) => panic!("finished without the quorum"),
+            }
         }
     }
 
