@@ -211,8 +211,10 @@ async fn run_one<S: Suite>(
             })
         },
     )
-    .await
-    .map_err(|source| Error::Run {
+    .await;
+    // Members still waiting for this node's confirmation may need to pull it.
+    inbox.linger(link, ctx.policy.deadlines.attempt);
+    let finished = finished.map_err(|source| Error::Run {
         kind,
         epoch,
         source: Box::new(source),
@@ -527,8 +529,10 @@ async fn reshare_one<S: Suite>(
             })
         },
     )
-    .await
-    .map_err(|source| Error::Run {
+    .await;
+    // Members still waiting for this node's confirmation may need to pull it.
+    inbox.linger(link, ctx.policy.deadlines.attempt);
+    let finished = finished.map_err(|source| Error::Run {
         kind,
         epoch,
         source: Box::new(source),

@@ -24,6 +24,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
 
 use dkg::step::{Channel, Peer};
 use dkg::PartyIndex;
@@ -347,6 +348,7 @@ impl Router {
     ) -> (SessionLink, SessionInbox) {
         let (tx, rx) = mpsc::unbounded_channel();
         let alive = Arc::new(());
+        let generation = Arc::downgrade(&alive);
         if agreement.is_some() {
             self.retry_pulls(session, Arc::downgrade(&alive));
         }
@@ -396,6 +398,7 @@ impl Router {
             SessionInbox {
                 rx,
                 session,
+                generation,
                 router: self.clone(),
                 once: false,
             },
@@ -468,16 +471,42 @@ fn send_relays(link: &dyn PeerLink, relays: Vec<(NodeId, Vec<u8>)>) {
 pub struct SessionInbox {
     rx: mpsc::UnboundedReceiver<(Peer, Vec<u8>)>,
     session: [u8; 32],
+    /// The open session this inbox belongs to: dropping the inbox closes that one only,
+    /// not a later session opened under the same id (a run reopened while the previous
+    /// one still lingers, [`SessionInbox::linger`]).
+    generation: Weak<()>,
     router: Router,
     /// Opened with [`Router::open_once`].
     once: bool,
+}
+
+impl SessionInbox {
+    /// Keeps the session open for `time` after its run is over, with `link`, so that
+    /// members still in the run can pull this node's agreement messages from it (a
+    /// transcript confirmation whose copy they lost; the others may have finished).
+    /// Nothing reads what arrives meanwhile.
+    pub fn linger(self, link: SessionLink, time: Duration) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            tokio::time::sleep(time).await;
+            drop((self, link));
+        });
+    }
 }
 
 impl Drop for SessionInbox {
     fn drop(&mut self) {
         let (session, once) = (self.session, self.once);
         self.router.with(|s| {
-            s.open.remove(&session);
+            let mine = s
+                .open
+                .get(&session)
+                .is_some_and(|o| std::ptr::eq(Arc::as_ptr(&o._alive), self.generation.as_ptr()));
+            if mine {
+                s.open.remove(&session);
+            }
             if once && s.closed_set.insert(session) {
                 s.closed.push_back(session);
                 if s.closed.len() > MAX_CLOSED_SESSIONS {
@@ -740,6 +769,37 @@ mod tests {
 
     fn p(i: u16) -> PartyIndex {
         PartyIndex::new(i).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn session__should_linger_after_its_run_and_not_close_a_reopened_one() {
+        let links = MemoryLinks::default();
+        let (a, c) = ([1u8; 32], [3u8; 32]);
+        let routers: Vec<Router> = (0..2).map(|_| Router::new()).collect();
+        links.add(a, routers[0].clone());
+        links.add(c, routers[1].clone());
+        let roles: BTreeMap<Peer, NodeId> =
+            [(Peer::Dealer(p(1)), a), (Peer::Receiver(p(1)), c)].into();
+        let s = session_id(1, ProtocolKind::Dkg(dkg::wire::SuiteId::Bls12381G1));
+        let (la, _ia) = routers[0].open(s, roles.clone(), a, links.link(a));
+        // c's first run is over: its session lingers for 5 s, still open.
+        let (lc, ic) = routers[1].open(s, roles.clone(), c, links.link(c));
+        ic.linger(lc, Duration::from_secs(5));
+        tokio::task::yield_now().await;
+        assert!(routers[1].with(|r| r.open.contains_key(&s)));
+        // A second run under the same id opens meanwhile; the first one's end (its
+        // inbox dropped after the linger) must not close it.
+        let (_lc2, mut ic2) = routers[1].open(s, roles.clone(), c, links.link(c));
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        assert!(routers[1].with(|r| r.open.contains_key(&s)));
+        la.send(Peer::Dealer(p(1)), None, Channel::Authenticated, b"hi")
+            .unwrap();
+        assert_eq!(
+            ic2.rx.recv().await.unwrap(),
+            (Peer::Dealer(p(1)), b"hi".to_vec())
+        );
+        drop(ic2);
+        assert!(!routers[1].with(|r| r.open.contains_key(&s)));
     }
 
     #[tokio::test]

@@ -850,12 +850,14 @@ where
             } => return Err(RunError::InboxClosed),
             Outcome::Failed { culprits, reason } => {
                 excluded.culprits.extend(culprits.iter().copied());
+                tracing::warn!(attempt, ?culprits, %reason, "protocol attempt failed");
                 last = Some(Outcome::Failed { culprits, reason });
             }
             Outcome::TimedOut { silent } => {
                 if policy.exclude_silent {
                     excluded.silent.extend(silent.iter().copied());
                 }
+                tracing::warn!(attempt, ?silent, "protocol attempt timed out");
                 last = Some(Outcome::TimedOut { silent });
             }
         }
