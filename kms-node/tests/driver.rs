@@ -105,22 +105,15 @@ where
         .map(|(s, link, mut inbox)| {
             let confirm = confirm.clone();
             tokio::spawn(async move {
-                match confirm {
-                    Some(c) => {
-                        run_with_retries_confirmed(
-                            policy,
-                            &s.addresses,
-                            &link,
-                            &mut inbox,
-                            &c,
-                            s.start,
-                        )
-                        .await
-                    }
-                    None => {
-                        run_with_retries(policy, &s.addresses, &link, &mut inbox, s.start).await
-                    }
-                }
+                run_with_retries_confirmed(
+                    policy,
+                    &s.addresses,
+                    &link,
+                    &mut inbox,
+                    confirm.as_deref(),
+                    s.start,
+                )
+                .await
             })
         })
         .collect();

@@ -14,9 +14,9 @@ use dkg::PartyIndex;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-use super::router::{session_id, Agreement, NodeId, PeerLink, Router};
+use super::router::{session_id, Agreement, NodeId, PeerLink, Router, SessionInbox, SessionLink};
 use crate::protocol::driver::{
-    run_with_retries_confirmed, Confirmation, Deadlines, RetryPolicy, RunError, Start,
+    run_with_retries_confirmed, Confirmation, Deadlines, Finished, RetryPolicy, RunError, Start,
 };
 use crate::protocol::run_id::{committee_hash, ProtocolKind, RunId};
 use crate::protocol::wire::WireMessage;
@@ -126,6 +126,26 @@ impl DkgContext {
     }
 }
 
+/// Ends a run: keeps its session open for one attempt deadline, so that members still
+/// waiting for this node's confirmation can pull it ([`SessionInbox::linger`]), and
+/// turns the driver's result into the output and the attempts it took.
+fn finish_run<O>(
+    ctx: &DkgContext,
+    (link, inbox): (SessionLink, SessionInbox),
+    finished: Result<Finished<O>, RunError>,
+    kind: &'static str,
+    epoch: u64,
+) -> Result<(O, u32), Error> {
+    inbox.linger(link, ctx.policy.deadlines.attempt);
+    let finished = finished.map_err(|source| Error::Run {
+        kind,
+        epoch,
+        source: Box::new(source),
+    })?;
+    let attempts = u32::try_from(finished.run_ids.len()).unwrap_or(u32::MAX);
+    Ok((finished.output, attempts))
+}
+
 /// The transcript confirmation of a run whose receivers are the `n` members of a
 /// committee with threshold `t` (every receiver confirms; the chain's quorum).
 fn confirmation<S: Suite>(n: usize, t: u16) -> Result<Confirmation<Output<S>>, Error> {
@@ -192,7 +212,7 @@ async fn run_one<S: Suite>(
         &mine,
         &link,
         &mut inbox,
-        &confirm,
+        Some(&confirm),
         |attempt, _| {
             let run_id = RunId::derive(epoch, committee, protocol, attempt);
             let params = pedersen::Params {
@@ -212,15 +232,7 @@ async fn run_one<S: Suite>(
         },
     )
     .await;
-    // Members still waiting for this node's confirmation may need to pull it.
-    inbox.linger(link, ctx.policy.deadlines.attempt);
-    let finished = finished.map_err(|source| Error::Run {
-        kind,
-        epoch,
-        source: Box::new(source),
-    })?;
-    let attempts = u32::try_from(finished.run_ids.len()).unwrap_or(u32::MAX);
-    Ok((finished.output, attempts))
+    finish_run(ctx, (link, inbox), finished, kind, epoch)
 }
 
 /// Runs both DKGs of a genesis epoch, concurrently.
@@ -505,7 +517,7 @@ async fn reshare_one<S: Suite>(
         &mine,
         &link,
         &mut inbox,
-        &confirm,
+        Some(&confirm),
         |attempt, excluded| {
             let run_id = RunId::derive(epoch, committee, protocol, attempt);
             let params = dkg::reshare::Params {
@@ -530,15 +542,7 @@ async fn reshare_one<S: Suite>(
         },
     )
     .await;
-    // Members still waiting for this node's confirmation may need to pull it.
-    inbox.linger(link, ctx.policy.deadlines.attempt);
-    let finished = finished.map_err(|source| Error::Run {
-        kind,
-        epoch,
-        source: Box::new(source),
-    })?;
-    let attempts = u32::try_from(finished.run_ids.len()).unwrap_or(u32::MAX);
-    Ok((finished.output, attempts))
+    finish_run(ctx, (link, inbox), finished, kind, epoch)
 }
 
 /// Runs the reshare of both key types for a committee change. Returns the new shares

@@ -775,28 +775,12 @@ where
     M::Message: WireMessage,
     F: FnMut(u32, &Excluded) -> Result<Start<M>, dkg::Error>,
 {
-    retries(policy, me, transport, inbox, None, start).await
+    run_with_retries_confirmed(policy, me, transport, inbox, None, start).await
 }
 
-/// [`run_with_retries`], every attempt closed by `confirm` ([`Confirmation`]): an
-/// attempt whose transcript too few confirmers share fails, and the next one begins.
+/// [`run_with_retries`], every attempt closed by `confirm` if given ([`Confirmation`]):
+/// an attempt whose transcript too few confirmers share fails, and the next one begins.
 pub async fn run_with_retries_confirmed<M, F>(
-    policy: RetryPolicy,
-    me: &BTreeSet<Peer>,
-    transport: &impl SendToPeer,
-    inbox: &mut impl ReceiveFromPeer,
-    confirm: &Confirmation<M::Output>,
-    start: F,
-) -> Result<Finished<M::Output>, RunError>
-where
-    M: Machine,
-    M::Message: WireMessage,
-    F: FnMut(u32, &Excluded) -> Result<Start<M>, dkg::Error>,
-{
-    retries(policy, me, transport, inbox, Some(confirm), start).await
-}
-
-async fn retries<M, F>(
     policy: RetryPolicy,
     me: &BTreeSet<Peer>,
     transport: &impl SendToPeer,
