@@ -25,6 +25,7 @@
 //! broadcast for it.
 //! [`Channel::Confidential`] needs the attested, encrypted link to the one recipient.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::time::{Duration, SystemTime};
@@ -296,12 +297,12 @@ impl<Msg: WireMessage> Attempt<'_, Msg> {
                 backlog.pending.push((from, bytes));
             }
         } else if frame.round == CONFIRM_ROUND {
-            match Confirm::decode(&bytes) {
-                Ok(_) if self.confirms.contains_key(&from) => stats.duplicates += 1,
-                Ok(c) => {
-                    self.confirms.insert(from, c.transcript);
+            match (Confirm::decode(&bytes), self.confirms.entry(from)) {
+                (Ok(c), Entry::Vacant(slot)) => {
+                    slot.insert(c.transcript);
                 }
-                Err(_) => stats.malformed += 1,
+                (Ok(_), Entry::Occupied(_)) => stats.duplicates += 1,
+                (Err(_), _) => stats.malformed += 1,
             }
         } else if frame.round < round {
             stats.late += 1;
@@ -411,10 +412,6 @@ impl<Msg: WireMessage> Attempt<'_, Msg> {
             outgoing,
             ..
         } = start;
-        let failed = |reason| Outcome::Failed {
-            culprits: Vec::new(),
-            reason,
-        };
         if let Err(reason) = send_all(transport, outgoing) {
             return failed(reason);
         }
@@ -493,10 +490,6 @@ impl<Msg: WireMessage> Attempt<'_, Msg> {
         transport: &impl SendToPeer,
         inbox: &mut impl ReceiveFromPeer,
     ) -> Outcome<O> {
-        let failed = |reason| Outcome::Failed {
-            culprits: Vec::new(),
-            reason,
-        };
         let hash = (confirm.transcript)(&output);
         let message = Confirm {
             header: dkg::wire::Header::new(confirm.suite, self.run_id),
@@ -575,6 +568,14 @@ impl<Msg: WireMessage> Attempt<'_, Msg> {
             needed: confirm.quorum,
             differ,
         })
+    }
+}
+
+/// An attempt that failed without culprits.
+fn failed<O>(reason: Failure) -> Outcome<O> {
+    Outcome::Failed {
+        culprits: Vec::new(),
+        reason,
     }
 }
 
