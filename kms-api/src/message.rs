@@ -227,7 +227,7 @@ pub enum ResponseBody {
 pub struct DeriveResponse {
     /// The sender's party index (informational).
     pub party: PartyIndex,
-    /// `sk_i · H(msg)`, compressed G2, subgroup-checked by [`Response::decode`].
+    /// `sk_i · H(msg)`, compressed G2, subgroup-checked by [`DeriveResponse::share`].
     #[serde(with = "serde_bytes")]
     pub share: [u8; G2_LEN],
 }
@@ -241,7 +241,8 @@ impl DeriveResponse {
         }
     }
 
-    /// The share as a point.
+    /// The share as a point (in the subgroup), or [`Error::Content`] for bytes that
+    /// are not one.
     pub fn share(&self) -> Result<PrfShare, Error> {
         Ok(PrfShare::from_bytes(&self.share)?)
     }
@@ -290,22 +291,26 @@ pub struct GroupKeysResponse {
     pub threshold: u16,
     /// Members of the committee (`n`).
     pub committee_size: u16,
-    /// `PK`, compressed G1 (DESIGN §4), checked to be a point of the subgroup.
+    /// `PK`, compressed G1 (DESIGN §4) ([`GroupKeysResponse::check_points`]).
     #[serde(with = "serde_bytes")]
     pub bls_group_pk: [u8; G1_LEN],
-    /// `P`, compressed SEC1 secp256k1 point, checked to be on the curve.
+    /// `P`, compressed SEC1 secp256k1 point ([`GroupKeysResponse::check_points`]).
     #[serde(with = "serde_bytes")]
     pub secp_group_pk: [u8; 33],
     /// This node's party index in `epoch`.
     pub party: PartyIndex,
-    /// This node's BLS public key share `PK_i = sk_i·g1`, compressed G1, checked.
+    /// This node's BLS public key share `PK_i = sk_i·g1`, compressed G1
+    /// ([`GroupKeysResponse::check_points`]).
     #[serde(with = "serde_bytes")]
     pub bls_public_share: [u8; G1_LEN],
 }
 
 impl GroupKeysResponse {
-    /// Both G1 points decode into the subgroup and the secp256k1 key is on the curve.
-    fn validate(&self) -> Result<(), Error> {
+    /// Both G1 points decode into the subgroup and the secp256k1 key is on the curve
+    /// ([`Error::MalformedPoint`] otherwise). Not done by [`Response::decode`]: a
+    /// client that compares the keys with the chain's record, as the SDK does, has the
+    /// checked points already.
+    pub fn check_points(&self) -> Result<(), Error> {
         for bytes in [&self.bls_group_pk, &self.bls_public_share] {
             if bool::from(blstrs::G1Affine::from_compressed(bytes).is_none()) {
                 return Err(Error::MalformedPoint { what: "G1" });
@@ -356,20 +361,13 @@ impl Response {
         encode_framed(self)
     }
 
-    /// Decodes and validates untrusted bytes: size, version, schema, the share (a G2
-    /// point in the subgroup), the signature's encoding, the error code.
+    /// Decodes and validates untrusted bytes: size, version, schema, the error code.
+    ///
+    /// Points and signatures are checked where they are read, once:
+    /// [`DeriveResponse::share`], [`SignResponse::to_frost`],
+    /// [`GroupKeysResponse::check_points`]. Checking them here as well doubled the
+    /// client's point decompressions (a G2 share, two G1 keys) on every release.
     pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        let response: Self = decode_framed(bytes, MAX_FRAME_LEN)?;
-        match &response.body {
-            ResponseBody::Derive(r) => {
-                r.share()?;
-            }
-            ResponseBody::Sign(r) => {
-                r.to_frost()?;
-            }
-            ResponseBody::GroupKeys(r) => r.validate()?,
-            ResponseBody::Error(_) => {}
-        }
-        Ok(response)
+        decode_framed(bytes, MAX_FRAME_LEN)
     }
 }

@@ -160,14 +160,18 @@ fn group_keys__should_fit_a_session_of_either_purpose() {
 }
 
 #[test]
-fn group_keys_response_decode__should_refuse_invalid_points() {
+fn group_keys_response_check_points__should_refuse_invalid_points() {
+    // Decoding checks the wire only; the points are checked where they are read.
     let decode = |keys: kms_api::GroupKeysResponse| {
-        Response::decode(
-            &Response::new(RequestId([0; 16]), ResponseBody::GroupKeys(keys))
-                .encode()
-                .unwrap(),
-        )
+        let bytes = Response::new(RequestId([0; 16]), ResponseBody::GroupKeys(keys))
+            .encode()
+            .unwrap();
+        match Response::decode(&bytes).unwrap().body {
+            ResponseBody::GroupKeys(k) => k.check_points(),
+            other => panic!("decoded into {other:?}"),
+        }
     };
+    assert_eq!(decode(group_keys_response()), Ok(()));
     let mut keys = group_keys_response();
     keys.bls_group_pk = [0xff; 48];
     assert_eq!(decode(keys), Err(Error::MalformedPoint { what: "G1" }));
@@ -192,12 +196,19 @@ fn group_keys_response_decode__should_refuse_invalid_points() {
 }
 
 #[test]
-fn response_decode__should_refuse_invalid_points_signatures_and_codes() {
+fn response_accessors__should_refuse_invalid_points_signatures_and_codes() {
+    let read_share = |r: Response| match Response::decode(&r.encode().unwrap()).unwrap().body {
+        ResponseBody::Derive(d) => d.share(),
+        other => panic!("decoded into {other:?}"),
+    };
+    let good = DeriveResponse::new(party(1), &prf_share());
+    let r = Response::new(RequestId([0; 16]), ResponseBody::Derive(good));
+    assert_eq!(read_share(r).unwrap(), prf_share());
     let mut bad_share = DeriveResponse::new(party(1), &prf_share());
     bad_share.share = [0xff; 96];
     let r = Response::new(RequestId([0; 16]), ResponseBody::Derive(bad_share));
     assert!(matches!(
-        Response::decode(&r.encode().unwrap()),
+        read_share(r),
         Err(Error::Content(tss::Error::MalformedPoint { .. }))
     ));
     // s = n (the group order) is not a canonical scalar.
@@ -209,10 +220,10 @@ fn response_decode__should_refuse_invalid_points_signatures_and_codes() {
         RequestId([0; 16]),
         ResponseBody::Sign(SignResponse { signature }),
     );
-    assert_eq!(
-        Response::decode(&r.encode().unwrap()),
-        Err(Error::MalformedSignature)
-    );
+    let ResponseBody::Sign(decoded) = Response::decode(&r.encode().unwrap()).unwrap().body else {
+        panic!("not a sign response");
+    };
+    assert!(matches!(decoded.to_frost(), Err(Error::MalformedSignature)));
     // Error code 12 does not exist: patch the encoded number (0x0b = 11, internal).
     let internal = Response::error(RequestId([0; 16]), ErrorCode::Internal, None)
         .encode()
