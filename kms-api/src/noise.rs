@@ -20,8 +20,6 @@
 
 use std::fmt;
 
-use snow::params::DHChoice;
-use snow::resolvers::{CryptoResolver, DefaultResolver};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, ErrorCode};
@@ -125,12 +123,7 @@ impl StaticKey {
     /// The key pair of the X25519 private key `secret`.
     pub fn from_secret(secret: [u8; 32]) -> Result<Self, NoiseError> {
         let secret = Zeroizing::new(secret);
-        let mut dh = DefaultResolver
-            .resolve_dh(&DHChoice::Curve25519)
-            .ok_or(NoiseError::Noise(NoiseFailure::State))?;
-        dh.set(secret.as_slice());
-        let public = <[u8; 32]>::try_from(dh.pubkey())
-            .map_err(|_| NoiseError::Noise(NoiseFailure::State))?;
+        let public = x25519::public_key(&secret).ok_or(NoiseError::Noise(NoiseFailure::State))?;
         Ok(Self { secret, public })
     }
 
@@ -169,7 +162,10 @@ fn builder() -> Result<snow::Builder<'static>, NoiseError> {
     let params = NOISE_PATTERN
         .parse()
         .map_err(|_| NoiseError::Noise(NoiseFailure::State))?;
-    Ok(snow::Builder::new(params))
+    Ok(snow::Builder::with_resolver(
+        params,
+        Box::new(x25519::Resolver),
+    ))
 }
 
 fn check_message_len(message: &[u8]) -> Result<(), NoiseError> {
@@ -423,3 +419,4 @@ pub fn split_frame(buffer: &[u8]) -> Result<Option<FrameAndRest<'_>>, NoiseError
 #[cfg(test)]
 #[allow(non_snake_case, clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests;
+mod x25519;

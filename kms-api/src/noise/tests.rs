@@ -1,6 +1,8 @@
 use attestation_gate::Platform;
 use tss::PartyIndex;
 
+use snow::resolvers::CryptoResolver;
+
 use super::*;
 use crate::{EvidencePayload, SessionPurpose};
 
@@ -164,6 +166,85 @@ fn static_key__should_derive_its_public_key_and_never_print_the_secret() {
     let secret_hex: String = key.secret.iter().map(|b| format!("{b:02x}")).collect();
     assert!(!printed.contains(&secret_hex));
     assert!(printed.contains(&format!("{:02x}", key.public()[0])));
+}
+
+/// A snow builder on snow's default resolver (curve25519-dalek).
+fn default_builder(key: &StaticKey) -> snow::Builder<'_> {
+    snow::Builder::new(NOISE_PATTERN.parse().unwrap()).local_private_key(key.secret.as_slice())
+}
+
+/// RFC 7748 §6.1: Alice's and Bob's key pairs and their shared secret.
+const ALICE_SECRET: &str = "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a";
+const ALICE_PUBLIC: &str = "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a";
+const BOB_PUBLIC: &str = "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f";
+const SHARED: &str = "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742";
+
+fn bytes32(h: &str) -> [u8; 32] {
+    hex::decode(h).unwrap().try_into().unwrap()
+}
+
+#[test]
+fn x25519__should_match_the_rfc_7748_vectors() {
+    let alice = StaticKey::from_secret(bytes32(ALICE_SECRET)).unwrap();
+    assert_eq!(alice.public(), bytes32(ALICE_PUBLIC));
+    let mut dh = x25519::Resolver
+        .resolve_dh(&snow::params::DHChoice::Curve25519)
+        .unwrap();
+    dh.set(&bytes32(ALICE_SECRET));
+    assert_eq!(dh.pubkey(), bytes32(ALICE_PUBLIC));
+    let mut out = [0u8; 56];
+    dh.dh(&bytes32(BOB_PUBLIC), &mut out).unwrap();
+    assert_eq!(out[..32], bytes32(SHARED));
+    assert!(out[32..].iter().all(|b| *b == 0));
+    // A public key of the wrong length is a DH failure, not a panic.
+    assert!(dh.dh(&[9; 31], &mut out).is_err());
+}
+
+#[test]
+fn send_node_hello__should_refuse_a_low_order_ephemeral_key() {
+    // An all-zero ephemeral key makes `ee` all zero whatever the node's key: snow's
+    // default resolver would go on with a secret the attacker knows.
+    let node = StaticKey::generate().unwrap();
+    let started = Responder::new(&node)
+        .unwrap()
+        .read_message_1(&[0; 32])
+        .unwrap();
+    let r = started.send_node_hello(&node_hello(&node));
+    assert!(matches!(r, Err(NoiseError::Noise(NoiseFailure::Dh))));
+}
+
+#[test]
+fn handshake__should_interoperate_with_snows_default_x25519() {
+    // An app built on snow's own resolver talks to a node on ours, and back.
+    let (app, node) = (
+        StaticKey::generate().unwrap(),
+        StaticKey::generate().unwrap(),
+    );
+    let mut initiator = default_builder(&app).build_initiator().unwrap();
+    let m1 = write(&mut initiator, &[]).unwrap();
+    let started = Responder::new(&node).unwrap().read_message_1(&m1).unwrap();
+    let (awaiting, m2) = started.send_node_hello(&node_hello(&node)).unwrap();
+    let payload = read(&mut initiator, &m2).unwrap();
+    assert_eq!(NodeHello::decode(&payload).unwrap(), node_hello(&node));
+    let m3 = write(&mut initiator, &app_hello(&app).encode().unwrap()).unwrap();
+    let (node_t, got) = awaiting.read_app_hello(&m3).unwrap();
+    assert_eq!(
+        (node_t.remote_static(), got),
+        (app.public(), app_hello(&app))
+    );
+
+    let (initiator, m1) = Initiator::start(&app).unwrap();
+    let mut responder = default_builder(&node).build_responder().unwrap();
+    assert!(read(&mut responder, &m1).unwrap().is_empty());
+    let m2 = write(&mut responder, &node_hello(&node).encode().unwrap()).unwrap();
+    let (ready, got) = initiator.read_node_hello(&m2).unwrap();
+    assert_eq!(
+        (ready.remote_static(), got),
+        (node.public(), node_hello(&node))
+    );
+    let (m3, _) = ready.send_app_hello(&app_hello(&app)).unwrap();
+    let payload = read(&mut responder, &m3).unwrap();
+    assert_eq!(AppHello::decode(&payload).unwrap(), app_hello(&app));
 }
 
 /// The node's side on arbitrary framed bytes (what the `noise_responder` fuzz target
