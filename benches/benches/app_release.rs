@@ -46,7 +46,7 @@ use attestation_gate::simulated::{DevnetSigningKey, SimulatedVerifier};
 use attestation_gate::{Collateral, Evidence, Platform, UnixTime, Verifiers};
 use clients::sdk::app::session::{app_hello, NodeTrust, Session};
 use clients::sdk::app::{AppAttester, AppClient, ClientOptions, Context};
-use clients::sdk::devnet::{Devnet, DevnetDir, UpOptions};
+use clients::sdk::devnet::{Devnet, DevnetDir, UpOptions, DEMO_PATH};
 use clients::{Chain, GovClient};
 use kms_api::noise::StaticKey;
 use kms_api::{DeriveRequest, GroupKeysRequest, RequestBody, ResponseBody, SessionPurpose};
@@ -194,13 +194,16 @@ fn run() -> Res<()> {
 }
 
 async fn measure(args: &Args, net: &Devnet) -> Res<()> {
-    // Right after genesis the nodes may not serve yet: the devnet's own bounded wait.
+    // Right after genesis the nodes may not serve yet: the devnet's own bounded wait,
+    // which gives the demo key as the devnet's own client fetched it.
     let expected = net.demo_key().await.map_err(|e| e.to_string())?;
     let demo = demo(net)?;
     let app = client(&demo, true)?;
     let cold = client(&demo, false)?;
+    // The bench's clients are built here, not by the devnet: they must agree with it.
+    let demo_key = app.get_key(DEMO_PATH).await.map_err(|e| e.to_string())?;
+    same(&expected, &demo_key)?;
     let first = app.get_key(PATH).await.map_err(|e| e.to_string())?;
-    let _ = expected;
     let n = args.requests;
     println!("series of {n} requests each; every key is compared with the first");
 

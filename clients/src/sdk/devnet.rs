@@ -43,7 +43,9 @@ use super::error::{Error, Result};
 use super::transport::files;
 
 pub use self::error::DevnetError;
-pub use self::handle::{AddedNode, Devnet, DevnetStatus, NodeInfo, UpOptions, QUORUM, VOTERS};
+pub use self::handle::{
+    AddedNode, Devnet, DevnetStatus, NodeInfo, UpOptions, DEMO_PATH, QUORUM, VOTERS,
+};
 pub use self::operator::{fetch_status, NodeStatus};
 pub use self::progress::{Event, Progress};
 pub use self::state::{DemoApp, DevnetFile, NodeEntry};
