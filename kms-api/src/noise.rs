@@ -34,6 +34,19 @@ pub const FRAME_HEADER_LEN: usize = 2;
 /// Length of Noise_XX message 1 (the initiator's ephemeral key, no payload).
 pub const MESSAGE_1_LEN: usize = 32;
 
+/// The most a Noise_XX handshake message adds to its payload: an ephemeral key (32), an
+/// encrypted static key (32 + 16) and the payload's tag (16).
+const HANDSHAKE_OVERHEAD: usize = NOISE_MAX_MESSAGE_LEN - MAX_HANDSHAKE_PAYLOAD_LEN;
+
+/// What a transport message adds to its plaintext: a ChaChaPoly tag.
+const TAG_LEN: usize = NOISE_MAX_MESSAGE_LEN - MAX_FRAME_LEN;
+
+/// A zeroed output buffer for a message of at most `len` bytes: sized to the message,
+/// not to the 64 KiB limit (that memset was 1 % of a release's CPU).
+fn buffer(len: usize) -> Vec<u8> {
+    vec![0u8; len.min(NOISE_MAX_MESSAGE_LEN)]
+}
+
 /// Why a handshake or transport step failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -187,7 +200,7 @@ fn write(state: &mut snow::HandshakeState, payload: &[u8]) -> Result<Vec<u8>, No
         }
         .into());
     }
-    let mut out = vec![0u8; NOISE_MAX_MESSAGE_LEN];
+    let mut out = buffer(payload.len().saturating_add(HANDSHAKE_OVERHEAD));
     let len = state.write_message(payload, &mut out)?;
     out.truncate(len);
     Ok(out)
@@ -196,7 +209,8 @@ fn write(state: &mut snow::HandshakeState, payload: &[u8]) -> Result<Vec<u8>, No
 /// Reads the next handshake message, returning its payload.
 fn read(state: &mut snow::HandshakeState, message: &[u8]) -> Result<Vec<u8>, NoiseError> {
     check_message_len(message)?;
-    let mut out = vec![0u8; NOISE_MAX_MESSAGE_LEN];
+    // A payload is never longer than its message.
+    let mut out = buffer(message.len());
     let len = state.read_message(message, &mut out)?;
     out.truncate(len);
     Ok(out)
@@ -351,7 +365,7 @@ impl Transport {
                 max: MAX_FRAME_LEN,
             });
         }
-        let mut out = vec![0u8; NOISE_MAX_MESSAGE_LEN];
+        let mut out = buffer(plaintext.len().saturating_add(TAG_LEN));
         let len = self.state.write_message(plaintext, &mut out)?;
         out.truncate(len);
         Ok(out)
@@ -361,7 +375,7 @@ impl Transport {
     /// in practice (the nonces no longer match); the caller closes it.
     pub fn decrypt(&mut self, ciphertext: &[u8]) -> Result<Vec<u8>, NoiseError> {
         check_message_len(ciphertext)?;
-        let mut out = vec![0u8; NOISE_MAX_MESSAGE_LEN];
+        let mut out = buffer(ciphertext.len());
         let len = self.state.read_message(ciphertext, &mut out)?;
         out.truncate(len);
         Ok(out)

@@ -168,6 +168,43 @@ fn static_key__should_derive_its_public_key_and_never_print_the_secret() {
     assert!(printed.contains(&format!("{:02x}", key.public()[0])));
 }
 
+#[test]
+fn largest_messages__should_fit_their_sized_buffers_both_ways() {
+    // The output buffers are sized to each message: the largest payloads still go
+    // through, handshake and transport, in 65535-byte messages.
+    let (app, node) = (
+        StaticKey::generate().unwrap(),
+        StaticKey::generate().unwrap(),
+    );
+    let (mut initiator, mut responder) = (
+        builder()
+            .unwrap()
+            .local_private_key(app.secret.as_slice())
+            .build_initiator()
+            .unwrap(),
+        builder()
+            .unwrap()
+            .local_private_key(node.secret.as_slice())
+            .build_responder()
+            .unwrap(),
+    );
+    let m1 = write(&mut initiator, &[]).unwrap();
+    assert_eq!(read(&mut responder, &m1).unwrap(), b"");
+    let big = vec![7u8; MAX_HANDSHAKE_PAYLOAD_LEN];
+    let m2 = write(&mut responder, &big).unwrap();
+    assert_eq!(m2.len(), NOISE_MAX_MESSAGE_LEN);
+    assert_eq!(read(&mut initiator, &m2).unwrap(), big);
+    // Message 3 carries no ephemeral key: 32 bytes shorter.
+    let m3 = write(&mut initiator, &big).unwrap();
+    assert_eq!(m3.len(), NOISE_MAX_MESSAGE_LEN - 32);
+    assert_eq!(read(&mut responder, &m3).unwrap(), big);
+    let (mut app_t, mut node_t) = (transport(initiator).unwrap(), transport(responder).unwrap());
+    let frame = vec![9u8; MAX_FRAME_LEN];
+    let c = app_t.encrypt(&frame).unwrap();
+    assert_eq!(c.len(), NOISE_MAX_MESSAGE_LEN);
+    assert_eq!(node_t.decrypt(&c).unwrap(), frame);
+}
+
 /// A snow builder on snow's default resolver (curve25519-dalek).
 fn default_builder(key: &StaticKey) -> snow::Builder<'_> {
     snow::Builder::new(NOISE_PATTERN.parse().unwrap()).local_private_key(key.secret.as_slice())
