@@ -30,12 +30,14 @@
 //!   and runtime (as separate application processes), releasing in a loop for S
 //!   seconds; once with new sessions per release, once with sessions kept.
 //!
-//! Floor, in this process (medians over the same number of repetitions): the node's
-//! part of one release (verify the app's simulated evidence, hash to G2, its share) and
-//! the client's (`tss::combine`: verify `t` shares, combine and check sigma). Latency floor = one
-//! node's part (the `t` nodes work in parallel) + the client's part; CPU floor per
-//! release = `t` node parts + the client's part, so the throughput floor on this
-//! machine's 2 cores is 2 / CPU floor.
+//! Floor, in this process (medians of samples taken in four chunks between the series,
+//! as many in all as a series has requests): the node's part of one release (verify
+//! the app's simulated evidence, hash to G2, its share) and the client's
+//! (`tss::combine`: verify `t` shares, combine and check sigma). Latency floor = one
+//! node's part (the `t` nodes work in parallel) + the client's part, in wall time; CPU
+//! floor per release = `t` node parts + the client's part, in process CPU time (all
+//! threads: wall time undercounts a part that runs on more than one thread), so the
+//! throughput floor on this machine's 2 cores is 2 / CPU floor.
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
@@ -48,6 +50,7 @@ use clients::sdk::app::session::{app_hello, NodeTrust, Session};
 use clients::sdk::app::{AppAttester, AppClient, ClientOptions, Context};
 use clients::sdk::devnet::{Devnet, DevnetDir, UpOptions, DEMO_PATH};
 use clients::{Chain, GovClient};
+use cpu_time::ProcessTime;
 use kms_api::noise::StaticKey;
 use kms_api::{DeriveRequest, GroupKeysRequest, RequestBody, ResponseBody, SessionPurpose};
 use rand_core::SeedableRng;
@@ -207,6 +210,12 @@ async fn measure(args: &Args, net: &Devnet) -> Res<()> {
     let n = args.requests;
     println!("series of {n} requests each; every key is compared with the first");
 
+    // The floor is sampled between the series and pooled: the machine's speed drifts
+    // over a run (up to 1.3x between consecutive runs here), and a floor measured once,
+    // minutes before the throughput series, made their ratio swing with it.
+    let mut floor = FloorSamples::default();
+    let chunk = n.div_ceil(4);
+    floor.sample(&demo, chunk)?;
     let mut e2e = Vec::with_capacity(n);
     for _ in 0..n {
         let t0 = Instant::now();
@@ -215,12 +224,15 @@ async fn measure(args: &Args, net: &Devnet) -> Res<()> {
         same(&first, &k)?;
     }
     let ctx = app.context().await.map_err(|e| e.to_string())?;
+    floor.sample(&demo, chunk)?;
     let mut release_new = series(&cold, &ctx, &first, n).await?;
     let mut release = series(&app, &ctx, &first, n).await?;
     let phases = breakdown(&demo, &app, &ctx, n).await?;
+    floor.sample(&demo, chunk)?;
     let (count_new, elapsed_new) = throughput(&demo, &ctx, args, &first, false)?;
     let (count, elapsed) = throughput(&demo, &ctx, args, &first, true)?;
-    let floor = floor(&demo, n)?;
+    floor.sample(&demo, chunk)?;
+    let floor = floor.medians();
 
     let (e50, e99) = stats(&mut e2e);
     let (r50, r99) = stats(&mut release);
@@ -228,7 +240,7 @@ async fn measure(args: &Args, net: &Devnet) -> Res<()> {
     let rate = count as f64 / elapsed.as_secs_f64();
     let rate_new = count_new as f64 / elapsed_new.as_secs_f64();
     let lat_floor = floor.node + floor.client;
-    let cpu_floor = 3.0 * floor.node + floor.client;
+    let cpu_floor = 3.0 * floor.node_cpu + floor.client_cpu;
     let rate_floor = 2.0 / (cpu_floor / 1e6);
     println!();
     println!("| series | p50 | p99 | p50 ÷ latency floor |");
@@ -256,7 +268,7 @@ async fn measure(args: &Args, net: &Devnet) -> Res<()> {
         println!("| breakdown: {name} | {} | {} | |", ms(p50), ms(p99));
     }
     println!();
-    println!("| floor (in-process, same run) | median |");
+    println!("| floor (in-process, sampled between the series) | median |");
     println!("|---|---:|");
     println!(
         "| node: verify app evidence (simulated) | {} |",
@@ -267,7 +279,15 @@ async fn measure(args: &Args, net: &Devnet) -> Res<()> {
         "| client: verify t=3 shares, combine, check sigma | {} |",
         ms(floor.combine)
     );
-    println!("| latency floor (one node + client) | {} |", ms(lat_floor));
+    println!(
+        "| latency floor (one node + client, wall time) | {} |",
+        ms(lat_floor)
+    );
+    println!(
+        "| CPU time: node part / client part | {} / {} |",
+        ms(floor.node_cpu),
+        ms(floor.client_cpu)
+    );
     println!(
         "| CPU floor per release (t nodes + client) | {} |",
         ms(cpu_floor)
@@ -441,67 +461,101 @@ struct Floor {
     evidence: f64,
     share: f64,
     combine: f64,
+    /// Latency: one node's part, wall time.
     node: f64,
+    /// Latency: the client's part, wall time.
     client: f64,
+    /// CPU time (all threads) of one node's part and of the client's part.
+    node_cpu: f64,
+    client_cpu: f64,
 }
 
 fn median(mut d: Vec<Duration>) -> f64 {
     stats(&mut d).0
 }
 
-fn floor(demo: &Demo, reps: usize) -> Res<Floor> {
-    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
-    let (public, shares) =
-        dkg::insecure_dealer::deal_bls(3, 5, &mut rng).map_err(|e| e.to_string())?;
-    let id = tss::Identity::new(demo.app_id, PATH).map_err(|e| e.to_string())?;
-    let attester = AppAttester::simulated(&demo.seed, demo.image).map_err(|e| e.to_string())?;
-    let devnet = DevnetSigningKey::from_seed(&demo.seed).public_key();
-    let (mut ev, mut sh, mut co) = (vec![], vec![], vec![]);
-    for i in 0..reps {
-        // Fresh evidence every time (another Noise key): no verdict cache helps.
-        let key = StaticKey::generate().map_err(|e| e.to_string())?;
-        let now = UnixTime(1_800_000_000 + i as u64);
-        let payload = attester
-            .evidence(SessionPurpose::Derive, &key.public(), now)
-            .map_err(|e| e.to_string())?;
-        let verifiers = Verifiers::new().with_simulated(SimulatedVerifier::new([devnet]));
-        let evidence = Evidence {
-            platform: Platform::Simulated,
-            bytes: payload.evidence.clone(),
-            aux: None,
-        };
-        let t0 = Instant::now();
-        verifiers
-            .verify(&evidence, &Collateral::default(), now)
-            .map_err(|e| e.to_string())?;
-        let t1 = Instant::now();
-        let input = PrfInput::new(id.clone());
-        let share = tss::make_share(&shares[i % 5], &input);
-        let t2 = Instant::now();
-        ev.push(t1 - t0);
-        sh.push(t2 - t1);
-        let _ = share;
-        let picked: BTreeMap<PartyIndex, tss::PrfShare> = shares
-            .iter()
-            .take(3)
-            .map(|s| (s.index(), tss::make_share(s, &input)))
-            .collect();
-        // tss::combine verifies every share, combines t of them and checks sigma
-        // against the group key: the client's whole unavoidable part.
-        let t3 = Instant::now();
-        let combined = tss::combine(&public, &input, &picked).map_err(|e| e.to_string())?;
-        let t4 = Instant::now();
-        if !combined.culprits.is_empty() {
-            return Err("the floor's shares did not verify".into());
+/// The floor's samples, taken in chunks between the series.
+#[derive(Default)]
+struct FloorSamples {
+    evidence: Vec<Duration>,
+    share: Vec<Duration>,
+    combine: Vec<Duration>,
+    /// Process CPU time of the node's part and of the client's part: the CPU floor.
+    /// Wall time would undercount any part that runs on more than one thread.
+    node_cpu: Vec<Duration>,
+    client_cpu: Vec<Duration>,
+}
+
+impl FloorSamples {
+    /// `reps` more samples of each part.
+    fn sample(&mut self, demo: &Demo, reps: usize) -> Res<()> {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        let (public, shares) =
+            dkg::insecure_dealer::deal_bls(3, 5, &mut rng).map_err(|e| e.to_string())?;
+        let id = tss::Identity::new(demo.app_id, PATH).map_err(|e| e.to_string())?;
+        let attester = AppAttester::simulated(&demo.seed, demo.image).map_err(|e| e.to_string())?;
+        let devnet = DevnetSigningKey::from_seed(&demo.seed).public_key();
+        let offset = self.evidence.len();
+        for i in 0..reps {
+            // Fresh evidence every time (another Noise key): no verdict cache helps.
+            let key = StaticKey::generate().map_err(|e| e.to_string())?;
+            let now = UnixTime(1_800_000_000 + (offset + i) as u64);
+            let payload = attester
+                .evidence(SessionPurpose::Derive, &key.public(), now)
+                .map_err(|e| e.to_string())?;
+            let verifiers = Verifiers::new().with_simulated(SimulatedVerifier::new([devnet]));
+            let evidence = Evidence {
+                platform: Platform::Simulated,
+                bytes: payload.evidence.clone(),
+                aux: None,
+            };
+            let c0 = ProcessTime::now();
+            let t0 = Instant::now();
+            verifiers
+                .verify(&evidence, &Collateral::default(), now)
+                .map_err(|e| e.to_string())?;
+            let t1 = Instant::now();
+            let input = PrfInput::new(id.clone());
+            let share = tss::make_share(&shares[i % 5], &input);
+            let t2 = Instant::now();
+            self.node_cpu.push(c0.elapsed());
+            self.evidence.push(t1 - t0);
+            self.share.push(t2 - t1);
+            std::hint::black_box(share);
+            let picked: BTreeMap<PartyIndex, tss::PrfShare> = shares
+                .iter()
+                .take(3)
+                .map(|s| (s.index(), tss::make_share(s, &input)))
+                .collect();
+            // tss::combine verifies every share, combines t of them and checks sigma
+            // against the group key: the client's whole unavoidable part.
+            let c3 = ProcessTime::now();
+            let t3 = Instant::now();
+            let combined = tss::combine(&public, &input, &picked).map_err(|e| e.to_string())?;
+            let t4 = Instant::now();
+            self.client_cpu.push(c3.elapsed());
+            if !combined.culprits.is_empty() {
+                return Err("the floor's shares did not verify".into());
+            }
+            self.combine.push(t4 - t3);
         }
-        co.push(t4 - t3);
+        Ok(())
     }
-    let (evidence, share, combine) = (median(ev), median(sh), median(co));
-    Ok(Floor {
-        evidence,
-        share,
-        combine,
-        node: evidence + share,
-        client: combine,
-    })
+
+    fn medians(self) -> Floor {
+        let (evidence, share, combine) = (
+            median(self.evidence),
+            median(self.share),
+            median(self.combine),
+        );
+        Floor {
+            evidence,
+            share,
+            combine,
+            node: evidence + share,
+            client: combine,
+            node_cpu: median(self.node_cpu),
+            client_cpu: median(self.client_cpu),
+        }
+    }
 }
