@@ -32,8 +32,10 @@
 //!
 //! Floor, in this process (medians of samples taken in four chunks between the series,
 //! as many in all as a series has requests): the node's part of one release (verify
-//! the app's simulated evidence, hash to G2, its share) and the client's
-//! (`tss::combine`: verify `t` shares, combine and check sigma). Latency floor = one
+//! the app's simulated evidence, hash to G2, its share) and the client's (hash to G2,
+//! the `t` shares from their bytes with the subgroup check, `tss::combine`: verify
+//! them, combine and check sigma; the *narrow* floor of earlier runs, also printed,
+//! counted `tss::combine` alone). Latency floor = one
 //! node's part (the `t` nodes work in parallel) + the client's part, in wall time; CPU
 //! floor per release = `t` node parts + the client's part, in process CPU time (all
 //! threads: wall time undercounts a part that runs on more than one thread), so the
@@ -237,74 +239,77 @@ async fn measure(args: &Args, net: &Devnet) -> Res<()> {
     let (e50, e99) = stats(&mut e2e);
     let (r50, r99) = stats(&mut release);
     let (n50, n99) = stats(&mut release_new);
-    let rate = count as f64 / elapsed.as_secs_f64();
-    let rate_new = count_new as f64 / elapsed_new.as_secs_f64();
-    let lat_floor = floor.node + floor.client;
-    let cpu_floor = 3.0 * floor.node_cpu + floor.client_cpu;
+    let (lat_floor, cpu_floor) = floor.of(false);
+    let (lat_narrow, cpu_narrow) = floor.of(true);
     let rate_floor = 2.0 / (cpu_floor / 1e6);
+    let rate_narrow = 2.0 / (cpu_narrow / 1e6);
     println!();
-    println!("| series | p50 | p99 | p50 ÷ latency floor |");
-    println!("|---|---:|---:|---:|");
-    println!(
-        "| get-key (chain reads + release, sessions kept) | {} | {} | {:.1}× |",
-        ms(e50),
-        ms(e99),
-        e50 / lat_floor
-    );
-    println!(
-        "| release, new sessions (context read once) | {} | {} | {:.1}× |",
-        ms(n50),
-        ms(n99),
-        n50 / lat_floor
-    );
-    println!(
-        "| release, sessions kept (context read once) | {} | {} | {:.1}× |",
-        ms(r50),
-        ms(r99),
-        r50 / lat_floor
-    );
+    println!("| series | p50 | p99 | p50 ÷ latency floor | ÷ narrow floor |");
+    println!("|---|---:|---:|---:|---:|");
+    for (name, p50, p99) in [
+        ("get-key (chain reads + release, sessions kept)", e50, e99),
+        ("release, new sessions (context read once)", n50, n99),
+        ("release, sessions kept (context read once)", r50, r99),
+    ] {
+        println!(
+            "| {name} | {} | {} | {:.2}× | {:.2}× |",
+            ms(p50),
+            ms(p99),
+            p50 / lat_floor,
+            p50 / lat_narrow
+        );
+    }
     for (name, mut d) in phases {
         let (p50, p99) = stats(&mut d);
-        println!("| breakdown: {name} | {} | {} | |", ms(p50), ms(p99));
+        println!("| breakdown: {name} | {} | {} | | |", ms(p50), ms(p99));
     }
     println!();
-    println!("| floor (in-process, sampled between the series) | median |");
-    println!("|---|---:|");
+    println!("| floor (in-process, sampled between the series) | wall | CPU |");
+    println!("|---|---:|---:|");
     println!(
-        "| node: verify app evidence (simulated) | {} |",
+        "| node: verify app evidence (simulated) | {} | |",
         ms(floor.evidence)
     );
-    println!("| node: hash to G2 + share | {} |", ms(floor.share));
+    println!("| node: hash to G2 + share | {} | |", ms(floor.share));
     println!(
-        "| client: verify t=3 shares, combine, check sigma | {} |",
-        ms(floor.combine)
+        "| node part | {} | {} |",
+        ms(floor.node),
+        ms(floor.node_cpu)
     );
     println!(
-        "| latency floor (one node + client, wall time) | {} |",
-        ms(lat_floor)
-    );
-    println!(
-        "| CPU time: node part / client part | {} / {} |",
-        ms(floor.node_cpu),
+        "| client part: H(msg), t=3 shares from bytes, combine | {} | {} |",
+        ms(floor.client),
         ms(floor.client_cpu)
     );
     println!(
-        "| CPU floor per release (t nodes + client) | {} |",
+        "| of which combine (verify t shares, combine, check sigma) | {} | {} |",
+        ms(floor.combine),
+        ms(floor.narrow_cpu)
+    );
+    println!(
+        "| floor per release: latency (one node + client) / CPU (t nodes + client) | {} | {} |",
+        ms(lat_floor),
         ms(cpu_floor)
     );
+    println!(
+        "| narrow floor (client part = combine alone) | {} | {} |",
+        ms(lat_narrow),
+        ms(cpu_narrow)
+    );
     println!();
-    println!(
-        "throughput, new sessions: {count_new} releases in {:.1} s by {} clients = {rate_new:.0}/s; floor on 2 cores {rate_floor:.0}/s; ratio {:.2}",
-        elapsed_new.as_secs_f64(),
-        args.clients,
-        rate_new / rate_floor
-    );
-    println!(
-        "throughput, sessions kept: {count} releases in {:.1} s by {} clients = {rate:.0}/s; floor on 2 cores {rate_floor:.0}/s; ratio {:.2}",
-        elapsed.as_secs_f64(),
-        args.clients,
-        rate / rate_floor
-    );
+    for (name, count, elapsed) in [
+        ("new sessions", count_new, elapsed_new),
+        ("sessions kept", count, elapsed),
+    ] {
+        let rate = count as f64 / elapsed.as_secs_f64();
+        println!(
+            "throughput, {name}: {count} releases in {:.1} s by {} clients = {rate:.0}/s; floor on 2 cores {rate_floor:.0}/s, ratio {:.2}; narrow floor {rate_narrow:.0}/s, ratio {:.2}",
+            elapsed.as_secs_f64(),
+            args.clients,
+            rate / rate_floor,
+            rate / rate_narrow
+        );
+    }
     Ok(())
 }
 
@@ -465,9 +470,24 @@ struct Floor {
     node: f64,
     /// Latency: the client's part, wall time.
     client: f64,
-    /// CPU time (all threads) of one node's part and of the client's part.
+    /// CPU time (all threads) of one node's part, of the client's part and of the
+    /// combine alone.
     node_cpu: f64,
     client_cpu: f64,
+    narrow_cpu: f64,
+}
+
+impl Floor {
+    /// Latency and CPU floor of a release; `narrow`: with the client's part the combine
+    /// alone (the floor of runs before 2026-12-06).
+    fn of(&self, narrow: bool) -> (f64, f64) {
+        let (client, client_cpu) = if narrow {
+            (self.combine, self.narrow_cpu)
+        } else {
+            (self.client, self.client_cpu)
+        };
+        (self.node + client, 3.0 * self.node_cpu + client_cpu)
+    }
 }
 
 fn median(mut d: Vec<Duration>) -> f64 {
@@ -480,10 +500,14 @@ struct FloorSamples {
     evidence: Vec<Duration>,
     share: Vec<Duration>,
     combine: Vec<Duration>,
-    /// Process CPU time of the node's part and of the client's part: the CPU floor.
-    /// Wall time would undercount any part that runs on more than one thread.
+    /// The client's whole part (H, shares from bytes, combine).
+    client: Vec<Duration>,
+    /// Process CPU time of the node's part, of the client's part and of the combine
+    /// alone: the CPU floor. Wall time would undercount a part that runs on more than
+    /// one thread.
     node_cpu: Vec<Duration>,
     client_cpu: Vec<Duration>,
+    narrow_cpu: Vec<Duration>,
 }
 
 impl FloorSamples {
@@ -522,22 +546,35 @@ impl FloorSamples {
             self.evidence.push(t1 - t0);
             self.share.push(t2 - t1);
             std::hint::black_box(share);
-            let picked: BTreeMap<PartyIndex, tss::PrfShare> = shares
+            let received: Vec<(PartyIndex, [u8; tss::prf::G2_LEN])> = shares
                 .iter()
                 .take(3)
-                .map(|s| (s.index(), tss::make_share(s, &input)))
+                .map(|s| (s.index(), tss::make_share(s, &input).to_bytes()))
                 .collect();
-            // tss::combine verifies every share, combines t of them and checks sigma
-            // against the group key: the client's whole unavoidable part.
+            // The client's whole unavoidable part: H(msg) (no share verifies without it),
+            // the t shares from their bytes (decompression, subgroup check), then
+            // tss::combine: verify every share, combine t of them, check sigma against
+            // the group key. The narrow floor of earlier runs timed tss::combine alone.
             let c3 = ProcessTime::now();
             let t3 = Instant::now();
-            let combined = tss::combine(&public, &input, &picked).map_err(|e| e.to_string())?;
+            let input = PrfInput::new(id.clone());
+            let mut picked = BTreeMap::new();
+            for (index, bytes) in &received {
+                let share = tss::PrfShare::from_bytes(bytes).map_err(|e| e.to_string())?;
+                picked.insert(*index, share);
+            }
+            let c4 = ProcessTime::now();
             let t4 = Instant::now();
-            self.client_cpu.push(c3.elapsed());
+            let combined = tss::combine(&public, &input, &picked).map_err(|e| e.to_string())?;
+            let t5 = Instant::now();
+            let c5 = ProcessTime::now();
             if !combined.culprits.is_empty() {
                 return Err("the floor's shares did not verify".into());
             }
-            self.combine.push(t4 - t3);
+            self.client_cpu.push(c3.elapsed());
+            self.narrow_cpu.push(c5.duration_since(c4));
+            self.client.push(t5 - t3);
+            self.combine.push(t5 - t4);
         }
         Ok(())
     }
@@ -553,9 +590,10 @@ impl FloorSamples {
             share,
             combine,
             node: evidence + share,
-            client: combine,
+            client: median(self.client),
             node_cpu: median(self.node_cpu),
             client_cpu: median(self.client_cpu),
+            narrow_cpu: median(self.narrow_cpu),
         }
     }
 }
