@@ -16,6 +16,10 @@ fn evidence(key: [u8; 32]) -> EvidencePayload {
     }
 }
 
+fn fresh_key() -> StaticKey {
+    StaticKey::generate().unwrap()
+}
+
 fn node_hello(key: &StaticKey) -> NodeHello {
     NodeHello::new(4, PartyIndex::new(2).unwrap(), evidence(key.public()))
 }
@@ -38,10 +42,7 @@ fn handshake(app: &StaticKey, node: &StaticKey) -> (Transport, Transport, NodeHe
 
 #[test]
 fn handshake__should_deliver_both_hellos_and_authenticate_both_static_keys() {
-    let (app, node) = (
-        StaticKey::generate().unwrap(),
-        StaticKey::generate().unwrap(),
-    );
+    let (app, node) = (fresh_key(), fresh_key());
     let (mut app_t, mut node_t, got_node, got_app) = handshake(&app, &node);
     assert_eq!(got_node, node_hello(&node));
     assert_eq!(got_app, app_hello(&app));
@@ -57,10 +58,7 @@ fn handshake__should_deliver_both_hellos_and_authenticate_both_static_keys() {
 
 #[test]
 fn read_message_1__should_refuse_a_payload_and_a_wrong_length() {
-    let (app, node) = (
-        StaticKey::generate().unwrap(),
-        StaticKey::generate().unwrap(),
-    );
+    let (app, node) = (fresh_key(), fresh_key());
     let mut raw = builder()
         .unwrap()
         .local_private_key(app.secret.as_slice())
@@ -75,10 +73,7 @@ fn read_message_1__should_refuse_a_payload_and_a_wrong_length() {
 
 #[test]
 fn read_node_hello__should_refuse_a_tampered_message() {
-    let (app, node) = (
-        StaticKey::generate().unwrap(),
-        StaticKey::generate().unwrap(),
-    );
+    let (app, node) = (fresh_key(), fresh_key());
     let (initiator, m1) = Initiator::start(&app).unwrap();
     let started = Responder::new(&node).unwrap().read_message_1(&m1).unwrap();
     let (_, mut m2) = started.send_node_hello(&node_hello(&node)).unwrap();
@@ -90,10 +85,7 @@ fn read_node_hello__should_refuse_a_tampered_message() {
 
 #[test]
 fn read_app_hello__should_refuse_a_payload_that_is_not_an_app_hello() {
-    let (app, node) = (
-        StaticKey::generate().unwrap(),
-        StaticKey::generate().unwrap(),
-    );
+    let (app, node) = (fresh_key(), fresh_key());
     let mut raw = builder()
         .unwrap()
         .local_private_key(app.secret.as_slice())
@@ -111,10 +103,7 @@ fn read_app_hello__should_refuse_a_payload_that_is_not_an_app_hello() {
 
 #[test]
 fn transport__should_refuse_tampered_and_oversized_messages() {
-    let (app, node) = (
-        StaticKey::generate().unwrap(),
-        StaticKey::generate().unwrap(),
-    );
+    let (app, node) = (fresh_key(), fresh_key());
     let (mut app_t, mut node_t, _, _) = handshake(&app, &node);
     let mut c = app_t.encrypt(b"request").unwrap();
     c[0] ^= 1;
@@ -172,10 +161,7 @@ fn static_key__should_derive_its_public_key_and_never_print_the_secret() {
 fn largest_messages__should_fit_their_sized_buffers_both_ways() {
     // The output buffers are sized to each message: the largest payloads still go
     // through, handshake and transport, in 65535-byte messages.
-    let (app, node) = (
-        StaticKey::generate().unwrap(),
-        StaticKey::generate().unwrap(),
-    );
+    let (app, node) = (fresh_key(), fresh_key());
     let (mut initiator, mut responder) = (
         builder()
             .unwrap()
@@ -253,10 +239,7 @@ fn send_node_hello__should_refuse_a_low_order_ephemeral_key() {
 #[test]
 fn handshake__should_interoperate_with_snows_default_x25519() {
     // An app built on snow's own resolver talks to a node on ours, and back.
-    let (app, node) = (
-        StaticKey::generate().unwrap(),
-        StaticKey::generate().unwrap(),
-    );
+    let (app, node) = (fresh_key(), fresh_key());
     let mut initiator = default_builder(&app).build_initiator().unwrap();
     let m1 = write(&mut initiator, &[]).unwrap();
     let started = Responder::new(&node).unwrap().read_message_1(&m1).unwrap();
