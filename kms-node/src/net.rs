@@ -63,8 +63,14 @@ pub type NodeId = [u8; 32];
 /// Capacity of the inbox channel returned by [`spawn`]; a payload that finds it full is
 /// dropped and counted ([`Counters::dropped_inbox_full`]).
 pub const INBOX_CAPACITY: usize = 1024;
-/// Payloads sent to one peer and not yet acknowledged; more wait in its queue.
-pub const SEND_WINDOW: usize = 16;
+/// Requests (each a batch of queued payloads) in flight to one peer and not yet
+/// acknowledged; further payloads wait in its queue and leave together in the next
+/// batch. Small on purpose: every request is a Yamux stream with its own protocol
+/// negotiation, and with 16 in flight nearly every DKG notice travelled alone (n = 32
+/// genesis on loopback: node CPU 12–13× the protocol's in-process CPU at 16, 9.3–9.8×
+/// at 2, 8.1–9.0× at 1; docs/PERFORMANCE.md "Network DKG"). Two rather than one, so
+/// that a batch forms while another is in flight on links slower than loopback.
+pub const SEND_WINDOW: usize = 2;
 /// Deadline for a connection's TCP connect, Noise handshake and Yamux set-up.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Deadline for one request (a Hello or a payload) and its answer.
