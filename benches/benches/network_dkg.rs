@@ -156,6 +156,8 @@ struct NodeRun {
     outcome: String,
     /// From its log.
     log: Option<LogTimes>,
+    /// Its `/status` `net` counters (p2p totals since the node started).
+    net: BTreeMap<String, u64>,
 }
 
 /// Timestamps (ms since 1970) of one run in a node's log.
@@ -371,6 +373,27 @@ fn report_run(what: &str, r: &NetRun) {
         r.idle_cpu.map_or("?".into(), |c| format!("{c:.2} s")),
         r.outside.as_secs_f64()
     );
+    // The p2p layer's totals summed over the nodes, since they started (a reshare's
+    // include the genesis before it).
+    let mut net: BTreeMap<&str, u64> = BTreeMap::new();
+    for node in &r.nodes {
+        for (k, v) in &node.net {
+            *net.entry(k.as_str()).or_default() += v;
+        }
+    }
+    let get = |k: &str| net.get(k).copied().unwrap_or(0);
+    let (sent, batches) = (get("sent"), get("batches_sent"));
+    let other: Vec<String> = net
+        .iter()
+        .filter(|(k, v)| !matches!(**k, "sent" | "batches_sent" | "delivered") && **v > 0)
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    println!(
+        "   p2p since start, all nodes: {sent} payloads sent in {batches} batches (mean {:.1}), {} delivered; {}",
+        sent as f64 / batches.max(1) as f64,
+        get("delivered"),
+        if other.is_empty() { "nothing dropped or failed".to_string() } else { other.join(", ") }
+    );
 }
 
 /// One devnet: up to the genesis, the nodes' reports, optionally a reshare, down.
@@ -491,6 +514,14 @@ async fn collect_last_runs(
                         attempts: lr["attempts"].as_u64().unwrap_or(0),
                         outcome: lr["outcome"].as_str().unwrap_or("?").to_owned(),
                         log: None,
+                        net: s.raw["net"]
+                            .as_object()
+                            .map(|o| {
+                                o.iter()
+                                    .filter_map(|(k, v)| Some((k.clone(), v.as_u64()?)))
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
                     },
                 );
             }

@@ -182,13 +182,17 @@ pub struct PeerState {
     pub queued: usize,
 }
 
-/// What the transport dropped or refused, since [`spawn`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What the transport delivered, sent, dropped or refused, since [`spawn`] (also in
+/// `/status` as `net` and in `/metrics` as `keynet_net_*`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counters {
     /// Payloads delivered to the inbox.
     pub delivered: u64,
     /// Payloads sent and acknowledged by the peer.
     pub sent: u64,
+    /// Requests acknowledged by the peer, each a batch of payloads: `sent` over this is
+    /// the mean batch size.
+    pub batches_sent: u64,
     /// Payloads received from a peer this node had not admitted (or whose admission
     /// expired), dropped.
     pub dropped_not_admitted: u64,

@@ -440,6 +440,17 @@ async fn status__should_hold_only_the_documented_public_fields() {
         "last_run.outcome",
         "last_run.culprits",
         "last_run.error",
+        "net",
+        "net.delivered",
+        "net.sent",
+        "net.batches_sent",
+        "net.dropped_not_admitted",
+        "net.dropped_invalid",
+        "net.dropped_inbox_full",
+        "net.dropped_queue_full",
+        "net.dropped_not_allowed",
+        "net.send_failed",
+        "net.connections_denied",
     ]
     .into_iter()
     .map(String::from)

@@ -542,8 +542,10 @@ impl Driver {
             } => {
                 if let Some(entry) = state.entry_of(&peer) {
                     entry.last_contact = Some(SystemTime::now());
-                    let sent = entry.in_flight.remove(&request_id).unwrap_or_default();
-                    state.counters.sent += sent as u64;
+                    if let Some(sent) = entry.in_flight.remove(&request_id) {
+                        state.counters.sent += sent as u64;
+                        state.counters.batches_sent += 1;
+                    }
                     let Some(entry) = state.entry_of(&peer) else {
                         return;
                     };

@@ -536,7 +536,8 @@ async fn refresh_app_evidence(
     }
 }
 
-/// Copies the p2p layer's peer table into `/status` and the metrics every second.
+/// Copies the p2p layer's peer table and counters into `/status` and the metrics every
+/// second.
 async fn publish_peers(net: Net, status: watch::Sender<Status>, metrics: Arc<Metrics>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -556,7 +557,10 @@ async fn publish_peers(net: Net, status: watch::Sender<Status>, metrics: Arc<Met
             i64::try_from(admitted).unwrap_or(i64::MAX),
             i64::try_from(refused).unwrap_or(i64::MAX),
         );
+        let counters = net.counters();
+        metrics.set_net(&counters);
         status.send_modify(|s| {
+            s.net = counters;
             s.peers = peers
                 .iter()
                 .map(|p| PeerStatus {

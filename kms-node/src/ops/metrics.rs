@@ -10,6 +10,9 @@
 //! | `keynet_peers_refused` | gauge | |
 //! | `keynet_chain_head_age_seconds` | gauge | |
 //! | `keynet_simulated` | gauge (1 when simulated) | |
+//! | `keynet_net_payloads_total` | counter | `event` (a field of [`crate::net::Counters`]: `delivered`, `sent`, `dropped_…`, `send_failed`) |
+//! | `keynet_net_batches_sent_total` | counter | |
+//! | `keynet_net_connections_denied_total` | counter | |
 //!
 //! # Label values
 //!
@@ -22,6 +25,7 @@
 
 use std::fmt;
 use std::sync::atomic::AtomicU64;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use prometheus_client::encoding::{text, EncodeLabelSet};
@@ -30,6 +34,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
+
+use crate::net::Counters;
 
 /// The content type of [`Metrics::encode`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -52,6 +58,26 @@ struct KindLabels {
 struct AppLabels {
     kind: String,
     outcome: String,
+}
+
+/// Labels of `keynet_net_payloads_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    event: String,
+}
+
+/// The payload events of [`Counters`], as `keynet_net_payloads_total`'s `event` label.
+fn payload_events(c: &Counters) -> [(&'static str, u64); 8] {
+    [
+        ("delivered", c.delivered),
+        ("sent", c.sent),
+        ("dropped_not_admitted", c.dropped_not_admitted),
+        ("dropped_invalid", c.dropped_invalid),
+        ("dropped_inbox_full", c.dropped_inbox_full),
+        ("dropped_queue_full", c.dropped_queue_full),
+        ("dropped_not_allowed", c.dropped_not_allowed),
+        ("send_failed", c.send_failed),
+    ]
 }
 
 /// Labels of `keynet_refusals_total`.
@@ -80,6 +106,11 @@ pub struct Metrics {
     peers_refused: Gauge,
     head_age: Gauge<f64, AtomicU64>,
     simulated: Gauge,
+    net_payloads: Family<EventLabels, Counter>,
+    net_batches: Counter,
+    net_denied: Counter,
+    /// The p2p layer's totals at the last [`Metrics::set_net`].
+    net_last: Mutex<Counters>,
 }
 
 impl Default for Metrics {
@@ -100,6 +131,9 @@ impl Metrics {
         let peers_refused = Gauge::default();
         let head_age = Gauge::<f64, AtomicU64>::default();
         let simulated = Gauge::default();
+        let net_payloads = Family::<EventLabels, Counter>::default();
+        let net_batches = Counter::default();
+        let net_denied = Counter::default();
 
         let mut registry = Registry::default();
         // Counters get their `_total` suffix and units their `_seconds` suffix from the
@@ -146,6 +180,21 @@ impl Metrics {
             "1 when the node runs with simulated attestation (no security)",
             simulated.clone(),
         );
+        registry.register(
+            "keynet_net_payloads",
+            "Protocol payloads on the p2p layer: delivered, sent (acknowledged), dropped or failed",
+            net_payloads.clone(),
+        );
+        registry.register(
+            "keynet_net_batches_sent",
+            "p2p requests acknowledged, each a batch of payloads",
+            net_batches.clone(),
+        );
+        registry.register(
+            "keynet_net_connections_denied",
+            "p2p connections refused as they were established",
+            net_denied.clone(),
+        );
 
         Self {
             registry,
@@ -157,6 +206,10 @@ impl Metrics {
             peers_refused,
             head_age,
             simulated,
+            net_payloads,
+            net_batches,
+            net_denied,
+            net_last: Mutex::new(Counters::default()),
         }
     }
 
@@ -212,6 +265,26 @@ impl Metrics {
     /// Sets the age of the chain view's block, in seconds.
     pub fn set_head_age(&self, secs: f64) {
         self.head_age.set(secs);
+    }
+
+    /// Brings the `keynet_net_*` counters up to the p2p layer's totals `now` (they
+    /// only grow; a total below the last one seen adds nothing).
+    pub fn set_net(&self, now: &Counters) {
+        let mut last = self.net_last.lock().unwrap_or_else(|e| e.into_inner());
+        for ((event, new), (_, old)) in payload_events(now).into_iter().zip(payload_events(&last)) {
+            self.net_payloads
+                .get_or_create(&EventLabels {
+                    event: event.to_owned(),
+                })
+                .inc_by(new.saturating_sub(old));
+        }
+        self.net_batches
+            .inc_by(now.batches_sent.saturating_sub(last.batches_sent));
+        self.net_denied.inc_by(
+            now.connections_denied
+                .saturating_sub(last.connections_denied),
+        );
+        *last = *now;
     }
 
     /// Sets `keynet_simulated` to 1 (simulated attestation) or 0.
@@ -317,5 +390,39 @@ mod tests {
         );
         m.set_simulated(false);
         assert_eq!(sample(&m.encode(), "keynet_simulated "), Some(0.0));
+    }
+
+    #[test]
+    fn set_net__should_follow_the_p2p_totals_without_counting_twice() {
+        let m = Metrics::new();
+        let mut c = Counters {
+            delivered: 5,
+            sent: 40,
+            batches_sent: 4,
+            ..Counters::default()
+        };
+        m.set_net(&c);
+        m.set_net(&c);
+        c.sent = 52;
+        c.batches_sent = 5;
+        c.dropped_queue_full = 2;
+        c.connections_denied = 1;
+        m.set_net(&c);
+        let text = m.encode();
+        let payloads = |event: &str| {
+            sample(
+                &text,
+                &format!("keynet_net_payloads_total{{event=\"{event}\"}}"),
+            )
+        };
+        assert_eq!(payloads("delivered"), Some(5.0));
+        assert_eq!(payloads("sent"), Some(52.0));
+        assert_eq!(payloads("dropped_queue_full"), Some(2.0));
+        assert_eq!(payloads("send_failed"), Some(0.0));
+        assert_eq!(sample(&text, "keynet_net_batches_sent_total "), Some(5.0));
+        assert_eq!(
+            sample(&text, "keynet_net_connections_denied_total "),
+            Some(1.0)
+        );
     }
 }

@@ -52,6 +52,9 @@ pub struct Status {
     pub peers: Vec<PeerStatus>,
     /// The last protocol run this node took part in (DKG, reshare, repair).
     pub last_run: Option<RunStatus>,
+    /// The p2p layer's totals since start: payloads delivered, sent (acknowledged) and
+    /// in how many batches, dropped or failed, connections denied.
+    pub net: crate::net::Counters,
 }
 
 impl Status {
@@ -233,6 +236,13 @@ mod tests {
                 culprits: vec![4],
                 error: Some("deadline".into()),
             }),
+            net: crate::net::Counters {
+                delivered: 7,
+                sent: 30,
+                batches_sent: 3,
+                send_failed: 1,
+                ..Default::default()
+            },
         };
         let expected = json!({
             "node_id": "0a0b",
@@ -256,6 +266,11 @@ mod tests {
             "last_run": {
                 "kind": "reshare", "epoch": 3, "attempts": 2, "duration_ms": 1500,
                 "outcome": "failed", "culprits": [4], "error": "deadline"
+            },
+            "net": {
+                "delivered": 7, "sent": 30, "batches_sent": 3, "dropped_not_admitted": 0,
+                "dropped_invalid": 0, "dropped_inbox_full": 0, "dropped_queue_full": 0,
+                "dropped_not_allowed": 0, "send_failed": 1, "connections_denied": 0
             }
         });
         assert_eq!(must_json(&status), expected);
