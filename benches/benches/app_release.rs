@@ -8,7 +8,9 @@
 //! cargo bench -p keynet-benches --bench app_release -- --requests 300 --clients 4 --seconds 10
 //! ```
 //!
-//! Options: `--requests N` per sequential series (default 300), `--clients C`
+//! Options: `--requests N` per sequential series (default 300), `--rounds R` (default
+//! 1; more repeats the new-session series and throughput R − 1 times, each with a
+//! floor of its own, and prints the median round's ratios), `--clients C`
 //! concurrent clients of the throughput series (default 4), `--seconds S` its length
 //! (default 10), `--node-bin PATH` (as `network_dkg`), `--dir D`.
 //!
@@ -62,6 +64,7 @@ type Res<T> = Result<T, String>;
 
 struct Args {
     requests: usize,
+    rounds: usize,
     clients: usize,
     seconds: u64,
     node_bin: PathBuf,
@@ -71,6 +74,7 @@ struct Args {
 fn parse_args() -> Res<Args> {
     let mut a = Args {
         requests: 300,
+        rounds: 1,
         clients: 4,
         seconds: 10,
         node_bin: PathBuf::new(),
@@ -86,6 +90,7 @@ fn parse_args() -> Res<Args> {
             // cargo bench passes --bench to every bench binary.
             "--bench" => {}
             "--requests" => a.requests = number("--requests", value("--requests")?)?,
+            "--rounds" => a.rounds = number("--rounds", value("--rounds")?)?,
             "--clients" => a.clients = number("--clients", value("--clients")?)?,
             "--seconds" => a.seconds = number("--seconds", value("--seconds")?)? as u64,
             "--node-bin" => node_bin = Some(PathBuf::from(value("--node-bin")?)),
@@ -93,8 +98,8 @@ fn parse_args() -> Res<Args> {
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    if a.requests == 0 || a.clients == 0 || a.seconds == 0 {
-        return Err("--requests, --clients and --seconds must be at least 1".into());
+    if a.requests == 0 || a.clients == 0 || a.seconds == 0 || a.rounds == 0 {
+        return Err("--requests, --rounds, --clients and --seconds must be at least 1".into());
     }
     a.node_bin = match node_bin {
         Some(p) => p,
@@ -310,6 +315,89 @@ async fn measure(args: &Args, net: &Devnet) -> Res<()> {
             rate / rate_narrow
         );
     }
+    let first_round = NewRound {
+        lat_floor,
+        cpu_floor,
+        p50: n50,
+        rate: count_new as f64 / elapsed_new.as_secs_f64(),
+    };
+    if args.rounds > 1 {
+        new_session_rounds(args, &demo, &cold, &ctx, &first, first_round).await?;
+    }
+    Ok(())
+}
+
+/// One round of the new-session series: its own floor (latency and CPU), the series'
+/// p50 and the throughput.
+struct NewRound {
+    lat_floor: f64,
+    cpu_floor: f64,
+    p50: f64,
+    rate: f64,
+}
+
+impl NewRound {
+    fn latency_ratio(&self) -> f64 {
+        self.p50 / self.lat_floor
+    }
+    fn throughput_ratio(&self) -> f64 {
+        self.rate / (2.0 / (self.cpu_floor / 1e6))
+    }
+}
+
+/// `--rounds R`: R − 1 more rounds of the new-session series and throughput, each
+/// between two floor samples of its own, then every round's ratios and their medians.
+/// On a machine whose speed drifts, the median round says more than one pass.
+async fn new_session_rounds(
+    args: &Args,
+    demo: &Demo,
+    cold: &AppClient,
+    ctx: &Context,
+    first: &clients::sdk::app::ReleasedKey,
+    first_round: NewRound,
+) -> Res<()> {
+    let n = args.requests;
+    let mut rounds = vec![first_round];
+    for _ in 1..args.rounds {
+        let mut floor = FloorSamples::default();
+        floor.sample(demo, n.div_ceil(2))?;
+        let mut d = series(cold, ctx, first, n).await?;
+        let (count, elapsed) = throughput(demo, ctx, args, first, false)?;
+        floor.sample(demo, n.div_ceil(2))?;
+        let (lat_floor, cpu_floor) = floor.medians().of(false);
+        rounds.push(NewRound {
+            lat_floor,
+            cpu_floor,
+            p50: stats(&mut d).0,
+            rate: count as f64 / elapsed.as_secs_f64(),
+        });
+    }
+    println!();
+    println!("| new sessions, round | floor: latency / CPU | p50 | ÷ latency floor | releases/s | ÷ throughput floor |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (i, r) in rounds.iter().enumerate() {
+        println!(
+            "| {} | {} / {} | {} | {:.2}× | {:.0} | {:.2}× |",
+            i + 1,
+            ms(r.lat_floor),
+            ms(r.cpu_floor),
+            ms(r.p50),
+            r.latency_ratio(),
+            r.rate,
+            r.throughput_ratio()
+        );
+    }
+    let median_of = |f: fn(&NewRound) -> f64| {
+        let mut v: Vec<f64> = rounds.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "median over {} rounds: latency {:.2}× the floor, throughput {:.2}× the floor",
+        rounds.len(),
+        median_of(NewRound::latency_ratio),
+        median_of(NewRound::throughput_ratio)
+    );
     Ok(())
 }
 
