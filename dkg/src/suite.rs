@@ -99,6 +99,29 @@ fn pippenger<S: Suite>(points: &[S::Point], scalars: &[S::Scalar]) -> S::Point {
     acc
 }
 
+/// Below this many points, [`blst_msm`] multiplies point by point on the calling thread.
+pub const BLST_SMALL_MSM: usize = 32;
+
+/// `Σ scalars_i · points_i` over a BLS12-381 group, `big` being blstrs' `multi_exp` for
+/// that group. blst's multi-scalar multiplication hands an input of fewer than 32 points
+/// to its process-wide pool of one thread per core, one point per job: the same
+/// multiplications plus a lock, a barrier and thread hand-offs on every call, with every
+/// concurrent caller (a node's protocol runs, a client's releases) queueing on that one
+/// pool (a fifth of a loaded client's CPU ran there, docs/PERFORMANCE.md "Key release").
+/// So small inputs are multiplied here, point by point; larger ones keep blst's parallel
+/// Pippenger. Used by the DKG's BLS suite and by `tss`'s share checks and combine.
+pub fn blst_msm<G: Group<Scalar = blstrs::Scalar>>(
+    points: &[G],
+    scalars: &[blstrs::Scalar],
+    big: fn(&[G], &[blstrs::Scalar]) -> G,
+) -> G {
+    debug_assert_eq!(points.len(), scalars.len());
+    if points.len() < BLST_SMALL_MSM {
+        return points.iter().zip(scalars).map(|(p, s)| *p * s).sum();
+    }
+    big(points, scalars)
+}
+
 /// BLS12-381 with keys in G1 (`blstrs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bls12381G1;
@@ -111,13 +134,7 @@ impl Suite for Bls12381G1 {
     const LABEL: &'static [u8] = b"keynet-dkg-v1/BLS12-381-G1";
 
     fn msm(points: &[Self::Point], scalars: &[Self::Scalar]) -> Self::Point {
-        if points.len() < 4 {
-            return points
-                .iter()
-                .zip(scalars)
-                .fold(Self::Point::identity(), |acc, (p, s)| acc + *p * s);
-        }
-        blstrs::G1Projective::multi_exp(points, scalars)
+        blst_msm(points, scalars, blstrs::G1Projective::multi_exp)
     }
 
     fn wide_bytes(p: &Self::Point) -> Vec<u8> {
@@ -485,16 +502,32 @@ mod tests {
     }
 
     #[test]
-    fn msm__should_match_naive_sum() {
-        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(2);
-        let pts: Vec<_> = (0..9)
-            .map(|_| blstrs::G1Projective::random(&mut rng))
-            .collect();
-        let sc: Vec<_> = (0..9).map(|_| blstrs::Scalar::random(&mut rng)).collect();
-        let naive = pts
-            .iter()
-            .zip(&sc)
-            .fold(blstrs::G1Projective::identity(), |a, (p, s)| a + p * s);
-        assert_eq!(Bls12381G1::msm(&pts, &sc), naive);
+    fn blst_msm__should_match_naive_sum_on_both_sides_of_the_cutoff() {
+        use blstrs::{G1Projective, G2Projective, Scalar};
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+        for n in [
+            0,
+            1,
+            3,
+            9,
+            BLST_SMALL_MSM - 1,
+            BLST_SMALL_MSM,
+            BLST_SMALL_MSM + 5,
+        ] {
+            let g1: Vec<G1Projective> = (0..n).map(|_| G1Projective::random(&mut rng)).collect();
+            let g2: Vec<G2Projective> = (0..n).map(|_| G2Projective::random(&mut rng)).collect();
+            let sc: Vec<Scalar> = (0..n).map(|_| Scalar::random(&mut rng)).collect();
+            let naive1: G1Projective = g1.iter().zip(&sc).map(|(p, s)| p * s).sum();
+            let naive2: G2Projective = g2.iter().zip(&sc).map(|(p, s)| p * s).sum();
+            assert_eq!(Bls12381G1::msm(&g1, &sc), naive1, "G1, n = {n}");
+            assert_eq!(
+                blst_msm(&g2, &sc, G2Projective::multi_exp),
+                naive2,
+                "G2, n = {n}"
+            );
+            if n > 0 {
+                assert_eq!(G2Projective::multi_exp(&g2, &sc), naive2, "blst, n = {n}");
+            }
+        }
     }
 }

@@ -26,6 +26,7 @@ use std::sync::OnceLock;
 
 use blstrs::{Bls12, G1Affine, G1Projective, G2Affine, G2Prepared, G2Projective, Scalar};
 use dkg::bls::{BlsKeyShare, BlsPublicKeys};
+use dkg::suite::blst_msm;
 use dkg::PartyIndex;
 use ff::Field;
 use group::prime::PrimeCurveAffine;
@@ -387,7 +388,7 @@ pub fn interpolate(
         .iter()
         .map(|(_, s)| G2Projective::from(s.0))
         .collect();
-    let sigma = Sigma::from_point(msm(&points, &lambdas, G2Projective::multi_exp).to_affine());
+    let sigma = Sigma::from_point(blst_msm(&points, &lambdas, G2Projective::multi_exp).to_affine());
     sigma.verify(group_key, input)?;
     Ok(sigma)
 }
@@ -456,30 +457,9 @@ fn batch_check(input: &PrfInput, candidates: &[(PartyIndex, &G1Affine, &PrfShare
         .iter()
         .map(|(_, pk, _)| G1Projective::from(**pk))
         .collect();
-    let s = msm(&shares, &rhos, G2Projective::multi_exp).to_affine();
-    let p = msm(&pks, &rhos, G1Projective::multi_exp).to_affine();
+    let s = blst_msm(&shares, &rhos, G2Projective::multi_exp).to_affine();
+    let p = blst_msm(&pks, &rhos, G1Projective::multi_exp).to_affine();
     input.check(&p, &s)
-}
-
-/// Below this many points, [`msm`] multiplies point by point on the calling thread.
-const SMALL_MSM: usize = 32;
-
-/// `Σ scalars_i · points_i`. blst's multi-scalar multiplication (under blstrs'
-/// `multi_exp`) hands an input of fewer than 32 points to its process-wide pool of one
-/// thread per core, one point per job: the same multiplications plus a lock, a barrier
-/// and thread hand-offs on every call, with every concurrent caller queueing on that one
-/// pool (a fifth of a loaded client's CPU ran there, docs/PERFORMANCE.md "Key
-/// release"). A release combines `t` shares, so small inputs are multiplied here, point
-/// by point; larger ones keep blst's parallel Pippenger (`big`).
-fn msm<G: Group<Scalar = Scalar>>(
-    points: &[G],
-    scalars: &[Scalar],
-    big: fn(&[G], &[Scalar]) -> G,
-) -> G {
-    if points.len() < SMALL_MSM {
-        return points.iter().zip(scalars).map(|(p, s)| *p * s).sum();
-    }
-    big(points, scalars)
 }
 
 #[cfg(test)]
@@ -509,32 +489,6 @@ mod tests {
         expected.push(4);
         expected.extend_from_slice(b"disk");
         assert_eq!(id.message(), expected);
-    }
-
-    #[test]
-    fn msm__should_match_blst_on_both_sides_of_the_cutoff() {
-        use rand::SeedableRng;
-        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
-        for n in [0, 1, 3, SMALL_MSM - 1, SMALL_MSM, SMALL_MSM + 5] {
-            let g1: Vec<G1Projective> = (0..n).map(|_| G1Projective::random(&mut rng)).collect();
-            let g2: Vec<G2Projective> = (0..n).map(|_| G2Projective::random(&mut rng)).collect();
-            let sc: Vec<Scalar> = (0..n).map(|_| Scalar::random(&mut rng)).collect();
-            let naive1: G1Projective = g1.iter().zip(&sc).map(|(p, s)| p * s).sum();
-            let naive2: G2Projective = g2.iter().zip(&sc).map(|(p, s)| p * s).sum();
-            assert_eq!(
-                msm(&g1, &sc, G1Projective::multi_exp),
-                naive1,
-                "G1, n = {n}"
-            );
-            assert_eq!(
-                msm(&g2, &sc, G2Projective::multi_exp),
-                naive2,
-                "G2, n = {n}"
-            );
-            if n > 0 {
-                assert_eq!(G2Projective::multi_exp(&g2, &sc), naive2, "blst, n = {n}");
-            }
-        }
     }
 
     #[test]
