@@ -49,13 +49,9 @@ impl CryptoResolver for Resolver {
 /// The public key of the X25519 private key `secret`; `None` only if aws-lc-rs refuses
 /// the key (it accepts every 32 bytes: the scalar is clamped).
 pub(super) fn public_key(secret: &[u8; KEY_LEN]) -> Option<[u8; KEY_LEN]> {
-    let key = PrivateKey::from_private_key(&X25519, secret).ok()?;
-    public_of(&key)
-}
-
-fn public_of(key: &PrivateKey) -> Option<[u8; KEY_LEN]> {
-    let public = key.compute_public_key().ok()?;
-    <[u8; KEY_LEN]>::try_from(public.as_ref()).ok()
+    let mut pair = KeyPair::default();
+    pair.set(secret);
+    pair.key.is_some().then_some(pair.public)
 }
 
 /// snow's view of one X25519 key pair. aws-lc frees its copy of the private key with
@@ -69,9 +65,20 @@ struct KeyPair {
 }
 
 impl KeyPair {
+    /// Derives the key and public key from `secret`; on refusal leaves no usable key.
     fn install(&mut self) {
-        self.key = PrivateKey::from_private_key(&X25519, self.secret.as_slice()).ok();
-        self.public = self.key.as_ref().and_then(public_of).unwrap_or_default();
+        let key = PrivateKey::from_private_key(&X25519, self.secret.as_slice()).ok();
+        let public = key.as_ref().and_then(|key| {
+            let public = key.compute_public_key().ok()?;
+            <[u8; KEY_LEN]>::try_from(public.as_ref()).ok()
+        });
+        match (key, public) {
+            (Some(key), Some(public)) => {
+                self.key = Some(key);
+                self.public = public;
+            }
+            _ => *self = Self::default(),
+        }
     }
 }
 
@@ -95,11 +102,7 @@ impl Dh for KeyPair {
                 *self.secret = bytes;
                 self.install();
             }
-            Err(_) => {
-                *self.secret = [0; KEY_LEN];
-                self.key = None;
-                self.public = [0; KEY_LEN];
-            }
+            Err(_) => *self = Self::default(),
         }
     }
 
