@@ -302,11 +302,16 @@ async fn measure(args: &Args, net: &Devnet) -> Res<()> {
         ms(cpu_narrow)
     );
     println!();
-    for (name, count, elapsed) in [
-        ("new sessions", count_new, elapsed_new),
-        ("sessions kept", count, elapsed),
+    let rate_new = count_new as f64 / elapsed_new.as_secs_f64();
+    for (name, count, elapsed, rate) in [
+        ("new sessions", count_new, elapsed_new, rate_new),
+        (
+            "sessions kept",
+            count,
+            elapsed,
+            count as f64 / elapsed.as_secs_f64(),
+        ),
     ] {
-        let rate = count as f64 / elapsed.as_secs_f64();
         println!(
             "throughput, {name}: {count} releases in {:.1} s by {} clients = {rate:.0}/s; floor on 2 cores {rate_floor:.0}/s, ratio {:.2}; narrow floor {rate_narrow:.0}/s, ratio {:.2}",
             elapsed.as_secs_f64(),
@@ -319,7 +324,7 @@ async fn measure(args: &Args, net: &Devnet) -> Res<()> {
         lat_floor,
         cpu_floor,
         p50: n50,
-        rate: count_new as f64 / elapsed_new.as_secs_f64(),
+        rate: rate_new,
     };
     if args.rounds > 1 {
         new_session_rounds(args, &demo, &cold, &ctx, &first, first_round).await?;
