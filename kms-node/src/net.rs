@@ -26,7 +26,8 @@
 //! (it closes the stream without an answer, as when its admission of this node
 //! expired) makes this node hold further payloads and send its Hello again.
 //!
-//! Every queue is bounded: the inbox ([`INBOX_CAPACITY`]), each peer's send queue
+//! Every queue is bounded: the inbox ([`INBOX_CAPACITY`]; a batch that finds it full
+//! waits unanswered, so its sender's window stays full), each peer's send queue
 //! ([`NetConfig::queue_per_peer`], oldest dropped), payloads in flight per peer
 //! ([`SEND_WINDOW`]), admission checks (one running and one waiting per peer). Every
 //! wait has a timeout: connection set-up ([`HANDSHAKE_TIMEOUT`]), requests
@@ -60,8 +61,10 @@ use table::State;
 /// A node id (the contract's).
 pub type NodeId = [u8; 32];
 
-/// Capacity of the inbox channel returned by [`spawn`]; a payload that finds it full is
-/// dropped and counted ([`Counters::dropped_inbox_full`]).
+/// Capacity of the inbox channel returned by [`spawn`], in payloads. A batch that finds
+/// it full waits for room with its request unanswered, which holds back its sender
+/// ([`Counters::batches_held`]); only a peer with more batches waiting than a
+/// connection's stream limit has its payloads dropped ([`Counters::dropped_inbox_full`]).
 pub const INBOX_CAPACITY: usize = 1024;
 /// Requests (each a batch of queued payloads) in flight to one peer and not yet
 /// acknowledged; further payloads wait in its queue and leave together in the next
@@ -198,8 +201,12 @@ pub struct Counters {
     pub dropped_not_admitted: u64,
     /// Payloads received over [`NetConfig::max_payload`] or not decodable, dropped.
     pub dropped_invalid: u64,
-    /// Admitted payloads dropped because the inbox was full (or closed).
+    /// Admitted payloads dropped because the inbox was full (or closed) while their
+    /// peer already had the most batches waiting for room (see `batches_held`).
     pub dropped_inbox_full: u64,
+    /// Received batches that found the inbox full and waited for room, their request
+    /// unanswered meanwhile (backpressure: the sender's window stays full).
+    pub batches_held: u64,
     /// Own payloads dropped, oldest first, because a peer's queue was full.
     pub dropped_queue_full: u64,
     /// Own queued payloads dropped because their peer left the allowed set.

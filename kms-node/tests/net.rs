@@ -467,6 +467,49 @@ async fn queue_overflow__should_drop_the_oldest_and_count() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_inbox__should_hold_the_sender_back_and_lose_nothing() {
+    bounded(async {
+        let total = net::INBOX_CAPACITY * 3;
+        let a = must_spawn(1, config(1 << 20, total)).await;
+        let mut b = must_spawn(2, config(1 << 20, total)).await;
+        connect_all(&[&a, &b]);
+        must_be_admitted_both_ways(&a, &b).await;
+        let payload = |i: usize| u32::try_from(i).unwrap().to_be_bytes().to_vec();
+        for i in 0..total {
+            a.net.send(b.id, payload(i)).unwrap();
+        }
+        // b does not read: its inbox fills, the batch that does not fit waits with its
+        // request unanswered, and a, its window full, keeps the rest queued.
+        must_count(&b, "a batch held", |c| c.batches_held >= 1).await;
+        must_count(&b, "inbox full", |c| {
+            c.delivered == net::INBOX_CAPACITY as u64
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(b.net.counters().delivered, net::INBOX_CAPACITY as u64);
+        assert!(a.peer(&b.id).queued > 0, "a holds back what b cannot take");
+        // Reading drains the held batches and lets a send the rest; nothing is lost.
+        let mut got = Vec::with_capacity(total);
+        for _ in 0..total {
+            let (from, p) = b.must_receive().await;
+            assert_eq!(from, a.id);
+            got.push(p);
+        }
+        got.sort();
+        assert_eq!(got, (0..total).map(payload).collect::<Vec<_>>());
+        let (ca, cb) = (a.net.counters(), b.net.counters());
+        assert_eq!(cb.dropped_inbox_full, 0);
+        assert_eq!(ca.send_failed, 0);
+        assert_eq!(ca.dropped_queue_full, 0);
+        assert_eq!(cb.delivered, total as u64);
+        must_count(&a, "all acknowledged", |c| c.sent == total as u64).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        b.assert_inbox_empty();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admission_expiry__should_stop_delivery_until_a_fresh_hello() {
     bounded(async {
         let a = must_spawn(1, config(1 << 20, 16)).await;

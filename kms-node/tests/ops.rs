@@ -447,6 +447,7 @@ async fn status__should_hold_only_the_documented_public_fields() {
         "net.dropped_not_admitted",
         "net.dropped_invalid",
         "net.dropped_inbox_full",
+        "net.batches_held",
         "net.dropped_queue_full",
         "net.dropped_not_allowed",
         "net.send_failed",

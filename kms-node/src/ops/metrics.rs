@@ -12,6 +12,7 @@
 //! | `keynet_simulated` | gauge (1 when simulated) | |
 //! | `keynet_net_payloads_total` | counter | `event` (a field of [`crate::net::Counters`]: `delivered`, `sent`, `dropped_…`, `send_failed`) |
 //! | `keynet_net_batches_sent_total` | counter | |
+//! | `keynet_net_batches_held_total` | counter | |
 //! | `keynet_net_connections_denied_total` | counter | |
 //!
 //! # Label values
@@ -108,6 +109,7 @@ pub struct Metrics {
     simulated: Gauge,
     net_payloads: Family<EventLabels, Counter>,
     net_batches: Counter,
+    net_held: Counter,
     net_denied: Counter,
     /// The p2p layer's totals at the last [`Metrics::set_net`].
     net_last: Mutex<Counters>,
@@ -133,6 +135,7 @@ impl Metrics {
         let simulated = Gauge::default();
         let net_payloads = Family::<EventLabels, Counter>::default();
         let net_batches = Counter::default();
+        let net_held = Counter::default();
         let net_denied = Counter::default();
 
         let mut registry = Registry::default();
@@ -191,6 +194,11 @@ impl Metrics {
             net_batches.clone(),
         );
         registry.register(
+            "keynet_net_batches_held",
+            "p2p batches received while the inbox was full, held unanswered until it had room",
+            net_held.clone(),
+        );
+        registry.register(
             "keynet_net_connections_denied",
             "p2p connections refused as they were established",
             net_denied.clone(),
@@ -208,6 +216,7 @@ impl Metrics {
             simulated,
             net_payloads,
             net_batches,
+            net_held,
             net_denied,
             net_last: Mutex::new(Counters::default()),
         }
@@ -280,6 +289,8 @@ impl Metrics {
         }
         self.net_batches
             .inc_by(now.batches_sent.saturating_sub(last.batches_sent));
+        self.net_held
+            .inc_by(now.batches_held.saturating_sub(last.batches_held));
         self.net_denied.inc_by(
             now.connections_denied
                 .saturating_sub(last.connections_denied),
@@ -406,6 +417,7 @@ mod tests {
         c.sent = 52;
         c.batches_sent = 5;
         c.dropped_queue_full = 2;
+        c.batches_held = 3;
         c.connections_denied = 1;
         m.set_net(&c);
         let text = m.encode();
@@ -420,6 +432,7 @@ mod tests {
         assert_eq!(payloads("dropped_queue_full"), Some(2.0));
         assert_eq!(payloads("send_failed"), Some(0.0));
         assert_eq!(sample(&text, "keynet_net_batches_sent_total "), Some(5.0));
+        assert_eq!(sample(&text, "keynet_net_batches_held_total "), Some(3.0));
         assert_eq!(
             sample(&text, "keynet_net_connections_denied_total "),
             Some(1.0)

@@ -269,7 +269,8 @@ mod tests {
             },
             "net": {
                 "delivered": 7, "sent": 30, "batches_sent": 3, "dropped_not_admitted": 0,
-                "dropped_invalid": 0, "dropped_inbox_full": 0, "dropped_queue_full": 0,
+                "dropped_invalid": 0, "dropped_inbox_full": 0, "batches_held": 0,
+                "dropped_queue_full": 0,
                 "dropped_not_allowed": 0, "send_failed": 1, "connections_denied": 0
             }
         });
