@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-pub use super::echo::{agreement_signing_bytes, Agreement, EchoRef};
+pub use super::echo::{agreement_signing_bytes, Agreement, EchoRef, Notice};
 use super::echo::{Echo, Members, Relay, PULL_TICK};
 use crate::protocol::driver::{SendError, SendToPeer};
 use crate::protocol::run_id::ProtocolKind;
@@ -87,16 +87,26 @@ pub struct Envelope {
     /// An echo broadcast notice or pull (empty `payload`): the message it stands for.
     #[serde(default)]
     pub echo: Option<Box<EchoRef>>,
+    /// A bundle of echo broadcast notices of this session ([`Notice`]); then `role`
+    /// and `index` are 0 and `payload`, `signature` and `echo` empty. Left out of the
+    /// encoding when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<Notice>,
+}
+
+/// The role `role` (0 dealer, 1 receiver) at `index`, if both are valid.
+pub(super) fn peer_of(role: u8, index: u16) -> Option<Peer> {
+    let i = PartyIndex::new(index)?;
+    match role {
+        0 => Some(Peer::Dealer(i)),
+        1 => Some(Peer::Receiver(i)),
+        _ => None,
+    }
 }
 
 impl Envelope {
-    fn peer(&self) -> Option<Peer> {
-        let i = PartyIndex::new(self.index)?;
-        match self.role {
-            0 => Some(Peer::Dealer(i)),
-            1 => Some(Peer::Receiver(i)),
-            _ => None,
-        }
+    pub(super) fn peer(&self) -> Option<Peer> {
+        peer_of(self.role, self.index)
     }
 
     pub(super) fn new(session: [u8; 32], from: Peer, payload: Vec<u8>) -> Self {
@@ -111,7 +121,38 @@ impl Envelope {
             payload,
             signature: None,
             echo: None,
+            notices: Vec::new(),
         }
+    }
+
+    /// A bundle of `notices` of `session` (see [`Envelope::notices`]).
+    pub(super) fn bundle(session: [u8; 32], notices: Vec<Notice>) -> Self {
+        Self {
+            session,
+            role: 0,
+            index: 0,
+            payload: Vec::new(),
+            signature: None,
+            echo: None,
+            notices,
+        }
+    }
+
+    /// The single notice envelopes of a well-formed bundle; `None` if it is not one.
+    fn unbundle(self) -> Option<Vec<Envelope>> {
+        let well_formed = self.role == 0
+            && self.index == 0
+            && self.payload.is_empty()
+            && self.signature.is_none()
+            && self.echo.is_none()
+            && !self.notices.is_empty();
+        let session = self.session;
+        well_formed.then(|| {
+            self.notices
+                .into_iter()
+                .map(|n| n.envelope(session))
+                .collect()
+        })
     }
 }
 
@@ -228,14 +269,27 @@ impl Sessions {
         let Some(open) = self.open.get_mut(&envelope.session) else {
             return Err(envelope);
         };
-        match open.accept(from, envelope) {
-            Verdict::Delivered(relays) => Ok(relays),
-            Verdict::Repeat => Ok(Vec::new()),
-            Verdict::Dropped => {
-                self.dropped += 1;
-                Ok(Vec::new())
+        let singles = if envelope.notices.is_empty() {
+            vec![envelope]
+        } else {
+            // A bundle of notices: each taken as if it came alone.
+            match envelope.unbundle() {
+                Some(singles) => singles,
+                None => {
+                    self.dropped += 1;
+                    return Ok(Vec::new());
+                }
+            }
+        };
+        let mut relays = Vec::new();
+        for envelope in singles {
+            match open.accept(from, envelope) {
+                Verdict::Delivered(r) => relays.extend(r),
+                Verdict::Repeat => {}
+                Verdict::Dropped => self.dropped += 1,
             }
         }
+        Ok(relays)
     }
 
     fn link_of(&self, session: &[u8; 32]) -> Option<Arc<dyn PeerLink>> {
@@ -349,9 +403,7 @@ impl Router {
         let (tx, rx) = mpsc::unbounded_channel();
         let alive = Arc::new(());
         let generation = Arc::downgrade(&alive);
-        if agreement.is_some() {
-            self.retry_pulls(session, Arc::downgrade(&alive));
-        }
+        let ticking = agreement.is_some() && self.tick(session, Arc::downgrade(&alive));
         let sender = agreement.clone();
         let relays = self.with(|s| {
             s.open.insert(
@@ -361,8 +413,9 @@ impl Router {
                     roles: roles.clone(),
                     nodes: roles.values().copied().collect(),
                     me,
-                    relay: agreement
-                        .map(|agreement| Relay::new(session, agreement, Arc::clone(&link))),
+                    relay: agreement.map(|agreement| {
+                        Relay::new(session, agreement, Arc::clone(&link), ticking)
+                    }),
                     _alive: alive,
                 },
             );
@@ -407,11 +460,12 @@ impl Router {
 }
 
 impl Router {
-    /// Spawns the task that retries the pulls of `session`'s echo broadcast every
-    /// [`PULL_TICK`] while `alive` lives (not at all outside a tokio runtime).
-    fn retry_pulls(&self, session: [u8; 32], alive: Weak<()>) {
+    /// Spawns the task that sends the bundled notices and the pulls due of
+    /// `session`'s echo broadcast every [`PULL_TICK`] while `alive` lives; `false`
+    /// (nothing spawned) outside a tokio runtime.
+    fn tick(&self, session: [u8; 32], alive: Weak<()>) -> bool {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
+            return false;
         };
         let router = Arc::downgrade(&self.inner);
         runtime.spawn(async move {
@@ -424,16 +478,16 @@ impl Router {
                 };
                 let due = Router { inner }.with(|s| {
                     let relay = s.open.get_mut(&session)?.relay.as_mut()?;
-                    Some((
-                        Arc::clone(&relay.link),
-                        relay.due_pulls(tokio::time::Instant::now()),
-                    ))
+                    let mut sends = relay.take_notices();
+                    sends.extend(relay.due_pulls(tokio::time::Instant::now()));
+                    Some((Arc::clone(&relay.link), sends))
                 });
-                if let Some((link, pulls)) = due {
-                    send_relays(&*link, pulls);
+                if let Some((link, sends)) = due {
+                    send_relays(&*link, sends);
                 }
             }
         });
+        true
     }
 }
 
@@ -499,14 +553,17 @@ impl SessionInbox {
 impl Drop for SessionInbox {
     fn drop(&mut self) {
         let (session, once) = (self.session, self.once);
-        self.router.with(|s| {
+        let last = self.router.with(|s| {
             let mine = s
                 .open
                 .get(&session)
                 .is_some_and(|o| std::ptr::eq(Arc::as_ptr(&o._alive), self.generation.as_ptr()));
-            if mine {
-                s.open.remove(&session);
-            }
+            // The notices still waiting leave with the session's end.
+            let last = mine
+                .then(|| s.open.remove(&session))
+                .flatten()
+                .and_then(|o| o.relay)
+                .map(|mut relay| (Arc::clone(&relay.link), relay.take_notices()));
             if once && s.closed_set.insert(session) {
                 s.closed.push_back(session);
                 if s.closed.len() > MAX_CLOSED_SESSIONS {
@@ -515,7 +572,11 @@ impl Drop for SessionInbox {
                     }
                 }
             }
+            last
         });
+        if let Some((link, sends)) = last {
+            send_relays(&*link, sends);
+        }
     }
 }
 
@@ -1042,59 +1103,144 @@ mod tests {
             let e = signed(s, 1, &signers[0], 3, body);
             routers[to].deliver([1; 32], &dkg::wire::encode(&e).unwrap());
         }
-        tokio::time::sleep(echo::PULL_GRACE + echo::PULL_TICK).await;
-        for (_, inbox) in &mut sessions[1..] {
-            assert!(inbox.rx.try_recv().is_ok(), "first version delivered");
+        // Notices leave bundled at the next tick, pulls PULL_GRACE after they arrive. A
+        // node that first hears of version A as the proof forwarded by the holder of B
+        // pulls from that one in vain first, then from the next holder a PULL_RETRY on.
+        tokio::time::sleep(echo::PULL_GRACE + echo::PULL_RETRY + 3 * echo::PULL_TICK).await;
+        for (i, (_, inbox)) in sessions[1..].iter_mut().enumerate() {
+            assert!(
+                inbox.rx.try_recv().is_ok(),
+                "first version delivered to {}",
+                i + 2
+            );
             assert!(inbox.rx.try_recv().is_err(), "the second version is not");
             assert_eq!(inbox.equivocators(&[9; 32]), [Peer::Dealer(p(1))].into());
             assert!(inbox.equivocators(&[8; 32]).is_empty());
         }
     }
 
-    #[tokio::test]
-    async fn echo_broadcast__should_send_notices_not_payloads_when_every_copy_arrives() {
+    #[tokio::test(start_paused = true)]
+    async fn echo_broadcast__should_send_notices_not_payloads_bundled_per_recipient() {
         let links = MemoryLinks::default();
         let (_routers, _signers, mut sessions, _) = agreement_session(&links);
-        let payloads = Arc::new(Mutex::new(Vec::new()));
+        let sent = Arc::new(Mutex::new(Vec::new()));
         for i in 1..=4u8 {
-            let seen = Arc::clone(&payloads);
+            let seen = Arc::clone(&sent);
             links.filter(
                 [i; 32],
                 Arc::new(move |to: &NodeId, e: &Envelope| {
-                    seen.lock()
-                        .unwrap()
-                        .push((i, *to, e.payload.is_empty(), e.echo.clone()));
+                    seen.lock().unwrap().push((i, *to, e.clone()));
                     true
                 }),
             );
         }
-        sessions[0]
-            .0
-            .send(
-                Peer::Dealer(p(1)),
-                None,
-                Channel::Agreement,
-                &raw(3, b"report"),
-            )
-            .unwrap();
-        for (_, inbox) in &mut sessions[1..] {
-            assert_eq!(inbox.rx.try_recv().unwrap().1, raw(3, b"report"));
+        for author in 1..=2u16 {
+            sessions[usize::from(author) - 1]
+                .0
+                .send(
+                    Peer::Dealer(p(author)),
+                    None,
+                    Channel::Agreement,
+                    &raw(3, &[b'r', author as u8]),
+                )
+                .unwrap();
+        }
+        for (_, inbox) in &mut sessions[2..] {
+            assert!(inbox.rx.try_recv().is_ok());
+            assert!(inbox.rx.try_recv().is_ok());
             assert!(inbox.rx.try_recv().is_err());
         }
-        let sent = payloads.lock().unwrap().clone();
-        // The author's three copies carry the payload; everything else is a notice
-        // (no pull: every node had its copy before the notices came).
-        let with_payload: Vec<_> = sent.iter().filter(|(_, _, empty, _)| !empty).collect();
-        assert_eq!(with_payload.len(), 3);
-        assert!(with_payload
+        // Before the tick only the authors' own copies went out.
+        let copies = |sent: &[(u8, NodeId, Envelope)]| {
+            sent.iter()
+                .filter(|(_, _, e)| !e.payload.is_empty())
+                .count()
+        };
+        assert_eq!(sent.lock().unwrap().len(), 6);
+        assert_eq!(copies(&sent.lock().unwrap()), 6);
+        tokio::time::sleep(2 * echo::PULL_TICK).await;
+        let sent = sent.lock().unwrap().clone();
+        // Everything else is a bundle, at most one per sender and recipient, never to
+        // the author of the notices in it (no pull: every node had both copies).
+        assert_eq!(copies(&sent), 6);
+        let bundles: Vec<&(u8, NodeId, Envelope)> = sent
             .iter()
-            .all(|(from, _, _, echo)| *from == 1 && echo.is_none()));
-        assert!(sent
-            .iter()
-            .filter(|(from, ..)| *from != 1)
-            .all(|(_, to, empty, echo)| *empty
-                && *to != [1; 32]
-                && echo.as_ref().is_some_and(|e| !e.pull)));
+            .filter(|(_, _, e)| e.payload.is_empty())
+            .collect();
+        assert!(!bundles.is_empty());
+        let mut pairs = BTreeSet::new();
+        for (from, to, e) in &bundles {
+            assert!(
+                pairs.insert((*from, *to)),
+                "one bundle per sender and recipient"
+            );
+            assert!(e.echo.is_none() && e.signature.is_none() && (e.role, e.index) == (0, 0));
+            assert!(!e.notices.is_empty());
+            for n in &e.notices {
+                assert_eq!(n.round, 3);
+                assert_ne!(to[0], n.index as u8, "no notice to the author");
+                assert_ne!(*from, n.index as u8, "no notice of one's own message");
+            }
+        }
+        // Per message, its three receivers tell each other: three pairs, one notice
+        // per pair at least, two at most (a bundle leaves out the notices of what its
+        // recipient said it holds, so the later of a pair to flush skips its notice).
+        let total: usize = bundles.iter().map(|(_, _, e)| e.notices.len()).sum();
+        assert!((6..=12).contains(&total), "{total} notices");
+    }
+
+    #[tokio::test]
+    async fn echo_broadcast__should_take_each_notice_of_a_bundle_alone_and_refuse_malformed_bundles(
+    ) {
+        let links = MemoryLinks::default();
+        let (routers, signers, mut sessions, s) = agreement_session(&links);
+        let notice = |author: u16, key: &SigningKey, body: &[u8]| {
+            let e = signed(s, author, key, 3, body);
+            Notice {
+                role: 0,
+                index: author,
+                signature: e.signature.unwrap(),
+                run_id: [9; 32],
+                round: 3,
+                kind: 0,
+                digest: Sha256::digest(&e.payload).into(),
+            }
+        };
+        // Node 4 learns of messages 1 and 2 from node 2's bundle; the third notice is
+        // signed by node 3 in node 1's name and is dropped on its own.
+        let mut forged = notice(1, &signers[2], b"other");
+        forged.kind = 1;
+        let bundle = Envelope::bundle(
+            s,
+            vec![
+                notice(1, &signers[0], b"m1"),
+                notice(2, &signers[1], b"m2"),
+                forged,
+            ],
+        );
+        routers[3].deliver([2; 32], &dkg::wire::encode(&bundle).unwrap());
+        assert_eq!(routers[3].dropped(), 1);
+        assert!(sessions[3].1.rx.try_recv().is_err());
+        // Malformed bundles: with a payload, a signature, or a role.
+        let mut with_payload = bundle.clone();
+        with_payload.payload = vec![1];
+        let mut with_signature = bundle.clone();
+        with_signature.signature = Some(vec![0; 64]);
+        let mut with_role = bundle.clone();
+        with_role.index = 1;
+        for bad in [with_payload, with_signature, with_role] {
+            routers[2].deliver([2; 32], &dkg::wire::encode(&bad).unwrap());
+        }
+        assert_eq!(routers[2].dropped(), 3);
+        // An empty list is no bundle: a notice-less envelope of role 0, index 0.
+        let empty = Envelope::bundle(s, Vec::new());
+        routers[2].deliver([2; 32], &dkg::wire::encode(&empty).unwrap());
+        assert_eq!(routers[2].dropped(), 4);
+        // A bundle encodes with the notices; a plain envelope without the field.
+        let plain = dkg::wire::encode(&Envelope::new(s, Peer::Dealer(p(1)), vec![1])).unwrap();
+        let decoded: Envelope = dkg::wire::decode(&plain).unwrap();
+        assert!(decoded.notices.is_empty());
+        assert!(!String::from_utf8_lossy(&plain).contains("notices"));
     }
 
     #[tokio::test(start_paused = true)]
