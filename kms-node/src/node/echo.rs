@@ -47,7 +47,7 @@ use crate::protocol::wire::{Frame, WireMessage};
 pub const PULL_GRACE: Duration = Duration::from_millis(200);
 /// How long a node waits for a pulled payload before pulling it from the next holder.
 pub const PULL_RETRY: Duration = Duration::from_secs(1);
-/// How often a session looks for pulls due.
+/// How often a session sends its notice bundles and looks for pulls due.
 pub const PULL_TICK: Duration = Duration::from_millis(100);
 /// How many times a node answers one requester's pulls for one slot.
 const MAX_ANSWERS: u8 = 2;

@@ -176,7 +176,7 @@ struct Open {
     nodes: BTreeSet<NodeId>,
     me: NodeId,
     relay: Option<Relay>,
-    /// Dropped with the session: ends its pull-retry task.
+    /// Dropped with the session: ends its tick task (notice bundles, pulls).
     _alive: Arc<()>,
 }
 
