@@ -183,6 +183,8 @@ pub struct PeerState {
     pub peer_reason: Option<String>,
     /// Payloads waiting to be sent to it.
     pub queued: usize,
+    /// Connections open to it now: one normally, briefly two when both sides dialled.
+    pub connections: usize,
 }
 
 /// What the transport delivered, sent, dropped or refused, since [`spawn`] (also in

@@ -509,6 +509,72 @@ async fn full_inbox__should_hold_the_sender_back_and_lose_nothing() {
     .await;
 }
 
+/// Two nodes with a dial interval of `interval`, the one with the smaller peer id first.
+async fn must_spawn_ordered_pair(interval: Duration) -> (Node, Node) {
+    let a = must_spawn(
+        1,
+        NetConfig {
+            dial_interval: interval,
+            ..config(1 << 20, 16)
+        },
+    )
+    .await;
+    let b = must_spawn(
+        2,
+        NetConfig {
+            dial_interval: interval,
+            ..config(1 << 20, 16)
+        },
+    )
+    .await;
+    if a.net.local_peer_id() < b.net.local_peer_id() {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+fn allow(node: &Node, peer: &Node) {
+    node.net.set_allowed(vec![peer.allowed.clone()]);
+    node.net.set_hello(node.hello());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dialling__should_leave_it_to_the_smaller_peer_id_and_make_one_connection() {
+    bounded(async {
+        let (small, large) = must_spawn_ordered_pair(Duration::from_secs(2)).await;
+        // The larger side learns first and waits for the other's dial rather than
+        // being refused by a node that does not allow it yet.
+        allow(&large, &small);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        allow(&small, &large);
+        must_be_admitted_both_ways(&small, &large).await;
+        // Past the larger side's patience (one dial interval, checked at its ticks).
+        tokio::time::sleep(Duration::from_millis(4500)).await;
+        assert_eq!(small.peer(&large.id).connections, 1);
+        assert_eq!(large.peer(&small.id).connections, 1);
+        assert_eq!(small.net.counters().connections_denied, 0);
+        assert_eq!(large.net.counters().connections_denied, 0);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dialling__should_dial_at_once_a_peer_refused_before() {
+    bounded(async {
+        // Dial interval 10 s: a connection within the test's bound is not a retry.
+        let (small, large) = must_spawn_ordered_pair(Duration::from_secs(10)).await;
+        allow(&small, &large);
+        must_count(&large, "the smaller side refused", |c| {
+            c.connections_denied >= 1
+        })
+        .await;
+        allow(&large, &small);
+        must_be_admitted_both_ways(&small, &large).await;
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admission_expiry__should_stop_delivery_until_a_fresh_hello() {
     bounded(async {

@@ -57,6 +57,9 @@ pub(super) struct Entry {
     /// Requests in flight and how many payloads each carries.
     pub(super) in_flight: HashMap<OutboundRequestId, usize>,
     pub(super) last_contact: Option<SystemTime>,
+    /// Since when the peer is allowed and not connected (it became allowed, or its
+    /// last connection closed); read by the dialling rule (`task::Dialing`).
+    pub(super) waiting_since: std::time::Instant,
 }
 
 impl Entry {
@@ -79,6 +82,7 @@ impl Entry {
             queue: VecDeque::new(),
             in_flight: HashMap::new(),
             last_contact: None,
+            waiting_since: std::time::Instant::now(),
         }
     }
 
@@ -110,6 +114,7 @@ impl Entry {
         self.checking = None;
         self.waiting = None;
         self.in_flight.clear();
+        self.waiting_since = std::time::Instant::now();
     }
 
     fn state(&self, now: u64) -> PeerState {
@@ -133,6 +138,7 @@ impl Entry {
             accepted_by_peer: self.accepted_us,
             peer_reason: self.peer_reason.clone(),
             queued: self.queue.len(),
+            connections: self.connections.len(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! the two request-response protocols) and applies its events and the handles'
 //! changes to the peer [table](super::table).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -69,6 +69,35 @@ pub(super) struct Driver {
     checks: FuturesUnordered<BoxFuture<'static, CheckResult>>,
     /// Admitted batches waiting for room in the inbox, oldest first.
     parked: VecDeque<Parked>,
+    /// Peers whose connection this node refused lately (not allowed then), and when:
+    /// they are waiting for this node to allow and dial them ([`Dialing`]).
+    refused: HashMap<PeerId, std::time::Instant>,
+}
+
+/// Peers remembered in [`Driver::refused`] at most.
+const MAX_REFUSED: usize = 1024;
+
+/// Who dials whom. Both sides of a pair learn from the chain that they may connect,
+/// rarely at the same moment. If both dialled, a pair that learnt it together would
+/// hold two connections, and the side that learnt first would be refused (after a full
+/// handshake on both sides) by the other. So the side with the smaller peer id dials;
+/// the other dials at once only a peer it has refused lately (which then learnt first
+/// and waits for it), and otherwise after waiting one `dial_interval` in vain.
+struct Dialing<'a> {
+    local: PeerId,
+    refused: &'a HashMap<PeerId, std::time::Instant>,
+    patience: Duration,
+}
+
+impl Dialing<'_> {
+    fn should_dial(&self, entry: &Entry) -> bool {
+        let Some(peer) = entry.peer_id else {
+            return false;
+        };
+        self.local < peer
+            || self.refused.contains_key(&peer)
+            || entry.waiting_since.elapsed() >= self.patience
+    }
 }
 
 /// An admitted batch that did not fit into the inbox. Its request is answered only when
@@ -210,6 +239,7 @@ impl Driver {
             dial_interval: config.dial_interval,
             checks: FuturesUnordered::new(),
             parked: VecDeque::new(),
+            refused: HashMap::new(),
         };
         Ok((driver, SocketAddr::new(listen.ip(), port)))
     }
@@ -268,7 +298,12 @@ impl Driver {
             for &id in state.by_peer.keys() {
                 gate.allow_peer(id);
             }
-            for entry in state.peers.values() {
+            let dialing = Dialing {
+                local: *self.swarm.local_peer_id(),
+                refused: &self.refused,
+                patience: self.dial_interval,
+            };
+            for entry in state.peers.values().filter(|e| dialing.should_dial(e)) {
                 dial(&mut self.swarm, entry);
             }
         }
@@ -290,9 +325,18 @@ impl Driver {
         let mut state = shared.lock();
         let now = unix_now();
         let hello = state.hello.clone();
+        let retention = 4 * self.dial_interval;
+        self.refused.retain(|_, at| at.elapsed() < retention);
+        let dialing = Dialing {
+            local: *self.swarm.local_peer_id(),
+            refused: &self.refused,
+            patience: self.dial_interval,
+        };
         for entry in state.peers.values_mut() {
             if !entry.connected() {
-                dial(&mut self.swarm, entry);
+                if dialing.should_dial(entry) {
+                    dial(&mut self.swarm, entry);
+                }
                 continue;
             }
             if let Some(hello) = &hello {
@@ -412,6 +456,16 @@ impl Driver {
                         tracing::debug!(peer = %hex8(&entry.node_id), "disconnected");
                         entry.end_session();
                     }
+                }
+            }
+            SwarmEvent::IncomingConnectionError {
+                error: ListenError::Denied { .. },
+                peer_id: Some(peer),
+                ..
+            } => {
+                state.counters.connections_denied += 1;
+                if self.refused.len() < MAX_REFUSED || self.refused.contains_key(&peer) {
+                    self.refused.insert(peer, std::time::Instant::now());
                 }
             }
             SwarmEvent::IncomingConnectionError {
