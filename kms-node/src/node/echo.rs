@@ -192,8 +192,9 @@ impl EchoRef {
 }
 
 /// One notice of a bundle ([`Envelope::notices`]): the author's role and index in the
-/// session, its signature over the slot and digest, and the slot and digest. Stands for
-/// the notice envelope [`Notice::envelope`] builds (the envelope without payload).
+/// session, its signature over the slot and digest, and the reference (`pull` false).
+/// Stands for the notice envelope [`Notice::envelope`] builds (the envelope without
+/// payload).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Notice {
@@ -204,45 +205,26 @@ pub struct Notice {
     /// The author's signature over [`agreement_signing_bytes`] (64 bytes).
     #[serde(with = "serde_bytes")]
     pub signature: Vec<u8>,
-    /// The message's run id.
-    #[serde(with = "serde_bytes")]
-    pub run_id: [u8; 32],
-    /// Its round.
-    pub round: u8,
-    /// Its kind.
-    pub kind: u8,
-    /// SHA-256 of its payload.
-    #[serde(with = "serde_bytes")]
-    pub digest: [u8; 32],
+    /// The message it stands for; a pull here is no notice and is dropped.
+    pub echo: EchoRef,
 }
 
 impl Notice {
-    /// The single notice envelope of `session` this stands for.
-    pub(super) fn envelope(self, session: [u8; 32]) -> Envelope {
-        Envelope {
+    /// The single notice envelope of `session` this stands for; `None` if it is a pull.
+    pub(super) fn envelope(self, session: [u8; 32]) -> Option<Envelope> {
+        (!self.echo.pull).then(|| Envelope {
             session,
             role: self.role,
             index: self.index,
             payload: Vec::new(),
             signature: Some(self.signature),
-            echo: Some(Box::new(EchoRef {
-                pull: false,
-                run_id: self.run_id,
-                round: self.round,
-                kind: self.kind,
-                digest: self.digest,
-            })),
+            echo: Some(Box::new(self.echo)),
             notices: Vec::new(),
-        }
+        })
     }
 
     fn slot(&self) -> Option<Slot> {
-        let frame = Frame {
-            run_id: self.run_id,
-            round: self.round,
-            kind: self.kind,
-        };
-        Some(slot(peer_of(self.role, self.index)?, &frame))
+        Some(slot(peer_of(self.role, self.index)?, &self.echo.frame()))
     }
 }
 
@@ -346,7 +328,7 @@ impl Relay {
         notice
             .slot()
             .and_then(|key| self.slots.get(&key))
-            .is_some_and(|s| s.digest == notice.digest && s.holders.contains(&node))
+            .is_some_and(|s| s.digest == notice.echo.digest && s.holders.contains(&node))
     }
 
     /// Sends (now or with the next bundle) the notice `notice` of a message to `to`.
@@ -367,10 +349,13 @@ impl Relay {
             role: notice.role,
             index: notice.index,
             signature: notice.signature.clone().unwrap_or_default(),
-            run_id: frame.run_id,
-            round: frame.round,
-            kind: frame.kind,
-            digest,
+            echo: EchoRef {
+                pull: false,
+                run_id: frame.run_id,
+                round: frame.round,
+                kind: frame.kind,
+                digest,
+            },
         };
         let mut sends = Vec::new();
         for n in to {

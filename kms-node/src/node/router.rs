@@ -138,8 +138,9 @@ impl Envelope {
         }
     }
 
-    /// The single notice envelopes of a well-formed bundle; `None` if it is not one.
-    fn unbundle(self) -> Option<Vec<Envelope>> {
+    /// The single notice envelopes of a well-formed bundle (`None` for an element that
+    /// is no notice); `None` if it is not a bundle.
+    fn unbundle(self) -> Option<Vec<Option<Envelope>>> {
         let well_formed = self.role == 0
             && self.index == 0
             && self.payload.is_empty()
@@ -270,7 +271,7 @@ impl Sessions {
             return Err(envelope);
         };
         let singles = if envelope.notices.is_empty() {
-            vec![envelope]
+            vec![Some(envelope)]
         } else {
             // A bundle of notices: each taken as if it came alone.
             match envelope.unbundle() {
@@ -283,6 +284,10 @@ impl Sessions {
         };
         let mut relays = Vec::new();
         for envelope in singles {
+            let Some(envelope) = envelope else {
+                self.dropped += 1;
+                continue;
+            };
             match open.accept(from, envelope) {
                 Verdict::Delivered(r) => relays.extend(r),
                 Verdict::Repeat => {}
@@ -1177,7 +1182,8 @@ mod tests {
             assert!(e.echo.is_none() && e.signature.is_none() && (e.role, e.index) == (0, 0));
             assert!(!e.notices.is_empty());
             for n in &e.notices {
-                assert_eq!(n.round, 3);
+                assert_eq!(n.echo.round, 3);
+                assert!(!n.echo.pull);
                 assert_ne!(to[0], n.index as u8, "no notice to the author");
                 assert_ne!(*from, n.index as u8, "no notice of one's own message");
             }
@@ -1200,27 +1206,49 @@ mod tests {
                 role: 0,
                 index: author,
                 signature: e.signature.unwrap(),
-                run_id: [9; 32],
-                round: 3,
-                kind: 0,
-                digest: Sha256::digest(&e.payload).into(),
+                echo: EchoRef {
+                    pull: false,
+                    run_id: [9; 32],
+                    round: 3,
+                    kind: 0,
+                    digest: Sha256::digest(&e.payload).into(),
+                },
             }
         };
         // Node 4 learns of messages 1 and 2 from node 2's bundle; the third notice is
         // signed by node 3 in node 1's name and is dropped on its own.
         let mut forged = notice(1, &signers[2], b"other");
-        forged.kind = 1;
+        forged.echo.kind = 1;
+        // A pull in a bundle is no notice: dropped too, not answered.
+        let mut pull = notice(3, &signers[2], b"m3");
+        pull.echo.pull = true;
         let bundle = Envelope::bundle(
             s,
             vec![
                 notice(1, &signers[0], b"m1"),
                 notice(2, &signers[1], b"m2"),
                 forged,
+                pull,
             ],
         );
         routers[3].deliver([2; 32], &dkg::wire::encode(&bundle).unwrap());
-        assert_eq!(routers[3].dropped(), 1);
+        assert_eq!(routers[3].dropped(), 2);
         assert!(sessions[3].1.rx.try_recv().is_err());
+        // The two good notices were taken: a notice of another version of message 1,
+        // signed by its author, now proves equivocation (and message 2's does not).
+        let other = Envelope::bundle(
+            s,
+            vec![
+                notice(1, &signers[0], b"m1 again"),
+                notice(2, &signers[1], b"m2"),
+            ],
+        );
+        routers[3].deliver([3; 32], &dkg::wire::encode(&other).unwrap());
+        assert_eq!(
+            crate::protocol::driver::ReceiveFromPeer::equivocators(&sessions[3].1, &[9; 32]),
+            [Peer::Dealer(p(1))].into()
+        );
+        assert_eq!(routers[3].dropped(), 2);
         // Malformed bundles: with a payload, a signature, or a role.
         let mut with_payload = bundle.clone();
         with_payload.payload = vec![1];
