@@ -193,7 +193,7 @@ impl EchoRef {
 
 /// One notice of a bundle ([`Envelope::notices`]): the author's role and index in the
 /// session, its signature over the slot and digest, and the reference (`pull` false).
-/// Stands for the notice envelope [`Notice::envelope`] builds (the envelope without
+/// Stands for the notice envelope `Notice::envelope` builds (the envelope without
 /// payload).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
