@@ -212,7 +212,12 @@ pub struct Notice {
 impl Notice {
     /// The single notice envelope of `session` this stands for; `None` if it is a pull.
     pub(super) fn envelope(self, session: [u8; 32]) -> Option<Envelope> {
-        (!self.echo.pull).then(|| Envelope {
+        (!self.echo.pull).then(|| self.single(session))
+    }
+
+    /// The envelope of `session` that carries this alone.
+    fn single(self, session: [u8; 32]) -> Envelope {
+        Envelope {
             session,
             role: self.role,
             index: self.index,
@@ -220,7 +225,7 @@ impl Notice {
             signature: Some(self.signature),
             echo: Some(Box::new(self.echo)),
             notices: Vec::new(),
-        })
+        }
     }
 
     fn slot(&self) -> Option<Slot> {
@@ -331,36 +336,18 @@ impl Relay {
             .is_some_and(|s| s.digest == notice.echo.digest && s.holders.contains(&node))
     }
 
-    /// Sends (now or with the next bundle) the notice `notice` of a message to `to`.
-    fn notify(
-        &mut self,
-        to: Vec<NodeId>,
-        notice: &Envelope,
-        frame: &Frame,
-        digest: [u8; 32],
-    ) -> Sends {
+    /// Sends `notice` to `to`: now, alone, or with the next bundle.
+    fn notify(&mut self, to: Vec<NodeId>, notice: Notice) -> Sends {
         let Some(pending) = self.pending.as_mut() else {
-            return match dkg::wire::encode(notice) {
+            return match dkg::wire::encode(&notice.single(self.session)) {
                 Ok(bytes) => to.into_iter().map(|n| (n, bytes.clone())).collect(),
                 Err(_) => Vec::new(),
             };
         };
-        let item = Notice {
-            role: notice.role,
-            index: notice.index,
-            signature: notice.signature.clone().unwrap_or_default(),
-            echo: EchoRef {
-                pull: false,
-                run_id: frame.run_id,
-                round: frame.round,
-                kind: frame.kind,
-                digest,
-            },
-        };
         let mut sends = Vec::new();
         for n in to {
             let waiting = pending.entry(n).or_default();
-            waiting.push(item.clone());
+            waiting.push(notice.clone());
             if waiting.len() >= MAX_BUNDLE {
                 let full = std::mem::take(waiting);
                 sends.extend(bundle(self.session, n, full));
@@ -391,7 +378,7 @@ impl Relay {
         }
         match known {
             Some((d, _)) if d != digest => {
-                let notice = notice_of(&envelope, frame, digest);
+                let notice = notice_of(&envelope, frame, digest).single(envelope.session);
                 Echo::Send(self.equivocation(members, (from, author, peer), frame, notice))
             }
             _ => {
@@ -412,11 +399,8 @@ impl Relay {
                 let to: Vec<NodeId> = others(members, &[author, from])
                     .filter(|n| !skip.contains(n))
                     .collect();
-                let mut envelope = envelope;
-                let payload = std::mem::take(&mut envelope.payload);
-                let notice = notice_of(&envelope, frame, digest);
-                let sends = self.notify(to, &notice, frame, digest);
-                Echo::Deliver(payload, sends)
+                let sends = self.notify(to, notice_of(&envelope, frame, digest));
+                Echo::Deliver(envelope.payload, sends)
             }
         }
     }
@@ -578,22 +562,20 @@ fn bundle(session: [u8; 32], to: NodeId, notices: Vec<Notice>) -> Option<(NodeId
     ))
 }
 
-/// The notice of a signed envelope: the same envelope without its payload.
-fn notice_of(envelope: &Envelope, frame: &Frame, digest: [u8; 32]) -> Envelope {
-    Envelope {
-        session: envelope.session,
+/// The notice of a signed envelope (its author, signature, slot and digest; carried
+/// alone, the same envelope without its payload).
+fn notice_of(envelope: &Envelope, frame: &Frame, digest: [u8; 32]) -> Notice {
+    Notice {
         role: envelope.role,
         index: envelope.index,
-        payload: Vec::new(),
-        signature: envelope.signature.clone(),
-        echo: Some(Box::new(EchoRef {
+        signature: envelope.signature.clone().unwrap_or_default(),
+        echo: EchoRef {
             pull: false,
             run_id: frame.run_id,
             round: frame.round,
             kind: frame.kind,
             digest,
-        })),
-        notices: Vec::new(),
+        },
     }
 }
 

@@ -247,6 +247,23 @@ impl Open {
     }
 }
 
+impl Open {
+    /// [`Open::accept`], adding its relays to `relays` and a drop to `dropped`.
+    fn take(
+        &mut self,
+        from: NodeId,
+        envelope: Envelope,
+        relays: &mut Vec<(NodeId, Vec<u8>)>,
+        dropped: &mut u64,
+    ) {
+        match self.accept(from, envelope) {
+            Verdict::Delivered(r) => relays.extend(r),
+            Verdict::Repeat => {}
+            Verdict::Dropped => *dropped += 1,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Sessions {
     open: HashMap<[u8; 32], Open>,
@@ -270,30 +287,25 @@ impl Sessions {
         let Some(open) = self.open.get_mut(&envelope.session) else {
             return Err(envelope);
         };
-        let singles = if envelope.notices.is_empty() {
-            vec![Some(envelope)]
+        let mut relays = Vec::new();
+        let mut dropped = 0;
+        if envelope.notices.is_empty() {
+            open.take(from, envelope, &mut relays, &mut dropped);
         } else {
             // A bundle of notices: each taken as if it came alone.
             match envelope.unbundle() {
-                Some(singles) => singles,
-                None => {
-                    self.dropped += 1;
-                    return Ok(Vec::new());
+                Some(singles) => {
+                    for single in singles {
+                        match single {
+                            Some(e) => open.take(from, e, &mut relays, &mut dropped),
+                            None => dropped += 1,
+                        }
+                    }
                 }
-            }
-        };
-        let mut relays = Vec::new();
-        for envelope in singles {
-            let Some(envelope) = envelope else {
-                self.dropped += 1;
-                continue;
-            };
-            match open.accept(from, envelope) {
-                Verdict::Delivered(r) => relays.extend(r),
-                Verdict::Repeat => {}
-                Verdict::Dropped => self.dropped += 1,
+                None => dropped += 1,
             }
         }
+        self.dropped += dropped;
         Ok(relays)
     }
 

@@ -287,14 +287,17 @@ impl Metrics {
                 })
                 .inc_by(new.saturating_sub(old));
         }
-        self.net_batches
-            .inc_by(now.batches_sent.saturating_sub(last.batches_sent));
-        self.net_held
-            .inc_by(now.batches_held.saturating_sub(last.batches_held));
-        self.net_denied.inc_by(
-            now.connections_denied
-                .saturating_sub(last.connections_denied),
-        );
+        for (counter, new, old) in [
+            (&self.net_batches, now.batches_sent, last.batches_sent),
+            (&self.net_held, now.batches_held, last.batches_held),
+            (
+                &self.net_denied,
+                now.connections_denied,
+                last.connections_denied,
+            ),
+        ] {
+            counter.inc_by(new.saturating_sub(old));
+        }
         *last = *now;
     }
 

@@ -705,7 +705,7 @@ fn interpolates(group_key: &G1Affine, subset: &[&(PartyIndex, G1Affine, PrfShare
         .iter()
         .map(|(_, p, _)| G1Projective::from(p))
         .collect();
-    G1Projective::multi_exp(&points, &lambdas).to_affine() == *group_key
+    dkg::suite::blst_msm(&points, &lambdas, G1Projective::multi_exp).to_affine() == *group_key
 }
 
 /// Finds `t` verified shares whose public key shares are consistent with the group
