@@ -13,26 +13,30 @@
 //!   check returned, unless a newer Hello is checked first (admitted or refused: the
 //!   newest verdict wins). A refused peer stays connected, with its reason in
 //!   [`PeerState::verdict`].
-//! - Payloads: opaque bytes on `/keynet/msg/2`, sent in batches of what is queued for
-//!   a peer ([`wire`]), each at most
-//!   [`NetConfig::max_payload`] bytes; the request-response codec never reads more than
-//!   that (plus [`wire::FRAME_OVERHEAD`]) from a stream. A payload is sent once: a
-//!   failed send is counted ([`Counters::send_failed`]), never retried, so this layer
-//!   does not duplicate messages. The protocols above retry whole runs (DESIGN §8).
+//! - Payloads: opaque bytes, each at most [`NetConfig::max_payload`] bytes, on one
+//!   long-lived `/keynet/msg/3` stream per connected peer and direction, in frames of
+//!   what is queued for the peer ([`wire`]); a receiver never reads a frame longer than
+//!   its limit ([`wire::frame_limit`]). The receiver answers each frame with one byte
+//!   once its payloads are in the inbox. A payload is sent once: one left unanswered
+//!   (timeout, stream or connection lost, refused) is counted
+//!   ([`Counters::send_failed`]), never re-sent, so this layer does not duplicate
+//!   messages. The protocols above retry whole runs (DESIGN §8).
 //!
 //! A payload goes out only when the peer is admitted by this node *and* has answered
 //! this node's Hello with `admitted: true`; otherwise the peer would drop it, since it
-//! may receive the payload before it has checked the Hello. A payload the peer drops
-//! (it closes the stream without an answer, as when its admission of this node
-//! expired) makes this node hold further payloads and send its Hello again.
+//! may receive the payload before it has checked the Hello. A frame the peer drops as
+//! not admitted (as when its admission of this node expired) makes this node hold
+//! further payloads and send its Hello again.
 //!
-//! Every queue is bounded: the inbox ([`INBOX_CAPACITY`]; a batch that finds it full
-//! waits unanswered, so its sender's window stays full), each peer's send queue
-//! ([`NetConfig::queue_per_peer`], oldest dropped), payloads in flight per peer
-//! ([`SEND_WINDOW`]), admission checks (one running and one waiting per peer). Every
-//! wait has a timeout: connection set-up ([`HANDSHAKE_TIMEOUT`]), requests
-//! ([`REQUEST_TIMEOUT`]), listening ([`LISTEN_TIMEOUT`]); disconnected peers are
-//! re-dialled every [`NetConfig::dial_interval`].
+//! Every queue is bounded: the inbox ([`INBOX_CAPACITY`]; a frame that finds it full
+//! waits unanswered, so its sender's window stays full and its stream's Yamux window
+//! fills), each peer's send queue ([`NetConfig::queue_per_peer`], oldest dropped),
+//! frames unanswered per peer ([`SEND_WINDOW`]), payload streams a peer may open (4),
+//! admission checks (one running and one waiting per peer). Every wait has a timeout:
+//! connection set-up ([`HANDSHAKE_TIMEOUT`]), Hellos and frames ([`REQUEST_TIMEOUT`];
+//! a frame unanswered that long closes the connection), listening
+//! ([`LISTEN_TIMEOUT`]); disconnected peers are re-dialled every
+//! [`NetConfig::dial_interval`].
 //!
 //! # Security
 //!
@@ -41,14 +45,13 @@
 //! latest Hello and the result has not expired, and that the sender id given with each
 //! payload is the node whose `p2p_key` authenticated the connection.
 
-mod codec;
+mod stream;
 mod table;
 mod task;
 pub mod wire;
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -61,22 +64,22 @@ use table::State;
 /// A node id (the contract's).
 pub type NodeId = [u8; 32];
 
-/// Capacity of the inbox channel returned by [`spawn`], in payloads. A batch that finds
-/// it full waits for room with its request unanswered, which holds back its sender
-/// ([`Counters::batches_held`]); only a peer with more batches waiting than a
-/// connection's stream limit has its payloads dropped ([`Counters::dropped_inbox_full`]).
+/// Capacity of the inbox channel returned by [`spawn`], in payloads. A frame that finds
+/// it full waits for room unanswered, which holds back its sender
+/// ([`Counters::batches_held`]); payloads are never dropped for room.
 pub const INBOX_CAPACITY: usize = 1024;
-/// Requests (each a batch of queued payloads) in flight to one peer and not yet
-/// acknowledged; further payloads wait in its queue and leave together in the next
-/// batch. Small on purpose: every request is a Yamux stream with its own protocol
-/// negotiation, and with 16 in flight nearly every DKG notice travelled alone (n = 32
-/// genesis on loopback: node CPU 12–13× the protocol's in-process CPU at 16, 9.3–9.8×
-/// at 2, 8.1–9.0× at 1; docs/PERFORMANCE.md "Network DKG"). Two rather than one, so
-/// that a batch forms while another is in flight on links slower than loopback.
+/// Frames (each a batch of queued payloads) sent to one peer and not yet answered;
+/// further payloads wait in its queue and leave together in the next frame. Small on
+/// purpose: with 16 requests in flight nearly every DKG notice travelled alone (n = 32
+/// genesis on loopback, when each batch was its own request: node CPU 12–13× the
+/// protocol's in-process CPU at 16, 9.3–9.8× at 2, 8.1–9.0× at 1; docs/PERFORMANCE.md
+/// "Network DKG"). Two rather than one, so that a batch forms while another is in
+/// flight on links slower than loopback.
 pub const SEND_WINDOW: usize = 2;
 /// Deadline for a connection's TCP connect, Noise handshake and Yamux set-up.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Deadline for one request (a Hello or a payload) and its answer.
+/// Deadline for a Hello and its answer, for a payload frame's answer, and for opening
+/// a payload stream.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Deadline for the listener to report its address in [`spawn`].
 pub const LISTEN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -193,28 +196,30 @@ pub struct PeerState {
 pub struct Counters {
     /// Payloads delivered to the inbox.
     pub delivered: u64,
-    /// Payloads sent and acknowledged by the peer.
+    /// Payloads sent and acknowledged by the peer (their frame answered delivered).
     pub sent: u64,
-    /// Requests acknowledged by the peer, each a batch of payloads: `sent` over this is
+    /// Frames acknowledged by the peer, each a batch of payloads: `sent` over this is
     /// the mean batch size.
     pub batches_sent: u64,
     /// Payloads received from a peer this node had not admitted (or whose admission
     /// expired), dropped.
     pub dropped_not_admitted: u64,
-    /// Payloads received over [`NetConfig::max_payload`] or not decodable, dropped.
+    /// Frames received that could not be read (longer than the limit, cut off, not
+    /// decodable, a payload over [`NetConfig::max_payload`], more than
+    /// [`wire::MAX_BATCH`] payloads), dropped; counted once per frame.
     pub dropped_invalid: u64,
-    /// Admitted payloads dropped because the inbox was full (or closed) while their
-    /// peer already had the most batches waiting for room (see `batches_held`).
+    /// Admitted payloads dropped because the inbox closed (the node is stopping) while
+    /// they waited for room.
     pub dropped_inbox_full: u64,
-    /// Received batches that found the inbox full and waited for room, their request
-    /// unanswered meanwhile (backpressure: the sender's window stays full).
+    /// Received frames that found the inbox full and waited for room, unanswered
+    /// meanwhile (backpressure: the sender's window stays full).
     pub batches_held: u64,
     /// Own payloads dropped, oldest first, because a peer's queue was full.
     pub dropped_queue_full: u64,
     /// Own queued payloads dropped because their peer left the allowed set.
     pub dropped_not_allowed: u64,
-    /// Own payloads sent but not acknowledged (timeout, connection lost, dropped by the
-    /// peer); never re-sent.
+    /// Own payloads sent but not acknowledged (timeout, stream or connection lost,
+    /// dropped by the peer); never re-sent.
     pub send_failed: u64,
     /// Connections refused as they were established (peer not allowed, or over the
     /// connection limits).
@@ -284,9 +289,6 @@ struct Shared {
     state: Mutex<State>,
     /// Wakes the swarm task after a handle changed `state`.
     wake: Notify,
-    /// Payload requests the codec could not read (counted in
-    /// [`Counters::dropped_invalid`]).
-    unreadable: Arc<AtomicU64>,
 }
 
 impl Shared {
@@ -368,9 +370,8 @@ impl Net {
     /// [`Error::InvalidPeerKey`], [`Error::TooLarge`] over
     /// [`NetConfig::max_payload`], [`Error::Stopped`] after shutdown.
     pub fn send(&self, to: NodeId, payload: Vec<u8>) -> Result<(), Error> {
-        self.inner.shared.lock().enqueue(to, payload)?;
-        self.inner.shared.wake.notify_one();
-        Ok(())
+        // Wakes the peer's writer, if connected; else the queue waits for it.
+        self.inner.shared.lock().enqueue(to, payload)
     }
 
     /// Every allowed peer (ordered by node id), for `/status`.
@@ -380,10 +381,7 @@ impl Net {
 
     /// What was delivered, dropped or refused so far.
     pub fn counters(&self) -> Counters {
-        let shared = &self.inner.shared;
-        let mut counters = shared.lock().counters;
-        counters.dropped_invalid += shared.unreadable.load(Ordering::Relaxed);
-        counters
+        self.inner.shared.lock().counters
     }
 
     /// This node's libp2p peer id.
@@ -425,8 +423,7 @@ pub async fn spawn(
     config: NetConfig,
     admit: Arc<dyn AdmitPeer>,
 ) -> Result<(Net, mpsc::Receiver<(NodeId, Vec<u8>)>, SocketAddr), Error> {
-    let unreadable = Arc::new(AtomicU64::new(0));
-    let (driver, bound) = task::Driver::start(&config, admit, Arc::clone(&unreadable)).await?;
+    let (driver, bound) = task::Driver::start(&config, admit).await?;
     let (inbox_tx, inbox_rx) = mpsc::channel(INBOX_CAPACITY);
     let shared = Arc::new(Shared {
         state: Mutex::new(State::new(
@@ -435,7 +432,6 @@ pub async fn spawn(
             config.queue_per_peer,
         )),
         wake: Notify::new(),
-        unreadable,
     });
     let task = tokio::spawn(driver.run(Arc::clone(&shared), inbox_tx));
     Ok((

@@ -13,6 +13,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use kms_node::net::wire::{Ack, Answer};
 use kms_node::net::{
     self, p2p_key_of, AdmitPeer, AllowedPeer, Counters, Hello, Net, NetConfig, NodeId, PeerState,
 };
@@ -478,8 +479,8 @@ async fn full_inbox__should_hold_the_sender_back_and_lose_nothing() {
         for i in 0..total {
             a.net.send(b.id, payload(i)).unwrap();
         }
-        // b does not read: its inbox fills, the batch that does not fit waits with its
-        // request unanswered, and a, its window full, keeps the rest queued.
+        // b does not read: its inbox fills, the frame that does not fit waits
+        // unanswered, and a, its window full, keeps the rest queued.
         must_count(&b, "a batch held", |c| c.batches_held >= 1).await;
         must_count(&b, "inbox full", |c| {
             c.delivered == net::INBOX_CAPACITY as u64
@@ -639,9 +640,10 @@ async fn payload_over_max_payload__should_be_refused() {
                 max: 1000
             })
         ));
-        // The receiver drops over its limit: just over (decoded, then refused) and far
-        // over (the codec stops reading at the limit).
-        // (One after the other: sent together they would travel in one batch.)
+        // The receiver drops over its limit: just over (the frame read, then refused;
+        // the stream goes on) and far over (the frame not read, the stream closed; the
+        // next payload goes on a new one).
+        // (One after the other: sent together they would travel in one frame.)
         a.net.send(b.id, vec![1; 1001]).unwrap();
         must_count(&a, "one failed", |c| c.send_failed == 1).await;
         a.net.send(b.id, vec![2; 100_000]).unwrap();
@@ -681,18 +683,19 @@ async fn shutdown__should_stop_the_task_and_end_the_inbox() {
 /// A bare libp2p peer speaking the wire protocols directly, to act as a peer that
 /// breaks the rules.
 mod raw {
+    use libp2p::futures::{AsyncReadExt as _, AsyncWriteExt as _};
     use libp2p::request_response::{self, cbor, ProtocolSupport};
     use libp2p::swarm::NetworkBehaviour;
     use libp2p::{noise, tcp, yamux, StreamProtocol, Swarm};
 
     use super::*;
-    use kms_node::net::wire::{Ack, Batch, MsgAck, HELLO_PROTOCOL, MSG_PROTOCOL};
+    use kms_node::net::wire::{self, Ack, Answer, HELLO_PROTOCOL, MSG_PROTOCOL};
 
     #[derive(NetworkBehaviour)]
     #[behaviour(prelude = "libp2p::swarm::derive_prelude")]
     pub struct Raw {
         pub hello: cbor::Behaviour<Hello, Ack>,
-        pub msg: cbor::Behaviour<Batch, MsgAck>,
+        pub stream: libp2p_stream::Behaviour,
     }
 
     pub fn must_swarm(keypair: Keypair) -> Swarm<Raw> {
@@ -710,10 +713,7 @@ mod raw {
                     [(StreamProtocol::new(HELLO_PROTOCOL), ProtocolSupport::Full)],
                     config.clone(),
                 ),
-                msg: cbor::Behaviour::new(
-                    [(StreamProtocol::new(MSG_PROTOCOL), ProtocolSupport::Full)],
-                    config.clone(),
-                ),
+                stream: libp2p_stream::Behaviour::new(),
             })
             .unwrap()
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
@@ -736,85 +736,125 @@ mod raw {
         .await
         .expect("event in time")
     }
+
+    /// Drives `swarm` while `work` runs, within [`WAIT`].
+    pub async fn must_drive<T>(swarm: &mut Swarm<Raw>, work: impl Future<Output = T>) -> T {
+        use libp2p::futures::StreamExt as _;
+        let mut work = std::pin::pin!(work);
+        tokio::time::timeout(WAIT, async {
+            loop {
+                tokio::select! {
+                    out = &mut work => return out,
+                    _ = swarm.select_next_some() => {}
+                }
+            }
+        })
+        .await
+        .expect("done in time")
+    }
+
+    /// Opens a payload stream to `to`: `Some` once the receiver said it is ready,
+    /// `None` if it closed the stream instead.
+    pub async fn open(swarm: &mut Swarm<Raw>, to: libp2p::PeerId) -> Option<libp2p::Stream> {
+        let mut control = swarm.behaviour().stream.new_control();
+        must_drive(swarm, async move {
+            let mut stream = control
+                .open_stream(to, StreamProtocol::new(MSG_PROTOCOL))
+                .await
+                .unwrap();
+            let mut first = [0u8];
+            stream.read_exact(&mut first).await.ok()?;
+            assert_eq!(Answer::from_byte(first[0]), Some(Answer::Ready));
+            Some(stream)
+        })
+        .await
+    }
+
+    /// Writes `bytes` on `stream` and reads one answer; `None` if the stream closes.
+    pub async fn exchange(
+        swarm: &mut Swarm<Raw>,
+        stream: &mut libp2p::Stream,
+        bytes: &[u8],
+    ) -> Option<Answer> {
+        must_drive(swarm, async {
+            stream.write_all(bytes).await.ok()?;
+            stream.flush().await.ok()?;
+            let mut answer = [0u8];
+            stream.read_exact(&mut answer).await.ok()?;
+            Answer::from_byte(answer[0])
+        })
+        .await
+    }
+
+    /// One frame of `payloads`.
+    pub fn frame(payloads: &[&[u8]]) -> Vec<u8> {
+        let owned: Vec<Vec<u8>> = payloads.iter().map(|p| p.to_vec()).collect();
+        wire::encode_frame(&owned).unwrap()
+    }
+}
+
+/// A raw peer `r` (node id `[9; 32]`) that node `a` allows, connected to it.
+async fn must_connect_raw(a: &Node) -> (libp2p::Swarm<raw::Raw>, NodeId, libp2p::PeerId) {
+    use libp2p::swarm::SwarmEvent;
+    let keypair = Keypair::generate_ed25519();
+    let r_id: NodeId = [9; 32];
+    let r_addr = ([127, 0, 0, 1], 9).into(); // never dialled successfully
+    a.net.set_allowed(vec![AllowedPeer {
+        node_id: r_id,
+        p2p_key: p2p_key_of(&keypair).unwrap(),
+        addr: r_addr,
+    }]);
+    a.net.set_hello(a.hello());
+    let mut r = raw::must_swarm(keypair);
+    let a_addr: libp2p::Multiaddr = format!("/ip4/127.0.0.1/tcp/{}", a.allowed.addr.port())
+        .parse()
+        .unwrap();
+    let a_peer = a.net.local_peer_id();
+    r.dial(
+        libp2p::swarm::dial_opts::DialOpts::peer_id(a_peer)
+            .addresses(vec![a_addr])
+            .build(),
+    )
+    .unwrap();
+    raw::must_await(&mut r, |e| {
+        matches!(e, SwarmEvent::ConnectionEstablished { .. }).then_some(())
+    })
+    .await;
+    (r, r_id, a_peer)
+}
+
+async fn raw_hello(r: &mut libp2p::Swarm<raw::Raw>, to: libp2p::PeerId, hello: Hello) -> Ack {
+    use libp2p::request_response::{Event, Message};
+    use libp2p::swarm::SwarmEvent;
+    use raw::RawEvent;
+    let id = r.behaviour_mut().hello.send_request(&to, hello);
+    raw::must_await(r, |e| match e {
+        SwarmEvent::Behaviour(RawEvent::Hello(Event::Message {
+            message:
+                Message::Response {
+                    request_id,
+                    response,
+                },
+            ..
+        })) if request_id == id => Some(response),
+        _ => None,
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payload_from_a_peer_not_admitted__should_be_dropped_and_counted() {
-    use kms_node::net::wire::{Ack, Batch, Payload};
-    use libp2p::request_response::{Event, Message};
-    use libp2p::swarm::SwarmEvent;
-    use raw::RawEvent;
-
     bounded(async {
         let mut a = must_spawn(1, config(1 << 20, 16)).await;
-        let keypair = Keypair::generate_ed25519();
-        let r_id: NodeId = [9; 32];
-        let r_addr = ([127, 0, 0, 1], 9).into(); // never dialled successfully
-        a.net.set_allowed(vec![AllowedPeer {
-            node_id: r_id,
-            p2p_key: p2p_key_of(&keypair).unwrap(),
-            addr: r_addr,
-        }]);
-        a.net.set_hello(a.hello());
-        let mut r = raw::must_swarm(keypair);
-        let a_addr: libp2p::Multiaddr = format!("/ip4/127.0.0.1/tcp/{}", a.allowed.addr.port())
-            .parse()
-            .unwrap();
-        let a_peer = a.net.local_peer_id();
-        r.dial(
-            libp2p::swarm::dial_opts::DialOpts::peer_id(a_peer)
-                .addresses(vec![a_addr])
-                .build(),
-        )
-        .unwrap();
-        raw::must_await(&mut r, |e| {
-            matches!(e, SwarmEvent::ConnectionEstablished { .. }).then_some(())
-        })
-        .await;
-
-        // Send a payload and wait for its outcome: Ok(()) acknowledged, Err(()) not.
-        async fn send(
-            r: &mut libp2p::Swarm<raw::Raw>,
-            to: libp2p::PeerId,
-            payload: &[u8],
-        ) -> Result<(), ()> {
-            let id = r
-                .behaviour_mut()
-                .msg
-                .send_request(&to, Batch(vec![Payload(payload.to_vec())]));
-            raw::must_await(r, |e| match e {
-                SwarmEvent::Behaviour(RawEvent::Msg(Event::Message {
-                    message: Message::Response { request_id, .. },
-                    ..
-                })) if request_id == id => Some(Ok(())),
-                SwarmEvent::Behaviour(RawEvent::Msg(Event::OutboundFailure {
-                    request_id, ..
-                })) if request_id == id => Some(Err(())),
-                _ => None,
-            })
-            .await
-        }
-        async fn hello(r: &mut libp2p::Swarm<raw::Raw>, to: libp2p::PeerId, hello: Hello) -> Ack {
-            let id = r.behaviour_mut().hello.send_request(&to, hello);
-            raw::must_await(r, |e| match e {
-                SwarmEvent::Behaviour(RawEvent::Hello(Event::Message {
-                    message:
-                        Message::Response {
-                            request_id,
-                            response,
-                        },
-                    ..
-                })) if request_id == id => Some(response),
-                _ => None,
-            })
-            .await
-        }
+        let (mut r, r_id, a_peer) = must_connect_raw(&a).await;
+        let mut stream = raw::open(&mut r, a_peer).await.expect("stream accepted");
 
         // No Hello at all.
-        assert_eq!(send(&mut r, a_peer, b"no hello").await, Err(()));
+        let answer = raw::exchange(&mut r, &mut stream, &raw::frame(&[b"no hello"])).await;
+        assert_eq!(answer, Some(Answer::NotAdmitted));
         assert_eq!(a.net.counters().dropped_not_admitted, 1);
         // A refused Hello.
-        let ack = hello(
+        let ack = raw_hello(
             &mut r,
             a_peer,
             Hello {
@@ -824,8 +864,9 @@ async fn payload_from_a_peer_not_admitted__should_be_dropped_and_counted() {
         )
         .await;
         assert_eq!(ack, Ack::refused("evidence does not bind this node"));
-        assert_eq!(send(&mut r, a_peer, b"refused").await, Err(()));
-        assert_eq!(a.net.counters().dropped_not_admitted, 2);
+        let answer = raw::exchange(&mut r, &mut stream, &raw::frame(&[b"x", b"y"])).await;
+        assert_eq!(answer, Some(Answer::NotAdmitted));
+        assert_eq!(a.net.counters().dropped_not_admitted, 3);
         let seen = a.peer(&r_id);
         assert!(seen.connected && !seen.admitted);
         assert_eq!(
@@ -833,8 +874,9 @@ async fn payload_from_a_peer_not_admitted__should_be_dropped_and_counted() {
             Some("evidence does not bind this node")
         );
         a.assert_inbox_empty();
-        // An admitted Hello: delivered, with the authenticated sender's id.
-        let ack = hello(
+        // An admitted Hello: delivered on the same stream, with the authenticated
+        // sender's id.
+        let ack = raw_hello(
             &mut r,
             a_peer,
             Hello {
@@ -844,7 +886,8 @@ async fn payload_from_a_peer_not_admitted__should_be_dropped_and_counted() {
         )
         .await;
         assert_eq!(ack, Ack::admitted());
-        assert_eq!(send(&mut r, a_peer, b"admitted").await, Ok(()));
+        let answer = raw::exchange(&mut r, &mut stream, &raw::frame(&[b"admitted"])).await;
+        assert_eq!(answer, Some(Answer::Delivered));
         assert_eq!(a.must_receive().await, (r_id, b"admitted".to_vec()));
         assert_eq!(a.net.counters().delivered, 1);
     })
@@ -852,7 +895,87 @@ async fn payload_from_a_peer_not_admitted__should_be_dropped_and_counted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn spawn__should_refuse_a_taken_port_and_a_zero_dial_interval() {
+async fn bad_frames__should_be_refused_or_close_the_stream_and_be_counted() {
+    bounded(async {
+        let mut a = must_spawn(1, config(1000, 16)).await;
+        let (mut r, r_id, a_peer) = must_connect_raw(&a).await;
+        let ack = raw_hello(
+            &mut r,
+            a_peer,
+            Hello {
+                evidence: evidence_of(&r_id),
+                issued_at: unix_now(),
+            },
+        )
+        .await;
+        assert_eq!(ack, Ack::admitted());
+        let mut stream = raw::open(&mut r, a_peer).await.expect("stream accepted");
+        // Readable but wrong: refused, and the stream goes on.
+        let cut = [0, 0, 0, 6, 0, 0, 0, 9, 1, 2]; // an item longer than the body
+        let empty = [0, 0, 0, 0];
+        let oversize = raw::frame(&[&[1u8; 1001]]);
+        let too_many = raw::frame(&vec![&b""[..]; 257]);
+        for (what, bytes) in [
+            ("cut", &cut[..]),
+            ("empty", &empty[..]),
+            ("oversize", &oversize),
+            ("too many", &too_many),
+        ] {
+            let answer = raw::exchange(&mut r, &mut stream, bytes).await;
+            assert_eq!(answer, Some(Answer::Invalid), "{what}");
+        }
+        assert_eq!(a.net.counters().dropped_invalid, 4);
+        let answer = raw::exchange(&mut r, &mut stream, &raw::frame(&[b"fine"])).await;
+        assert_eq!(answer, Some(Answer::Delivered));
+        assert_eq!(a.must_receive().await, (r_id, b"fine".to_vec()));
+        // A length over the limit: not read, the stream closed.
+        let answer = raw::exchange(&mut r, &mut stream, &[0, 0, 0x10, 0]).await;
+        assert_eq!(answer, None);
+        assert_eq!(a.net.counters().dropped_invalid, 5);
+        // A new stream works.
+        let mut stream = raw::open(&mut r, a_peer).await.expect("stream accepted");
+        let answer = raw::exchange(&mut r, &mut stream, &raw::frame(&[b"again"])).await;
+        assert_eq!(answer, Some(Answer::Delivered));
+        assert_eq!(a.must_receive().await, (r_id, b"again".to_vec()));
+        a.assert_inbox_empty();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payload_streams__should_be_limited_per_peer() {
+    bounded(async {
+        let a = must_spawn(1, config(1 << 20, 16)).await;
+        let (mut r, _, a_peer) = must_connect_raw(&a).await;
+        let mut open = Vec::new();
+        for i in 0..4 {
+            open.push(
+                raw::open(&mut r, a_peer)
+                    .await
+                    .unwrap_or_else(|| panic!("stream {i}")),
+            );
+        }
+        assert!(
+            raw::open(&mut r, a_peer).await.is_none(),
+            "a fifth is closed"
+        );
+        // Closing one frees its place (once a's reader has seen it end).
+        drop(open.pop());
+        let mut reopened = None;
+        for _ in 0..50 {
+            reopened = raw::open(&mut r, a_peer).await;
+            if reopened.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(reopened.is_some(), "a freed place is taken again");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spawn__should_refuse_a_taken_port_a_zero_dial_interval_and_a_huge_payload_limit() {
     bounded(async {
         let a = must_spawn(1, config(1 << 20, 16)).await;
         let taken = NetConfig {
@@ -867,6 +990,86 @@ async fn spawn__should_refuse_a_taken_port_and_a_zero_dial_interval() {
         };
         let err = net::spawn(zero, FakeAdmit::new()).await.unwrap_err();
         assert!(matches!(err, net::Error::InvalidConfig(_)), "{err}");
+        // Frame lengths are u32: a payload limit over 1 GiB cannot work.
+        let huge = NetConfig {
+            max_payload: (1 << 30) + 1,
+            ..config(1 << 20, 16)
+        };
+        let err = net::spawn(huge, FakeAdmit::new()).await.unwrap_err();
+        assert!(matches!(err, net::Error::InvalidConfig(_)), "{err}");
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unanswered_frame__should_fail_and_close_the_connection_after_the_timeout() {
+    use libp2p::futures::{AsyncReadExt as _, AsyncWriteExt as _, StreamExt as _};
+    use libp2p::request_response::{Event, Message};
+    use libp2p::swarm::SwarmEvent;
+    use raw::RawEvent;
+
+    let bound = net::REQUEST_TIMEOUT + Duration::from_secs(15);
+    tokio::time::timeout(bound, async {
+        let a = must_spawn(1, config(1 << 20, 16)).await;
+        let (mut r, r_id, a_peer) = must_connect_raw(&a).await;
+        let mut incoming = r
+            .behaviour()
+            .stream
+            .new_control()
+            .accept(libp2p::StreamProtocol::new(net::wire::MSG_PROTOCOL))
+            .unwrap();
+        // Admission both ways: r admits a's Hello (sent as the connection opened), a
+        // admits r's.
+        let channel = raw::must_await(&mut r, |e| match e {
+            SwarmEvent::Behaviour(RawEvent::Hello(Event::Message {
+                message: Message::Request { channel, .. },
+                ..
+            })) => Some(channel),
+            _ => None,
+        })
+        .await;
+        r.behaviour_mut()
+            .hello
+            .send_response(channel, Ack::admitted())
+            .unwrap();
+        let hello = Hello {
+            evidence: evidence_of(&r_id),
+            issued_at: unix_now(),
+        };
+        assert_eq!(raw_hello(&mut r, a_peer, hello).await, Ack::admitted());
+        must_eventually("a may send to r", || {
+            let seen = a.peer(&r_id);
+            seen.admitted && seen.accepted_by_peer == Some(true)
+        })
+        .await;
+        // a opens its payload stream and sends a frame, which r reads and never answers.
+        a.net.send(r_id, b"never answered".to_vec()).unwrap();
+        let (from, mut stream) = raw::must_drive(&mut r, incoming.next()).await.unwrap();
+        assert_eq!(from, a_peer);
+        let frame = raw::must_drive(&mut r, async {
+            stream.write_all(&[Answer::Ready as u8]).await.unwrap();
+            stream.flush().await.unwrap();
+            let mut frame = vec![0u8; 4 + 4 + 14];
+            stream.read_exact(&mut frame).await.unwrap();
+            frame
+        })
+        .await;
+        assert_eq!(&frame[8..], b"never answered");
+        let sent_at = tokio::time::Instant::now();
+        // a gives up on the link: the connection closes, the payload counts as failed.
+        loop {
+            if let SwarmEvent::ConnectionClosed { .. } = r.select_next_some().await {
+                break;
+            }
+        }
+        assert!(
+            sent_at.elapsed() + Duration::from_secs(1) >= net::REQUEST_TIMEOUT,
+            "closed only at the deadline"
+        );
+        must_count(&a, "the frame failed", |c| c.send_failed == 1).await;
+        assert_eq!(a.net.counters().sent, 0);
+        drop(stream);
+    })
+    .await
+    .expect("test finished in time");
 }

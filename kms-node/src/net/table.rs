@@ -9,6 +9,7 @@ use libp2p::request_response::{OutboundRequestId, ResponseChannel};
 use libp2p::swarm::ConnectionId;
 use libp2p::PeerId;
 
+use super::stream::WriterHandle;
 use super::wire::{truncate_reason, Ack};
 use super::{peer_id_of, AllowedPeer, Counters, Error, Hello, NodeId, PeerState};
 
@@ -54,8 +55,8 @@ pub(super) struct Entry {
     /// The newest Hello received while a check ran; checked next.
     pub(super) waiting: Option<(Hello, ResponseChannel<Ack>)>,
     pub(super) queue: VecDeque<Vec<u8>>,
-    /// Requests in flight and how many payloads each carries.
-    pub(super) in_flight: HashMap<OutboundRequestId, usize>,
+    /// The task sending the queue, while connected.
+    pub(super) writer: Option<WriterHandle>,
     pub(super) last_contact: Option<SystemTime>,
     /// Since when the peer is allowed and not connected (it became allowed, or its
     /// last connection closed); read by the dialling rule (`task::Dialing`).
@@ -80,7 +81,7 @@ impl Entry {
             checking: None,
             waiting: None,
             queue: VecDeque::new(),
-            in_flight: HashMap::new(),
+            writer: None,
             last_contact: None,
             waiting_since: std::time::Instant::now(),
         }
@@ -113,8 +114,22 @@ impl Entry {
         self.hello_retry_at = None;
         self.checking = None;
         self.waiting = None;
-        self.in_flight.clear();
+        self.stop_writer();
         self.waiting_since = std::time::Instant::now();
+    }
+
+    /// Ends the writer task, if any (it sees it is no longer the entry's and stops).
+    pub(super) fn stop_writer(&mut self) {
+        if let Some(writer) = self.writer.take() {
+            writer.wake();
+        }
+    }
+
+    /// Wakes the writer task to look at the queue and the peer's state again.
+    pub(super) fn wake_writer(&self) {
+        if let Some(writer) = &self.writer {
+            writer.wake();
+        }
     }
 
     fn state(&self, now: u64) -> PeerState {
@@ -159,6 +174,8 @@ pub(super) struct State {
     pub(super) allowed_dirty: bool,
     pub(super) shutdown: bool,
     pub(super) counters: Counters,
+    /// Payload streams each peer has open to this node now (`stream::accept`).
+    pub(super) readers: HashMap<PeerId, usize>,
 }
 
 impl State {
@@ -175,6 +192,7 @@ impl State {
             allowed_dirty: false,
             shutdown: false,
             counters: Counters::default(),
+            readers: HashMap::new(),
         }
     }
 
@@ -209,8 +227,9 @@ impl State {
                     kept
                 }
                 replaced => {
-                    if let Some(replaced) = replaced {
+                    if let Some(mut replaced) = replaced {
                         self.counters.dropped_not_allowed += replaced.queue.len() as u64;
+                        replaced.stop_writer();
                     }
                     Entry::new(&peer, peer_id, unusable)
                 }
@@ -220,8 +239,9 @@ impl State {
             }
             self.peers.insert(node_id, entry);
         }
-        for gone in old.into_values() {
+        for mut gone in old.into_values() {
             self.counters.dropped_not_allowed += gone.queue.len() as u64;
+            gone.stop_writer();
         }
         self.allowed_dirty = true;
     }
@@ -249,6 +269,7 @@ impl State {
             self.counters.dropped_queue_full += 1;
         }
         entry.queue.push_back(payload);
+        entry.wake_writer();
         Ok(())
     }
 

@@ -1,10 +1,11 @@
 //! The swarm task: builds the libp2p swarm (TCP, Noise, Yamux; the connection gate;
-//! the two request-response protocols) and applies its events and the handles'
-//! changes to the peer [table](super::table).
+//! the Hello request-response protocol and the payload streams) and applies its events
+//! and the handles' changes to the peer [table](super::table). It starts a payload
+//! [`Writer`] per connected peer and the [`accept`](super::stream::accept) task for the
+//! streams peers open.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -20,22 +21,18 @@ use libp2p::swarm::{DialError, ListenError, NetworkBehaviour, SwarmEvent};
 use libp2p::{
     allow_block_list, connection_limits, noise, tcp, yamux, PeerId, StreamProtocol, Swarm,
 };
-use tokio::sync::mpsc;
-use tokio::task::JoinError;
+use tokio::sync::{mpsc, Notify};
+use tokio::task::{JoinError, JoinSet};
 use tracing::Instrument as _;
 
-use super::codec::Counting;
-use super::table::{unix_now, Entry, State};
-use super::wire::{self, Ack, Batch, MsgAck, Payload};
+use super::stream::{Writer, WriterHandle};
+use super::table::{Entry, State};
+use super::wire::{self, Ack};
 use super::{
     AdmitPeer, Error, Hello, NetConfig, NodeId, Shared, HANDSHAKE_TIMEOUT, LISTEN_TIMEOUT,
-    MAX_CONNECTIONS_PER_PEER, MAX_PENDING_INCOMING, REQUEST_TIMEOUT, SEND_WINDOW,
+    MAX_CONNECTIONS_PER_PEER, MAX_PENDING_INCOMING, REQUEST_TIMEOUT,
 };
 
-/// Concurrent streams per connection and protocol; above the sender's
-/// [`SEND_WINDOW`] so that a well-behaved peer's payloads are never dropped for
-/// capacity (libp2p drops an inbound stream over this limit silently).
-const MSG_STREAMS: usize = 4 * SEND_WINDOW;
 /// Concurrent Hello streams per connection.
 const HELLO_STREAMS: usize = 4;
 /// Admission checks running at once, all peers together (peers that reconnect while
@@ -54,7 +51,8 @@ struct Behaviour {
     gate: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
     limits: connection_limits::Behaviour,
     hello: cbor::Behaviour<Hello, Ack>,
-    msg: request_response::Behaviour<Counting<Batch, MsgAck>>,
+    /// The payload streams ([`super::stream`]).
+    stream: libp2p_stream::Behaviour,
 }
 
 type CheckResult = (NodeId, u64, Result<Result<u64, String>, JoinError>);
@@ -67,12 +65,25 @@ pub(super) struct Driver {
     dial_interval: Duration,
     /// Admission checks running on the blocking pool.
     checks: FuturesUnordered<BoxFuture<'static, CheckResult>>,
-    /// Admitted batches waiting for room in the inbox, oldest first.
-    parked: VecDeque<Parked>,
+    /// Opens payload streams (one clone per writer).
+    control: libp2p_stream::Control,
+    /// The payload streams peers open, until [`Driver::run`] hands them to the accept
+    /// task.
+    incoming: Option<libp2p_stream::IncomingStreams>,
+    /// One payload writer per connected peer; aborted when the driver ends.
+    writers: JoinSet<()>,
+    /// Numbers the writers, so that one of an ended session knows it.
+    next_writer: u64,
+    /// Writers ask here for a peer's connection to be closed (a frame unanswered).
+    close_tx: mpsc::UnboundedSender<PeerId>,
+    close_rx: mpsc::UnboundedReceiver<PeerId>,
     /// Peers whose connection this node refused lately (not allowed then), and when:
     /// they are waiting for this node to allow and dial them ([`Dialing`]).
     refused: HashMap<PeerId, std::time::Instant>,
 }
+
+/// Largest [`NetConfig::max_payload`]: frame lengths are `u32`.
+const MAX_PAYLOAD_LIMIT: usize = 1 << 30;
 
 /// Peers remembered in [`Driver::refused`] at most.
 const MAX_REFUSED: usize = 1024;
@@ -100,21 +111,6 @@ impl Dialing<'_> {
     }
 }
 
-/// An admitted batch that did not fit into the inbox. Its request is answered only when
-/// its last payload is in: the sender keeps at most [`SEND_WINDOW`] requests in flight,
-/// so a slow reader slows its senders down instead of losing their payloads (with drops,
-/// a genesis DKG of 32 nodes lost up to 1,850 payloads per run and pulled them again).
-struct Parked {
-    node: NodeId,
-    payloads: std::vec::IntoIter<Payload>,
-    channel: ResponseChannel<MsgAck>,
-}
-
-/// Batches parked per peer at most: [`MSG_STREAMS`], what one connection lets a peer
-/// have in flight; a well-behaved peer has [`SEND_WINDOW`]. Beyond it, payloads that
-/// find the inbox full are dropped (and counted) as before, and the request answered.
-const MAX_PARKED_PER_PEER: usize = MSG_STREAMS;
-
 fn multiaddr_of(addr: SocketAddr) -> Multiaddr {
     Multiaddr::empty()
         .with(Protocol::from(addr.ip()))
@@ -134,7 +130,6 @@ impl Driver {
     pub(super) async fn start(
         config: &NetConfig,
         admit: Arc<dyn AdmitPeer>,
-        unreadable: Arc<AtomicU64>,
     ) -> Result<(Self, SocketAddr), Error> {
         if config.keypair.clone().try_into_ed25519().is_err() {
             return Err(Error::KeyNotEd25519);
@@ -144,6 +139,9 @@ impl Driver {
         }
         if config.max_payload == 0 {
             return Err(Error::InvalidConfig("max_payload must not be zero"));
+        }
+        if config.max_payload > MAX_PAYLOAD_LIMIT {
+            return Err(Error::InvalidConfig("max_payload must be at most 1 GiB"));
         }
         if config.listen.port() != 0 {
             // libp2p's TCP listener sets SO_REUSEPORT, so a second node on the same
@@ -180,22 +178,12 @@ impl Driver {
                     .with_request_timeout(REQUEST_TIMEOUT)
                     .with_max_concurrent_streams(HELLO_STREAMS),
             ),
-            msg: request_response::Behaviour::with_codec(
-                Counting::new(
-                    cbor::codec::Codec::default()
-                        .set_request_size_maximum(limit)
-                        .set_response_size_maximum(wire::MAX_MSG_ACK),
-                    unreadable,
-                ),
-                [(
-                    StreamProtocol::new(wire::MSG_PROTOCOL),
-                    ProtocolSupport::Full,
-                )],
-                request_response::Config::default()
-                    .with_request_timeout(REQUEST_TIMEOUT)
-                    .with_max_concurrent_streams(MSG_STREAMS),
-            ),
+            stream: libp2p_stream::Behaviour::new(),
         };
+        let mut control = behaviour.stream.new_control();
+        let incoming = control
+            .accept(StreamProtocol::new(wire::MSG_PROTOCOL))
+            .map_err(|_| Error::InvalidConfig("payload protocol registered twice"))?;
         // Connections stay up while the peer is allowed: closing an idle link would
         // only force a re-dial and a fresh admission.
         let swarm_config = libp2p::swarm::Config::with_tokio_executor()
@@ -232,13 +220,19 @@ impl Driver {
         })
         .await
         .map_err(|_| Error::ListenTimeout(listen))??;
+        let (close_tx, close_rx) = mpsc::unbounded_channel();
         let driver = Self {
             swarm,
             admit,
             max_payload: config.max_payload,
             dial_interval: config.dial_interval,
             checks: FuturesUnordered::new(),
-            parked: VecDeque::new(),
+            control,
+            incoming: Some(incoming),
+            writers: JoinSet::new(),
+            next_writer: 0,
+            close_tx,
+            close_rx,
             refused: HashMap::new(),
         };
         Ok((driver, SocketAddr::new(listen.ip(), port)))
@@ -252,6 +246,16 @@ impl Driver {
     pub(super) async fn run(mut self, shared: Arc<Shared>, inbox: mpsc::Sender<(NodeId, Vec<u8>)>) {
         let span = tracing::debug_span!("net", local = %self.local_peer_id());
         async move {
+            // Aborted (with every reader) when this future ends or is dropped.
+            let _accept = self.incoming.take().map(|incoming| {
+                AbortOnDrop(tokio::spawn(super::stream::accept(
+                    Arc::clone(&shared),
+                    incoming,
+                    inbox.clone(),
+                    self.max_payload,
+                )))
+            });
+            drop(inbox);
             let mut tick = tokio::time::interval(self.dial_interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -266,11 +270,12 @@ impl Driver {
                         self.on_check_done(&shared, done);
                     }
                     event = self.swarm.select_next_some() => {
-                        self.on_swarm_event(&shared, &inbox, event);
+                        self.on_swarm_event(&shared, event);
                     }
-                    permit = inbox.reserve(), if !self.parked.is_empty() => {
-                        self.on_inbox_room(&shared, &inbox, permit.ok());
+                    Some(peer) = self.close_rx.recv() => {
+                        let _ = self.swarm.disconnect_peer_id(peer);
                     }
+                    Some(_) = self.writers.join_next(), if !self.writers.is_empty() => {}
                 }
             }
             tracing::debug!("transport stopped");
@@ -285,7 +290,6 @@ impl Driver {
         if state.shutdown {
             return false;
         }
-        let now = unix_now();
         if std::mem::take(&mut state.allowed_dirty) {
             let gate = &mut self.swarm.behaviour_mut().gate;
             let current: Vec<PeerId> = gate.allowed_peers().iter().copied().collect();
@@ -314,16 +318,12 @@ impl Driver {
                 }
             }
         }
-        for entry in state.peers.values_mut() {
-            flush(&mut self.swarm, entry, now, self.max_payload);
-        }
         true
     }
 
-    /// Re-dials, re-sends unanswered or refused Hellos, flushes.
+    /// Re-dials, re-sends unanswered or refused Hellos.
     fn on_tick(&mut self, shared: &Shared) {
         let mut state = shared.lock();
-        let now = unix_now();
         let hello = state.hello.clone();
         let retention = 4 * self.dial_interval;
         self.refused.retain(|_, at| at.elapsed() < retention);
@@ -347,37 +347,6 @@ impl Driver {
                     send_hello(&mut self.swarm, entry, hello);
                 }
             }
-            flush(&mut self.swarm, entry, now, self.max_payload);
-        }
-    }
-
-    /// Moves parked payloads into the inbox, oldest first, as far as it has room
-    /// (`permit` is one slot; `None`: the inbox is closed and they are dropped), and
-    /// answers each batch whose last payload is in.
-    fn on_inbox_room(
-        &mut self,
-        shared: &Shared,
-        inbox: &mpsc::Sender<(NodeId, Vec<u8>)>,
-        mut permit: Option<mpsc::Permit<'_, (NodeId, Vec<u8>)>>,
-    ) {
-        let mut state = shared.lock();
-        while let Some(front) = self.parked.front_mut() {
-            let closed = permit.is_none() && inbox.is_closed();
-            if !closed && !deliver(&mut state, inbox, front, permit.take()) {
-                return;
-            }
-            if closed {
-                state.counters.dropped_inbox_full += front.payloads.len() as u64;
-            }
-            let Some(done) = self.parked.pop_front() else {
-                return;
-            };
-            // Err: the sender gave up (timeout, connection lost); what was delivered stays.
-            let _ = self
-                .swarm
-                .behaviour_mut()
-                .msg
-                .send_response(done.channel, MsgAck {});
         }
     }
 
@@ -402,7 +371,30 @@ impl Driver {
         if let Some((hello, channel)) = entry.waiting.take() {
             self.start_check(entry, hello, channel);
         }
-        flush(&mut self.swarm, entry, unix_now(), self.max_payload);
+        entry.wake_writer();
+    }
+
+    /// Starts the payload writer of a peer whose first connection just opened.
+    fn start_writer(&mut self, shared: &Arc<Shared>, entry: &mut Entry, peer: PeerId) {
+        self.next_writer = self.next_writer.wrapping_add(1);
+        let notify = Arc::new(Notify::new());
+        entry.stop_writer();
+        entry.writer = Some(WriterHandle {
+            id: self.next_writer,
+            notify: Arc::clone(&notify),
+        });
+        let writer = Writer {
+            shared: Arc::clone(shared),
+            control: self.control.clone(),
+            node: entry.node_id,
+            peer,
+            id: self.next_writer,
+            notify,
+            max_payload: self.max_payload,
+            max_backoff: self.dial_interval,
+            close: self.close_tx.clone(),
+        };
+        self.writers.spawn(writer.run());
     }
 
     fn start_check(&mut self, entry: &mut Entry, hello: Hello, channel: ResponseChannel<Ack>) {
@@ -415,12 +407,7 @@ impl Driver {
             .push(async move { (node, session, check.await) }.boxed());
     }
 
-    fn on_swarm_event(
-        &mut self,
-        shared: &Shared,
-        inbox: &mpsc::Sender<(NodeId, Vec<u8>)>,
-        event: SwarmEvent<BehaviourEvent>,
-    ) {
+    fn on_swarm_event(&mut self, shared: &Arc<Shared>, event: SwarmEvent<BehaviourEvent>) {
         let mut state = shared.lock();
         match event {
             SwarmEvent::ConnectionEstablished {
@@ -441,6 +428,7 @@ impl Driver {
                 if first {
                     entry.session = entry.session.wrapping_add(1);
                     tracing::debug!(peer = %hex8(&entry.node_id), "connected");
+                    self.start_writer(shared, entry, peer_id);
                     if let Some(hello) = hello {
                         send_hello(&mut self.swarm, entry, &hello);
                     }
@@ -480,9 +468,6 @@ impl Driver {
             }
             SwarmEvent::Behaviour(BehaviourEvent::Hello(event)) => {
                 self.on_hello_event(&mut state, event);
-            }
-            SwarmEvent::Behaviour(BehaviourEvent::Msg(event)) => {
-                self.on_msg_event(&mut state, inbox, event);
             }
             _ => {}
         }
@@ -563,7 +548,7 @@ impl Driver {
                 if !response.admitted {
                     tracing::info!(peer = %hex8(&entry.node_id), "peer refused this node's hello");
                 }
-                flush(&mut self.swarm, entry, unix_now(), self.max_payload);
+                entry.wake_writer();
             }
             request_response::Event::OutboundFailure {
                 peer,
@@ -585,139 +570,6 @@ impl Driver {
             }
             request_response::Event::ResponseSent { .. } => {}
         }
-    }
-
-    fn on_msg_event(
-        &mut self,
-        state: &mut State,
-        inbox: &mpsc::Sender<(NodeId, Vec<u8>)>,
-        event: request_response::Event<Batch, MsgAck>,
-    ) {
-        let now = unix_now();
-        match event {
-            request_response::Event::Message {
-                peer,
-                message:
-                    request_response::Message::Request {
-                        request: Batch(batch),
-                        channel,
-                        ..
-                    },
-                ..
-            } => {
-                let max_payload = self.max_payload;
-                let Some(entry) = state.entry_of(&peer) else {
-                    state.counters.dropped_not_admitted += batch.len() as u64;
-                    return;
-                };
-                entry.last_contact = Some(SystemTime::now());
-                let node = entry.node_id;
-                // Dropping `channel` closes the stream without an answer.
-                if !entry.admitted(now) {
-                    state.counters.dropped_not_admitted += batch.len() as u64;
-                    tracing::debug!(peer = %hex8(&node), payloads = batch.len(), "payloads from a peer not admitted, dropped");
-                    return;
-                }
-                if batch.len() > wire::MAX_BATCH {
-                    state.counters.dropped_invalid += batch.len() as u64;
-                    return;
-                }
-                let oversize = batch.iter().filter(|p| p.0.len() > max_payload).count();
-                if oversize > 0 {
-                    // Refused as a whole, unanswered, as a lone oversize payload is.
-                    state.counters.dropped_invalid += oversize as u64;
-                    return;
-                }
-                let mut batch = Parked {
-                    node,
-                    payloads: batch.into_iter(),
-                    channel,
-                };
-                // Behind parked batches, a batch waits its turn (one queue, in order).
-                if !self.parked.is_empty() || !deliver(state, inbox, &mut batch, None) {
-                    let parked = self.parked.iter().filter(|p| p.node == node).count();
-                    if parked < MAX_PARKED_PER_PEER && !inbox.is_closed() {
-                        self.parked.push_back(batch);
-                        state.counters.batches_held += 1;
-                        return;
-                    }
-                    state.counters.dropped_inbox_full += batch.payloads.len() as u64;
-                }
-                let channel = batch.channel;
-                let _ = self
-                    .swarm
-                    .behaviour_mut()
-                    .msg
-                    .send_response(channel, MsgAck {});
-            }
-            request_response::Event::Message {
-                peer,
-                message: request_response::Message::Response { request_id, .. },
-                ..
-            } => {
-                if let Some(entry) = state.entry_of(&peer) {
-                    entry.last_contact = Some(SystemTime::now());
-                    if let Some(sent) = entry.in_flight.remove(&request_id) {
-                        state.counters.sent += sent as u64;
-                        state.counters.batches_sent += 1;
-                    }
-                    let Some(entry) = state.entry_of(&peer) else {
-                        return;
-                    };
-                    flush(&mut self.swarm, entry, now, self.max_payload);
-                }
-            }
-            request_response::Event::OutboundFailure {
-                peer,
-                request_id,
-                error,
-                ..
-            } => {
-                tracing::debug!(%peer, %error, "payloads not acknowledged");
-                if let Some(entry) = state.entry_of(&peer) {
-                    let lost = entry.in_flight.remove(&request_id).unwrap_or(1);
-                    state.counters.send_failed += lost as u64;
-                    let Some(entry) = state.entry_of(&peer) else {
-                        return;
-                    };
-                    if matches!(error, OutboundFailure::Io(_)) && entry.accepted_us == Some(true) {
-                        // The peer closed the stream without an answer: it dropped the
-                        // payload, most likely because its admission of this node
-                        // lapsed. Hold further payloads and ask again (next tick).
-                        entry.accepted_us = None;
-                        entry.hello_retry_at = None;
-                    }
-                    flush(&mut self.swarm, entry, now, self.max_payload);
-                }
-                close_if_timeout(&mut self.swarm, peer, &error);
-            }
-            request_response::Event::InboundFailure { peer, error, .. } => {
-                // A request that could not be read is counted by the codec; a dropped
-                // one (ResponseOmission) where it was dropped.
-                tracing::debug!(%peer, %error, "inbound payload failed");
-            }
-            request_response::Event::ResponseSent { .. } => {}
-        }
-    }
-}
-
-/// Moves `batch`'s payloads into the inbox while it has room, the first through
-/// `permit` if given; `true` when all are in.
-fn deliver(
-    state: &mut State,
-    inbox: &mpsc::Sender<(NodeId, Vec<u8>)>,
-    batch: &mut Parked,
-    mut permit: Option<mpsc::Permit<'_, (NodeId, Vec<u8>)>>,
-) -> bool {
-    loop {
-        let Some(permit) = permit.take().or_else(|| inbox.try_reserve().ok()) else {
-            return batch.payloads.len() == 0;
-        };
-        let Some(Payload(payload)) = batch.payloads.next() else {
-            return true;
-        };
-        permit.send((batch.node, payload));
-        state.counters.delivered += 1;
     }
 }
 
@@ -757,51 +609,13 @@ fn send_hello(swarm: &mut Swarm<Behaviour>, entry: &mut Entry, hello: &Hello) {
     }
 }
 
-/// Sends queued payloads to a ready peer, up to [`SEND_WINDOW`] requests in flight,
-/// each a batch of what is queued ([`next_batch`]).
-fn flush(swarm: &mut Swarm<Behaviour>, entry: &mut Entry, now: u64, max_payload: usize) {
-    let Some(peer_id) = entry.peer_id else {
-        return;
-    };
-    if !entry.ready(now) {
-        return;
-    }
-    while entry.in_flight.len() < SEND_WINDOW {
-        let batch = next_batch(&mut entry.queue, max_payload);
-        if batch.is_empty() {
-            break;
-        }
-        let count = batch.len();
-        let id = swarm
-            .behaviour_mut()
-            .msg
-            .send_request(&peer_id, Batch(batch));
-        entry.in_flight.insert(id, count);
-    }
-}
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
-/// Takes the next batch off `queue`: at least one payload (each fits a request alone),
-/// then more while the batch stays within [`wire::MAX_BATCH`] payloads and the bytes
-/// one request may carry ([`wire::request_limit`]).
-pub(super) fn next_batch(
-    queue: &mut std::collections::VecDeque<Vec<u8>>,
-    max_payload: usize,
-) -> Vec<Payload> {
-    let limit = max_payload.saturating_add(wire::FRAME_OVERHEAD);
-    // The array head, then each payload with its byte-string head.
-    let mut bytes = wire::ITEM_OVERHEAD;
-    let mut batch = Vec::new();
-    while let Some(next) = queue.front() {
-        let size = next.len().saturating_add(wire::ITEM_OVERHEAD);
-        if !batch.is_empty() && (batch.len() >= wire::MAX_BATCH || bytes + size > limit) {
-            break;
-        }
-        bytes = bytes.saturating_add(size);
-        if let Some(payload) = queue.pop_front() {
-            batch.push(Payload(payload));
-        }
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
-    batch
 }
 
 /// The first 8 hex digits of a node id, for logs.

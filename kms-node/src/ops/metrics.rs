@@ -190,12 +190,12 @@ impl Metrics {
         );
         registry.register(
             "keynet_net_batches_sent",
-            "p2p requests acknowledged, each a batch of payloads",
+            "p2p frames acknowledged, each a batch of payloads",
             net_batches.clone(),
         );
         registry.register(
             "keynet_net_batches_held",
-            "p2p batches received while the inbox was full, held unanswered until it had room",
+            "p2p frames received while the inbox was full, held unanswered until it had room",
             net_held.clone(),
         );
         registry.register(
