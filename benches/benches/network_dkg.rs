@@ -373,11 +373,15 @@ fn report_run(what: &str, r: &NetRun) {
         r.idle_cpu.map_or("?".into(), |c| format!("{c:.2} s")),
         r.outside.as_secs_f64()
     );
-    // The p2p layer's totals summed over the nodes, since they started (a reshare's
-    // include the genesis before it).
+    // A reshare's totals include the genesis before it.
+    println!("   {}", p2p_summary(r.nodes.iter().map(|n| &n.net)));
+}
+
+/// The p2p layer's totals summed over the nodes, since they started.
+fn p2p_summary<'a>(nodes: impl Iterator<Item = &'a BTreeMap<String, u64>>) -> String {
     let mut net: BTreeMap<&str, u64> = BTreeMap::new();
-    for node in &r.nodes {
-        for (k, v) in &node.net {
+    for counters in nodes {
+        for (k, v) in counters {
             *net.entry(k.as_str()).or_default() += v;
         }
     }
@@ -388,12 +392,12 @@ fn report_run(what: &str, r: &NetRun) {
         .filter(|(k, v)| !matches!(**k, "sent" | "batches_sent" | "delivered") && **v > 0)
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
-    println!(
-        "   p2p since start, all nodes: {sent} payloads sent in {batches} batches (mean {:.1}), {} delivered; {}",
+    format!(
+        "p2p since start, all nodes: {sent} payloads sent in {batches} batches (mean {:.1}), {} delivered; {}",
         sent as f64 / batches.max(1) as f64,
         get("delivered"),
         if other.is_empty() { "nothing dropped or failed".to_string() } else { other.join(", ") }
-    );
+    )
 }
 
 /// One devnet: up to the genesis, the nodes' reports, optionally a reshare, down.
@@ -419,12 +423,13 @@ async fn one_run(args: &Args, n: u16, t: u16, dir: &Path) -> Res<(NetRun, Option
         .await
         .map_err(|e| format!("run_genesis: {e}"))?;
     let nodes = collect_last_runs(&net, &indexes, 1, "genesis DKG starting").await?;
-    let genesis = NetRun {
+    let mut genesis = NetRun {
         nodes,
         node_cpu: cpu_delta(cpu0, nodes_cpu(&net)),
         idle_cpu: idle.map(|r| r * t2.elapsed().as_secs_f64()),
         outside: t2.elapsed(),
     };
+    refresh_net(&net, &indexes, &mut genesis.nodes).await;
     println!(
         "   chain + {n} nodes started in {:.1} s, genesis active and reported {:.1} s later",
         t1.duration_since(t0).as_secs_f64(),
@@ -475,12 +480,49 @@ async fn reshare_run(net: &mut Devnet, n: u16) -> Res<NetRun> {
         .await
         .map_err(|e| format!("execute: {e}"))?;
     let nodes = collect_last_runs(net, &indexes, 2, "reshare starting").await?;
-    Ok(NetRun {
+    let mut run = NetRun {
         nodes,
         node_cpu: cpu_delta(cpu0, nodes_cpu(net)),
         idle_cpu: idle.map(|r| r * started.elapsed().as_secs_f64()),
         outside: started.elapsed(),
-    })
+    };
+    refresh_net(net, &indexes, &mut run.nodes).await;
+    Ok(run)
+}
+
+/// How often a node copies its p2p counters into `/status` (kms-node's
+/// `publish_peers`), so that the `net` read with a node's `last_run` may lag the run.
+const STATUS_PUBLISH: Duration = Duration::from_secs(1);
+
+/// Re-reads each node's `net` counters once they have been published after the run
+/// (after the CPU window closed, so the wait is not counted). `nodes` is in the order
+/// of the sorted `indexes`, as [`collect_last_runs`] returns it; a node whose status
+/// cannot be read keeps its earlier counters.
+async fn refresh_net(net: &Devnet, indexes: &[u16], nodes: &mut [NodeRun]) {
+    tokio::time::sleep(STATUS_PUBLISH + Duration::from_millis(500)).await;
+    let mut sorted = indexes.to_vec();
+    sorted.sort_unstable();
+    for (i, node) in sorted.into_iter().zip(nodes.iter_mut()) {
+        let Ok(Some(url)) = net.operator_url(i) else {
+            continue;
+        };
+        if let Ok(s) = fetch_status(&url, STATUS_TIMEOUT).await {
+            if let Some(counters) = net_counters(&s.raw) {
+                node.net = counters;
+            }
+        }
+    }
+}
+
+/// The `net` object of a `/status` answer.
+fn net_counters(status: &serde_json::Value) -> Option<BTreeMap<String, u64>> {
+    let object = status["net"].as_object()?;
+    Some(
+        object
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_u64()?)))
+            .collect(),
+    )
 }
 
 /// Polls every node's `/status` until each reports a `last_run` for `epoch`
@@ -514,14 +556,7 @@ async fn collect_last_runs(
                         attempts: lr["attempts"].as_u64().unwrap_or(0),
                         outcome: lr["outcome"].as_str().unwrap_or("?").to_owned(),
                         log: None,
-                        net: s.raw["net"]
-                            .as_object()
-                            .map(|o| {
-                                o.iter()
-                                    .filter_map(|(k, v)| Some((k.clone(), v.as_u64()?)))
-                                    .collect()
-                            })
-                            .unwrap_or_default(),
+                        net: net_counters(&s.raw).unwrap_or_default(),
                     },
                 );
             }
@@ -535,9 +570,21 @@ async fn collect_last_runs(
                 .copied()
                 .filter(|i| !got.contains_key(i))
                 .collect();
+            // What the network did meanwhile, to tell a stall from lost messages.
+            let mut totals = Vec::new();
+            for &i in indexes {
+                if let Ok(Some(url)) = net.operator_url(i) {
+                    if let Ok(s) = fetch_status(&url, STATUS_TIMEOUT).await {
+                        totals.extend(net_counters(&s.raw));
+                    }
+                }
+            }
             return Err(format!(
-                "nodes {missing:?} reported no last_run for epoch {epoch} within {} s",
-                LAST_RUN_BOUND.as_secs()
+                "nodes {missing:?} reported no last_run for epoch {epoch} within {} s ({} of {} nodes read: {})",
+                LAST_RUN_BOUND.as_secs(),
+                totals.len(),
+                indexes.len(),
+                p2p_summary(totals.iter())
             ));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
