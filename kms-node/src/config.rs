@@ -308,6 +308,9 @@ pub struct NodeConfig {
     /// The operator account that registers this node: the node's registration
     /// signature covers it (docs/GOVERNANCE.md §4a).
     pub operator_address: [u8; 20],
+    /// Threads of the node's async runtime; `None`: one per CPU. One suits a machine
+    /// that runs many nodes (the devnet): fewer threads to wake and schedule.
+    pub worker_threads: Option<usize>,
 }
 
 /// `[chain]`.
@@ -426,6 +429,7 @@ pub const ENV_KEYS: &[(&str, &str, ValueKind)] = &[
     ("node", "app_listen", ValueKind::Text),
     ("node", "operator_listen", ValueKind::Text),
     ("node", "operator_address", ValueKind::Text),
+    ("node", "worker_threads", ValueKind::Integer),
     ("chain", "rpc_url", ValueKind::Text),
     ("chain", "contract", ValueKind::Text),
     ("chain", "confirmation_depth", ValueKind::Integer),
@@ -669,6 +673,7 @@ struct RawNode {
     app_listen: String,
     operator_listen: String,
     operator_address: Option<String>,
+    worker_threads: Option<usize>,
 }
 
 impl Default for RawNode {
@@ -679,6 +684,7 @@ impl Default for RawNode {
             app_listen: "127.0.0.1:7200".into(),
             operator_listen: "127.0.0.1:7300".into(),
             operator_address: None,
+            worker_threads: None,
         }
     }
 }
@@ -850,6 +856,11 @@ impl RawConfig {
         let operator_address = node.operator_address.ok_or(Error::Missing {
             key: "node.operator_address",
         })?;
+        if node.worker_threads == Some(0) {
+            return Err(Error::ZeroCount {
+                key: "node.worker_threads",
+            });
+        }
         let node = NodeConfig {
             data_dir: node.data_dir,
             p2p_listen: listen("node.p2p_listen", node.p2p_listen)?,
@@ -860,6 +871,7 @@ impl RawConfig {
                     value: operator_address.clone(),
                 })?
                 .0,
+            worker_threads: node.worker_threads,
         };
 
         let rpc_url = chain.rpc_url.ok_or(Error::Missing {
@@ -1035,6 +1047,7 @@ attester = "sev-guest"
         assert_eq!(config.node.data_dir, PathBuf::from("/var/lib/kms-node"));
         assert_eq!(config.node.p2p_listen, "0.0.0.0:7100".parse().unwrap());
         assert_eq!(config.node.app_listen, "0.0.0.0:7200".parse().unwrap());
+        assert_eq!(config.node.worker_threads, Some(4));
         assert_eq!(
             config.node.operator_listen,
             "127.0.0.1:7300".parse().unwrap()
@@ -1290,6 +1303,16 @@ attester = "sev-guest"
             ),
             "{err:?}"
         );
+        let err = parse(&with("node", "worker_threads = 0")).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::ZeroCount {
+                    key: "node.worker_threads"
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -1302,6 +1325,7 @@ attester = "sev-guest"
                 ("KMS_NODE_CHAIN_RPC_URL", "https://other.example"),
                 ("KMS_NODE_NODE_APP_LISTEN", "10.0.0.5:7200"),
                 ("KMS_NODE_PROTOCOL_ATTEMPT_DEADLINE", "2m"),
+                ("KMS_NODE_NODE_WORKER_THREADS", "1"),
                 ("UNRELATED", "ignored"),
             ],
         )
@@ -1310,6 +1334,7 @@ attester = "sev-guest"
         assert_eq!(config.chain.rpc_url, "https://other.example");
         assert_eq!(config.node.app_listen, "10.0.0.5:7200".parse().unwrap());
         assert_eq!(config.protocol.attempt_deadline, Duration::from_secs(120));
+        assert_eq!(config.node.worker_threads, Some(1));
     }
 
     #[test]
@@ -1337,9 +1362,11 @@ attester = "sev-guest"
             assert!(var.starts_with(ENV_PREFIX));
             let mut table = toml::Table::new();
             let value = match *key {
-                "tdx_quote_vsock_port" | "confirmation_depth" | "max_attempts" | "sim_vendor" => {
-                    "7"
-                }
+                "tdx_quote_vsock_port"
+                | "confirmation_depth"
+                | "max_attempts"
+                | "sim_vendor"
+                | "worker_threads" => "7",
                 _ => "x",
             };
             apply_env(&mut table, [(var.clone(), value.to_string())]).unwrap();

@@ -212,6 +212,11 @@ pub struct NodeSection {
     pub operator_listen: String,
     /// The operator account the registration is signed over.
     pub operator_address: String,
+    /// Threads of the node's runtime: the devnet runs every node on one machine, so
+    /// one each (fewer threads to wake and schedule; docs/PERFORMANCE.md). Absent in
+    /// devnets written before it: one per CPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker_threads: Option<u32>,
 }
 
 /// `[chain]`.
@@ -309,6 +314,7 @@ impl NodeConfig {
                 app_listen: any.clone(),
                 operator_listen: any,
                 operator_address: format!("{:#x}", p.operator),
+                worker_threads: Some(1),
             },
             chain: ChainSection {
                 rpc_url: p.rpc.clone(),
@@ -428,6 +434,29 @@ mod tests {
         }
         .check()
         .is_err());
+    }
+
+    #[test]
+    fn node_config__should_give_each_node_one_runtime_thread_and_read_older_files() {
+        let params = NodeParams {
+            data_dir: PathBuf::from("/tmp/n1"),
+            rpc: "http://127.0.0.1:8545".into(),
+            contract: Address::ZERO,
+            operator: Address::ZERO,
+            sim_key_file: PathBuf::from("/tmp/n1/sim.key"),
+            vendor: 1,
+            storage_key_file: PathBuf::from("/tmp/n1/storage.key"),
+            settings: Settings::default(),
+        };
+        let config = NodeConfig::new(&params);
+        let text = toml::to_string(&config).unwrap();
+        assert!(text.contains("worker_threads = 1"), "{text}");
+        assert_eq!(toml::from_str::<NodeConfig>(&text).unwrap(), config);
+        // A devnet written before the key existed.
+        let older = text.replace("worker_threads = 1\n", "");
+        assert_ne!(older, text);
+        let read: NodeConfig = toml::from_str(&older).unwrap();
+        assert_eq!(read.node.worker_threads, None);
     }
 
     #[test]
