@@ -842,6 +842,15 @@ async fn raw_hello(r: &mut libp2p::Swarm<raw::Raw>, to: libp2p::PeerId, hello: H
     .await
 }
 
+/// Sends the raw peer's valid Hello; `to` must admit it.
+async fn must_admit_raw(r: &mut libp2p::Swarm<raw::Raw>, to: libp2p::PeerId, r_id: NodeId) {
+    let hello = Hello {
+        evidence: evidence_of(&r_id),
+        issued_at: unix_now(),
+    };
+    assert_eq!(raw_hello(r, to, hello).await, Ack::admitted());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payload_from_a_peer_not_admitted__should_be_dropped_and_counted() {
     bounded(async {
@@ -876,16 +885,7 @@ async fn payload_from_a_peer_not_admitted__should_be_dropped_and_counted() {
         a.assert_inbox_empty();
         // An admitted Hello: delivered on the same stream, with the authenticated
         // sender's id.
-        let ack = raw_hello(
-            &mut r,
-            a_peer,
-            Hello {
-                evidence: evidence_of(&r_id),
-                issued_at: unix_now(),
-            },
-        )
-        .await;
-        assert_eq!(ack, Ack::admitted());
+        must_admit_raw(&mut r, a_peer, r_id).await;
         let answer = raw::exchange(&mut r, &mut stream, &raw::frame(&[b"admitted"])).await;
         assert_eq!(answer, Some(Answer::Delivered));
         assert_eq!(a.must_receive().await, (r_id, b"admitted".to_vec()));
@@ -899,16 +899,7 @@ async fn bad_frames__should_be_refused_or_close_the_stream_and_be_counted() {
     bounded(async {
         let mut a = must_spawn(1, config(1000, 16)).await;
         let (mut r, r_id, a_peer) = must_connect_raw(&a).await;
-        let ack = raw_hello(
-            &mut r,
-            a_peer,
-            Hello {
-                evidence: evidence_of(&r_id),
-                issued_at: unix_now(),
-            },
-        )
-        .await;
-        assert_eq!(ack, Ack::admitted());
+        must_admit_raw(&mut r, a_peer, r_id).await;
         let mut stream = raw::open(&mut r, a_peer).await.expect("stream accepted");
         // Readable but wrong: refused, and the stream goes on.
         let cut = [0, 0, 0, 6, 0, 0, 0, 9, 1, 2]; // an item longer than the body
@@ -1032,11 +1023,7 @@ async fn unanswered_frame__should_fail_and_close_the_connection_after_the_timeou
             .hello
             .send_response(channel, Ack::admitted())
             .unwrap();
-        let hello = Hello {
-            evidence: evidence_of(&r_id),
-            issued_at: unix_now(),
-        };
-        assert_eq!(raw_hello(&mut r, a_peer, hello).await, Ack::admitted());
+        must_admit_raw(&mut r, a_peer, r_id).await;
         must_eventually("a may send to r", || {
             let seen = a.peer(&r_id);
             seen.admitted && seen.accepted_by_peer == Some(true)
