@@ -97,6 +97,10 @@ impl UpOptions {
             confirmation_depth: self.confirmation_depth,
             attempt_deadline_secs: self.attempt_deadline.as_secs(),
             max_attempts: self.max_attempts,
+            node_threads: super::config::node_threads_for(
+                self.nodes,
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            ),
         }
     }
 }
