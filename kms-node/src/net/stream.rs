@@ -423,44 +423,54 @@ async fn read(
 
 /// Moves `payloads` into the inbox, waiting for room (counted once per frame in
 /// `batches_held`); `false` if the inbox closed first (the rest dropped and counted).
+/// Each payload is counted as delivered under the state lock it is sent with, so a
+/// reader of the inbox that then reads the counters sees it counted.
 async fn deliver(
     shared: &Shared,
     inbox: &mpsc::Sender<(NodeId, Vec<u8>)>,
     node: NodeId,
     payloads: Vec<Vec<u8>>,
 ) -> bool {
-    let mut left = payloads.len() as u64;
-    // Delivered and not yet counted: counted before any wait, so that the counter shows
-    // what the inbox holds while a frame is held.
-    let mut uncounted = 0u64;
+    let mut rest = payloads.into_iter();
     let mut held = false;
-    for payload in payloads {
-        let sent = match inbox.try_send((node, payload)) {
-            Ok(()) => true,
-            Err(TrySendError::Full(item)) => {
-                {
-                    let mut state = shared.lock();
-                    state.counters.delivered += std::mem::take(&mut uncounted);
-                    if !held {
-                        held = true;
-                        state.counters.batches_held += 1;
+    loop {
+        // Whatever fits now, under one lock.
+        let waiting = {
+            let mut state = shared.lock();
+            loop {
+                let Some(payload) = rest.next() else {
+                    return true;
+                };
+                match inbox.try_send((node, payload)) {
+                    Ok(()) => state.counters.delivered += 1,
+                    Err(TrySendError::Full(item)) => {
+                        if !held {
+                            held = true;
+                            state.counters.batches_held += 1;
+                        }
+                        break item;
+                    }
+                    Err(TrySendError::Closed(_)) => {
+                        state.counters.dropped_inbox_full += 1 + rest.len() as u64;
+                        return false;
                     }
                 }
-                inbox.send(item).await.is_ok()
             }
-            Err(TrySendError::Closed(_)) => false,
         };
-        if !sent {
-            let mut state = shared.lock();
-            state.counters.delivered += uncounted;
-            state.counters.dropped_inbox_full += left;
-            return false;
+        // The inbox is full: wait for room for the next one.
+        let permit = inbox.reserve().await;
+        let mut state = shared.lock();
+        match permit {
+            Ok(permit) => {
+                permit.send(waiting);
+                state.counters.delivered += 1;
+            }
+            Err(_) => {
+                state.counters.dropped_inbox_full += 1 + rest.len() as u64;
+                return false;
+            }
         }
-        uncounted += 1;
-        left -= 1;
     }
-    shared.lock().counters.delivered += uncounted;
-    true
 }
 
 async fn answer(stream: &mut Stream, answer: Answer) -> std::io::Result<()> {
