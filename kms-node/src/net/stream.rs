@@ -26,7 +26,7 @@ use super::{NodeId, Shared, REQUEST_TIMEOUT, SEND_WINDOW};
 /// Streams of [`MSG_PROTOCOL`](wire::MSG_PROTOCOL) one peer may have open to this node
 /// at once (a well-behaved peer has one per connection); a further one is closed at
 /// once. Each holds at most one frame being read.
-pub(super) const MAX_INBOUND_STREAMS_PER_PEER: usize = 4;
+const MAX_INBOUND_STREAMS_PER_PEER: usize = 4;
 /// First wait before a writer tries again to open a stream it could not open; doubles
 /// up to the transport's `dial_interval`.
 const REOPEN_BACKOFF: Duration = Duration::from_millis(50);
@@ -221,28 +221,23 @@ impl Writer {
         end
     }
 
+    /// Counts a frame's answer (never [`Answer::Ready`]: `serve` ends the stream on it).
     fn answered(&self, answer: Answer, count: usize) {
         let mut state = self.shared.lock();
-        match answer {
-            Answer::Delivered => {
-                state.counters.sent += count as u64;
-                state.counters.batches_sent += 1;
-            }
-            Answer::Invalid | Answer::Ready => state.counters.send_failed += count as u64,
-            Answer::NotAdmitted => {
-                state.counters.send_failed += count as u64;
-                if let Some(entry) = self.current(&mut state) {
-                    if entry.accepted_us == Some(true) {
-                        // The peer no longer admits this node, most likely because its
-                        // admission lapsed: hold further payloads and send the Hello
-                        // again (the swarm task's next tick).
-                        entry.accepted_us = None;
-                        entry.hello_retry_at = None;
-                    }
-                }
-            }
+        if answer == Answer::Delivered {
+            state.counters.sent += count as u64;
+            state.counters.batches_sent += 1;
+        } else {
+            state.counters.send_failed += count as u64;
         }
         if let Some(entry) = self.current(&mut state) {
+            if answer == Answer::NotAdmitted && entry.accepted_us == Some(true) {
+                // The peer no longer admits this node, most likely because its admission
+                // lapsed: hold further payloads and send the Hello again (the swarm
+                // task's next tick).
+                entry.accepted_us = None;
+                entry.hello_retry_at = None;
+            }
             entry.last_contact = Some(SystemTime::now());
         }
     }

@@ -185,7 +185,7 @@ pub fn truncate_reason(reason: &str) -> String {
 
 /// The request limit of a Hello for an evidence limit of `max_payload` bytes.
 pub fn request_limit(max_payload: usize) -> u64 {
-    u64::try_from(max_payload.saturating_add(FRAME_OVERHEAD)).unwrap_or(u64::MAX)
+    u64::try_from(frame_limit(max_payload)).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
