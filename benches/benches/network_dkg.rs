@@ -32,6 +32,17 @@
 //! node is); the table gives the median and p90 (nearest rank) of it over the runs.
 //! In-process: `dkg::sim::dkg` for both suites, sequentially, all n parties in this
 //! one thread (**the total CPU of all n parties on one core**), R times, median.
+//!
+//! In-process cluster (genesis only): the same genesis as the devnet's, run by n epoch
+//! managers in this process on in-memory links and a fake chain
+//! (`kms_node::testing::cluster`, what the cluster tests run), on a runtime with one
+//! worker per CPU: every layer of the node (protocol driver, router, echo broadcast,
+//! encoding, signatures, share storage, the confirmation) but no transport (libp2p,
+//! Noise, TCP, admission), no chain and one process instead of n. Per run the
+//! process CPU from the proposal until every node serves the epoch, minus the idle rate
+//! measured just before; R times, median. So the three columns split the devnet's node
+//! CPU into the protocol's arithmetic (sim), the node's own layers (cluster − sim) and
+//! the transport and processes (node CPU − cluster).
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
@@ -46,6 +57,9 @@ use cpu_time::ProcessTime;
 use dkg::keys::KeyShare;
 use dkg::sim;
 use dkg::suite::{Bls12381G1, Secp256k1, Suite};
+use kms_node::node::router::MemoryLinks;
+use kms_node::testing::chain::FakeGovernance;
+use kms_node::testing::cluster::{self, Env, Timing};
 use rand_core::SeedableRng;
 
 type Res<T> = Result<T, String>;
@@ -59,6 +73,12 @@ const IDLE_WINDOW: Duration = Duration::from_secs(5);
 
 /// The bound on one `/status` request.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long the in-process cluster's idle CPU rate is measured before its proposal.
+const CLUSTER_IDLE: Duration = Duration::from_secs(2);
+
+/// The bound on an in-process cluster's genesis (proposal to every node serving).
+const CLUSTER_BOUND: Duration = Duration::from_secs(300);
 
 struct Args {
     sizes: Vec<u16>,
@@ -306,6 +326,12 @@ fn main() {
             inproc.iter().map(|s| ms(s.0)).collect::<Vec<_>>(),
             inproc.iter().map(|s| ms(s.1)).collect::<Vec<_>>()
         );
+        let cluster = in_process_cluster(n, t, args.runs);
+        println!(
+            "   in-process cluster genesis: cpu - idle {:?} ms, wall {:?} ms",
+            cluster.iter().map(|s| ms(s.0)).collect::<Vec<_>>(),
+            cluster.iter().map(|s| ms(s.1)).collect::<Vec<_>>()
+        );
         let inproc_reshare = if args.reshare {
             let v = in_process_reshare(n, t, threshold(n + 1), args.runs);
             println!(
@@ -324,6 +350,7 @@ fn main() {
             reshares,
             failures,
             inproc,
+            cluster,
             inproc_reshare,
         });
     }
@@ -338,6 +365,8 @@ struct Row {
     failures: Vec<String>,
     /// (process CPU, wall) per in-process run.
     inproc: Vec<(Duration, Duration)>,
+    /// (process CPU − idle, wall) per in-process cluster genesis.
+    cluster: Vec<(Duration, Duration)>,
     inproc_reshare: Option<Vec<(Duration, Duration)>>,
 }
 
@@ -811,6 +840,57 @@ fn in_process_reshare(n: u16, t: u16, t_new: u16, runs: usize) -> Vec<(Duration,
         .collect()
 }
 
+/// [`cluster_run`] `runs` times; a failed run is reported and left out.
+fn in_process_cluster(n: u16, t: u16, runs: usize) -> Vec<(Duration, Duration)> {
+    (0..runs)
+        .filter_map(|_| match cluster_run(n, t) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("network_dkg: in-process cluster n={n} t={t} failed: {e}");
+                None
+            }
+        })
+        .collect()
+}
+
+/// One genesis of `n` epoch managers in this process (module docs): (process CPU −
+/// idle, wall) from the proposal until every node serves.
+fn cluster_run(n: u16, t: u16) -> Res<(Duration, Duration)> {
+    let n = u8::try_from(n).map_err(|_| format!("{n} nodes: the cluster numbers nodes 1..=255"))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("no runtime: {e}"))?;
+    rt.block_on(async {
+        let links = MemoryLinks::default();
+        let chain = FakeGovernance::new(cluster::now());
+        let miner = cluster::keep_mining(&chain);
+        let mut env = Env::new(&links, &chain, &Default::default());
+        // The devnet's deadlines; chain polls as the devnet's 1 s blocks allow.
+        env.timing = Timing {
+            round: Duration::from_secs(20),
+            attempt: Duration::from_secs(60),
+            poll: Duration::from_millis(100),
+        };
+        let mut nodes = env.start_nodes(n).map_err(|e| format!("start: {e}"))?;
+        let (cpu, wall) = (ProcessTime::now(), Instant::now());
+        tokio::time::sleep(CLUSTER_IDLE).await;
+        let idle = cpu.elapsed().as_secs_f64() / wall.elapsed().as_secs_f64();
+        let committee: Vec<u8> = (1..=n).collect();
+        let (cpu, wall) = (ProcessTime::now(), Instant::now());
+        cluster::propose(&chain, 1, &committee, t);
+        let served = cluster::wait_serving(&mut nodes, 1, CLUSTER_BOUND).await;
+        let (cpu, wall) = (cpu.elapsed(), wall.elapsed());
+        miner.abort();
+        for node in &nodes {
+            node.task.abort();
+        }
+        served?;
+        let work = (cpu.as_secs_f64() - idle * wall.as_secs_f64()).max(0.0);
+        Ok((Duration::from_secs_f64(work), wall))
+    })
+}
+
 fn shares<S: Suite>(t: u16, n: u16, rng: &mut rand_chacha::ChaCha20Rng) -> Vec<KeyShare<S>> {
     sim::dkg::<S>(t, n, rng)
         .map(|m| m.into_values().filter_map(|o| o.into_key_share()).collect())
@@ -844,7 +924,7 @@ fn print_table(rows: &[Row], runs: usize) {
     println!("Genesis DKG, both suites, {runs} runs per size; per run the slowest node; medians over the runs (p90: nearest rank); ms.");
     table_header();
     for r in rows {
-        let g = summarize(&r.genesis, &r.inproc);
+        let g = summarize(&r.genesis, &r.inproc, &r.cluster);
         table_row(
             &format!("{}", r.n),
             &format!("{}", r.t),
@@ -861,7 +941,7 @@ fn print_table(rows: &[Row], runs: usize) {
             let Some(ip) = &r.inproc_reshare else {
                 continue;
             };
-            let g = summarize(&r.reshares, ip);
+            let g = summarize(&r.reshares, ip, &[]);
             table_row(
                 &format!("{} -> {}", r.n, r.n + 1),
                 &format!("{} -> {}", r.t, threshold(r.n + 1)),
@@ -879,13 +959,15 @@ fn print_table(rows: &[Row], runs: usize) {
 }
 
 fn table_header() {
-    println!("| n | t | ok runs | duration_ms (incl. confirm) median | p90 | protocol (log) median | p90 | span (log) median | in-process CPU (all n parties, 1 core) | protocol ÷ in-process | duration_ms ÷ in-process | node CPU − idle | ÷ in-process | attempts (max) |");
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| n | t | ok runs | duration_ms (incl. confirm) median | p90 | protocol (log) median | p90 | span (log) median | in-process CPU (all n parties, 1 core) | protocol ÷ in-process | duration_ms ÷ in-process | node CPU − idle | ÷ in-process | in-process cluster CPU − idle | cluster ÷ in-process | node CPU ÷ cluster | attempts (max) |");
+    println!(
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
 }
 
 fn table_row(n: &str, t: &str, ok: usize, all: usize, g: &Summary) {
     println!(
-        "| {n} | {t} | {ok}/{all} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        "| {n} | {t} | {ok}/{all} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
         fmt_ms(g.dur.map(|x| x.0)),
         fmt_ms(g.dur.map(|x| x.1)),
         fmt_ms(g.proto.map(|x| x.0)),
@@ -896,6 +978,9 @@ fn table_row(n: &str, t: &str, ok: usize, all: usize, g: &Summary) {
         ratio(g.dur.map(|x| x.0), g.inproc),
         fmt_ms(g.cpu),
         ratio(g.cpu, g.inproc),
+        fmt_ms(g.cluster),
+        ratio(g.cluster, g.inproc),
+        ratio(g.cpu, g.cluster),
         g.attempts
     );
 }
@@ -906,10 +991,15 @@ struct Summary {
     span: Option<f64>,
     cpu: Option<f64>,
     inproc: Option<f64>,
+    cluster: Option<f64>,
     attempts: u64,
 }
 
-fn summarize(net: &[NetRun], inproc: &[(Duration, Duration)]) -> Summary {
+fn summarize(
+    net: &[NetRun],
+    inproc: &[(Duration, Duration)],
+    cluster: &[(Duration, Duration)],
+) -> Summary {
     let ok: Vec<&NetRun> = net.iter().filter(|r| r.all_ok()).collect();
     let med = |v: Vec<f64>| median_p90(v).map(|x| x.0);
     Summary {
@@ -931,6 +1021,7 @@ fn summarize(net: &[NetRun], inproc: &[(Duration, Duration)]) -> Summary {
             .map(|c| c * 1000.0)
             .collect()),
         inproc: med(inproc.iter().map(|s| s.0.as_secs_f64() * 1000.0).collect()),
+        cluster: med(cluster.iter().map(|s| s.0.as_secs_f64() * 1000.0).collect()),
         attempts: net.iter().map(NetRun::max_attempts).max().unwrap_or(0),
     }
 }

@@ -1,6 +1,7 @@
 //! In-memory fakes of the node's capabilities, for tests (feature `testing`).
 
 pub mod chain;
+pub mod cluster;
 
 use std::collections::BTreeMap;
 

@@ -1,6 +1,7 @@
-//! N epoch managers in one process: an in-memory p2p link between their routers and a
-//! fake chain (NEAR's fake indexer) whose `confirm` activates the epoch once every
-//! member confirmed the same values, as the contract does.
+//! N epoch managers in one process (`kms_node::testing::cluster`): an in-memory p2p
+//! link between their routers and a fake chain (NEAR's fake indexer) whose `confirm`
+//! activates the epoch once every member confirmed the same values, as the contract
+//! does.
 #![allow(
     non_snake_case,
     clippy::unwrap_used,
@@ -8,179 +9,18 @@
     clippy::panic
 )]
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use alloy::primitives::Address;
 use ed25519_dalek::SigningKey;
-use governance_contract::{EpochInfo, EpochStatus, NodeRecord};
-use kms_node::chain::watcher::{ChainWatcher, WatchConfig};
-use kms_node::node::confirm::ConfirmEpoch;
-use kms_node::node::dkg_run::DkgContext;
-use kms_node::node::epoch::{AllowPeers, EpochManager, Member};
-use kms_node::node::router::{MemoryLinks, NodeId, Router};
-use kms_node::ops::metrics::Metrics;
-use kms_node::ops::status::Status;
-use kms_node::protocol::driver::{Deadlines, RetryPolicy};
+use kms_node::node::router::{MemoryLinks, NodeId};
 use kms_node::storage::{Epoch, StoreShare};
 use kms_node::testing::chain::FakeGovernance;
+use kms_node::testing::cluster::{
+    self, keep_mining, now, propose, propose_until, Confirmations, Env, Node,
+};
 use kms_node::testing::MemoryShareStore;
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha20Rng;
-use tokio::sync::watch;
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-type Confirmations = Arc<Mutex<BTreeMap<(u64, NodeId), ([u8; 32], [u8; 48], [u8; 33])>>>;
-
-/// `confirm` as the contract does it (all members of the pending epoch, same values →
-/// active). Confirmations are kept per epoch.
-struct FakeConfirm {
-    chain: FakeGovernance,
-    me: NodeId,
-    seen: Confirmations,
-}
-
-impl ConfirmEpoch for FakeConfirm {
-    async fn confirm(
-        &self,
-        epoch: u64,
-        transcript_hash: [u8; 32],
-        bls: [u8; 48],
-        secp: [u8; 33],
-    ) -> Result<(), String> {
-        let all = {
-            let mut seen = self.seen.lock().unwrap();
-            seen.insert((epoch, self.me), (transcript_hash, bls, secp));
-            seen.clone()
-        };
-        self.chain.mine_with(now(), |state| {
-            let Some(p) = state.pending.clone() else {
-                return;
-            };
-            assert_eq!(p.epoch, epoch);
-            let same = p
-                .committee
-                .iter()
-                .all(|id| all.get(&(epoch, *id)) == Some(&(transcript_hash, bls, secp)));
-            if same {
-                state.active = Some(EpochInfo {
-                    status: EpochStatus::Active,
-                    activated_at: Some(now()),
-                    transcript_hash: Some(transcript_hash),
-                    bls_group_pk: Some(bls),
-                    secp_group_pk: Some(secp),
-                    ..p
-                });
-                state.pending = None;
-            }
-        });
-        Ok(())
-    }
-
-    async fn chain_id(&self) -> Result<u64, String> {
-        Ok(31337)
-    }
-
-    async fn activate(
-        &self,
-        epoch: u64,
-        transcript_hash: [u8; 32],
-        bls: [u8; 48],
-        secp: [u8; 33],
-    ) -> Result<(), String> {
-        // The contract's deadline rule: at least min(n, 2t - 1) matching confirmations.
-        let all = self.seen.lock().unwrap().clone();
-        let mut result = Err("not enough confirmations".to_string());
-        self.chain.mine_with(now(), |state| {
-            let Some(p) = state.pending.clone().filter(|p| p.epoch == epoch) else {
-                return;
-            };
-            let same = p
-                .committee
-                .iter()
-                .filter(|id| all.get(&(epoch, **id)) == Some(&(transcript_hash, bls, secp)))
-                .count();
-            let needed = p.committee.len().min(2 * usize::from(p.threshold) - 1);
-            if now() > p.deadline && same >= needed {
-                state.active = Some(EpochInfo {
-                    status: EpochStatus::Active,
-                    activated_at: Some(now()),
-                    transcript_hash: Some(transcript_hash),
-                    bls_group_pk: Some(bls),
-                    secp_group_pk: Some(secp),
-                    ..p
-                });
-                state.pending = None;
-                result = Ok(());
-            }
-        });
-        result
-    }
-}
-
-struct NoPeers;
-impl AllowPeers for NoPeers {
-    fn allow(&self, _: Vec<Member>) {}
-}
-
-struct Node {
-    id: NodeId,
-    key: SigningKey,
-    task: tokio::task::JoinHandle<()>,
-    status: watch::Receiver<Status>,
-    store: Arc<Mutex<MemoryShareStore>>,
-    keyring: kms_node::node::keyring::KeyRing,
-    _watcher: ChainWatcher,
-    _dir: tempfile::TempDir,
-}
-
-fn record(id: NodeId, p2p: [u8; 32], vendor: u8) -> NodeRecord {
-    NodeRecord {
-        node_id: id,
-        operator: Address::repeat_byte(0x10),
-        signer: Address::repeat_byte(id[0]),
-        vendor_code: 0,
-        platform_code: 128 + vendor,
-        tee_family_code: 0,
-        registered_at: 0,
-        noise_key: [id[0]; 32],
-        p2p_key: p2p.to_vec(),
-        endpoint: "p2p=127.0.0.1:9,app=127.0.0.1:9".into(),
-    }
-}
-
-/// Proposes `committee` (node `i` is `[i; 32]`) with threshold `t` as epoch `epoch`.
-fn propose(chain: &FakeGovernance, epoch: u64, committee: &[u8], t: u16) {
-    propose_until(chain, epoch, committee, t, now() + 3600);
-}
-
-/// [`propose`] with the transition deadline `deadline` (unix seconds).
-fn propose_until(chain: &FakeGovernance, epoch: u64, committee: &[u8], t: u16, deadline: u64) {
-    chain.mine_with(now(), |state| {
-        state.pending = Some(EpochInfo {
-            epoch,
-            status: EpochStatus::Pending,
-            threshold: t,
-            committee: committee.iter().map(|i| [*i; 32]).collect(),
-            created_at: now(),
-            activated_at: None,
-            transcript_hash: None,
-            bls_group_pk: None,
-            secp_group_pk: None,
-            confirmations: 0,
-            deadline,
-            not_confirmed: vec![],
-        });
-    });
-}
 
 /// Starts `n` managers on `chain` and proposes the genesis committee of all of them.
 fn start(n: u8, t: u16, links: &MemoryLinks, chain: &FakeGovernance) -> Vec<Node> {
@@ -202,25 +42,7 @@ fn start_nodes_confirming(
     chain: &FakeGovernance,
     seen: &Confirmations,
 ) -> Vec<Node> {
-    let mut rng = ChaCha20Rng::seed_from_u64(11);
-    let members: Vec<(NodeId, SigningKey)> = (1..=n)
-        .map(|i| ([i; 32], SigningKey::generate(&mut rng)))
-        .collect();
-    chain.mine_with(now(), |state| {
-        for (i, (id, key)) in members.iter().enumerate() {
-            let vendor = u8::try_from(i % 3).unwrap() + 1;
-            state
-                .nodes
-                .insert(*id, record(*id, key.verifying_key().to_bytes(), vendor));
-        }
-    });
-    members
-        .into_iter()
-        .map(|(id, key)| {
-            let store = Arc::new(Mutex::new(MemoryShareStore::default()));
-            spawn_node(id, key, store, links, chain, seen)
-        })
-        .collect()
+    Env::new(links, chain, seen).start_nodes(n).unwrap()
 }
 
 /// Starts node `id`'s manager (again, for a restart) on `store`.
@@ -246,83 +68,13 @@ fn spawn_node_in(
     seen: &Confirmations,
     dir: tempfile::TempDir,
 ) -> Node {
-    let router = Router::new();
-    links.add(id, router.clone());
-    let watcher = ChainWatcher::spawn(
-        chain.clone(),
-        WatchConfig {
-            confirmation_depth: 1,
-            poll_interval: Duration::from_millis(50),
-            max_head_age: Duration::from_secs(30),
-        },
-    );
-    let (status_tx, status) = watch::channel(Status::new(hex::encode(id), true));
-    let keyring = kms_node::node::keyring::KeyRing::new();
-    let manager = EpochManager {
-        ctx: DkgContext {
-            me: id,
-            signer: Arc::new(key.clone()),
-            router,
-            link: links.link(id),
-            policy: RetryPolicy {
-                max_attempts: 3,
-                deadlines: Deadlines {
-                    round: Duration::from_secs(1),
-                    attempt: Duration::from_secs(8),
-                },
-                exclude_silent: false,
-                schedule: None,
-            },
-        },
-        store: Arc::clone(&store),
-        confirm: Arc::new(FakeConfirm {
-            chain: chain.clone(),
-            me: id,
-            seen: Arc::clone(seen),
-        }),
-        data_dir: dir.path().to_path_buf(),
-        status: status_tx,
-        metrics: Arc::new(Metrics::new()),
-        peers: Arc::new(NoPeers),
-        max_head_age: Duration::from_secs(30),
-        grace: Duration::from_secs(1),
-        keyring: keyring.clone(),
-    };
-    let task = tokio::spawn(manager.run(watcher.subscribe()));
-    Node {
-        id,
-        key,
-        status,
-        store,
-        keyring,
-        task,
-        _watcher: watcher,
-        _dir: dir,
-    }
-}
-
-/// Mines a block every 50 ms so the head keeps moving.
-fn keep_mining(chain: &FakeGovernance) -> tokio::task::JoinHandle<()> {
-    let chain = chain.clone();
-    tokio::spawn(async move {
-        loop {
-            chain.mine(now());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
+    Env::new(links, chain, seen).spawn(id, key, store, dir)
 }
 
 async fn wait_serving(nodes: &mut [Node], epoch: u64) {
-    for node in nodes.iter_mut() {
-        tokio::time::timeout(
-            Duration::from_secs(60),
-            node.status
-                .wait_for(|s| s.serving && s.epoch.as_ref().is_some_and(|e| e.number == epoch)),
-        )
+    cluster::wait_serving(nodes, epoch, Duration::from_secs(60))
         .await
-        .expect("every member serves the epoch within 60 s")
         .unwrap();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -601,10 +353,10 @@ async fn cluster_reshare__should_activate_and_repair_a_joining_member_killed_mid
         id,
         key,
         store,
-        _dir,
+        dir,
         ..
     } = dead;
-    let mut restarted = spawn_node_in(id, key, store, &links, &chain, &seen, _dir);
+    let mut restarted = spawn_node_in(id, key, store, &links, &chain, &seen, dir);
     wait_serving(&mut nodes, 2).await;
     wait_serving(std::slice::from_mut(&mut restarted), 2).await;
     for node in nodes.iter().chain(std::iter::once(&restarted)) {
