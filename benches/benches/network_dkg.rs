@@ -15,7 +15,8 @@
 //! (the nodes' attempt deadline, default the devnet's 60 s; the round deadline is a
 //! third of it), `--run-bound S` (the bound on one whole run, default 900 s),
 //! `--reshare` (after each genesis, add one node and reshare n → n+1 with
-//! t' = (n+1)/2 + 1).
+//! t' = (n+1)/2 + 1), `--in-process-only` (no devnet: only the in-process columns,
+//! e.g. to profile the node's own layers in one process).
 //!
 //! What is measured, per run:
 //! - every node's `last_run.duration_ms` from `GET /status`: its own wall time from the
@@ -88,6 +89,7 @@ struct Args {
     attempt_deadline: Duration,
     run_bound: Duration,
     reshare: bool,
+    in_process_only: bool,
 }
 
 fn parse_args() -> Res<Args> {
@@ -98,6 +100,7 @@ fn parse_args() -> Res<Args> {
     let mut attempt_deadline = Duration::from_secs(60);
     let mut run_bound = Duration::from_secs(900);
     let mut reshare = false;
+    let mut in_process_only = false;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
@@ -136,8 +139,9 @@ fn parse_args() -> Res<Args> {
                 );
             }
             "--reshare" => reshare = true,
+            "--in-process-only" => in_process_only = true,
             "-h" | "--help" => {
-                return Err("usage: network_dkg [--sizes 5,16,32] [--runs 3] [--node-bin PATH] [--dir D] [--attempt-deadline S] [--run-bound S] [--reshare]".into())
+                return Err("usage: network_dkg [--sizes 5,16,32] [--runs 3] [--node-bin PATH] [--dir D] [--attempt-deadline S] [--run-bound S] [--reshare] [--in-process-only]".into())
             }
             other => return Err(format!("unknown argument {other} (try --help)")),
         }
@@ -151,6 +155,7 @@ fn parse_args() -> Res<Args> {
     }
     let node_bin = match node_bin {
         Some(p) => p,
+        None if in_process_only => PathBuf::new(),
         None => keynet_benches::kms_node_bin()?,
     };
     Ok(Args {
@@ -161,6 +166,7 @@ fn parse_args() -> Res<Args> {
         attempt_deadline,
         run_bound,
         reshare,
+        in_process_only,
     })
 }
 
@@ -279,7 +285,8 @@ fn main() {
         let mut genesis = Vec::new();
         let mut reshares = Vec::new();
         let mut failures = Vec::new();
-        for r in 0..args.runs {
+        let network_runs = if args.in_process_only { 0 } else { args.runs };
+        for r in 0..network_runs {
             let dir = args.dir.join(format!("n{n}-r{r}"));
             println!(
                 "-- n={n} t={t} run {r}: devnet in {} (load {})",

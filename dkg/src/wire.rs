@@ -4,6 +4,8 @@
 //! carry `#[serde(deny_unknown_fields)]`, and every message starts with a [`Header`].
 //! [`decode`] is the one entry point for untrusted bytes: it bounds the input size,
 //! rejects trailing bytes and returns a typed [`DecodeError`], never panics.
+//! [`decode_prefix`] with [`LeadingHeader`] reads only a message's header (its body's
+//! first field), for a receiver that routes or drops a message before decoding it.
 //!
 //! [RFC 8949]: https://www.rfc-editor.org/rfc/rfc8949
 #![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
@@ -131,25 +133,71 @@ pub fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>, EncodeError> {
 
 /// Decodes exactly one message from untrusted bytes.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
-    if bytes.len() > MAX_MESSAGE_LEN {
-        return Err(DecodeError::TooLarge {
-            len: bytes.len(),
-            max: MAX_MESSAGE_LEN,
-        });
-    }
     let mut reader = bytes;
-    let value = ciborium::from_reader(&mut reader).map_err(|e| match e {
-        ciborium::de::Error::Io(_) => DecodeError::Truncated,
-        ciborium::de::Error::Syntax(offset) => DecodeError::Syntax { offset },
-        ciborium::de::Error::Semantic(offset, reason) => DecodeError::Semantic { offset, reason },
-        ciborium::de::Error::RecursionLimitExceeded => DecodeError::RecursionLimit,
-    })?;
+    let value = decode_from(&mut reader)?;
     if !reader.is_empty() {
         return Err(DecodeError::TrailingBytes {
             count: reader.len(),
         });
     }
     Ok(value)
+}
+
+/// Decodes what `T` reads of the message at the start of `bytes` and nothing more: the
+/// parts of the message `T` does not visit (a map's entries after those it took) and
+/// any bytes after it are not read, so they are neither checked nor paid for. With
+/// [`LeadingHeader`] this reads a message's header without walking its body (a full
+/// [`decode`] with serde's `IgnoredAny` for the body would parse every item of it). A
+/// message that passes here may still fail [`decode`].
+pub fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    decode_from(&mut &bytes[..])
+}
+
+fn decode_from<T: DeserializeOwned>(reader: &mut &[u8]) -> Result<T, DecodeError> {
+    if reader.len() > MAX_MESSAGE_LEN {
+        return Err(DecodeError::TooLarge {
+            len: reader.len(),
+            max: MAX_MESSAGE_LEN,
+        });
+    }
+    ciborium::from_reader(reader).map_err(|e| match e {
+        ciborium::de::Error::Io(_) => DecodeError::Truncated,
+        ciborium::de::Error::Syntax(offset) => DecodeError::Syntax { offset },
+        ciborium::de::Error::Semantic(offset, reason) => DecodeError::Semantic { offset, reason },
+        ciborium::de::Error::RecursionLimitExceeded => DecodeError::RecursionLimit,
+    })
+}
+
+/// The [`Header`] of a message body (a CBOR map whose first entry is `header`, as every
+/// message of this crate and of `tss` encodes), read by [`decode_prefix`] without the
+/// entries after it. A body whose first entry is not the header does not decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeadingHeader(pub Header);
+
+impl<'de> Deserialize<'de> for LeadingHeader {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = LeadingHeader;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a message body whose first field is the header")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<LeadingHeader, A::Error> {
+                match map.next_key::<String>()?.as_deref() {
+                    Some("header") => Ok(LeadingHeader(map.next_value()?)),
+                    Some(other) => Err(serde::de::Error::invalid_value(
+                        serde::de::Unexpected::Str(other),
+                        &"the field `header` first",
+                    )),
+                    None => Err(serde::de::Error::missing_field("header")),
+                }
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
 }
 
 /// Byte strings encoded as CBOR byte strings (major type 2) rather than arrays of
@@ -239,6 +287,60 @@ mod tests {
             decode::<Header>(&bytes),
             Err(DecodeError::TrailingBytes { count: 1 })
         );
+    }
+
+    /// A message body as the crates encode them: the header first.
+    #[derive(Serialize)]
+    struct Body {
+        header: Header,
+        rest: Vec<u32>,
+    }
+
+    #[test]
+    fn decode_prefix__should_read_the_leading_header_and_not_the_rest() {
+        let h = Header::new(SuiteId::Secp256k1Tr, [9; 32]);
+        let mut bytes = encode(&Body {
+            header: h,
+            rest: (0..1000).collect(),
+        })
+        .unwrap();
+        assert_eq!(decode_prefix::<LeadingHeader>(&bytes), Ok(LeadingHeader(h)));
+        // Neither the body after the header nor bytes after the message are read: cut
+        // off in the middle of `rest`, with garbage appended, the header still reads
+        // (and the message itself does not decode).
+        bytes.truncate(bytes.len() / 2);
+        bytes.extend_from_slice(&[0xff; 7]);
+        assert_eq!(decode_prefix::<LeadingHeader>(&bytes), Ok(LeadingHeader(h)));
+        assert!(decode::<serde::de::IgnoredAny>(&bytes).is_err());
+    }
+
+    #[test]
+    fn decode_prefix__should_refuse_a_body_that_does_not_start_with_the_header() {
+        #[derive(Serialize)]
+        struct Late {
+            rest: u8,
+            header: Header,
+        }
+        let h = Header::new(SuiteId::Bls12381G1, [1; 32]);
+        let late = encode(&Late { rest: 1, header: h }).unwrap();
+        assert!(matches!(
+            decode_prefix::<LeadingHeader>(&late),
+            Err(DecodeError::Semantic { .. })
+        ));
+        let empty = encode(&std::collections::BTreeMap::<String, u8>::new()).unwrap();
+        assert!(matches!(
+            decode_prefix::<LeadingHeader>(&empty),
+            Err(DecodeError::Semantic { .. })
+        ));
+        assert_eq!(
+            decode_prefix::<LeadingHeader>(&[]),
+            Err(DecodeError::Truncated)
+        );
+        let too_large = vec![0u8; MAX_MESSAGE_LEN + 1];
+        assert!(matches!(
+            decode_prefix::<LeadingHeader>(&too_large),
+            Err(DecodeError::TooLarge { .. })
+        ));
     }
 
     #[test]

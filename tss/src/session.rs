@@ -50,11 +50,8 @@ pub enum Message {
     Share(SignatureShareMsg),
 }
 
-/// The header of either message (the body skipped unread).
-#[derive(Deserialize)]
-struct HeaderOnly {
-    header: Header,
-}
+/// The header of either message, read without the rest of the body.
+type HeaderOnly = dkg::wire::LeadingHeader;
 
 #[derive(Deserialize)]
 enum Peek {
@@ -83,9 +80,9 @@ impl Message {
 
     /// The run id and the round (1 commitments, 2 share) without decoding the body.
     pub fn peek(bytes: &[u8]) -> Result<([u8; 32], u8), DecodeError> {
-        Ok(match dkg::wire::decode::<Peek>(bytes)? {
-            Peek::Commitments(h) => (h.header.run_id, 1),
-            Peek::Share(h) => (h.header.run_id, 2),
+        Ok(match dkg::wire::decode_prefix::<Peek>(bytes)? {
+            Peek::Commitments(h) => (h.0.run_id, 1),
+            Peek::Share(h) => (h.0.run_id, 2),
         })
     }
 }

@@ -77,11 +77,8 @@ impl Confirm {
     }
 }
 
-/// The header of any message body (other fields skipped unread).
-#[derive(Deserialize)]
-struct HeaderOnly {
-    header: Header,
-}
+/// The header of any message body, read without the rest of the body.
+type HeaderOnly = dkg::wire::LeadingHeader;
 
 #[derive(Serialize)]
 enum VssRef<'a> {
@@ -128,7 +125,7 @@ impl WireMessage for vss::Message {
     }
 
     fn peek(bytes: &[u8]) -> Result<Frame, DecodeError> {
-        let (h, round) = match dkg::wire::decode::<VssPeek>(bytes)? {
+        let (h, round) = match dkg::wire::decode_prefix::<VssPeek>(bytes)? {
             VssPeek::Round1(h) => (h, 1),
             VssPeek::Round2(h) => (h, 2),
             VssPeek::Round3(h) => (h, 3),
@@ -136,7 +133,7 @@ impl WireMessage for vss::Message {
             VssPeek::Confirm(h) => (h, CONFIRM_ROUND),
         };
         Ok(Frame {
-            run_id: h.header.run_id,
+            run_id: h.0.run_id,
             round,
             kind: 0,
         })
@@ -192,13 +189,13 @@ impl WireMessage for repair::Message {
     }
 
     fn peek(bytes: &[u8]) -> Result<Frame, DecodeError> {
-        let (h, round, kind) = match dkg::wire::decode::<RepairPeek>(bytes)? {
+        let (h, round, kind) = match dkg::wire::decode_prefix::<RepairPeek>(bytes)? {
             RepairPeek::Commitments(h) => (h, 1, 0),
             RepairPeek::Part(h) => (h, 1, 1),
             RepairPeek::Sigma(h) => (h, 2, 0),
         };
         Ok(Frame {
-            run_id: h.header.run_id,
+            run_id: h.0.run_id,
             round,
             kind,
         })
