@@ -13,8 +13,10 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-/// Current wire version of every message in this crate and in `tss`.
-pub const VERSION: u16 = 1;
+/// Current wire version of every message in this crate and in `tss`. 2 since
+/// 2026-12-07: run ids and digests are CBOR byte strings (1: arrays of 32 integers,
+/// which cost a receiver 32 CBOR items each to decode).
+pub const VERSION: u16 = 2;
 
 /// Largest message [`decode`] accepts. A round-1 broadcast for t = 255 over BLS12-381 is
 /// about 12 KiB; this leaves room for every message of both crates.
@@ -53,7 +55,8 @@ pub struct Header {
     /// epoch, the committee and the attempt number); binds every message, proof and
     /// round-1 signature to that run. Must be fresh for every attempt: a retry under the
     /// same id lets a participant replay the earlier attempt's signed round-1 digests
-    /// (see [`crate::vss::signed_message`]).
+    /// (see [`crate::vss::signed_message`]). A byte string on the wire.
+    #[serde(with = "serde_bytes")]
     pub run_id: [u8; 32],
 }
 
@@ -349,6 +352,7 @@ mod tests {
         struct Extra {
             version: u16,
             suite: SuiteId,
+            #[serde(with = "serde_bytes")]
             run_id: [u8; 32],
             extra: u8,
         }

@@ -71,6 +71,7 @@ pub mod round2 {
         pub(crate) header: Header,
         pub(crate) share: Bytes,
         /// SHA-256 digest of all round-1 broadcasts as the sender received them.
+        #[serde(with = "serde_bytes")]
         pub(crate) round1_digest: [u8; 32],
     }
 
@@ -119,6 +120,7 @@ pub mod round3 {
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct Echo {
+        #[serde(with = "serde_bytes")]
         pub(crate) digest: [u8; 32],
         pub(crate) signature: Sig,
     }
