@@ -1339,6 +1339,41 @@ mod tests {
         assert!(sessions[3].1.rx.try_recv().is_err());
     }
 
+    /// A payload whose slot and digest a verified notice announced is taken without a
+    /// second verification only if it carries the very signature verified; any other
+    /// signature bytes are checked (and a forged one dropped) as before.
+    #[tokio::test(start_paused = true)]
+    async fn echo_broadcast__should_check_a_payload_signature_other_than_the_verified_notices() {
+        let links = MemoryLinks::default();
+        let (routers, signers, mut sessions, s) = agreement_session(&links);
+        let good = signed(s, 1, &signers[0], 3, b"x");
+        let digest: [u8; 32] = Sha256::digest(&good.payload).into();
+        // Node 2 tells node 4 it holds node 1's message (a notice, verified).
+        let mut notice = good.clone();
+        notice.payload = Vec::new();
+        notice.echo = Some(Box::new(EchoRef {
+            pull: false,
+            run_id: [9; 32],
+            round: 3,
+            kind: 0,
+            digest,
+        }));
+        routers[3].deliver([2; 32], &dkg::wire::encode(&notice).unwrap());
+        assert_eq!(routers[3].dropped(), 0);
+        assert!(sessions[3].1.rx.try_recv().is_err());
+        // The author's copy arrives with another signature (node 3's key, in node 1's
+        // name): checked, dropped, not delivered.
+        let mut forged = good.clone();
+        forged.signature = signed(s, 1, &signers[2], 3, b"x").signature;
+        routers[3].deliver([1; 32], &dkg::wire::encode(&forged).unwrap());
+        assert_eq!(routers[3].dropped(), 1);
+        assert!(sessions[3].1.rx.try_recv().is_err());
+        // With the signature the notice carried: delivered.
+        routers[3].deliver([1; 32], &dkg::wire::encode(&good).unwrap());
+        assert_eq!(sessions[3].1.rx.try_recv().unwrap().1, raw(3, b"x"));
+        assert_eq!(routers[3].dropped(), 1);
+    }
+
     #[test]
     fn early_sessions__should_be_bounded() {
         let r = Router::new();
