@@ -595,6 +595,41 @@ async fn malformed_requests__should_be_bad_requests_and_broken_frames_should_clo
 }
 
 #[tokio::test]
+async fn requests_sent_together__should_be_answered_in_order_before_a_broken_frame_closes() {
+    let h = start(ChainSetup::default(), AppConfig::default()).await;
+    let (key, hello) = app(IMAGE, false);
+    let mut c = connect(&h, &key, &hello).await;
+    // Three requests and then a zero-length frame, in one write: the node holds the
+    // answers while the next request is buffered, and must still send every one of
+    // them, in order, before the broken frame ends the session.
+    let mut out = Vec::new();
+    for plain in [
+        Request::new(RequestId([1; 16]), derive()).encode().unwrap(),
+        b"not cbor".to_vec(),
+        Request::new(RequestId([3; 16]), derive()).encode().unwrap(),
+    ] {
+        out.extend(encode_frame(&c.transport.encrypt(&plain).unwrap()).unwrap());
+    }
+    out.extend([0, 0]);
+    c.stream.write_all(&out).await.unwrap();
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let frame = read_frame(&mut c.stream).await.unwrap();
+        let r = Response::decode(&c.transport.decrypt(&frame).unwrap()).unwrap();
+        answers.push((r.id, code(&r)));
+    }
+    assert_eq!(
+        answers,
+        vec![
+            (RequestId([1; 16]), None),
+            (RequestId([0; 16]), Some(ErrorCode::BadRequest)),
+            (RequestId([3; 16]), None),
+        ]
+    );
+    assert!(read_frame(&mut c.stream).await.is_err());
+}
+
+#[tokio::test]
 async fn sign__should_check_the_signing_set_and_report_no_quorum_without_a_signer() {
     let h = start(ChainSetup::default(), AppConfig::default()).await;
     let key = StaticKey::generate().unwrap();

@@ -14,7 +14,7 @@ use kms_api::noise::{encode_frame, frame_len, Initiator, StaticKey, Transport, F
 use kms_api::{
     AppHello, ErrorCode, EvidencePayload, Request, RequestBody, RequestId, Response, ResponseBody,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use super::known::Known;
@@ -93,7 +93,9 @@ pub struct NodeTrust<'a> {
 /// Requests may be pipelined ([`Session::call_all`]): the node answers the transport
 /// messages of a session one by one, in order (docs/PROTOCOL.md).
 pub struct Session {
-    stream: TcpStream,
+    /// Reads are buffered: a node answers requests sent together in one write, and the
+    /// answers then come in with one read instead of two per answer (header, body).
+    stream: BufReader<TcpStream>,
     transport: Transport,
     io_timeout: Duration,
     next_id: u64,
@@ -102,7 +104,7 @@ pub struct Session {
     unsent: Vec<u8>,
 }
 
-async fn read_frame(stream: &mut TcpStream) -> Result<Vec<u8>, NodeFailure> {
+async fn read_frame<R: AsyncRead + Unpin>(stream: &mut R) -> Result<Vec<u8>, NodeFailure> {
     let mut header = [0u8; FRAME_HEADER_LEN];
     stream
         .read_exact(&mut header)
@@ -117,13 +119,20 @@ async fn read_frame(stream: &mut TcpStream) -> Result<Vec<u8>, NodeFailure> {
     Ok(body)
 }
 
-async fn write_frame(stream: &mut TcpStream, message: &[u8]) -> Result<(), NodeFailure> {
+async fn write_frame<W: AsyncWrite + Unpin>(
+    stream: &mut W,
+    message: &[u8],
+) -> Result<(), NodeFailure> {
     let frame = encode_frame(message).map_err(|e| NodeFailure::Protocol(e.to_string()))?;
     stream
         .write_all(&frame)
         .await
         .map_err(|e| NodeFailure::Unreachable(e.to_string()))
 }
+
+/// Bytes a session's reader buffers: the node's hello with its evidence, or the
+/// answers to the requests of one write, in one read.
+const READ_BUFFER: usize = 16 * 1024;
 
 async fn bounded<T>(
     limit: Duration,
@@ -146,13 +155,14 @@ impl Session {
         io_timeout: Duration,
     ) -> Result<Self, NodeFailure> {
         let addr = member.app_addr.as_deref().ok_or(NodeFailure::NoEndpoint)?;
-        let mut stream = bounded(io_timeout, async {
+        let stream = bounded(io_timeout, async {
             TcpStream::connect(addr)
                 .await
                 .map_err(|e| NodeFailure::Unreachable(format!("{addr}: {e}")))
         })
         .await?;
         let _ = stream.set_nodelay(true);
+        let mut stream = BufReader::with_capacity(READ_BUFFER, stream);
         let (initiator, m1) =
             Initiator::start(key).map_err(|e| NodeFailure::Protocol(e.to_string()))?;
         bounded(io_timeout, write_frame(&mut stream, &m1)).await?;
