@@ -279,7 +279,16 @@ async fn connect_from(
     hello: &AppHello,
     from: Option<&str>,
 ) -> Client {
-    let mut stream = dial(h.addr, from).await;
+    handshake_on(h, dial(h.addr, from).await, key, hello).await
+}
+
+/// The handshake as a client on `stream`, already connected to `h`.
+async fn handshake_on(
+    h: &Harness,
+    mut stream: TcpStream,
+    key: &StaticKey,
+    hello: &AppHello,
+) -> Client {
     let (initiator, m1) = Initiator::start(key).unwrap();
     write_frame(&mut stream, &m1).await;
     let m2 = read_frame(&mut stream).await.unwrap();
@@ -627,6 +636,56 @@ async fn requests_sent_together__should_be_answered_in_order_before_a_broken_fra
         ]
     );
     assert!(read_frame(&mut c.stream).await.is_err());
+}
+
+#[tokio::test]
+async fn a_peer_that_stops_reading__should_lose_its_connection_after_the_idle_timeout() {
+    let idle = Duration::from_millis(300);
+    let config = AppConfig {
+        idle_timeout: idle,
+        ..AppConfig::default()
+    };
+    let h = start(ChainSetup::default(), config).await;
+    let (key, hello) = app(IMAGE, false);
+    // A small receive buffer, so that the node's answers fill the path quickly.
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(h.addr).await.unwrap();
+    let mut c = handshake_on(&h, stream, &key, &hello).await;
+    // Far more answers than the path holds: each request is answered (bad request or
+    // rate limited), and this client reads none of them for a while.
+    const REQUESTS: usize = 40_000;
+    let mut out = Vec::new();
+    for _ in 0..REQUESTS {
+        out.extend(encode_frame(&c.transport.encrypt(b"x").unwrap()).unwrap());
+    }
+    let (mut read, mut write) = c.stream.into_split();
+    let writer = tokio::spawn(async move {
+        let _ = write.write_all(&out).await;
+        write
+    });
+    tokio::time::sleep(idle * 6).await;
+    // The node gave up writing after its idle timeout, so fewer answers than requests
+    // arrive before the connection ends (a node blocked on its write for good would
+    // answer every one of them once this client reads).
+    let mut answers = 0usize;
+    let ended = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut header = [0u8; 2];
+        loop {
+            if read.read_exact(&mut header).await.is_err() {
+                return;
+            }
+            let mut body = vec![0u8; frame_len(header).unwrap()];
+            if read.read_exact(&mut body).await.is_err() {
+                return;
+            }
+            answers += 1;
+        }
+    })
+    .await;
+    writer.abort();
+    assert!(ended.is_ok(), "the connection did not end");
+    assert!(answers < REQUESTS, "all {answers} requests were answered");
 }
 
 #[tokio::test]
