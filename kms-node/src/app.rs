@@ -32,7 +32,8 @@ pub use sign::{NoSigner, SignFailure, SignOnBehalf};
 pub struct AppConfig {
     /// The whole handshake (three messages) must finish within this.
     pub handshake_timeout: Duration,
-    /// A session with no request for this long is closed.
+    /// A session with no request for this long is closed, and so is one whose peer
+    /// takes longer than this to accept an answer (stops reading).
     pub idle_timeout: Duration,
     /// Connections served at once; further ones are closed at accept.
     pub max_connections: usize,
