@@ -6,8 +6,8 @@
 //!
 //! Reads are buffered, and requests that arrived together (an application sends its
 //! handshake's last message and its first requests in one write) are answered
-//! together in one write: each system call on loopback costs about as much as a
-//! request's own work besides the share.
+//! together in one write: fewer system calls for the same work (on the release bench
+//! the gain was within the machine's noise, docs/PERFORMANCE.md "Key release").
 
 use std::net::SocketAddr;
 use std::sync::Arc;
