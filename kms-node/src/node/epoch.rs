@@ -270,19 +270,7 @@ where
     }
 
     fn allow_members(&self, view: &GovernanceView) {
-        let members = view
-            .active_members()
-            .chain(view.pending_members())
-            .filter(|n| n.node_id != self.ctx.me)
-            .filter_map(|n| {
-                Some(Member {
-                    node_id: n.node_id,
-                    p2p_key: <[u8; 32]>::try_from(n.p2p_key.as_slice()).ok()?,
-                    addr: p2p_address(&n.endpoint)?,
-                })
-            })
-            .collect();
-        self.peers.allow(members);
+        self.peers.allow(peers_of(view, &self.ctx.me));
     }
 
     async fn transition(&self, view: &GovernanceView, serving: Option<u64>) -> Finished {
@@ -822,11 +810,52 @@ fn record_values(r: &EpochRecord) -> Option<([u8; 32], [u8; 48], [u8; 33])> {
     Some((t, b, s))
 }
 
+/// The nodes `me` may connect to: the other members of the active and the pending
+/// committee, if `me` is one of them; nobody otherwise. Members allow only members, so
+/// a node outside both committees (registered and waiting to join, or gone after a
+/// reshare) would only be refused, after a full handshake on both sides, at every
+/// dial interval: at n = 32 a node waiting to join cost the committee several hundred
+/// such handshakes before the proposal that names it.
+fn peers_of(view: &GovernanceView, me: &NodeId) -> Vec<Member> {
+    let members = || view.active_members().chain(view.pending_members());
+    if !members().any(|n| n.node_id == *me) {
+        return Vec::new();
+    }
+    members()
+        .filter(|n| n.node_id != *me)
+        .filter_map(|n| {
+            Some(Member {
+                node_id: n.node_id,
+                p2p_key: <[u8; 32]>::try_from(n.p2p_key.as_slice()).ok()?,
+                addr: p2p_address(&n.endpoint)?,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(non_snake_case, clippy::unwrap_used)]
 
     use super::*;
+
+    #[tokio::test]
+    async fn peers_of__should_be_the_other_members_for_a_member_and_nobody_for_an_outsider() {
+        use crate::chain::ReadGovernance as _;
+        use crate::testing::chain::FakeGovernance;
+        use crate::testing::cluster::{now, propose, register};
+
+        let chain = FakeGovernance::new(now());
+        register(&chain, 4);
+        propose(&chain, 1, &[1, 2, 3], 2);
+        let view = chain.read_at(chain.mine(now())).await.unwrap();
+        let ids =
+            |members: Vec<Member>| -> Vec<u8> { members.iter().map(|m| m.node_id[0]).collect() };
+        assert_eq!(ids(peers_of(&view, &[1; 32])), vec![2, 3]);
+        assert_eq!(ids(peers_of(&view, &[3; 32])), vec![1, 2]);
+        // Registered, not in the committee: it would only be refused.
+        assert_eq!(ids(peers_of(&view, &[4; 32])), Vec::<u8>::new());
+    }
 
     #[test]
     fn endpoint__should_round_trip_and_accept_a_bare_address() {
