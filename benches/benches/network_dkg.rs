@@ -34,14 +34,16 @@
 //! In-process: `dkg::sim::dkg` for both suites, sequentially, all n parties in this
 //! one thread (**the total CPU of all n parties on one core**), R times, median.
 //!
-//! In-process cluster (genesis only): the same genesis as the devnet's, run by n epoch
-//! managers in this process on in-memory links and a fake chain
+//! In-process cluster: the same genesis as the devnet's (and with `--reshare` the same
+//! reshare n → n+1 after it), run by n (n + 1) epoch managers in this process on
+//! in-memory links and a fake chain
 //! (`kms_node::testing::cluster`, what the cluster tests run), on a runtime with one
 //! worker per CPU: every layer of the node (protocol driver, router, echo broadcast,
 //! encoding, signatures, share storage, the confirmation) but no transport (libp2p,
 //! Noise, TCP, admission), no chain and one process instead of n. Per run the
 //! process CPU from the proposal until every node serves the epoch, minus the idle rate
-//! measured just before; R times, median. So the three columns split the devnet's node
+//! measured just before (for the reshare: after the genesis, before its proposal); R
+//! times, median. So the three columns split the devnet's node
 //! CPU into the protocol's arithmetic (sim), the node's own layers (cluster − sim) and
 //! the transport and processes (node CPU − cluster).
 #![forbid(unsafe_code)]
@@ -333,12 +335,20 @@ fn main() {
             inproc.iter().map(|s| ms(s.0)).collect::<Vec<_>>(),
             inproc.iter().map(|s| ms(s.1)).collect::<Vec<_>>()
         );
-        let cluster = in_process_cluster(n, t, args.runs);
+        let (cluster, cluster_reshare) = in_process_cluster(n, t, args.reshare, args.runs);
         println!(
             "   in-process cluster genesis: cpu - idle {:?} ms, wall {:?} ms",
             cluster.iter().map(|s| ms(s.0)).collect::<Vec<_>>(),
             cluster.iter().map(|s| ms(s.1)).collect::<Vec<_>>()
         );
+        if args.reshare {
+            println!(
+                "   in-process cluster reshare {n}->{}: cpu - idle {:?} ms, wall {:?} ms",
+                n + 1,
+                cluster_reshare.iter().map(|s| ms(s.0)).collect::<Vec<_>>(),
+                cluster_reshare.iter().map(|s| ms(s.1)).collect::<Vec<_>>()
+            );
+        }
         let inproc_reshare = if args.reshare {
             let v = in_process_reshare(n, t, threshold(n + 1), args.runs);
             println!(
@@ -359,6 +369,7 @@ fn main() {
             inproc,
             cluster,
             inproc_reshare,
+            cluster_reshare,
         });
     }
     print_table(&rows, args.runs);
@@ -375,6 +386,8 @@ struct Row {
     /// (process CPU − idle, wall) per in-process cluster genesis.
     cluster: Vec<(Duration, Duration)>,
     inproc_reshare: Option<Vec<(Duration, Duration)>>,
+    /// (process CPU − idle, wall) per in-process cluster reshare n → n+1.
+    cluster_reshare: Vec<(Duration, Duration)>,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -847,23 +860,50 @@ fn in_process_reshare(n: u16, t: u16, t_new: u16, runs: usize) -> Vec<(Duration,
         .collect()
 }
 
-/// [`cluster_run`] `runs` times; a failed run is reported and left out.
-fn in_process_cluster(n: u16, t: u16, runs: usize) -> Vec<(Duration, Duration)> {
-    (0..runs)
-        .filter_map(|_| match cluster_run(n, t) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                eprintln!("network_dkg: in-process cluster n={n} t={t} failed: {e}");
-                None
+/// (process CPU − idle, wall) of a cluster run.
+type CpuWall = (Duration, Duration);
+
+/// [`cluster_run`] `runs` times: the genesis samples and, with `reshare`, the reshare
+/// samples. A failed run is reported and left out.
+fn in_process_cluster(n: u16, t: u16, reshare: bool, runs: usize) -> (Vec<CpuWall>, Vec<CpuWall>) {
+    let mut genesis = Vec::new();
+    let mut reshares = Vec::new();
+    for _ in 0..runs {
+        match cluster_run(n, t, reshare) {
+            Ok((g, r)) => {
+                genesis.push(g);
+                reshares.extend(r);
             }
-        })
-        .collect()
+            Err(e) => eprintln!("network_dkg: in-process cluster n={n} t={t} failed: {e}"),
+        }
+    }
+    (genesis, reshares)
 }
 
-/// One genesis of `n` epoch managers in this process (module docs): (process CPU −
-/// idle, wall) from the proposal until every node serves.
-fn cluster_run(n: u16, t: u16) -> Res<(Duration, Duration)> {
+/// (process CPU − idle, wall) of `cpu` and `wall` given the idle CPU rate `idle`.
+fn less_idle(cpu: Duration, wall: Duration, idle: f64) -> CpuWall {
+    let work = (cpu.as_secs_f64() - idle * wall.as_secs_f64()).max(0.0);
+    (Duration::from_secs_f64(work), wall)
+}
+
+/// The process's idle CPU rate over [`CLUSTER_IDLE`].
+async fn cluster_idle_rate() -> f64 {
+    let (cpu, wall) = (ProcessTime::now(), Instant::now());
+    tokio::time::sleep(CLUSTER_IDLE).await;
+    cpu.elapsed().as_secs_f64() / wall.elapsed().as_secs_f64()
+}
+
+/// One genesis of `n` epoch managers in this process (module docs), and with `reshare`
+/// one reshare n → n+1 after it (node n + 1 runs from the start, outside the genesis
+/// committee, as the devnet's added node waits for its proposal): each from its
+/// proposal until every member serves.
+fn cluster_run(n: u16, t: u16, reshare: bool) -> Res<(CpuWall, Option<CpuWall>)> {
     let n = u8::try_from(n).map_err(|_| format!("{n} nodes: the cluster numbers nodes 1..=255"))?;
+    let started = if reshare {
+        n.checked_add(1).ok_or("the cluster numbers nodes 1..=255")?
+    } else {
+        n
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -879,22 +919,31 @@ fn cluster_run(n: u16, t: u16) -> Res<(Duration, Duration)> {
             attempt: Duration::from_secs(60),
             poll: Duration::from_millis(100),
         };
-        let mut nodes = env.start_nodes(n).map_err(|e| format!("start: {e}"))?;
-        let (cpu, wall) = (ProcessTime::now(), Instant::now());
-        tokio::time::sleep(CLUSTER_IDLE).await;
-        let idle = cpu.elapsed().as_secs_f64() / wall.elapsed().as_secs_f64();
-        let committee: Vec<u8> = (1..=n).collect();
-        let (cpu, wall) = (ProcessTime::now(), Instant::now());
-        cluster::propose(&chain, 1, &committee, t);
-        let served = cluster::wait_serving(&mut nodes, 1, CLUSTER_BOUND).await;
-        let (cpu, wall) = (cpu.elapsed(), wall.elapsed());
+        let mut nodes = env.start_nodes(started).map_err(|e| format!("start: {e}"))?;
+        let runs = async {
+            let idle = cluster_idle_rate().await;
+            let committee: Vec<u8> = (1..=n).collect();
+            let (cpu, wall) = (ProcessTime::now(), Instant::now());
+            cluster::propose(&chain, 1, &committee, t);
+            let members = nodes.get_mut(..usize::from(n)).ok_or("too few nodes")?;
+            cluster::wait_serving(members, 1, CLUSTER_BOUND).await?;
+            let genesis = less_idle(cpu.elapsed(), wall.elapsed(), idle);
+            if !reshare {
+                return Ok((genesis, None));
+            }
+            let idle = cluster_idle_rate().await;
+            let committee: Vec<u8> = (1..=started).collect();
+            let (cpu, wall) = (ProcessTime::now(), Instant::now());
+            cluster::propose(&chain, 2, &committee, threshold(u16::from(started)));
+            cluster::wait_serving(&mut nodes, 2, CLUSTER_BOUND).await?;
+            Ok::<_, String>((genesis, Some(less_idle(cpu.elapsed(), wall.elapsed(), idle))))
+        }
+        .await;
         miner.abort();
         for node in &nodes {
             node.task.abort();
         }
-        served?;
-        let work = (cpu.as_secs_f64() - idle * wall.as_secs_f64()).max(0.0);
-        Ok((Duration::from_secs_f64(work), wall))
+        runs
     })
 }
 
@@ -948,7 +997,7 @@ fn print_table(rows: &[Row], runs: usize) {
             let Some(ip) = &r.inproc_reshare else {
                 continue;
             };
-            let g = summarize(&r.reshares, ip, &[]);
+            let g = summarize(&r.reshares, ip, &r.cluster_reshare);
             table_row(
                 &format!("{} -> {}", r.n, r.n + 1),
                 &format!("{} -> {}", r.t, threshold(r.n + 1)),
