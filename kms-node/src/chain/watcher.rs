@@ -186,15 +186,28 @@ impl ChainWatcher {
 }
 
 async fn run<R: ReadGovernance>(reader: R, config: WatchConfig, tx: watch::Sender<ChainState>) {
-    let mut ticks = tokio::time::interval(config.poll_interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        ticks.tick().await;
         if tx.is_closed() {
             return;
         }
         poll_once(&reader, config.confirmation_depth, &tx).await;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        tokio::time::sleep(until_next_tick(now, config.poll_interval)).await;
     }
+}
+
+/// From `now` (time since the Unix epoch) to the next multiple of `interval`: after its
+/// first poll, every node polls on the same wall-clock grid (a poll that overruns skips
+/// to the next point of it). Nodes whose clocks agree then learn of a new committee
+/// within one poll's latency of each other, not up to `interval` apart as with each
+/// node's own start-up phase, and every member that learnt first waited for the last:
+/// a devnet node added for a reshare polled out of phase with the others.
+fn until_next_tick(now: Duration, interval: Duration) -> Duration {
+    let period = interval.as_nanos().max(1);
+    let left = period - now.as_nanos() % period;
+    Duration::from_nanos(u64::try_from(left).unwrap_or(u64::MAX))
 }
 
 /// The view at `n`, from `current` (at an older block): the contract's state again if
@@ -302,6 +315,31 @@ mod tests {
 
     fn at(secs: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn until_next_tick__should_reach_the_next_multiple_of_the_interval() {
+        let ms = Duration::from_millis;
+        let interval = ms(500);
+        assert_eq!(
+            until_next_tick(Duration::from_secs(T0) + ms(120), interval),
+            ms(380)
+        );
+        assert_eq!(
+            until_next_tick(Duration::from_secs(T0) + ms(499), interval),
+            ms(1)
+        );
+        // On a point of the grid: the next one, never a zero wait (no busy loop).
+        assert_eq!(until_next_tick(Duration::from_secs(T0), interval), interval);
+        // Two nodes that started out of phase poll at the same instants.
+        let a = Duration::from_secs(T0) + ms(130);
+        let b = Duration::from_secs(T0) + ms(410);
+        assert_eq!(
+            a + until_next_tick(a, interval),
+            b + until_next_tick(b, interval)
+        );
+        // A zero interval (refused by the config) still waits a nanosecond, never panics.
+        assert_eq!(until_next_tick(a, Duration::ZERO), Duration::from_nanos(1));
     }
 
     fn record(key: u8) -> NodeRecord {
