@@ -900,7 +900,8 @@ async fn cluster_idle_rate() -> f64 {
 fn cluster_run(n: u16, t: u16, reshare: bool) -> Res<(CpuWall, Option<CpuWall>)> {
     let n = u8::try_from(n).map_err(|_| format!("{n} nodes: the cluster numbers nodes 1..=255"))?;
     let started = if reshare {
-        n.checked_add(1).ok_or("the cluster numbers nodes 1..=255")?
+        n.checked_add(1)
+            .ok_or("the cluster numbers nodes 1..=255")?
     } else {
         n
     };
@@ -919,7 +920,9 @@ fn cluster_run(n: u16, t: u16, reshare: bool) -> Res<(CpuWall, Option<CpuWall>)>
             attempt: Duration::from_secs(60),
             poll: Duration::from_millis(100),
         };
-        let mut nodes = env.start_nodes(started).map_err(|e| format!("start: {e}"))?;
+        let mut nodes = env
+            .start_nodes(started)
+            .map_err(|e| format!("start: {e}"))?;
         let runs = async {
             let idle = cluster_idle_rate().await;
             let committee: Vec<u8> = (1..=n).collect();
@@ -936,7 +939,10 @@ fn cluster_run(n: u16, t: u16, reshare: bool) -> Res<(CpuWall, Option<CpuWall>)>
             let (cpu, wall) = (ProcessTime::now(), Instant::now());
             cluster::propose(&chain, 2, &committee, threshold(u16::from(started)));
             cluster::wait_serving(&mut nodes, 2, CLUSTER_BOUND).await?;
-            Ok::<_, String>((genesis, Some(less_idle(cpu.elapsed(), wall.elapsed(), idle))))
+            Ok::<_, String>((
+                genesis,
+                Some(less_idle(cpu.elapsed(), wall.elapsed(), idle)),
+            ))
         }
         .await;
         miner.abort();
