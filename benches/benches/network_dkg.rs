@@ -43,9 +43,9 @@
 //! Noise, TCP, admission), no chain and one process instead of n. Per run the
 //! process CPU from the proposal until every node serves the epoch, minus the idle rate
 //! measured just before (for the reshare: after the genesis, before its proposal); R
-//! times, median. So the three columns split the devnet's node
-//! CPU into the protocol's arithmetic (sim), the node's own layers (cluster − sim) and
-//! the transport and processes (node CPU − cluster).
+//! times, median. So the three columns split the devnet's node CPU into the protocol's
+//! arithmetic (sim), the node's own layers (cluster − sim) and the transport and
+//! processes (node CPU − cluster).
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;

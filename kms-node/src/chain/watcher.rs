@@ -201,9 +201,9 @@ async fn run<R: ReadGovernance>(reader: R, config: WatchConfig, tx: watch::Sende
 /// From `now` (time since the Unix epoch) to the next multiple of `interval`: after its
 /// first poll, every node polls on the same wall-clock grid (a poll that overruns skips
 /// to the next point of it). Nodes whose clocks agree then learn of a new committee
-/// within one poll's latency of each other, not up to `interval` apart as with each
-/// node's own start-up phase, and every member that learnt first waited for the last:
-/// a devnet node added for a reshare polled out of phase with the others.
+/// within one poll's latency of each other. Polling on each node's own start-up phase,
+/// they learnt up to `interval` apart and the members that learnt first waited for the
+/// last (a devnet node added for a reshare polled out of phase with the others).
 fn until_next_tick(now: Duration, interval: Duration) -> Duration {
     let period = interval.as_nanos().max(1);
     let left = period - now.as_nanos() % period;
