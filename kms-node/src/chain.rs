@@ -248,6 +248,12 @@ impl GovernanceView {
         self.node_measurements.contains(measurement)
     }
 
+    /// Whether `id` is a member of the active or the pending committee.
+    pub fn is_member(&self, id: &NodeId) -> bool {
+        self.active.iter().any(|e| e.committee.contains(id))
+            || self.pending.iter().any(|e| e.committee.contains(id))
+    }
+
     /// The members of the active committee with their records, in party order.
     pub fn active_members(&self) -> impl Iterator<Item = &NodeInfo> {
         self.active

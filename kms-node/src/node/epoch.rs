@@ -188,13 +188,7 @@ where
             };
             manager.allow_members(&view);
             if let (Some(p), None) = (&view.pending, running) {
-                let me = manager.ctx.me;
-                let involved = p.committee.contains(&me)
-                    || view
-                        .active
-                        .as_ref()
-                        .is_some_and(|a| a.committee.contains(&me));
-                if involved && !finished.contains_key(&p.number) {
+                if view.is_member(&manager.ctx.me) && !finished.contains_key(&p.number) {
                     running = Some(p.number);
                     let m = Arc::clone(&manager);
                     let tx = done_tx.clone();
@@ -817,11 +811,11 @@ fn record_values(r: &EpochRecord) -> Option<([u8; 32], [u8; 48], [u8; 33])> {
 /// dial interval: at n = 32 a node waiting to join cost the committee several hundred
 /// such handshakes before the proposal that names it.
 fn peers_of(view: &GovernanceView, me: &NodeId) -> Vec<Member> {
-    let members = || view.active_members().chain(view.pending_members());
-    if !members().any(|n| n.node_id == *me) {
+    if !view.is_member(me) {
         return Vec::new();
     }
-    members()
+    view.active_members()
+        .chain(view.pending_members())
         .filter(|n| n.node_id != *me)
         .filter_map(|n| {
             Some(Member {
