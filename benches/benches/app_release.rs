@@ -573,18 +573,9 @@ fn throughput(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("a client thread panicked".into()))
-            })
-            .collect()
+        join_all(handles, "a client thread panicked")
     });
-    let mut total = 0;
-    for c in counts {
-        total += c?;
-    }
+    let total = counts.into_iter().sum::<Res<usize>>()?;
     Ok((total, started.elapsed()))
 }
 
@@ -639,26 +630,14 @@ struct FloorSamples {
 impl FloorSamples {
     /// `reps` more samples of each part.
     fn sample(&mut self, demo: &Demo, reps: usize) -> Res<()> {
-        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
-        let (public, shares) =
-            dkg::insecure_dealer::deal_bls(3, 5, &mut rng).map_err(|e| e.to_string())?;
-        let id = tss::Identity::new(demo.app_id, PATH).map_err(|e| e.to_string())?;
-        let attester = AppAttester::simulated(&demo.seed, demo.image).map_err(|e| e.to_string())?;
-        let devnet = DevnetSigningKey::from_seed(&demo.seed).public_key();
+        let work = FloorWork::new(demo)?;
+        let (public, shares, id, received) = (&work.public, &work.shares, &work.id, &work.received);
         let offset = self.evidence.len();
         for i in 0..reps {
             // Fresh evidence every time (another Noise key): no verdict cache helps.
-            let key = StaticKey::generate().map_err(|e| e.to_string())?;
             let now = UnixTime(1_800_000_000 + (offset + i) as u64);
-            let payload = attester
-                .evidence(SessionPurpose::Derive, &key.public(), now)
-                .map_err(|e| e.to_string())?;
-            let verifiers = Verifiers::new().with_simulated(SimulatedVerifier::new([devnet]));
-            let evidence = Evidence {
-                platform: Platform::Simulated,
-                bytes: payload.evidence.clone(),
-                aux: None,
-            };
+            let evidence = fresh_evidence(&work.attester, now)?;
+            let verifiers = Verifiers::new().with_simulated(SimulatedVerifier::new([work.devnet]));
             let c0 = ProcessTime::now();
             let t0 = Instant::now();
             verifiers
@@ -672,11 +651,6 @@ impl FloorSamples {
             self.evidence.push(t1 - t0);
             self.share.push(t2 - t1);
             std::hint::black_box(share);
-            let received: Vec<(PartyIndex, [u8; tss::prf::G2_LEN])> = shares
-                .iter()
-                .take(3)
-                .map(|s| (s.index(), tss::make_share(s, &input).to_bytes()))
-                .collect();
             // The client's whole unavoidable part: H(msg) (no share verifies without it),
             // the t shares from their bytes (decompression, subgroup check), then
             // tss::combine: verify every share, combine t of them, check sigma against
@@ -685,13 +659,13 @@ impl FloorSamples {
             let t3 = Instant::now();
             let input = PrfInput::new(id.clone());
             let mut picked = BTreeMap::new();
-            for (index, bytes) in &received {
+            for (index, bytes) in received {
                 let share = tss::PrfShare::from_bytes(bytes).map_err(|e| e.to_string())?;
                 picked.insert(*index, share);
             }
             let c4 = ProcessTime::now();
             let t4 = Instant::now();
-            let combined = tss::combine(&public, &input, &picked).map_err(|e| e.to_string())?;
+            let combined = tss::combine(public, &input, &picked).map_err(|e| e.to_string())?;
             let t5 = Instant::now();
             let c5 = ProcessTime::now();
             if !combined.culprits.is_empty() {
@@ -771,66 +745,44 @@ impl FloorRate {
 
 /// Whole floor releases per second on `threads` threads at once for `length`.
 fn floor_rate(demo: &Demo, threads: usize, length: Duration) -> Res<f64> {
-    const T: usize = 3;
-    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
-    let (public, shares) =
-        dkg::insecure_dealer::deal_bls(T as u16, 5, &mut rng).map_err(|e| e.to_string())?;
-    let id = tss::Identity::new(demo.app_id, PATH).map_err(|e| e.to_string())?;
-    let input = PrfInput::new(id.clone());
-    // What the t nodes answer (computed here, outside the timed loop, as in the samples).
-    let received: Vec<(PartyIndex, [u8; tss::prf::G2_LEN])> = shares
-        .iter()
-        .take(T)
-        .map(|s| (s.index(), tss::make_share(s, &input).to_bytes()))
-        .collect();
-    let attester = AppAttester::simulated(&demo.seed, demo.image).map_err(|e| e.to_string())?;
-    let devnet = DevnetSigningKey::from_seed(&demo.seed).public_key();
+    let work = FloorWork::new(demo)?;
     let now = UnixTime(1_800_000_000);
     // Distinct evidence (other Noise keys), made before the clock starts; the simulated
     // verifier keeps no verdicts, so each verification is a cold one.
-    let mut evidence = Vec::with_capacity(16);
-    for _ in 0..16 {
-        let key = StaticKey::generate().map_err(|e| e.to_string())?;
-        let payload = attester
-            .evidence(SessionPurpose::Derive, &key.public(), now)
-            .map_err(|e| e.to_string())?;
-        evidence.push(Evidence {
-            platform: Platform::Simulated,
-            bytes: payload.evidence.clone(),
-            aux: None,
-        });
-    }
+    let evidence = (0..16)
+        .map(|_| fresh_evidence(&work.attester, now))
+        .collect::<Res<Vec<_>>>()?;
     let start = std::sync::Barrier::new(threads);
     let results: Vec<Res<f64>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| -> Res<f64> {
                     let verifiers =
-                        Verifiers::new().with_simulated(SimulatedVerifier::new([devnet]));
+                        Verifiers::new().with_simulated(SimulatedVerifier::new([work.devnet]));
                     start.wait();
                     let t0 = Instant::now();
                     let mut done = 0usize;
                     let mut last = t0;
                     while last - t0 < length {
                         // The t node parts: the app's evidence, H(msg), the share.
-                        for (k, share) in shares.iter().take(T).enumerate() {
-                            let e = &evidence[(done * T + k) % evidence.len()];
+                        for (k, share) in work.shares.iter().take(FLOOR_T).enumerate() {
+                            let e = &evidence[(done * FLOOR_T + k) % evidence.len()];
                             verifiers
                                 .verify(e, &Collateral::default(), now)
                                 .map_err(|e| e.to_string())?;
-                            let input = PrfInput::new(id.clone());
+                            let input = PrfInput::new(work.id.clone());
                             std::hint::black_box(tss::make_share(share, &input));
                         }
                         // The client part: H(msg), the t shares from their bytes, combine.
-                        let input = PrfInput::new(id.clone());
+                        let input = PrfInput::new(work.id.clone());
                         let mut picked = BTreeMap::new();
-                        for (index, bytes) in &received {
+                        for (index, bytes) in &work.received {
                             let share =
                                 tss::PrfShare::from_bytes(bytes).map_err(|e| e.to_string())?;
                             picked.insert(*index, share);
                         }
-                        let combined =
-                            tss::combine(&public, &input, &picked).map_err(|e| e.to_string())?;
+                        let combined = tss::combine(&work.public, &input, &picked)
+                            .map_err(|e| e.to_string())?;
                         if !combined.culprits.is_empty() {
                             return Err("the floor's shares did not verify".into());
                         }
@@ -841,17 +793,69 @@ fn floor_rate(demo: &Demo, threads: usize, length: Duration) -> Res<f64> {
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("a floor thread panicked".into()))
-            })
-            .collect()
+        join_all(handles, "a floor thread panicked")
     });
-    let mut total = 0.0;
-    for r in results {
-        total += r?;
+    results.into_iter().sum()
+}
+
+/// The results of scoped threads, a panic as the error `panicked`.
+fn join_all<T>(
+    handles: Vec<std::thread::ScopedJoinHandle<'_, Res<T>>>,
+    panicked: &str,
+) -> Vec<Res<T>> {
+    handles
+        .into_iter()
+        .map(|h| h.join().unwrap_or_else(|_| Err(panicked.into())))
+        .collect()
+}
+
+/// Parties that answer a floor release (the devnet's t).
+const FLOOR_T: usize = 3;
+
+/// What the floor's work needs, made before any clock starts: a dealt BLS key (t = 3 of
+/// 5), the bench's identity, what the t nodes answer for it, and the simulated attester
+/// with its verifying key.
+struct FloorWork {
+    public: dkg::bls::BlsPublicKeys,
+    shares: Vec<dkg::bls::BlsKeyShare>,
+    id: tss::Identity,
+    received: Vec<(PartyIndex, [u8; tss::prf::G2_LEN])>,
+    attester: AppAttester,
+    devnet: attestation_gate::simulated::DevnetPublicKey,
+}
+
+impl FloorWork {
+    fn new(demo: &Demo) -> Res<Self> {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        let (public, shares) = dkg::insecure_dealer::deal_bls(FLOOR_T as u16, 5, &mut rng)
+            .map_err(|e| e.to_string())?;
+        let id = tss::Identity::new(demo.app_id, PATH).map_err(|e| e.to_string())?;
+        let input = PrfInput::new(id.clone());
+        let received = shares
+            .iter()
+            .take(FLOOR_T)
+            .map(|s| (s.index(), tss::make_share(s, &input).to_bytes()))
+            .collect();
+        Ok(Self {
+            public,
+            shares,
+            id,
+            received,
+            attester: AppAttester::simulated(&demo.seed, demo.image).map_err(|e| e.to_string())?,
+            devnet: DevnetSigningKey::from_seed(&demo.seed).public_key(),
+        })
     }
-    Ok(total)
+}
+
+/// Simulated evidence of the demo app for a new Noise key, made at `now`.
+fn fresh_evidence(attester: &AppAttester, now: UnixTime) -> Res<Evidence> {
+    let key = StaticKey::generate().map_err(|e| e.to_string())?;
+    let payload = attester
+        .evidence(SessionPurpose::Derive, &key.public(), now)
+        .map_err(|e| e.to_string())?;
+    Ok(Evidence {
+        platform: Platform::Simulated,
+        bytes: payload.evidence,
+        aux: None,
+    })
 }
