@@ -42,7 +42,7 @@
 //! floor per release = `t` node parts + the client's part, in process CPU time (all
 //! threads: wall time undercounts a part that runs on more than one thread).
 //!
-//! Throughput floor: **measured** ([`FloorRate`]): the floor's work, whole releases
+//! Throughput floor: **measured** ([`floor_rate`]): the floor's work, whole releases
 //! back to back, on every core at once for 2 s before and 2 s after each throughput
 //! series; the releases per second of that. Until 2026-12-07 evening it was
 //! 2 / CPU floor (still printed), which assumes that two cores run this arithmetic
@@ -243,10 +243,12 @@ async fn measure(args: &Args, net: &Devnet) -> Res<()> {
     let mut release = series(&app, &ctx, &first, n).await?;
     let phases = breakdown(&demo, &app, &ctx, n).await?;
     floor.sample(&demo, chunk)?;
-    let measured_before = FloorRate::measure(&demo)?;
+    let measured_before = floor_rate(&demo, cores(), FLOOR_RATE_LENGTH)?;
     let (count_new, elapsed_new) = throughput(&demo, &ctx, args, &first, false)?;
     let (count, elapsed) = throughput(&demo, &ctx, args, &first, true)?;
-    let measured = measured_before.and(FloorRate::measure(&demo)?);
+    let measured = (measured_before + floor_rate(&demo, cores(), FLOOR_RATE_LENGTH)?) / 2.0;
+    // One thread alone, once, only to print how far the cores are from adding up.
+    let one_thread = floor_rate(&demo, 1, FLOOR_RATE_LENGTH / 2)?;
     floor.sample(&demo, chunk)?;
     let floor = floor.medians();
 
@@ -313,10 +315,10 @@ async fn measure(args: &Args, net: &Devnet) -> Res<()> {
     println!();
     println!(
         "throughput floor measured: the floor's work, whole releases back to back, on {} threads at once: {:.0}/s ({:.2}× one thread's {:.0}/s; 2 / CPU floor assumes 2.00×), {:.0} s before and after the throughput series",
-        measured.threads,
-        measured.rate,
-        measured.scaling(),
-        measured.one_thread,
+        cores(),
+        measured,
+        measured / one_thread,
+        one_thread,
         FLOOR_RATE_LENGTH.as_secs_f64()
     );
     let rate_new = count_new as f64 / elapsed_new.as_secs_f64();
@@ -333,8 +335,8 @@ async fn measure(args: &Args, net: &Devnet) -> Res<()> {
             "throughput, {name}: {count} releases in {:.1} s by {} clients = {rate:.0}/s; measured floor {:.0}/s, ratio {:.2}; floor on 2 cores (2 / CPU floor) {rate_floor:.0}/s, ratio {:.2}; narrow floor {rate_narrow:.0}/s, ratio {:.2}",
             elapsed.as_secs_f64(),
             args.clients,
-            measured.rate,
-            rate / measured.rate,
+            measured,
+            rate / measured,
             rate / rate_floor,
             rate / rate_narrow
         );
@@ -344,7 +346,7 @@ async fn measure(args: &Args, net: &Devnet) -> Res<()> {
         cpu_floor,
         p50: n50,
         rate: rate_new,
-        measured_rate: measured.rate,
+        measured_rate: measured,
     };
     if args.rounds > 1 {
         new_session_rounds(args, &demo, &cold, &ctx, &first, first_round).await?;
@@ -394,9 +396,9 @@ async fn new_session_rounds(
         let mut floor = FloorSamples::default();
         floor.sample(demo, n.div_ceil(2))?;
         let mut d = series(cold, ctx, first, n).await?;
-        let before = FloorRate::measure(demo)?;
+        let before = floor_rate(demo, cores(), FLOOR_RATE_LENGTH)?;
         let (count, elapsed) = throughput(demo, ctx, args, first, false)?;
-        let measured = before.and(FloorRate::measure(demo)?);
+        let measured = (before + floor_rate(demo, cores(), FLOOR_RATE_LENGTH)?) / 2.0;
         floor.sample(demo, n.div_ceil(2))?;
         let (lat_floor, cpu_floor) = floor.medians().of(false);
         rounds.push(NewRound {
@@ -404,7 +406,7 @@ async fn new_session_rounds(
             cpu_floor,
             p50: stats(&mut d).0,
             rate: count as f64 / elapsed.as_secs_f64(),
-            measured_rate: measured.rate,
+            measured_rate: measured,
         });
     }
     println!();
@@ -708,49 +710,18 @@ impl FloorSamples {
 /// How long each measurement of the floor's throughput runs.
 const FLOOR_RATE_LENGTH: Duration = Duration::from_secs(2);
 
-/// The throughput floor measured rather than assumed: the floor's work (a release's
-/// `t` node parts, then its client part, exactly as [`FloorSamples::sample`] times
-/// them) done back to back on every core at once. `2 / CPU floor` assumes that two
-/// cores together run this arithmetic twice as fast as one alone; on this machine
-/// they do not (the measured scaling is printed), so a release series that saturates
-/// both cores is held to what the floor's work achieves on both, measured in the
-/// same minutes.
-struct FloorRate {
-    threads: usize,
-    /// Releases per second, all threads together.
-    rate: f64,
-    /// Releases per second of one thread alone.
-    one_thread: f64,
+/// The machine's cores (2 if it cannot tell).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
-impl FloorRate {
-    /// One thread alone for half of [`FLOOR_RATE_LENGTH`], then every core for all of it.
-    fn measure(demo: &Demo) -> Res<Self> {
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let one_thread = floor_rate(demo, 1, FLOOR_RATE_LENGTH / 2)?;
-        let rate = floor_rate(demo, threads, FLOOR_RATE_LENGTH)?;
-        Ok(Self {
-            threads,
-            rate,
-            one_thread,
-        })
-    }
-
-    /// The mean of two measurements (before and after a series).
-    fn and(self, other: Self) -> Self {
-        Self {
-            threads: self.threads,
-            rate: (self.rate + other.rate) / 2.0,
-            one_thread: (self.one_thread + other.one_thread) / 2.0,
-        }
-    }
-
-    fn scaling(&self) -> f64 {
-        self.rate / self.one_thread
-    }
-}
-
-/// Whole floor releases per second on `threads` threads at once for `length`.
+/// The throughput floor measured rather than assumed: whole floor releases per second
+/// (a release's `t` node parts, then its client part, exactly as
+/// [`FloorSamples::sample`] times them), back to back on `threads` threads at once for
+/// `length`. `2 / CPU floor` assumes that two cores together run this arithmetic twice
+/// as fast as one alone; on this machine they do not (the scaling is printed), so a
+/// release series that saturates every core is held to what the floor's work achieves
+/// on all of them, measured before and after it.
 fn floor_rate(demo: &Demo, threads: usize, length: Duration) -> Res<f64> {
     let work = FloorWork::new(demo)?;
     let now = UnixTime(1_800_000_000);
