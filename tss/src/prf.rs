@@ -32,6 +32,7 @@ use ff::Field;
 use group::prime::PrimeCurveAffine;
 use group::{Curve, Group};
 use pairing::{MillerLoopResult, MultiMillerLoop};
+use rand_core::CryptoRngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
@@ -117,6 +118,59 @@ pub struct PrfInput {
     /// Miller-loop line coefficients of `h`, computed on first use: a node that only
     /// makes its share never needs them.
     h_prepared: OnceLock<G2Prepared>,
+    /// The Miller loop of `(key, h)` for the one key given to [`PrfInput::prepare`].
+    prepared_key: OnceLock<(G1Affine, blstrs::MillerLoopResult)>,
+    /// The shares' half of a batch check, from [`PrfInput::prepare_shares`].
+    prepared_shares: OnceLock<PreparedShares>,
+}
+
+/// The half of a batch check of shares from known parties that does not depend on the
+/// shares: a coefficient per party and the Miller loop of `(Σ ρ_i PK_i, H(msg))`.
+///
+/// # Security
+///
+/// The coefficients are drawn at random before the shares exist, so they must stay
+/// unknown to the nodes: a node that knew them could send bad shares that cancel in the
+/// sum. They are never sent, and `Debug` leaves them out.
+#[derive(Clone)]
+struct PreparedShares {
+    parties: Vec<(PartyIndex, G1Affine, Scalar)>,
+    key_h: blstrs::MillerLoopResult,
+}
+
+impl core::fmt::Debug for PreparedShares {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let parties: Vec<PartyIndex> = self.parties.iter().map(|(i, _, _)| *i).collect();
+        f.debug_struct("PreparedShares")
+            .field("parties", &parties)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PreparedShares {
+    /// The coefficients of `candidates`, in their order, when they are exactly the
+    /// prepared parties (each once) under the prepared public key shares.
+    fn coefficients(
+        &self,
+        candidates: &[(PartyIndex, &G1Affine, &PrfShare)],
+    ) -> Option<Vec<Scalar>> {
+        if candidates.len() != self.parties.len() {
+            return None;
+        }
+        let mut used = vec![false; self.parties.len()];
+        let mut rhos = Vec::with_capacity(candidates.len());
+        for (index, pk, _) in candidates {
+            let k = self
+                .parties
+                .iter()
+                .position(|(i, p, _)| i == index && p == *pk)?;
+            if core::mem::replace(used.get_mut(k)?, true) {
+                return None;
+            }
+            rhos.push(self.parties.get(k)?.2);
+        }
+        Some(rhos)
+    }
 }
 
 impl PrfInput {
@@ -128,7 +182,56 @@ impl PrfInput {
             h,
             h_affine: OnceLock::new(),
             h_prepared: OnceLock::new(),
+            prepared_key: OnceLock::new(),
+            prepared_shares: OnceLock::new(),
         }
+    }
+
+    /// Computes, ahead of the shares, the half of every later check against `key` that
+    /// does not depend on them: `H(msg)`'s line coefficients and the Miller loop of
+    /// `(key, H(msg))`. A client calls it with the group key while it waits for the
+    /// nodes, so the check of `sigma` ([`interpolate`], [`Sigma::verify`]) is left
+    /// with the Miller loop of `sigma` and the final exponentiation. The same
+    /// arithmetic either way; only the first key given is kept.
+    pub fn prepare(&self, key: &G1Affine) {
+        let h_prepared = self.h_prepared();
+        self.prepared_key
+            .get_or_init(|| (*key, Bls12::multi_miller_loop(&[(key, h_prepared)])));
+    }
+
+    /// Computes, ahead of the shares, the half of a batch check ([`shares_verify`],
+    /// [`combine`]) that does not depend on them, for shares from exactly `parties`
+    /// under these public key shares: a 128-bit coefficient per party drawn from `rng`
+    /// and the Miller loop of `(Σ ρ_i PK_i, H(msg))`. A batch of other parties or other
+    /// keys takes the unprepared path, whose coefficients are hashed from the shares; the
+    /// prepared ones are fixed before the shares exist, which is sound because the nodes
+    /// never learn them ([`PreparedShares`]). The same arithmetic either way. Only the
+    /// first call counts; an empty list or a party given twice prepares nothing.
+    pub fn prepare_shares(&self, parties: &[(PartyIndex, G1Affine)], rng: &mut impl CryptoRngCore) {
+        let distinct = parties
+            .iter()
+            .enumerate()
+            .all(|(k, (i, _))| parties.iter().skip(k + 1).all(|(j, _)| j != i));
+        if parties.is_empty() || !distinct {
+            return;
+        }
+        let h_prepared = self.h_prepared();
+        self.prepared_shares.get_or_init(|| {
+            let parties: Vec<(PartyIndex, G1Affine, Scalar)> = parties
+                .iter()
+                .map(|(i, pk)| (*i, *pk, random_rho(rng)))
+                .collect();
+            let pks: Vec<G1Projective> = parties.iter().map(|(_, pk, _)| pk.into()).collect();
+            let rhos: Vec<Scalar> = parties.iter().map(|(_, _, rho)| *rho).collect();
+            let p = blst_msm(&pks, &rhos, G1Projective::multi_exp).to_affine();
+            let key_h = Bls12::multi_miller_loop(&[(&p, h_prepared)]);
+            PreparedShares { parties, key_h }
+        });
+    }
+
+    fn h_prepared(&self) -> &G2Prepared {
+        self.h_prepared
+            .get_or_init(|| G2Prepared::from(*self.point()))
     }
 
     /// The identity.
@@ -144,14 +247,35 @@ impl PrfInput {
     /// `e(-g1, s) · e(P, H) == 1`, i.e. `e(g1, s) == e(P, H)`, with one final
     /// exponentiation.
     fn check(&self, p: &G1Affine, s: &G2Affine) -> bool {
-        let neg_g1 = -G1Affine::generator();
-        let s_prepared = G2Prepared::from(*s);
-        let h_prepared = self
-            .h_prepared
-            .get_or_init(|| G2Prepared::from(*self.point()));
-        let lhs = Bls12::multi_miller_loop(&[(&neg_g1, &s_prepared), (p, h_prepared)]);
-        bool::from(lhs.final_exponentiation().is_identity())
+        match self.prepared_key.get() {
+            Some((key, key_h)) if key == p => check_prepared(key_h, s),
+            _ => {
+                let neg_g1 = -G1Affine::generator();
+                let s_prepared = G2Prepared::from(*s);
+                let lhs =
+                    Bls12::multi_miller_loop(&[(&neg_g1, &s_prepared), (p, self.h_prepared())]);
+                bool::from(lhs.final_exponentiation().is_identity())
+            }
+        }
     }
+}
+
+/// `e(-g1, s) · key_h == 1` after the final exponentiation, `key_h` being the Miller loop
+/// of `(P, H(msg))`: the check of [`PrfInput::check`] with its key's half computed
+/// earlier. blstrs runs a multi-Miller loop pair by pair and multiplies the results,
+/// so the split costs nothing extra.
+fn check_prepared(key_h: &blstrs::MillerLoopResult, s: &G2Affine) -> bool {
+    let neg_g1 = -G1Affine::generator();
+    let lhs = Bls12::multi_miller_loop(&[(&neg_g1, &G2Prepared::from(*s))]) + key_h;
+    bool::from(lhs.final_exponentiation().is_identity())
+}
+
+/// A uniformly random 128-bit coefficient of a batch check.
+fn random_rho(rng: &mut impl CryptoRngCore) -> Scalar {
+    let mut wide = [0u8; 32];
+    rng.fill_bytes(&mut wide[..16]);
+    // A 128-bit little-endian value is always a canonical scalar.
+    Option::<Scalar>::from(Scalar::from_bytes_le(&wide)).unwrap_or(Scalar::ONE)
 }
 
 /// One node's PRF share `sk_i · H(msg)`. Public once verified, but `t` of them give
@@ -421,10 +545,22 @@ pub fn lagrange_at_zero(indices: &[PartyIndex]) -> Result<Vec<Scalar>, Error> {
 /// Random-linear-combination check of all candidate shares at once:
 /// `e(-g1, Σ ρ_i s_i) · e(Σ ρ_i PK_i, H) == 1`, with 128-bit `ρ_i` derived by hashing
 /// the message and every (index, share) pair, so they are fixed only after all shares
-/// are. A bad share passes with probability about 2^-128.
+/// are; or, when the input was prepared for exactly these parties and public key shares
+/// ([`PrfInput::prepare_shares`]), drawn at random before the shares and never sent.
+/// A bad share passes with probability about 2^-128.
 fn batch_check(input: &PrfInput, candidates: &[(PartyIndex, &G1Affine, &PrfShare)]) -> bool {
     if candidates.is_empty() {
         return true;
+    }
+    if let Some(prepared) = input.prepared_shares.get() {
+        if let Some(rhos) = prepared.coefficients(candidates) {
+            let shares: Vec<G2Projective> = candidates
+                .iter()
+                .map(|(_, _, s)| G2Projective::from(s.0))
+                .collect();
+            let s = blst_msm(&shares, &rhos, G2Projective::multi_exp).to_affine();
+            return check_prepared(&prepared.key_h, &s);
+        }
     }
     let mut seed = Sha256::new();
     seed.update(BATCH_LABEL);
@@ -489,6 +625,43 @@ mod tests {
         expected.push(4);
         expected.extend_from_slice(b"disk");
         assert_eq!(id.message(), expected);
+    }
+
+    #[test]
+    fn prepared_shares__should_match_only_the_prepared_parties_and_keys_each_once() {
+        use rand::SeedableRng;
+        let at = |i: u16| PartyIndex::new(i).unwrap();
+        let pk = |k: u64| (G1Projective::generator() * Scalar::from(k)).to_affine();
+        let share = PrfShare(G2Affine::generator());
+        let input = PrfInput::new(Identity::new([1; 32], "disk").unwrap());
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+        // A party given twice prepares nothing.
+        input.prepare_shares(&[(at(1), pk(1)), (at(1), pk(1))], &mut rng);
+        assert!(input.prepared_shares.get().is_none());
+        input.prepare_shares(&[(at(1), pk(1)), (at(3), pk(3))], &mut rng);
+        let prepared = input.prepared_shares.get().unwrap();
+        let (k1, k3, k2) = (pk(1), pk(3), pk(2));
+        let rhos = prepared
+            .coefficients(&[(at(3), &k3, &share), (at(1), &k1, &share)])
+            .unwrap();
+        assert_eq!(rhos, vec![prepared.parties[1].2, prepared.parties[0].2]);
+        assert_ne!(rhos[0], rhos[1]);
+        for other in [
+            vec![(at(1), &k1, &share)],
+            vec![(at(1), &k1, &share), (at(3), &k2, &share)],
+            vec![(at(1), &k1, &share), (at(2), &k3, &share)],
+            vec![(at(1), &k1, &share), (at(1), &k1, &share)],
+            vec![
+                (at(1), &k1, &share),
+                (at(3), &k3, &share),
+                (at(3), &k3, &share),
+            ],
+        ] {
+            assert!(prepared.coefficients(&other).is_none(), "{other:?}");
+        }
+        // Debug names the parties and not the coefficients.
+        let shown = format!("{prepared:?}");
+        assert!(shown.contains("P1") && !shown.contains("Scalar"), "{shown}");
     }
 
     #[test]

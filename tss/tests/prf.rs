@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use blst::min_pk;
 use blst::BLST_ERROR;
+use blstrs::G1Affine;
 use dkg::bls::{BlsKeyShare, BlsPublicKeys};
 use dkg::insecure_dealer::deal_bls;
 use group::prime::PrimeCurveAffine;
@@ -255,4 +256,157 @@ fn shares_verify__should_accept_a_good_batch_and_refuse_one_bad_share() {
         .map(|(i, _, _)| *i)
         .collect();
     assert_eq!(failing, vec![batch[2].0]);
+}
+
+#[test]
+fn prepare__should_give_the_same_verdicts_as_an_unprepared_input() {
+    let (public, keys) = must_deal(3, 5, 22);
+    let (other_public, _) = must_deal(3, 5, 23);
+    let plain = PrfInput::new(identity());
+    let prepared = PrfInput::new(identity());
+    prepared.prepare(public.group_key());
+    // A second key is not kept: checks against it take the whole path.
+    prepared.prepare(other_public.group_key());
+    let shares = shares_of(&keys, &plain);
+    let sigma = combine(&public, &plain, &shares).unwrap().sigma;
+    // sigma for another identity, valid there.
+    let elsewhere = PrfInput::new(Identity::new([9; 32], "disk").unwrap());
+    let wrong = combine(&public, &elsewhere, &shares_of(&keys[..3], &elsewhere))
+        .unwrap()
+        .sigma;
+    for input in [&plain, &prepared] {
+        // sigma under the prepared key, and under a key the input was not prepared for.
+        assert!(sigma.verify(public.group_key(), input).is_ok());
+        assert_eq!(
+            sigma.verify(other_public.group_key(), input),
+            Err(Error::InvalidSigma)
+        );
+        assert_eq!(
+            wrong.verify(public.group_key(), input),
+            Err(Error::InvalidSigma)
+        );
+        // Shares, checked under their own public key shares (not the prepared key).
+        for (i, s) in &shares {
+            assert!(verify_share(&public, input, *i, s).is_ok());
+        }
+        let first = PartyIndex::new(1).unwrap();
+        let second = PartyIndex::new(2).unwrap();
+        assert_eq!(
+            verify_share(&public, input, first, &shares[&second]),
+            Err(Error::InvalidShare { culprit: first })
+        );
+        // The whole combine through the prepared input gives the same sigma.
+        let again = combine(&public, input, &shares).unwrap();
+        assert!(again.culprits.is_empty());
+        assert_eq!(again.sigma.to_bytes().as_ref(), sigma.to_bytes().as_ref());
+    }
+}
+
+#[test]
+fn prepare_shares__should_give_the_same_verdicts_as_an_unprepared_batch() {
+    let (public, keys) = must_deal(3, 5, 24);
+    let (other_public, other_keys) = must_deal(3, 5, 25);
+    let plain = PrfInput::new(identity());
+    let shares = shares_of(&keys, &plain);
+    let other_shares = shares_of(&other_keys, &plain);
+    let pk = |i: u16| *public.share(PartyIndex::new(i).unwrap()).unwrap();
+    let at = |i: u16| PartyIndex::new(i).unwrap();
+    let prepared = PrfInput::new(identity());
+    let mut rng = ChaCha20Rng::seed_from_u64(26);
+    prepared.prepare_shares(&[(at(2), pk(2)), (at(4), pk(4)), (at(5), pk(5))], &mut rng);
+    let (pk2, pk4, pk5, pk1) = (pk(2), pk(4), pk(5), pk(1));
+    let other_pk4 = *other_public.share(at(4)).unwrap();
+    type Batch<'a> = Vec<(PartyIndex, &'a G1Affine, &'a PrfShare)>;
+    let cases: Vec<(&str, Batch, bool)> = vec![
+        // The prepared parties, in another order.
+        (
+            "prepared",
+            vec![
+                (at(5), &pk5, &shares[&at(5)]),
+                (at(2), &pk2, &shares[&at(2)]),
+                (at(4), &pk4, &shares[&at(4)]),
+            ],
+            true,
+        ),
+        (
+            "prepared, one share swapped",
+            vec![
+                (at(2), &pk2, &shares[&at(4)]),
+                (at(4), &pk4, &shares[&at(4)]),
+                (at(5), &pk5, &shares[&at(5)]),
+            ],
+            false,
+        ),
+        // Party 4 claims another key share, under which its share verifies: only an
+        // unprepared batch gets this right.
+        (
+            "another key claimed",
+            vec![
+                (at(2), &pk2, &shares[&at(2)]),
+                (at(4), &other_pk4, &other_shares[&at(4)]),
+                (at(5), &pk5, &shares[&at(5)]),
+            ],
+            true,
+        ),
+        (
+            "other parties",
+            vec![
+                (at(1), &pk1, &shares[&at(1)]),
+                (at(4), &pk4, &shares[&at(4)]),
+                (at(5), &pk5, &shares[&at(5)]),
+            ],
+            true,
+        ),
+        (
+            "a prepared party twice",
+            vec![
+                (at(2), &pk2, &shares[&at(2)]),
+                (at(2), &pk2, &shares[&at(2)]),
+                (at(5), &pk5, &shares[&at(5)]),
+            ],
+            true,
+        ),
+        (
+            "fewer",
+            vec![
+                (at(2), &pk2, &shares[&at(2)]),
+                (at(5), &pk5, &shares[&at(5)]),
+            ],
+            true,
+        ),
+        (
+            "fewer, bad",
+            vec![
+                (at(2), &pk2, &shares[&at(5)]),
+                (at(5), &pk5, &shares[&at(5)]),
+            ],
+            false,
+        ),
+    ];
+    for (name, batch, expected) in &cases {
+        assert_eq!(
+            tss::prf::shares_verify(&plain, batch),
+            *expected,
+            "{name}, unprepared"
+        );
+        assert_eq!(
+            tss::prf::shares_verify(&prepared, batch),
+            *expected,
+            "{name}, prepared"
+        );
+    }
+    // combine through the prepared input: same sigma, and the bad share named.
+    let mut picked: BTreeMap<PartyIndex, PrfShare> = [2u16, 4, 5]
+        .iter()
+        .map(|i| (at(*i), shares[&at(*i)]))
+        .collect();
+    let sigma = combine(&public, &plain, &picked).unwrap().sigma;
+    let again = combine(&public, &prepared, &picked).unwrap();
+    assert!(again.culprits.is_empty());
+    assert_eq!(again.sigma.to_bytes().as_ref(), sigma.to_bytes().as_ref());
+    picked.insert(at(4), shares[&at(5)]);
+    assert!(matches!(
+        combine(&public, &prepared, &picked),
+        Err(Error::NotEnoughShares { culprits, .. }) if culprits == vec![at(4)]
+    ));
 }
