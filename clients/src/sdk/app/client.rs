@@ -278,19 +278,37 @@ impl AppClient {
             now: trust_now,
             known: Some(&self.known),
         };
-        // H(msg) on a blocking-pool thread while this one runs the `t` handshakes: the
-        // hash (~0.25 ms) leaves the release's critical path when a second core is free.
-        let mut hashing = Some(tokio::task::spawn_blocking({
-            let id = id.clone();
-            move || PrfInput::new(id)
-        }));
-        let mut hashed = None;
         let t = usize::from(ctx.committee.keys.threshold);
+        let epoch = ctx.committee.keys.epoch;
         let mut members = shuffled(&ctx.committee.members);
         // Nodes with a kept session first: each of them is one round trip away.
         if let Ok(kept) = self.kept.lock() {
             members.sort_by_key(|m| !kept.contains_key(&m.index.get()));
         }
+        // The public key shares the first `t` nodes served last time, if all are known.
+        let expected: Option<Vec<(PartyIndex, G1Affine)>> = members
+            .iter()
+            .take(t)
+            .map(|m| self.known.share_key(epoch, m.index).map(|pk| (m.index, pk)))
+            .collect();
+        // On a blocking-pool thread while this one runs the `t` handshakes: H(msg), and
+        // the halves of the checks that do not depend on the shares (the batch check of
+        // the expected nodes' shares, the check of sigma against the group key). About
+        // 0.6 ms that leave the release's critical path when a second core is free; the
+        // same arithmetic as checking everything once the shares are in.
+        let mut hashing = Some(tokio::task::spawn_blocking({
+            let id = id.clone();
+            let group_key = *ctx.committee.keys.bls_group_key();
+            move || {
+                let input = PrfInput::new(id);
+                if let Some(expected) = expected {
+                    input.prepare_shares(&expected, &mut rand::rngs::OsRng);
+                }
+                input.prepare(&group_key);
+                input
+            }
+        }));
+        let mut hashed = None;
         let ask = |m: &'_ Member| {
             let m = m.clone();
             let hello = &hello;
@@ -348,6 +366,9 @@ impl AppClient {
                                 let input = derive_input(&mut hashed, &mut hashing).await?;
                                 if let Some(found) = combine(&self.known, &ctx.committee, input, &good) {
                                     let (sigma, used, liars) = found;
+                                    for (index, pk, _) in good.iter().filter(|g| used.contains(&g.0)) {
+                                        self.known.keep_share_key(epoch, *index, *pk);
+                                    }
                                     for l in liars {
                                         self.forget(l.get());
                                         problems.push(NodeProblem {

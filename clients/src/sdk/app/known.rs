@@ -1,6 +1,10 @@
 //! What an [`super::AppClient`] has already checked, so that a release on new sessions
 //! does not check it again: node evidence that verified, public key shares that are
-//! points of the group, and `t`-subsets of them that interpolate to the group key.
+//! points of the group, and `t`-subsets of them that interpolate to the group key. It
+//! also remembers the public key share each node last served with a share that was
+//! used, so that the next release can prepare its share check before the answers come
+//! (`tss::PrfInput::prepare_shares`; a node answering with another key share is simply
+//! checked the unprepared way).
 //!
 //! Public data only (claims, points, digests). Each entry is a pure function of the
 //! bytes it is keyed by, except the node evidence verdict, which also depends on the
@@ -40,6 +44,7 @@ struct Inner {
     claims: HashMap<[u8; 32], (Claims, Instant)>,
     points: HashMap<[u8; 48], G1Affine>,
     consistent: HashSet<[u8; 32]>,
+    share_keys: HashMap<(u64, u16), G1Affine>,
 }
 
 fn insert_bounded<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, k: K, v: V) {
@@ -112,6 +117,16 @@ impl Known {
         Some(p)
     }
 
+    /// The public key share node `index` of `epoch` last served a used share with.
+    pub fn share_key(&self, epoch: u64, index: PartyIndex) -> Option<G1Affine> {
+        self.lock().share_keys.get(&(epoch, index.get())).copied()
+    }
+
+    /// Remembers the public key share node `index` of `epoch` served a used share with.
+    pub fn keep_share_key(&self, epoch: u64, index: PartyIndex, key: G1Affine) {
+        insert_bounded(&mut self.lock().share_keys, (epoch, index.get()), key);
+    }
+
     fn subset_key(group_key: &G1Affine, subset: &[(PartyIndex, &G1Affine)]) -> [u8; 32] {
         let mut parts: Vec<Vec<u8>> = Vec::with_capacity(subset.len() + 1);
         parts.push(group_key.to_compressed().to_vec());
@@ -152,7 +167,7 @@ impl Known {
 #[allow(non_snake_case)]
 mod tests {
     use super::*;
-    use group::Group;
+    use group::{Curve, Group};
 
     #[test]
     fn point__should_refuse_the_identity_and_non_points_and_keep_only_good_ones() {
@@ -191,6 +206,22 @@ mod tests {
     }
 
     #[test]
+    fn share_key__should_be_kept_per_epoch_and_index() {
+        let known = Known::default();
+        let (i1, i2) = (PartyIndex::new(1).unwrap(), PartyIndex::new(2).unwrap());
+        let g = G1Affine::generator();
+        let h = (blstrs::G1Projective::generator() + G1Affine::generator()).to_affine();
+        assert!(known.share_key(7, i1).is_none());
+        known.keep_share_key(7, i1, g);
+        known.keep_share_key(7, i2, h);
+        assert_eq!(known.share_key(7, i1), Some(g));
+        assert_eq!(known.share_key(7, i2), Some(h));
+        assert!(known.share_key(8, i1).is_none());
+        known.keep_share_key(7, i1, h);
+        assert_eq!(known.share_key(7, i1), Some(h));
+    }
+
+    #[test]
     fn maps__should_stay_bounded() {
         let known = Known::default();
         let g = G1Affine::generator();
@@ -199,5 +230,9 @@ mod tests {
             known.consistent(&g, &[(i, &g)], || true);
         }
         assert!(known.lock().consistent.len() <= MAX_ENTRIES);
+        for k in 0..(MAX_ENTRIES as u64 + 10) {
+            known.keep_share_key(k, PartyIndex::new(1).unwrap(), g);
+        }
+        assert!(known.lock().share_keys.len() <= MAX_ENTRIES);
     }
 }
