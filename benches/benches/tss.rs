@@ -15,9 +15,10 @@ use std::hint::black_box;
 use blst::min_pk;
 use blst::{MultiPoint, BLST_ERROR};
 use cpu::CpuTime;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
 
 type C = Criterion<CpuTime>;
+use blstrs::G1Affine;
 use dkg::bls::{BlsKeyShare, BlsPublicKeys};
 use dkg::insecure_dealer::{deal_bls, deal_secp};
 use dkg::secp::{SecpKeyShare, SecpPublicKeys};
@@ -158,6 +159,45 @@ fn bench_derive(c: &mut C) {
                 combine(&f.public, &PrfInput::new(identity()), &shares).unwrap()
             })
         });
+        // Client, split as the SDK runs it: what it computes while it waits for the
+        // nodes (H(msg), the halves of the checks that do not depend on the shares), and
+        // what is left once the shares are in, next to the same work on an input that
+        // was only hashed (the whole check after the shares).
+        let expected: Vec<(PartyIndex, G1Affine)> = f
+            .shares
+            .keys()
+            .map(|i| (*i, *f.public.share(*i).unwrap()))
+            .collect();
+        let prepared = || {
+            let input = PrfInput::new(identity());
+            input.prepare_shares(&expected, &mut ChaCha20Rng::seed_from_u64(7));
+            input.prepare(f.public.group_key());
+            input
+        };
+        let after_shares = |input: PrfInput| {
+            let shares: BTreeMap<PartyIndex, PrfShare> = f
+                .share_bytes
+                .iter()
+                .map(|(i, b)| (*i, PrfShare::from_bytes(b).unwrap()))
+                .collect();
+            combine(&f.public, &input, &shares).unwrap()
+        };
+        g.bench_function(BenchmarkId::new("client_before_shares/tss", t), |b| {
+            b.iter(prepared)
+        });
+        g.bench_function(BenchmarkId::new("client_after_shares/tss", t), |b| {
+            b.iter_batched(prepared, after_shares, BatchSize::SmallInput)
+        });
+        g.bench_function(
+            BenchmarkId::new("client_after_shares_unprepared/tss", t),
+            |b| {
+                b.iter_batched(
+                    || PrfInput::new(identity()),
+                    after_shares,
+                    BatchSize::SmallInput,
+                )
+            },
+        );
         g.bench_function(BenchmarkId::new("client_full/blst", t), |b| {
             b.iter(|| {
                 for (i, bytes) in &f.share_bytes {
