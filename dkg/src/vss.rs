@@ -11,14 +11,15 @@
 //! new parties combine with Lagrange coefficients over the qualified dealers. Refresh
 //! (Herzberg et al., CRYPTO '95) shares zero.
 //!
-//! Four rounds, each a consuming transition:
+//! Four rounds, each a consuming transition; round 4 only when some dealer owes an
+//! answer ([`Round4::obligated`]), else the run ends after round 3:
 //!
 //! | round | sender | message | channel |
 //! |---|---|---|---|
 //! | 1 | dealer | [`round1::Broadcast`]: Feldman commitment (+ proof of knowledge), signed by the dealer's identity key | authenticated, to all |
 //! | 2 | dealer | [`round2::Direct`]: the share `f_d(j)` and the digest of the sender's round-1 view | confidential, authenticated, to receiver `j` |
 //! | 3 | receiver | [`round3::Broadcast`]: signed digest of every round-1 broadcast received (echo) + complaints | broadcast with agreement |
-//! | 4 | dealer | [`round4::Broadcast`]: shares revealed to answer complaints, round-1 re-broadcast if reported missing | broadcast with agreement |
+//! | 4 | dealer that owes one | [`round4::Broadcast`]: shares revealed to answer complaints, round-1 re-broadcast if reported missing | broadcast with agreement |
 //!
 //! Dealers and receivers are numbered in two index spaces (a reshare's old and new
 //! committee, each by position; DESIGN §7): the input maps of rounds 1, 2 and 4 are

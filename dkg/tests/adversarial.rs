@@ -280,31 +280,33 @@ fn run<S: Suite>(n: u16, t: u16, bad: u16, attack: &Attack, seed: u64) -> Result
             .collect();
         match st.advance(&received) {
             Ok((next, msg)) => {
-                let mut msg = msg.unwrap(); // every DKG party deals
-                if me == bad {
-                    if let Attack::BadShare {
-                        justify_honestly: false,
-                        ..
-                    } = attack
-                    {
-                        msg = tamper(&msg, "revealed", |v| {
-                            let Value::Map(e) = v else { panic!() };
-                            for (_, val) in e.iter_mut() {
-                                *val = Value::Bytes(random_scalar_bytes::<S>(
-                                    &mut rand_chacha::ChaCha20Rng::seed_from_u64(seed + 99),
-                                ));
-                            }
-                        });
+                // Only a dealer that owes an answer (complaint, missing report) sends one.
+                if let Some(mut msg) = msg {
+                    if me == bad {
+                        if let Attack::BadShare {
+                            justify_honestly: false,
+                            ..
+                        } = attack
+                        {
+                            msg = tamper(&msg, "revealed", |v| {
+                                let Value::Map(e) = v else { panic!() };
+                                for (_, val) in e.iter_mut() {
+                                    *val = Value::Bytes(random_scalar_bytes::<S>(
+                                        &mut rand_chacha::ChaCha20Rng::seed_from_u64(seed + 99),
+                                    ));
+                                }
+                            });
+                        }
+                        if let Attack::OmitRound1 {
+                            rebroadcast: false, ..
+                        } = attack
+                        {
+                            msg = tamper(&msg, "round1", |v| *v = Value::Null);
+                        }
                     }
-                    if let Attack::OmitRound1 {
-                        rebroadcast: false, ..
-                    } = attack
-                    {
-                        msg = tamper(&msg, "round1", |v| *v = Value::Null);
+                    if !(me == bad && silent(4)) {
+                        b4.insert(me, msg);
                     }
-                }
-                if !(me == bad && silent(4)) {
-                    b4.insert(me, msg);
                 }
                 s4.insert(me, next);
             }
@@ -835,10 +837,14 @@ fn drive_tampered<S: Suite>(
     let mut b4 = BTreeMap::new();
     for (roles, st) in s3 {
         let (next, msg) = st.advance(&others_of(roles.receiver, &b3)).unwrap();
+        assert!(
+            msg.is_none() || roles.dealer.is_some(),
+            "round 4 is the dealers'"
+        );
         assert_eq!(
             msg.is_some(),
-            roles.dealer.is_some(),
-            "round 4 is the dealers'"
+            roles.dealer.is_some_and(|d| next.obligated().contains(&d)),
+            "and only those that owe an answer"
         );
         if let (Some(d), Some(msg)) = (roles.dealer, msg) {
             b4.insert(d, (tamper.round4)(d, msg));

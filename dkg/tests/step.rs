@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use dkg::keys::KeyShare;
-use dkg::step::{Channel, Incoming, Machine, Peer, Step};
+use dkg::step::{Channel, Incoming, Machine, Outgoing, Peer, Step};
 use dkg::suite::{Bls12381G1, Secp256k1, Suite};
 use dkg::vss::{Message, Output, Vss};
 use dkg::{pedersen, repair, reshare, sim, PartyIndex, Roles};
@@ -30,11 +30,24 @@ fn idx(i: u16) -> PartyIndex {
 /// by `copy`) in a random order plus `extra(round, node)`, checks that every expected
 /// peer spoke, and steps.
 fn drive<M: Machine>(
-    mut nodes: Vec<sim::Node<M>>,
+    nodes: Vec<sim::Node<M>>,
     copy: fn(&M::Message) -> Option<M::Message>,
     seed: u64,
     extra: impl Fn(usize, usize) -> Vec<Incoming<M::Message>>,
 ) -> Vec<M::Output> {
+    drive_with(nodes, copy, seed, extra, |_, _, _| true)
+}
+
+/// [`drive`], showing every message to `keep(round, sending node, message)` first: one
+/// it refuses is dropped, and from then on expected peers may be missing.
+fn drive_with<M: Machine>(
+    mut nodes: Vec<sim::Node<M>>,
+    copy: fn(&M::Message) -> Option<M::Message>,
+    seed: u64,
+    extra: impl Fn(usize, usize) -> Vec<Incoming<M::Message>>,
+    mut keep: impl FnMut(usize, usize, &Outgoing<M::Message>) -> bool,
+) -> Vec<M::Output> {
+    let mut dropped = false;
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
     let mut outputs: Vec<Option<M::Output>> = nodes.iter().map(|_| None).collect();
     let addresses: Vec<BTreeSet<Peer>> = nodes.iter().map(|(a, _, _)| a.clone()).collect();
@@ -54,6 +67,10 @@ fn drive<M: Machine>(
                 addresses[k].contains(&o.from),
                 "sent under a foreign address"
             );
+            if !keep(round, k, &o) {
+                dropped = true;
+                continue;
+            }
             match o.to {
                 None => {
                     assert_ne!(o.channel, Channel::Confidential);
@@ -82,7 +99,7 @@ fn drive<M: Machine>(
             inbox.shuffle(&mut rng);
             let senders: BTreeSet<Peer> = inbox.iter().map(|i| i.from).collect();
             assert!(
-                machine.expecting().is_subset(&senders),
+                dropped || machine.expecting().is_subset(&senders),
                 "an expected peer is missing"
             );
             match machine.step(inbox).unwrap() {
@@ -157,6 +174,51 @@ fn step_dkg__should_complete_through_a_generic_driver_bls() {
 #[test]
 fn step_dkg__should_complete_through_a_generic_driver_secp() {
     dkg_through_the_step_interface::<Secp256k1>();
+}
+
+#[test]
+fn step_dkg__should_skip_round_4_unless_a_dealer_owes_an_answer() {
+    // No loss, no fault: no round-4 message, and every node is done after three steps.
+    let mut clean_round4 = Vec::new();
+    let mut last_round = 0;
+    let clean = drive_with(
+        dkg_machines::<Secp256k1>(3, 4, 6),
+        Message::copy_broadcast,
+        7,
+        no_extra,
+        |round, _, o| {
+            last_round = last_round.max(round);
+            if matches!(o.message, Message::Round4(_)) {
+                clean_round4.push(o.from);
+            }
+            true
+        },
+    );
+    assert!(clean_round4.is_empty(), "{clean_round4:?}");
+    // Messages leave in the first three steps (start, rounds 1 and 2) only.
+    assert_eq!(last_round, 3);
+    agree::must_agree(clean.iter());
+    // Dealer 1's share to receiver 2 lost: receiver 2 complains, dealer 1 alone
+    // answers in round 4 (the others owe nothing and send nothing), and every node
+    // ends with dealer 1 qualified: the same keys and transcript as without the loss.
+    let mut lossy_round4 = Vec::new();
+    let lossy = drive_with(
+        dkg_machines::<Secp256k1>(3, 4, 6),
+        Message::copy_broadcast,
+        7,
+        no_extra,
+        |_, k, o| {
+            if matches!(o.message, Message::Round4(_)) {
+                lossy_round4.push(o.from);
+            }
+            !(k == 0 && o.to == Some(Peer::Receiver(idx(2))))
+        },
+    );
+    assert_eq!(lossy_round4, vec![Peer::Dealer(idx(1))]);
+    agree::must_agree(lossy.iter());
+    assert!(lossy.iter().all(|o| o.qualified() == &sim::committee(4)));
+    assert_eq!(lossy[0].transcript_hash(), clean[0].transcript_hash());
+    assert_eq!(lossy[1].public(), clean[1].public());
 }
 
 #[test]

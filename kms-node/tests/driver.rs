@@ -482,7 +482,14 @@ async fn driver__should_ignore_stale_run_ids_and_duplicates() {
     let first = results[0].as_ref().unwrap();
     assert_eq!(first.output.transcript_hash(), reference);
     assert_eq!(first.stats.other_run, 1);
-    assert!(first.stats.duplicates >= 3, "{:?}", first.stats);
+    // Node 2's three messages to node 1 (rounds 1, 2 and 3; no round 4 when no dealer
+    // owes one) all came twice: a second copy that arrives once its round is stepped
+    // counts as late.
+    assert!(
+        first.stats.duplicates + first.stats.late >= 3,
+        "{:?}",
+        first.stats
+    );
     for r in &results {
         assert_eq!(r.as_ref().unwrap().output.transcript_hash(), reference);
     }

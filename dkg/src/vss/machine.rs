@@ -142,6 +142,14 @@ fn others<S: Suite>(session: &Session<S>, dealers: bool) -> BTreeSet<Peer> {
     }
 }
 
+/// The other dealers that owe a round-4 message: only they send one.
+fn owing<S: Suite>(state: &Round4<S>) -> BTreeSet<Peer> {
+    others(state.session(), true)
+        .into_iter()
+        .filter(|p| matches!(p, Peer::Dealer(d) if state.obligated().contains(d)))
+        .collect()
+}
+
 impl<S: Suite> Machine for Vss<S> {
     type Message = Message;
     type Error = Error;
@@ -150,7 +158,8 @@ impl<S: Suite> Machine for Vss<S> {
     fn expecting(&self) -> BTreeSet<Peer> {
         let session = self.session();
         match &self.0 {
-            State::Round1(_) | State::Round4(_) => others(session, true),
+            State::Round1(_) => others(session, true),
+            State::Round4(s) => owing(s),
             State::Round2(_) if session.is_receiver() => others(session, true),
             State::Round2(_) => BTreeSet::new(),
             State::Round3(_) => others(session, false),
@@ -215,6 +224,10 @@ impl<S: Suite> Machine for Vss<S> {
                     }
                     _ => Vec::new(),
                 };
+                if out.is_empty() && owing(&next).is_empty() {
+                    // No dealer owes a round-4 message: the run ends here.
+                    return Ok(Step::Done(next.finish(&BTreeMap::new())?));
+                }
                 Ok(Step::Continue(Self(State::Round4(Box::new(next))), out))
             }
             State::Round4(state) => {

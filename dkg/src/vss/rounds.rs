@@ -496,6 +496,10 @@ pub struct Round4<S: Suite> {
     round3: BTreeMap<PartyIndex, round3::Broadcast>,
     /// This party's own round-4 message (its re-broadcast counts like anyone's).
     own: Option<round4::Broadcast>,
+    /// The dealers that owe a round-4 message: some round-3 report lacks their round-1
+    /// broadcast or complains about them. Only they send one; the others have nothing
+    /// to say, and [`Round4::finish`] reads nothing from them.
+    obligated: BTreeSet<PartyIndex>,
 }
 
 impl<S: Suite> Round3<S> {
@@ -509,7 +513,10 @@ impl<S: Suite> Round3<S> {
     ///
     /// `received` holds the round-3 broadcasts of the other receivers, by receiver
     /// index. Messages with a wrong header are ignored (identically by every honest
-    /// party). Returns the round-4 broadcast iff this party deals.
+    /// party). Returns the round-4 broadcast iff this party deals and owes one (a
+    /// complaint or a report lacking its round-1 broadcast); when no dealer owes one,
+    /// which every honest party with the same round-3 reports sees alike, round 4 is
+    /// empty ([`Round4::obligated`]).
     pub fn advance(
         self,
         received: &BTreeMap<PartyIndex, round3::Broadcast>,
@@ -532,7 +539,7 @@ impl<S: Suite> Round3<S> {
                 } else {
                     None
                 };
-                let revealed = round3
+                let revealed: BTreeMap<PartyIndex, Bytes> = round3
                     .iter()
                     .filter(|(_, m)| m.complaints.contains(&me))
                     .map(|(c, _)| {
@@ -540,7 +547,7 @@ impl<S: Suite> Round3<S> {
                         (*c, Bytes(suite::scalar_bytes::<S>(&share)))
                     })
                     .collect();
-                Some(round4::Broadcast {
+                (rebroadcast.is_some() || !revealed.is_empty()).then(|| round4::Broadcast {
                     header: session.header(),
                     revealed,
                     round1: rebroadcast,
@@ -548,11 +555,23 @@ impl<S: Suite> Round3<S> {
             }
             _ => None,
         };
+        // The same rule as each dealer's above, for every dealer.
+        let obligated = session
+            .dealers
+            .keys()
+            .filter(|d| {
+                round3
+                    .values()
+                    .any(|m| !m.echo.contains_key(*d) || m.complaints.contains(*d))
+            })
+            .copied()
+            .collect();
         Ok((
             Round4 {
                 r3: self,
                 round3,
                 own: msg.clone(),
+                obligated,
             },
             msg,
         ))
@@ -564,13 +583,19 @@ impl<S: Suite> Round4<S> {
         &self.r3.r.session
     }
 
+    /// The dealers that owe a round-4 message (this party included, if it does).
+    pub fn obligated(&self) -> &BTreeSet<PartyIndex> {
+        &self.obligated
+    }
+
     /// Finish > Dealers that signed two different round-1 broadcasts, signed none, or
     /// did not re-broadcast theirs when reported missing are disqualified (see
     /// "Identifiable aborts" in [`crate::vss`]), as are dealers that did not answer a
     /// complaint with a share matching their commitment, and reporters of forged
     /// echoes. `QUAL` is the rest; it must hold at least `t` dealers.
     ///
-    /// `received` holds the round-4 messages of the other dealers, by dealer index.
+    /// `received` holds the round-4 messages of the other dealers, by dealer index; those
+    /// of dealers that owe none ([`Round4::obligated`]) are ignored.
     /// Each receiver's share is `Σ_{i∈QUAL} w_i·f_i(j)` and the public keys follow from
     /// `Σ_{i∈QUAL} w_i·C_i` (`w_i = 1`, or the Lagrange coefficient of `i` over QUAL
     /// when resharing).
@@ -578,7 +603,12 @@ impl<S: Suite> Round4<S> {
         self,
         received: &BTreeMap<PartyIndex, round4::Broadcast>,
     ) -> Result<Output<S>, Error> {
-        let Round4 { r3, round3, own } = self;
+        let Round4 {
+            r3,
+            round3,
+            own,
+            obligated,
+        } = self;
         let Round3 {
             r,
             mut shares,
@@ -587,9 +617,11 @@ impl<S: Suite> Round4<S> {
         } = r3;
         let session = &r.session;
         check_dealer_senders(session, received.keys())?;
+        // A dealer that owes nothing has nothing to say: what it sends anyway is read by
+        // no honest party (the same at each, as the round-3 reports are).
         let mut round4: BTreeMap<PartyIndex, &round4::Broadcast> = received
             .iter()
-            .filter(|(_, m)| session.header_ok(&m.header))
+            .filter(|(p, m)| obligated.contains(*p) && session.header_ok(&m.header))
             .map(|(p, m)| (*p, m))
             .collect();
         if let (Some(d), Some(own)) = (session.me.dealer, &own) {
