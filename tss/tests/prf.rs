@@ -314,75 +314,34 @@ fn prepare_shares__should_give_the_same_verdicts_as_an_unprepared_batch() {
     let prepared = PrfInput::new(identity());
     let mut rng = ChaCha20Rng::seed_from_u64(26);
     prepared.prepare_shares(&[(at(2), pk(2)), (at(4), pk(4)), (at(5), pk(5))], &mut rng);
-    let (pk2, pk4, pk5, pk1) = (pk(2), pk(4), pk(5), pk(1));
+    let pks: BTreeMap<u16, G1Affine> = (1..=5).map(|i| (i, pk(i))).collect();
     let other_pk4 = *other_public.share(at(4)).unwrap();
-    type Batch<'a> = Vec<(PartyIndex, &'a G1Affine, &'a PrfShare)>;
-    let cases: Vec<(&str, Batch, bool)> = vec![
+    // (party, its claimed key share and its share: from the dealing, or from another
+    // dealing under which it verifies; the share of which party).
+    type Entries<'a> = &'a [(u16, bool, u16)];
+    #[rustfmt::skip]
+    let cases: [(&str, Entries, bool); 7] = [
         // The prepared parties, in another order.
-        (
-            "prepared",
-            vec![
-                (at(5), &pk5, &shares[&at(5)]),
-                (at(2), &pk2, &shares[&at(2)]),
-                (at(4), &pk4, &shares[&at(4)]),
-            ],
-            true,
-        ),
-        (
-            "prepared, one share swapped",
-            vec![
-                (at(2), &pk2, &shares[&at(4)]),
-                (at(4), &pk4, &shares[&at(4)]),
-                (at(5), &pk5, &shares[&at(5)]),
-            ],
-            false,
-        ),
+        ("prepared", &[(5, true, 5), (2, true, 2), (4, true, 4)], true),
+        ("prepared, one share swapped", &[(2, true, 4), (4, true, 4), (5, true, 5)], false),
         // Party 4 claims another key share, under which its share verifies: only an
         // unprepared batch gets this right.
-        (
-            "another key claimed",
-            vec![
-                (at(2), &pk2, &shares[&at(2)]),
-                (at(4), &other_pk4, &other_shares[&at(4)]),
-                (at(5), &pk5, &shares[&at(5)]),
-            ],
-            true,
-        ),
-        (
-            "other parties",
-            vec![
-                (at(1), &pk1, &shares[&at(1)]),
-                (at(4), &pk4, &shares[&at(4)]),
-                (at(5), &pk5, &shares[&at(5)]),
-            ],
-            true,
-        ),
-        (
-            "a prepared party twice",
-            vec![
-                (at(2), &pk2, &shares[&at(2)]),
-                (at(2), &pk2, &shares[&at(2)]),
-                (at(5), &pk5, &shares[&at(5)]),
-            ],
-            true,
-        ),
-        (
-            "fewer",
-            vec![
-                (at(2), &pk2, &shares[&at(2)]),
-                (at(5), &pk5, &shares[&at(5)]),
-            ],
-            true,
-        ),
-        (
-            "fewer, bad",
-            vec![
-                (at(2), &pk2, &shares[&at(5)]),
-                (at(5), &pk5, &shares[&at(5)]),
-            ],
-            false,
-        ),
+        ("another key claimed", &[(2, true, 2), (4, false, 4), (5, true, 5)], true),
+        ("other parties", &[(1, true, 1), (4, true, 4), (5, true, 5)], true),
+        ("a prepared party twice", &[(2, true, 2), (2, true, 2), (5, true, 5)], true),
+        ("fewer", &[(2, true, 2), (5, true, 5)], true),
+        ("fewer, bad", &[(2, true, 5), (5, true, 5)], false),
     ];
+    let cases = cases.map(|(name, entries, expected)| {
+        let batch: Vec<(PartyIndex, &G1Affine, &PrfShare)> = entries
+            .iter()
+            .map(|&(i, own, s)| match own {
+                true => (at(i), &pks[&i], &shares[&at(s)]),
+                false => (at(i), &other_pk4, &other_shares[&at(s)]),
+            })
+            .collect();
+        (name, batch, expected)
+    });
     for (name, batch, expected) in &cases {
         assert_eq!(
             tss::prf::shares_verify(&plain, batch),
