@@ -205,8 +205,9 @@ impl PrfInput {
     /// and the Miller loop of `(Σ ρ_i PK_i, H(msg))`. A batch of other parties or other
     /// keys takes the unprepared path, whose coefficients are hashed from the shares; the
     /// prepared ones are fixed before the shares exist, which is sound because the nodes
-    /// never learn them ([`PreparedShares`]). The same arithmetic either way. Only the
-    /// first call counts; an empty list or a party given twice prepares nothing.
+    /// never learn them (they are never sent, and `Debug` leaves them out). The same
+    /// arithmetic either way. Only the first call counts; an empty list or a party given
+    /// twice prepares nothing.
     pub fn prepare_shares(&self, parties: &[(PartyIndex, G1Affine)], rng: &mut impl CryptoRngCore) {
         let distinct = parties
             .iter()
