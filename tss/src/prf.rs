@@ -273,10 +273,17 @@ fn check_prepared(key_h: &blstrs::MillerLoopResult, s: &G2Affine) -> bool {
 
 /// A uniformly random 128-bit coefficient of a batch check.
 fn random_rho(rng: &mut impl CryptoRngCore) -> Scalar {
+    let mut bytes = [0u8; 16];
+    rng.fill_bytes(&mut bytes);
+    rho_from(&bytes).unwrap_or(Scalar::ONE)
+}
+
+/// The batch coefficient of 16 bytes, read little-endian. A 128-bit value is always a
+/// canonical scalar, so this is `None` never in practice.
+fn rho_from(bytes: &[u8; 16]) -> Option<Scalar> {
     let mut wide = [0u8; 32];
-    rng.fill_bytes(&mut wide[..16]);
-    // A 128-bit little-endian value is always a canonical scalar.
-    Option::<Scalar>::from(Scalar::from_bytes_le(&wide)).unwrap_or(Scalar::ONE)
+    wide[..16].copy_from_slice(bytes);
+    Option::<Scalar>::from(Scalar::from_bytes_le(&wide))
 }
 
 /// One node's PRF share `sk_i · H(msg)`. Public once verified, but `t` of them give
@@ -553,15 +560,17 @@ fn batch_check(input: &PrfInput, candidates: &[(PartyIndex, &G1Affine, &PrfShare
     if candidates.is_empty() {
         return true;
     }
-    if let Some(prepared) = input.prepared_shares.get() {
-        if let Some(rhos) = prepared.coefficients(candidates) {
-            let shares: Vec<G2Projective> = candidates
-                .iter()
-                .map(|(_, _, s)| G2Projective::from(s.0))
-                .collect();
-            let s = blst_msm(&shares, &rhos, G2Projective::multi_exp).to_affine();
-            return check_prepared(&prepared.key_h, &s);
-        }
+    let shares: Vec<G2Projective> = candidates
+        .iter()
+        .map(|(_, _, s)| G2Projective::from(s.0))
+        .collect();
+    let prepared = input
+        .prepared_shares
+        .get()
+        .and_then(|p| Some((p, p.coefficients(candidates)?)));
+    if let Some((prepared, rhos)) = prepared {
+        let s = blst_msm(&shares, &rhos, G2Projective::multi_exp).to_affine();
+        return check_prepared(&prepared.key_h, &s);
     }
     let mut seed = Sha256::new();
     seed.update(BATCH_LABEL);
@@ -574,22 +583,18 @@ fn batch_check(input: &PrfInput, candidates: &[(PartyIndex, &G1Affine, &PrfShare
     let seed = seed.finalize();
     let mut rhos = Vec::with_capacity(candidates.len());
     for (index, _, _) in candidates {
-        let digest = Sha256::new()
+        let digest: [u8; 32] = Sha256::new()
             .chain_update(seed)
             .chain_update(index.get().to_be_bytes())
-            .finalize();
-        let mut wide = [0u8; 32];
-        wide[..16].copy_from_slice(&digest[..16]);
-        // A 128-bit little-endian value is always a canonical scalar.
-        match Option::<Scalar>::from(Scalar::from_bytes_le(&wide)) {
+            .finalize()
+            .into();
+        let mut first = [0u8; 16];
+        first.copy_from_slice(&digest[..16]);
+        match rho_from(&first) {
             Some(rho) => rhos.push(rho),
             None => return false,
         }
     }
-    let shares: Vec<G2Projective> = candidates
-        .iter()
-        .map(|(_, _, s)| G2Projective::from(s.0))
-        .collect();
     let pks: Vec<G1Projective> = candidates
         .iter()
         .map(|(_, pk, _)| G1Projective::from(**pk))

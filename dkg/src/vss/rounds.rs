@@ -531,32 +531,9 @@ impl<S: Suite> Round3<S> {
         if let (Some(j), Some(own)) = (session.me.receiver, &self.own) {
             round3.insert(j, own.clone());
         }
-        let msg = match (session.me.dealer, &self.r.poly) {
-            (Some(me), Some(poly)) => {
-                // Anyone reporting this dealer's round-1 broadcast missing gets it again.
-                let rebroadcast = if round3.values().any(|m| !m.echo.contains_key(&me)) {
-                    self.r.own.clone()
-                } else {
-                    None
-                };
-                let revealed: BTreeMap<PartyIndex, Bytes> = round3
-                    .iter()
-                    .filter(|(_, m)| m.complaints.contains(&me))
-                    .map(|(c, _)| {
-                        let share = poly.eval::<S>(*c);
-                        (*c, Bytes(suite::scalar_bytes::<S>(&share)))
-                    })
-                    .collect();
-                (rebroadcast.is_some() || !revealed.is_empty()).then(|| round4::Broadcast {
-                    header: session.header(),
-                    revealed,
-                    round1: rebroadcast,
-                })
-            }
-            _ => None,
-        };
-        // The same rule as each dealer's above, for every dealer.
-        let obligated = session
+        // The dealers that owe a round-4 message: some report lacks their round-1
+        // broadcast or complains about them.
+        let obligated: BTreeSet<PartyIndex> = session
             .dealers
             .keys()
             .filter(|d| {
@@ -566,6 +543,30 @@ impl<S: Suite> Round3<S> {
             })
             .copied()
             .collect();
+        let msg = match (session.me.dealer, &self.r.poly) {
+            (Some(me), Some(poly)) if obligated.contains(&me) => {
+                // Anyone reporting this dealer's round-1 broadcast missing gets it again.
+                let rebroadcast = if round3.values().any(|m| !m.echo.contains_key(&me)) {
+                    self.r.own.clone()
+                } else {
+                    None
+                };
+                let revealed = round3
+                    .iter()
+                    .filter(|(_, m)| m.complaints.contains(&me))
+                    .map(|(c, _)| {
+                        let share = poly.eval::<S>(*c);
+                        (*c, Bytes(suite::scalar_bytes::<S>(&share)))
+                    })
+                    .collect();
+                Some(round4::Broadcast {
+                    header: session.header(),
+                    revealed,
+                    round1: rebroadcast,
+                })
+            }
+            _ => None,
+        };
         Ok((
             Round4 {
                 r3: self,
