@@ -510,7 +510,7 @@ async fn devnet_up__should_run_genesis_and_stop_start_kill_add_nodes_with_a_stan
 }
 
 #[test]
-fn kms_devnet_up__should_serve_in_the_foreground_until_ctrl_c_then_stop_everything() {
+fn kms_devnet_up__should_serve_in_the_foreground_until_sigterm_then_stop_everything() {
     use std::io::BufRead;
     let dir = temp_dir("fg");
     let bin = fake_node_bin(&dir);
@@ -568,16 +568,17 @@ fn kms_devnet_up__should_serve_in_the_foreground_until_ctrl_c_then_stop_everythi
     let all = Devnet::open(&d).unwrap().state().processes();
     assert_eq!(all.len(), 3, "2 nodes and anvil");
     assert!(all.iter().all(ProcessId::is_alive));
-    // Ctrl-C: kms stops the devnet, removes its state and exits 0.
+    // SIGTERM (as from a supervisor; Ctrl-C takes the same path): kms stops the
+    // devnet, removes its state and exits 0.
     let sent = std::process::Command::new("kill")
-        .args(["-s", "INT", &child.id().to_string()])
+        .args(["-s", "TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(sent.success());
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}");
     for p in &all {
-        assert!(!p.is_alive(), "pid {} survived Ctrl-C", p.pid);
+        assert!(!p.is_alive(), "pid {} survived SIGTERM", p.pid);
     }
     assert!(!d.exists());
     let _ = std::fs::remove_dir_all(&dir);
@@ -585,7 +586,17 @@ fn kms_devnet_up__should_serve_in_the_foreground_until_ctrl_c_then_stop_everythi
 
 #[test]
 fn kms_devnet_up__should_stop_what_it_started_when_interrupted() {
-    let dir = temp_dir("intr");
+    // Ctrl-C, and a closed terminal (its processes run in their own groups, so the
+    // hang-up reaches only kms).
+    for signal in ["INT", "HUP"] {
+        interrupt_up(signal);
+    }
+}
+
+/// Sends `signal` to a `kms devnet up` whose nodes never report: everything it started
+/// must stop, and it must say it was interrupted.
+fn interrupt_up(signal: &str) {
+    let dir = temp_dir(&format!("intr-{signal}"));
     // A node that never reports its endpoints: `up` waits in start_nodes.
     let bin = dir.join("silent-kms-node");
     std::fs::write(&bin, "#!/bin/sh\nexec sleep 600\n").unwrap();
@@ -642,7 +653,7 @@ fn kms_devnet_up__should_stop_what_it_started_when_interrupted() {
         std::thread::sleep(Duration::from_millis(100));
     };
     let sent = std::process::Command::new("kill")
-        .args(["-s", "INT", &child.id().to_string()])
+        .args(["-s", signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(sent.success());
@@ -650,8 +661,10 @@ fn kms_devnet_up__should_stop_what_it_started_when_interrupted() {
     assert_eq!(out.status.code(), Some(1));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["error"]["kind"].as_str(), Some("interrupted"), "{v}");
+    let message = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&format!("SIG{signal}")), "{v}");
     for p in &all {
-        assert!(!p.is_alive(), "pid {} survived the interruption", p.pid);
+        assert!(!p.is_alive(), "pid {} survived SIG{signal}", p.pid);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,12 +1,14 @@
 //! `kms devnet up|status|down|node …` (CLI.md "Local network"): a thin layer over
 //! [`clients::sdk::devnet::Devnet`], with an indicatif progress display on stderr.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
+use clients::sdk::devnet::process::Stop;
 use clients::sdk::devnet::{Devnet, DevnetError, Event, Progress, UpOptions};
 use clients::sdk::parse;
 use clients::{Error, Result};
@@ -37,7 +39,8 @@ struct DirArg {
 enum DevnetCommand {
     /// Start a local network: anvil, the governance contract, simulated-enclave nodes
     /// of mixed vendors, the genesis DKG, a demo application. Stays in the foreground
-    /// until Ctrl-C (then stops everything), or returns once serving with --detach.
+    /// until Ctrl-C, SIGTERM or SIGHUP (then stops everything), or returns once
+    /// serving with --detach.
     Up {
         /// Nodes in the genesis committee.
         #[arg(long, default_value_t = 5)]
@@ -143,21 +146,32 @@ async fn dispatch(args: &DevnetArgs, json: bool) -> Result<Output> {
                 progress: Some(bar.clone()),
                 ..UpOptions::new(dir.dir.clone(), node_bin)
             };
+            let mut stop = Stop::listen()?;
             let net = tokio::select! {
                 r = Devnet::up(opts) => r,
-                _ = tokio::signal::ctrl_c() => Err(interrupted()),
+                s = stop.requested() => Err(interrupted(s)),
             };
             bar.finish();
             let mut net = net?;
             net.set_progress(None);
-            let summary = render::devnet::up(&net.status(), *detach, &net.demo_key().await);
+            let demo_key = tokio::select! {
+                k = net.demo_key() => k,
+                s = stop.requested() => return Err(interrupted(s)),
+            };
+            let summary = render::devnet::up(&net.status(), *detach, &demo_key);
             if *detach {
                 net.detach();
                 return Ok(summary);
             }
             summary.emit(json);
-            let _ = tokio::signal::ctrl_c().await;
-            eprintln!("stopping the devnet in {}…", dir.dir.display());
+            let signal = stop.requested().await;
+            // Not eprintln!: after SIGHUP the terminal is gone, and a failed write must
+            // not keep the devnet from being stopped.
+            let _ = writeln!(
+                std::io::stderr(),
+                "{signal}: stopping the devnet in {}…",
+                dir.dir.display()
+            );
             net.down()?;
             Ok(Output::printed())
         }
@@ -184,9 +198,10 @@ async fn node(cmd: &NodeCommand) -> Result<Output> {
         }
         NodeCommand::Start { index, dir } => {
             let mut net = Devnet::open(&dir.dir)?;
+            let mut stop = Stop::listen()?;
             tokio::select! {
                 r = net.node_start(*index) => r?,
-                _ = tokio::signal::ctrl_c() => return Err(interrupted()),
+                s = stop.requested() => return Err(interrupted(s)),
             }
             Ok(render::devnet::node_changed(*index, "started"))
         }
@@ -194,9 +209,10 @@ async fn node(cmd: &NodeCommand) -> Result<Output> {
             let mut net = Devnet::open(&dir.dir)?;
             let bar = Arc::new(Bar::new());
             net.set_progress(Some(bar.clone()));
+            let mut stop = Stop::listen()?;
             let added = tokio::select! {
                 r = net.node_add(*vendor) => r,
-                _ = tokio::signal::ctrl_c() => Err(interrupted()),
+                s = stop.requested() => Err(interrupted(s)),
             };
             bar.finish();
             Ok(render::devnet::node_added(&added?, &dir.dir))
@@ -204,8 +220,11 @@ async fn node(cmd: &NodeCommand) -> Result<Output> {
     }
 }
 
-fn interrupted() -> Error {
-    DevnetError::Interrupted("interrupted; what this command started was stopped".into()).into()
+fn interrupted(signal: &str) -> Error {
+    DevnetError::Interrupted(format!(
+        "interrupted ({signal}); what this command started was stopped"
+    ))
+    .into()
 }
 
 /// `kms-node` in the folder of this `kms` (both are built into `target/<profile>/`).

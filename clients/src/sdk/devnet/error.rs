@@ -38,7 +38,8 @@ pub enum DevnetError {
     /// A node's operator endpoint answered something that is not its status.
     #[error("{0}")]
     BadNodeStatus(String),
-    /// The user interrupted the command (Ctrl-C); what it started was stopped.
+    /// The command was interrupted (Ctrl-C, SIGTERM or SIGHUP); what it started was
+    /// stopped.
     #[error("{0}")]
     Interrupted(String),
 }

@@ -186,6 +186,56 @@ fn wait_gone(alive: &mut impl FnMut() -> bool, bound: Duration) -> bool {
     !alive()
 }
 
+/// The signals that ask a devnet's owner to stop: SIGINT (Ctrl-C), SIGTERM (`kill`, a
+/// supervisor, `timeout`) and SIGHUP (its terminal closed). The devnet's processes run
+/// in their own process groups, so none of these reaches them: whoever owns a devnet in
+/// the foreground listens for all three and stops it ([`Stop::requested`]). Listening
+/// for Ctrl-C alone left anvil and the nodes running after the other two.
+///
+/// Once created, the three signals no longer end this process by themselves, for as
+/// long as it runs (tokio keeps its handlers), so keep one `Stop` for the whole
+/// command and keep polling it.
+pub struct Stop {
+    signals: Vec<(&'static str, tokio::signal::unix::Signal)>,
+}
+
+impl Stop {
+    /// Listens for SIGINT, SIGTERM and SIGHUP. Fails (with the reason) only if a
+    /// handler cannot be installed, which leaves that signal's default in place.
+    pub fn listen() -> Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let kinds = [
+            ("SIGINT", SignalKind::interrupt()),
+            ("SIGTERM", SignalKind::terminate()),
+            ("SIGHUP", SignalKind::hangup()),
+        ];
+        let signals = kinds
+            .into_iter()
+            .map(|(name, kind)| {
+                signal(kind)
+                    .map(|s| (name, s))
+                    .map_err(|e| process_error(format!("cannot listen for {name}: {e}")))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self { signals })
+    }
+
+    /// Resolves when one of the signals arrives (also one that arrived since the last
+    /// call), with its name.
+    pub async fn requested(&mut self) -> &'static str {
+        let waits = self.signals.iter_mut().map(|(name, s)| {
+            Box::pin(async move {
+                // `None` only when the runtime shuts down: then never resolve.
+                if s.recv().await.is_none() {
+                    std::future::pending::<()>().await;
+                }
+                *name
+            })
+        });
+        futures::future::select_all(waits).await.0
+    }
+}
+
 fn process_error(message: String) -> crate::Error {
     DevnetError::Process(message).into()
 }
