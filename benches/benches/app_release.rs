@@ -12,7 +12,8 @@
 //! 1; more repeats the new-session series and throughput R − 1 times, each with a
 //! floor of its own, and prints the median round's ratios), `--clients C`
 //! concurrent clients of the throughput series (default 4), `--seconds S` its length
-//! (default 10), `--node-bin PATH` (as `network_dkg`), `--dir D`.
+//! (default 10), `--node-bin PATH` (as `network_dkg`), `--dir D`. Ctrl-C, SIGTERM or
+//! SIGHUP take the devnet down before the bench exits (`keynet_benches::stop_on_signal`).
 //!
 //! Series, each on the same devnet, one application (the devnet's demo app, simulated
 //! evidence made once per client as at boot):
@@ -193,6 +194,8 @@ fn run() -> Res<()> {
         .build()
         .map_err(|e| e.to_string())?;
     let _ = std::fs::remove_dir_all(&args.dir);
+    keynet_benches::own_devnet(&args.dir);
+    keynet_benches::stop_on_signal()?;
     println!(
         "devnet n=5 t=3 in {} with {}",
         args.dir.display(),

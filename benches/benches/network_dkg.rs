@@ -16,7 +16,8 @@
 //! third of it), `--run-bound S` (the bound on one whole run, default 900 s),
 //! `--reshare` (after each genesis, add one node and reshare n → n+1 with
 //! t' = (n+1)/2 + 1), `--in-process-only` (no devnet: only the in-process columns,
-//! e.g. to profile the node's own layers in one process).
+//! e.g. to profile the node's own layers in one process). Ctrl-C, SIGTERM or SIGHUP
+//! take the run's devnet down before the bench exits (`keynet_benches::stop_on_signal`).
 //!
 //! What is measured, per run:
 //! - every node's `last_run.duration_ms` from `GET /status`: its own wall time from the
@@ -270,6 +271,10 @@ fn main() {
             std::process::exit(1);
         }
     };
+    if let Err(e) = keynet_benches::stop_on_signal() {
+        eprintln!("network_dkg: {e}");
+        std::process::exit(1);
+    }
     let round_deadline = (args.attempt_deadline / 3).max(Duration::from_secs(1));
     println!(
         "network_dkg: kms-node {}, sizes {:?}, {} runs each, attempt deadline {} s (round {} s), {} logical cpus, load {}",
@@ -290,6 +295,7 @@ fn main() {
         let network_runs = if args.in_process_only { 0 } else { args.runs };
         for r in 0..network_runs {
             let dir = args.dir.join(format!("n{n}-r{r}"));
+            keynet_benches::own_devnet(&dir);
             println!(
                 "-- n={n} t={t} run {r}: devnet in {} (load {})",
                 dir.display(),
