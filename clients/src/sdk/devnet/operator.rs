@@ -103,14 +103,19 @@ pub async fn fetch_status(base: &str, timeout: Duration) -> Result<NodeStatus> {
         .connect_timeout(timeout)
         .build()
         .map_err(unreachable)?;
-    let resp = client.get(&url).send().await.map_err(unreachable)?;
+    let mut resp = client.get(&url).send().await.map_err(unreachable)?;
     let status = resp.status();
-    let body = resp.bytes().await.map_err(unreachable)?;
-    if body.len() > MAX_STATUS {
-        return Err(DevnetError::BadNodeStatus(format!(
-            "{url} answered more than {MAX_STATUS} bytes"
-        ))
-        .into());
+    // Read chunk by chunk up to the bound: an endpoint that streams without end is
+    // refused after MAX_STATUS bytes, not buffered until the timeout.
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(unreachable)? {
+        if body.len().saturating_add(chunk.len()) > MAX_STATUS {
+            return Err(DevnetError::BadNodeStatus(format!(
+                "{url} answered more than {MAX_STATUS} bytes"
+            ))
+            .into());
+        }
+        body.extend_from_slice(&chunk);
     }
     if !status.is_success() {
         return Err(DevnetError::BadNodeStatus(format!("{url} answered {status}")).into());
@@ -129,6 +134,57 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    /// Serves one request on 127.0.0.1 with `head` and then `body_len` bytes of JSON
+    /// whitespace (`None`: without end, until the client hangs up); returns the
+    /// endpoint.
+    async fn one_answer(head: &'static str, body_len: Option<usize>) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let Ok((mut conn, _)) = listener.accept().await else {
+                return;
+            };
+            let mut request = [0u8; 1024];
+            let _ = conn.read(&mut request).await;
+            let _ = conn.write_all(head.as_bytes()).await;
+            let chunk = vec![b' '; 64 * 1024];
+            let mut left = body_len.unwrap_or(usize::MAX);
+            while left > 0 {
+                let n = left.min(chunk.len());
+                if conn.write_all(&chunk[..n]).await.is_err() {
+                    return;
+                }
+                if body_len.is_some() {
+                    left -= n;
+                }
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn fetch_status__should_refuse_an_answer_over_the_bound_before_it_ends() {
+        // A body without end: refused at the bound, long before the timeout (buffering
+        // the whole body first ended in the timeout, as `node_unreachable`).
+        let url = one_answer("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", None).await;
+        let err = fetch_status(&url, Duration::from_secs(20))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), "bad_node_status", "{err}");
+        assert!(err.to_string().contains("more than"), "{err}");
+        // Under the bound: read whole, then judged as JSON (whitespace is not a document).
+        let url = one_answer(
+            "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n",
+            Some(1000),
+        )
+        .await;
+        let err = fetch_status(&url, Duration::from_secs(20))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("did not answer JSON"), "{err}");
+    }
 
     #[test]
     fn node_status__should_read_the_contract_fields_and_refuse_a_document_without_them() {
