@@ -28,6 +28,10 @@
 //!   starting`) and `new shares stored (pending)`: the protocol alone, no chain;
 //! - the CPU time (user + system, `/proc/PID/stat`) all node processes spent between
 //!   the committee proposal and the last node's `last_run`;
+//! - every node's `last_run.protocol_cpu_ms` (its process CPU from the protocol's
+//!   start to its stored shares, no chain), summed over the nodes less each node's
+//!   share of the idle rate over its `protocol_ms`: *node CPU in protocol windows*,
+//!   the protocol's cost over the network without the chain work around it;
 //! - `last_run.attempts` (more than 1: an attempt failed or timed out).
 //!
 //! The per-run figure is the maximum over the nodes (the run is done when the slowest
@@ -181,6 +185,10 @@ fn threshold(n: u16) -> u16 {
 #[derive(Debug, Clone)]
 struct NodeRun {
     duration_ms: u64,
+    /// `last_run.protocol_ms` and `protocol_cpu_ms`: the node's own wall and process
+    /// CPU time over the protocol (start to shares stored, no chain).
+    protocol_ms: Option<u64>,
+    protocol_cpu_ms: Option<u64>,
     attempts: u64,
     outcome: String,
     /// From its log.
@@ -208,6 +216,8 @@ struct NetRun {
     node_cpu: Option<f64>,
     /// What they would have spent idle over the same time (rate measured before).
     idle_cpu: Option<f64>,
+    /// That rate: CPU seconds per second, all nodes together.
+    idle_rate: Option<f64>,
     /// Wall time seen from here: proposal to the last node's `last_run`.
     outside: Duration,
 }
@@ -244,6 +254,16 @@ impl NetRun {
     /// Node CPU minus the idle estimate.
     fn work_cpu(&self) -> Option<f64> {
         Some(self.node_cpu? - self.idle_cpu.unwrap_or(0.0))
+    }
+    /// The nodes' own CPU over their protocol windows, summed, less each node's share
+    /// of the idle rate over its window, in ms: the protocol's cost over the network
+    /// without the chain reads and confirmations around it.
+    fn window_cpu(&self) -> Option<f64> {
+        let per_node = self.idle_rate.unwrap_or(0.0) / self.nodes.len().max(1) as f64;
+        self.nodes
+            .iter()
+            .map(|n| Some(n.protocol_cpu_ms? as f64 - per_node * n.protocol_ms? as f64))
+            .sum()
     }
     fn max_attempts(&self) -> u64 {
         self.nodes.iter().map(|n| n.attempts).max().unwrap_or(0)
@@ -416,7 +436,7 @@ fn report_run(what: &str, r: &NetRun) {
         )
     };
     println!(
-        "   {what}: duration_ms min {} median {} max {}; log: protocol max {}, span first start to last stored {}, stored to confirmed max {}; attempts max {}; outcomes {outcomes}; node cpu {} (idle estimate {}); seen from here {:.1} s",
+        "   {what}: duration_ms min {} median {} max {}; log: protocol max {}, span first start to last stored {}, stored to confirmed max {}; attempts max {}; outcomes {outcomes}; node cpu {} (idle estimate {}), in the nodes' protocol windows {}; seen from here {:.1} s",
         d.first().copied().unwrap_or(0),
         d.get(d.len() / 2).copied().unwrap_or(0),
         d.last().copied().unwrap_or(0),
@@ -426,6 +446,8 @@ fn report_run(what: &str, r: &NetRun) {
         r.max_attempts(),
         r.node_cpu.map_or("?".into(), |c| format!("{c:.2} s")),
         r.idle_cpu.map_or("?".into(), |c| format!("{c:.2} s")),
+        r.window_cpu()
+            .map_or("?".into(), |c| format!("{:.2} s", c / 1000.0)),
         r.outside.as_secs_f64()
     );
     // A reshare's totals include the genesis before it.
@@ -482,6 +504,7 @@ async fn one_run(args: &Args, n: u16, t: u16, dir: &Path) -> Res<(NetRun, Option
         nodes,
         node_cpu: cpu_delta(cpu0, nodes_cpu(&net)),
         idle_cpu: idle.map(|r| r * t2.elapsed().as_secs_f64()),
+        idle_rate: idle,
         outside: t2.elapsed(),
     };
     refresh_net(&net, &indexes, &mut genesis.nodes).await;
@@ -539,6 +562,7 @@ async fn reshare_run(net: &mut Devnet, n: u16) -> Res<NetRun> {
         nodes,
         node_cpu: cpu_delta(cpu0, nodes_cpu(net)),
         idle_cpu: idle.map(|r| r * started.elapsed().as_secs_f64()),
+        idle_rate: idle,
         outside: started.elapsed(),
     };
     refresh_net(net, &indexes, &mut run.nodes).await;
@@ -608,6 +632,8 @@ async fn collect_last_runs(
                     i,
                     NodeRun {
                         duration_ms: lr["duration_ms"].as_u64().unwrap_or(0),
+                        protocol_ms: lr["protocol_ms"].as_u64(),
+                        protocol_cpu_ms: lr["protocol_cpu_ms"].as_u64(),
                         attempts: lr["attempts"].as_u64().unwrap_or(0),
                         outcome: lr["outcome"].as_str().unwrap_or("?").to_owned(),
                         log: None,
@@ -1027,15 +1053,15 @@ fn print_table(rows: &[Row], runs: usize) {
 }
 
 fn table_header() {
-    println!("| n | t | ok runs | duration_ms (incl. confirm) median | p90 | protocol (log) median | p90 | span (log) median | in-process CPU (all n parties, 1 core) | protocol ÷ in-process | duration_ms ÷ in-process | node CPU − idle | ÷ in-process | in-process cluster CPU − idle | cluster ÷ in-process | node CPU ÷ cluster | attempts (max) |");
+    println!("| n | t | ok runs | duration_ms (incl. confirm) median | p90 | protocol (log) median | p90 | span (log) median | in-process CPU (all n parties, 1 core) | protocol ÷ in-process | duration_ms ÷ in-process | node CPU − idle | ÷ in-process | in-process cluster CPU − idle | cluster ÷ in-process | node CPU ÷ cluster | node CPU in protocol windows − idle | ÷ in-process | ÷ cluster | attempts (max) |");
     println!(
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
 }
 
 fn table_row(n: &str, t: &str, ok: usize, all: usize, g: &Summary) {
     println!(
-        "| {n} | {t} | {ok}/{all} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        "| {n} | {t} | {ok}/{all} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
         fmt_ms(g.dur.map(|x| x.0)),
         fmt_ms(g.dur.map(|x| x.1)),
         fmt_ms(g.proto.map(|x| x.0)),
@@ -1049,6 +1075,9 @@ fn table_row(n: &str, t: &str, ok: usize, all: usize, g: &Summary) {
         fmt_ms(g.cluster),
         ratio(g.cluster, g.inproc),
         ratio(g.cpu, g.cluster),
+        fmt_ms(g.window),
+        ratio(g.window, g.inproc),
+        ratio(g.window, g.cluster),
         g.attempts
     );
 }
@@ -1058,6 +1087,7 @@ struct Summary {
     proto: Option<(f64, f64)>,
     span: Option<f64>,
     cpu: Option<f64>,
+    window: Option<f64>,
     inproc: Option<f64>,
     cluster: Option<f64>,
     attempts: u64,
@@ -1088,6 +1118,7 @@ fn summarize(
             .filter_map(|r| r.work_cpu())
             .map(|c| c * 1000.0)
             .collect()),
+        window: med(ok.iter().filter_map(|r| r.window_cpu()).collect()),
         inproc: med(inproc.iter().map(|s| s.0.as_secs_f64() * 1000.0).collect()),
         cluster: med(cluster.iter().map(|s| s.0.as_secs_f64() * 1000.0).collect()),
         attempts: net.iter().map(NetRun::max_attempts).max().unwrap_or(0),

@@ -91,7 +91,17 @@ async fn cluster_genesis__should_activate_and_serve_with_every_member_holding_bo
         assert_eq!(e.bls_group_pk, first.bls_group_pk);
         assert_eq!(e.secp_group_pk, first.secp_group_pk);
         assert_eq!(e.own_index, Some(u16::try_from(i + 1).unwrap()));
-        assert_eq!(s.last_run.unwrap().outcome, "ok");
+        let run = s.last_run.unwrap();
+        assert_eq!(run.outcome, "ok");
+        // The protocol's own time is inside the run's (which adds the confirmation);
+        // its CPU time is measured (the whole test process's, here).
+        let protocol = run.protocol_ms.expect("protocol time of a DKG run");
+        assert!(
+            protocol <= run.duration_ms,
+            "{protocol} > {}",
+            run.duration_ms
+        );
+        assert!(run.protocol_cpu_ms.is_some());
         let store = node.store.lock().unwrap();
         assert_eq!(store.active_epochs().unwrap(), vec![Epoch(1)]);
         // The app service's key ring holds the checked shares of the epoch.
@@ -238,7 +248,9 @@ async fn cluster_repair__should_rebuild_a_restarted_members_lost_shares_from_the
     wait_serving(std::slice::from_mut(&mut restarted), 1).await;
     let s = restarted.status.borrow().clone();
     assert_eq!(s.epoch.unwrap(), before);
-    assert_eq!(s.last_run.unwrap().kind, "repair");
+    let run = s.last_run.unwrap();
+    assert_eq!(run.kind, "repair");
+    assert_eq!((run.protocol_ms, run.protocol_cpu_ms), (None, None));
     assert_eq!(
         empty.lock().unwrap().active_epochs().unwrap(),
         vec![Epoch(1)]

@@ -121,6 +121,43 @@ pub struct EpochManager<St, C> {
 struct RunSummary {
     attempts: u32,
     culprits: Vec<u16>,
+    /// The protocol's wall and process CPU time ([`RunStatus::protocol_ms`]).
+    protocol: Option<ProtocolTime>,
+}
+
+/// Wall-clock and process CPU milliseconds of a protocol run.
+#[derive(Clone, Copy)]
+struct ProtocolTime {
+    wall_ms: u64,
+    cpu_ms: Option<u64>,
+}
+
+/// Times a protocol run: wall clock and this process's CPU time.
+struct ProtocolClock {
+    wall: Instant,
+    /// `None` where the platform gives no process CPU clock.
+    cpu: Option<cpu_time::ProcessTime>,
+}
+
+impl ProtocolClock {
+    fn start() -> Self {
+        Self {
+            wall: Instant::now(),
+            cpu: cpu_time::ProcessTime::try_now().ok(),
+        }
+    }
+
+    fn stop(&self) -> ProtocolTime {
+        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let cpu_ms = self.cpu.and_then(|c| {
+            let now = cpu_time::ProcessTime::try_now().ok()?;
+            Some(ms(now.duration_since(c)))
+        });
+        ProtocolTime {
+            wall_ms: ms(self.wall.elapsed()),
+            cpu_ms,
+        }
+    }
 }
 
 struct Finished {
@@ -130,6 +167,7 @@ struct Finished {
     result: Result<(), String>,
     duration_ms: u64,
     culprits: Vec<u16>,
+    protocol: Option<ProtocolTime>,
 }
 
 impl<St, C> EpochManager<St, C>
@@ -170,6 +208,8 @@ where
                             epoch: f.epoch,
                             attempts: f.attempts,
                             duration_ms: f.duration_ms,
+                            protocol_ms: f.protocol.map(|p| p.wall_ms),
+                            protocol_cpu_ms: f.protocol.and_then(|p| p.cpu_ms),
                             outcome: if f.result.is_ok() { "ok" } else { "failed" }.into(),
                             culprits: f.culprits.clone(),
                             error: f.result.as_ref().err().cloned(),
@@ -277,6 +317,7 @@ where
                 result: Err("no pending epoch".into()),
                 duration_ms: 0,
                 culprits: Vec::new(),
+                protocol: None,
             };
         };
         self.status.send_modify(|s| {
@@ -304,6 +345,7 @@ where
             result,
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             culprits: summary.culprits,
+            protocol: summary.protocol,
         }
     }
 
@@ -326,6 +368,7 @@ where
                     .iter()
                     .map(|(id, n)| (*id, n.p2p_key.clone()))
                     .collect();
+                let clock = ProtocolClock::start();
                 let keys = match &view.active {
                     None => {
                         let c = Committee {
@@ -371,6 +414,7 @@ where
                             .map_err(|e| e.to_string())?
                     }
                 };
+                summary.protocol = Some(clock.stop());
                 let Some(keys) = keys else {
                     tracing::info!(epoch, "reshare done: this node leaves the committee");
                     return Ok(summary);
@@ -583,6 +627,8 @@ where
                 epoch: e.number,
                 attempts: 1,
                 duration_ms,
+                protocol_ms: None,
+                protocol_cpu_ms: None,
                 outcome: if result.is_ok() { "ok" } else { "failed" }.into(),
                 culprits: Vec::new(),
                 error: result.as_ref().err().cloned(),

@@ -149,6 +149,14 @@ pub struct RunStatus {
     pub attempts: u32,
     /// Wall-clock time of the whole run, all attempts, in milliseconds.
     pub duration_ms: u64,
+    /// The protocol alone (DKG or reshare, both suites, all attempts; no chain read
+    /// or confirmation): wall-clock milliseconds, `None` when this run did not run it
+    /// (a restart that found its shares stored, a failure, a repair).
+    pub protocol_ms: Option<u64>,
+    /// The process CPU time (all threads, user and system) over the same window, in
+    /// milliseconds: everything the node did meanwhile, its p2p traffic and
+    /// connections included, not only this run.
+    pub protocol_cpu_ms: Option<u64>,
     /// `"ok"` or `"failed"`.
     pub outcome: String,
     /// Party indices the protocol named as culprits and the driver excluded.
@@ -232,6 +240,8 @@ mod tests {
                 epoch: 3,
                 attempts: 2,
                 duration_ms: 1500,
+                protocol_ms: Some(900),
+                protocol_cpu_ms: Some(700),
                 outcome: "failed".into(),
                 culprits: vec![4],
                 error: Some("deadline".into()),
@@ -265,6 +275,7 @@ mod tests {
             }],
             "last_run": {
                 "kind": "reshare", "epoch": 3, "attempts": 2, "duration_ms": 1500,
+                "protocol_ms": 900, "protocol_cpu_ms": 700,
                 "outcome": "failed", "culprits": [4], "error": "deadline"
             },
             "net": {
