@@ -4,7 +4,7 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 use clients::sdk::devnet::process::Stop;
 use clients::sdk::devnet::Devnet;
@@ -14,9 +14,10 @@ static OWNED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// Has [`stop_on_signal`] take down the devnet in `dir` (one this process starts).
 pub fn own_devnet(dir: &Path) {
-    if let Ok(mut owned) = OWNED.lock() {
-        owned.push(dir.to_path_buf());
-    }
+    OWNED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(dir.to_path_buf());
 }
 
 /// From now on, SIGINT, SIGTERM or SIGHUP take down every devnet given to
@@ -53,7 +54,7 @@ pub fn stop_on_signal() -> Result<(), String> {
                 Some(stop.requested().await)
             });
             let Some(signal) = signal else { return };
-            let owned = OWNED.lock().map(|o| o.clone()).unwrap_or_default();
+            let owned = OWNED.lock().unwrap_or_else(PoisonError::into_inner).clone();
             // Not eprintln!: after SIGHUP stderr may be a closed terminal, and a failed
             // write must not keep the devnets up.
             let _ = writeln!(

@@ -149,9 +149,11 @@ impl ProtocolClock {
 
     fn stop(&self) -> ProtocolTime {
         let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        // `checked_sub`, not `duration_since`, which subtracts and would panic if the
+        // clock ever read less.
         let cpu_ms = self.cpu.and_then(|c| {
             let now = cpu_time::ProcessTime::try_now().ok()?;
-            Some(ms(now.duration_since(c)))
+            Some(ms(now.as_duration().checked_sub(c.as_duration())?))
         });
         ProtocolTime {
             wall_ms: ms(self.wall.elapsed()),
