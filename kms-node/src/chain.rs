@@ -209,6 +209,27 @@ impl GovernanceView {
             .into_iter()
             .map(|r| NodeInfo::try_from(r).map(|n| (n.node_id, n)))
             .collect::<Result<BTreeMap<_, _>, _>>()?;
+        Self::with_nodes(
+            block,
+            active,
+            pending,
+            nodes,
+            node_app_id,
+            node_measurements,
+            on_chain_policy,
+        )
+    }
+
+    /// [`GovernanceView::new`] with the records already converted, by node id.
+    pub fn with_nodes(
+        block: BlockRef,
+        active: Option<EpochInfo>,
+        pending: Option<EpochInfo>,
+        nodes: BTreeMap<NodeId, NodeInfo>,
+        node_app_id: [u8; 32],
+        node_measurements: impl IntoIterator<Item = [u8; 32]>,
+        on_chain_policy: OnChainPolicy,
+    ) -> Result<Self, Error> {
         let active = active.map(active_epoch).transpose()?;
         let pending = pending.map(|e| PendingEpoch {
             number: e.epoch,
@@ -307,6 +328,11 @@ pub struct ChainEvent {
     /// What happened, for the log (the decoded event, or its topic if this build does
     /// not know it).
     pub summary: String,
+    /// Whether it may change a node's record: `NodeRegistered`, `NodeDeregistered`,
+    /// `NodeEndpointChanged`, or an event this build cannot decode. The contract
+    /// changes a record with no other call, so after any other event the watcher keeps
+    /// the records it holds ([`ReadGovernance::read_at_known`]).
+    pub changes_nodes: bool,
 }
 
 /// Reads the governance contract (STYLE §4: a capability named after the action).
@@ -333,6 +359,20 @@ pub trait ReadGovernance: Send + Sync {
 
     /// The contract's state at block `number`.
     fn read_at(&self, number: u64) -> impl Future<Output = Result<GovernanceView, Error>> + Send;
+
+    /// [`ReadGovernance::read_at`], with the record of every member found in `known`
+    /// taken from there rather than read again: for a block range whose events change
+    /// no record ([`ChainEvent::changes_nodes`]). Each confirmation of a transition is
+    /// such an event, and reading a committee's records anew after each cost one call
+    /// per member and node. By default every record is read.
+    fn read_at_known(
+        &self,
+        number: u64,
+        known: &BTreeMap<NodeId, NodeInfo>,
+    ) -> impl Future<Output = Result<GovernanceView, Error>> + Send {
+        let _ = known;
+        self.read_at(number)
+    }
 
     /// Whether `measurement` is approved for application `app_id` at block `number`.
     fn is_approved(

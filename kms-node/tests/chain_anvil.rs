@@ -255,6 +255,19 @@ async fn watcher__should_follow_anvil_at_the_depth_and_go_stale_when_it_stops() 
     assert!(names.contains(&"EpochProposed"), "{names:?}");
     assert_eq!(events.last().unwrap().block, approved);
     assert!(events.iter().all(|e| e.block <= approved));
+    // Only the node events may change a record; after the others the watcher keeps
+    // the records it holds, and a read that keeps them is the full read.
+    for (e, name) in events.iter().zip(&names) {
+        let node_event = matches!(*name, "NodeRegistered" | "NodeEndpointChanged");
+        assert_eq!(e.changes_nodes, node_event, "{}", e.summary);
+    }
+    let full = reader.read_at(view.block.number).await.unwrap();
+    assert_eq!(full, *view);
+    let kept = reader
+        .read_at_known(view.block.number, &view.nodes)
+        .await
+        .unwrap();
+    assert_eq!(kept, full);
 
     // The head keeps moving, and the view with it, `depth` behind.
     let next = wait_for(&watcher, reach, "a later view", |s| {

@@ -11,7 +11,11 @@ use alloy::sol_types::{SolEvent, SolEventInterface};
 use governance_contract::policy::OnChainPolicy;
 use governance_contract::{EpochInfo, Governance, NodeRecord};
 
-use super::{AppApproval, BlockRef, ChainEvent, Error, GovernanceView, NodeId, ReadGovernance};
+use std::collections::BTreeMap;
+
+use super::{
+    AppApproval, BlockRef, ChainEvent, Error, GovernanceView, NodeId, NodeInfo, ReadGovernance,
+};
 use crate::config::ContractAddress;
 
 /// The governance contract at `address` through the endpoint `url`.
@@ -71,6 +75,47 @@ impl RpcGovernance {
             .map_err(|e| decode("epoch", e))
     }
 
+    /// The state at block `n`; members' records from `known` where it has them.
+    async fn read(
+        &self,
+        n: u64,
+        known: Option<&BTreeMap<NodeId, NodeInfo>>,
+    ) -> Result<GovernanceView, Error> {
+        let block = self.block(n).await?;
+        let active_number = at(self.gov.activeEpoch(), "activeEpoch", n).await?;
+        let pending_number = at(self.gov.pendingEpoch(), "pendingEpoch", n).await?;
+        let active = self.epoch(active_number, n).await?;
+        let pending = self.epoch(pending_number, n).await?;
+        let mut ids: Vec<NodeId> = active
+            .iter()
+            .chain(pending.iter())
+            .flat_map(|e| e.committee.iter().copied())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut nodes = BTreeMap::new();
+        for id in ids {
+            let info = match known.and_then(|k| k.get(&id)) {
+                Some(info) => info.clone(),
+                None => NodeInfo::try_from(self.node(id, n).await?)?,
+            };
+            nodes.insert(id, info);
+        }
+        let node_app_id = at(self.gov.nodeAppId(), "nodeAppId", n).await?;
+        let app = at(self.gov.app(node_app_id), "app", n).await?;
+        let policy = at(self.gov.networkPolicy(), "networkPolicy", n).await?;
+        let policy = OnChainPolicy::try_from(policy).map_err(|e| decode("network policy", e))?;
+        GovernanceView::with_nodes(
+            block,
+            active,
+            pending,
+            nodes,
+            node_app_id.0,
+            app.measurements.into_iter().map(|m| m.0),
+            policy,
+        )
+    }
+
     async fn node(&self, id: NodeId, n: u64) -> Result<NodeRecord, Error> {
         let raw = at(self.gov.node(FixedBytes::from(id)), "node", n).await?;
         if raw.signer == Address::ZERO {
@@ -116,49 +161,41 @@ impl ReadGovernance for RpcGovernance {
             .map_err(|e| Error::Rpc(e.to_string()))?;
         Ok(logs
             .into_iter()
-            .map(|log| ChainEvent {
-                block: log.block_number.unwrap_or(to),
-                summary: match Governance::GovernanceEvents::decode_log(&log.inner) {
-                    Ok(e) => format!("{:?}", e.data),
-                    Err(_) => format!(
-                        "unknown event {}",
-                        log.topic0().map(|t| t.to_string()).unwrap_or_default()
-                    ),
-                },
+            .map(|log| {
+                use Governance::GovernanceEvents as E;
+                let decoded = E::decode_log(&log.inner);
+                ChainEvent {
+                    block: log.block_number.unwrap_or(to),
+                    changes_nodes: decoded.as_ref().map_or(true, |e| {
+                        matches!(
+                            e.data,
+                            E::NodeRegistered(_)
+                                | E::NodeDeregistered(_)
+                                | E::NodeEndpointChanged(_)
+                        )
+                    }),
+                    summary: match decoded {
+                        Ok(e) => format!("{:?}", e.data),
+                        Err(_) => format!(
+                            "unknown event {}",
+                            log.topic0().map(|t| t.to_string()).unwrap_or_default()
+                        ),
+                    },
+                }
             })
             .collect())
     }
 
     async fn read_at(&self, n: u64) -> Result<GovernanceView, Error> {
-        let block = self.block(n).await?;
-        let active_number = at(self.gov.activeEpoch(), "activeEpoch", n).await?;
-        let pending_number = at(self.gov.pendingEpoch(), "pendingEpoch", n).await?;
-        let active = self.epoch(active_number, n).await?;
-        let pending = self.epoch(pending_number, n).await?;
-        let mut ids: Vec<NodeId> = active
-            .iter()
-            .chain(pending.iter())
-            .flat_map(|e| e.committee.iter().copied())
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let mut records = Vec::with_capacity(ids.len());
-        for id in ids {
-            records.push(self.node(id, n).await?);
-        }
-        let node_app_id = at(self.gov.nodeAppId(), "nodeAppId", n).await?;
-        let app = at(self.gov.app(node_app_id), "app", n).await?;
-        let policy = at(self.gov.networkPolicy(), "networkPolicy", n).await?;
-        let policy = OnChainPolicy::try_from(policy).map_err(|e| decode("network policy", e))?;
-        GovernanceView::new(
-            block,
-            active,
-            pending,
-            records,
-            node_app_id.0,
-            app.measurements.into_iter().map(|m| m.0),
-            policy,
-        )
+        self.read(n, None).await
+    }
+
+    async fn read_at_known(
+        &self,
+        n: u64,
+        known: &BTreeMap<NodeId, NodeInfo>,
+    ) -> Result<GovernanceView, Error> {
+        self.read(n, Some(known)).await
     }
 
     async fn is_approved(

@@ -231,7 +231,11 @@ async fn advance<R: ReadGovernance>(
             for e in &events {
                 tracing::info!(block = e.block, event = %e.summary, "governance event");
             }
-            reader.read_at(n).await
+            if events.iter().any(|e| e.changes_nodes) {
+                reader.read_at(n).await
+            } else {
+                reader.read_at_known(n, &current.nodes).await
+            }
         }
         Err(e) => {
             tracing::debug!(error = %e, "cannot list events; reading the state");
@@ -548,6 +552,80 @@ mod tests {
         };
         assert_eq!(fake.reads(), 2);
         assert_eq!(view.pending.as_ref().unwrap().committee, vec![[9; 32]]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn watcher__should_read_the_records_again_only_after_an_event_that_changes_one() {
+        let fake = chain(1);
+        fake.mine_with(timestamp(2), |s| {
+            for k in [1, 2, 3] {
+                s.nodes.insert([k; 32], record(k));
+            }
+            s.pending = Some(pending(1, &[1, 2, 3]));
+        });
+        fake.mine(timestamp(3));
+        fake.mine(timestamp(4));
+        let watcher = ChainWatcher::spawn(fake.clone(), config());
+        let mut rx = watcher.subscribe();
+        /// The view once it reaches block `n` (mines the `depth` blocks above it).
+        async fn view_at(
+            fake: &FakeGovernance,
+            rx: &mut watch::Receiver<ChainState>,
+            n: u64,
+        ) -> Arc<GovernanceView> {
+            for b in n + 1..=n + config().confirmation_depth {
+                if fake.head().await.unwrap() < b {
+                    fake.mine(timestamp(b));
+                }
+            }
+            loop {
+                let v = next(rx).await.view.unwrap();
+                if v.block.number == n {
+                    return v;
+                }
+            }
+        }
+        assert_eq!(view_at(&fake, &mut rx, 2).await.nodes.len(), 3);
+        assert_eq!(fake.record_reads(), 3);
+
+        // Confirmations (an event that changes no record): the epoch is read again,
+        // the records are kept.
+        fake.mine_with(timestamp(5), |s| {
+            if let Some(p) = s.pending.as_mut() {
+                p.confirmations = 2;
+            }
+        });
+        let view = view_at(&fake, &mut rx, 5).await;
+        assert_eq!(fake.reads(), 2);
+        assert_eq!(fake.record_reads(), 3);
+        assert_eq!(
+            *view,
+            fake.read_at(5).await.unwrap(),
+            "the same view as a full read"
+        );
+        let before = fake.record_reads();
+
+        // A member joins (its record is new: read) ...
+        fake.mine_with(timestamp(8), |s| {
+            s.nodes.insert([4; 32], record(4));
+            s.pending = Some(pending(2, &[1, 2, 3, 4]));
+        });
+        let view = view_at(&fake, &mut rx, 8).await;
+        assert_eq!(view.nodes.len(), 4);
+        assert_eq!(
+            fake.record_reads(),
+            before + 4,
+            "a node's event: every record read"
+        );
+        // ... and a record that changes is read again, whatever the watcher held.
+        fake.mine_with(timestamp(11), |s| {
+            if let Some(r) = s.nodes.get_mut(&[2; 32]) {
+                r.endpoint = "10.0.0.22:9000".into();
+            }
+        });
+        let view = view_at(&fake, &mut rx, 11).await;
+        assert_eq!(view.nodes[&[2; 32]].endpoint, "10.0.0.22:9000");
+        assert_eq!(fake.record_reads(), before + 4 + 4);
     }
 
     #[tokio::test(start_paused = true)]

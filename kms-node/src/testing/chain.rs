@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use governance_contract::policy::OnChainPolicy;
 use governance_contract::{EpochInfo, NetworkPolicy, NodeRecord};
 
-use crate::chain::{AppApproval, BlockRef, ChainEvent, Error, GovernanceView, ReadGovernance};
+use crate::chain::{
+    AppApproval, BlockRef, ChainEvent, Error, GovernanceView, NodeId, NodeInfo, ReadGovernance,
+};
 
 /// The contract's state in one block.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,8 +55,10 @@ struct Inner {
     failure: Option<Error>,
     /// One per block that changed the state.
     events: Vec<ChainEvent>,
-    /// `read_at` calls so far.
+    /// `read_at` and `read_at_known` calls so far.
     reads: usize,
+    /// Node records read so far (not taken from what the caller knew).
+    record_reads: usize,
 }
 
 /// A fake chain; clones share the same blocks.
@@ -88,12 +92,15 @@ impl FakeGovernance {
             .map(|(_, s)| s.clone())
             .unwrap_or_default();
         change(&mut state);
-        let changed = inner.blocks.last().is_some_and(|(_, s)| *s != state);
+        let previous = inner.blocks.last().map(|(_, s)| s);
+        let changed = previous.is_some_and(|s| *s != state);
+        let changes_nodes = previous.is_some_and(|s| s.nodes != state.nodes);
         let number = u64::try_from(inner.blocks.len()).unwrap_or(u64::MAX);
         if changed {
             inner.events.push(ChainEvent {
                 block: number,
                 summary: "state changed".into(),
+                changes_nodes,
             });
         }
         inner.blocks.push((timestamp, state));
@@ -113,6 +120,54 @@ impl FakeGovernance {
     /// How many views were read.
     pub fn reads(&self) -> usize {
         self.lock().reads
+    }
+
+    /// How many node records were read (those a view took from what it knew are not).
+    pub fn record_reads(&self) -> usize {
+        self.lock().record_reads
+    }
+
+    /// The view at block `n`, with the records of `known` where it has them.
+    fn read(&self, n: u64, known: &BTreeMap<NodeId, NodeInfo>) -> Result<GovernanceView, Error> {
+        let mut inner = self.lock();
+        inner.reads = inner.reads.saturating_add(1);
+        let (timestamp, s) = Self::block(&inner, n)?;
+        let timestamp = *timestamp;
+        let s = s.clone();
+        let members: BTreeSet<[u8; 32]> = s
+            .active
+            .iter()
+            .chain(s.pending.iter())
+            .flat_map(|e| e.committee.iter().copied())
+            .collect();
+        let mut nodes = BTreeMap::new();
+        for id in members {
+            let info = match known.get(&id) {
+                Some(info) => info.clone(),
+                None => {
+                    inner.record_reads = inner.record_reads.saturating_add(1);
+                    let record = s.nodes.get(&id).cloned().ok_or(Error::UnknownMember(id))?;
+                    NodeInfo::try_from(record)?
+                }
+            };
+            nodes.insert(id, info);
+        }
+        GovernanceView::with_nodes(
+            BlockRef {
+                number: n,
+                timestamp,
+            },
+            s.active.clone(),
+            s.pending.clone(),
+            nodes,
+            s.node_app_id,
+            s.approvals
+                .get(&s.node_app_id)
+                .into_iter()
+                .flatten()
+                .copied(),
+            s.policy,
+        )
     }
 
     fn block(inner: &Inner, n: u64) -> Result<&(u64, ContractState), Error> {
@@ -156,35 +211,15 @@ impl ReadGovernance for FakeGovernance {
     }
 
     async fn read_at(&self, n: u64) -> Result<GovernanceView, Error> {
-        let mut inner = self.lock();
-        inner.reads = inner.reads.saturating_add(1);
-        let (timestamp, s) = Self::block(&inner, n)?;
-        let members: BTreeSet<[u8; 32]> = s
-            .active
-            .iter()
-            .chain(s.pending.iter())
-            .flat_map(|e| e.committee.iter().copied())
-            .collect();
-        let records = members
-            .iter()
-            .map(|id| s.nodes.get(id).cloned().ok_or(Error::UnknownMember(*id)))
-            .collect::<Result<Vec<_>, _>>()?;
-        GovernanceView::new(
-            BlockRef {
-                number: n,
-                timestamp: *timestamp,
-            },
-            s.active.clone(),
-            s.pending.clone(),
-            records,
-            s.node_app_id,
-            s.approvals
-                .get(&s.node_app_id)
-                .into_iter()
-                .flatten()
-                .copied(),
-            s.policy,
-        )
+        self.read(n, &BTreeMap::new())
+    }
+
+    async fn read_at_known(
+        &self,
+        n: u64,
+        known: &BTreeMap<NodeId, NodeInfo>,
+    ) -> Result<GovernanceView, Error> {
+        self.read(n, known)
     }
 
     async fn is_approved(
