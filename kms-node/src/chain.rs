@@ -202,7 +202,7 @@ impl GovernanceView {
         pending: Option<EpochInfo>,
         records: impl IntoIterator<Item = NodeRecord>,
         node_app_id: [u8; 32],
-        node_measurements: impl IntoIterator<Item = [u8; 32]>,
+        measurements: impl IntoIterator<Item = [u8; 32]>,
         on_chain_policy: OnChainPolicy,
     ) -> Result<Self, Error> {
         let nodes = records
@@ -215,7 +215,7 @@ impl GovernanceView {
             pending,
             nodes,
             node_app_id,
-            node_measurements,
+            measurements,
             on_chain_policy,
         )
     }
