@@ -147,10 +147,7 @@ async fn dispatch(args: &DevnetArgs, json: bool) -> Result<Output> {
                 ..UpOptions::new(dir.dir.clone(), node_bin)
             };
             let mut stop = Stop::listen()?;
-            let net = tokio::select! {
-                r = Devnet::up(opts) => r,
-                s = stop.requested() => Err(interrupted(s)),
-            };
+            let net = unless_stopped(&mut stop, Devnet::up(opts)).await;
             bar.finish();
             let mut net = net?;
             net.set_progress(None);
@@ -198,25 +195,29 @@ async fn node(cmd: &NodeCommand) -> Result<Output> {
         }
         NodeCommand::Start { index, dir } => {
             let mut net = Devnet::open(&dir.dir)?;
-            let mut stop = Stop::listen()?;
-            tokio::select! {
-                r = net.node_start(*index) => r?,
-                s = stop.requested() => return Err(interrupted(s)),
-            }
+            unless_stopped(&mut Stop::listen()?, net.node_start(*index)).await?;
             Ok(render::devnet::node_changed(*index, "started"))
         }
         NodeCommand::Add { vendor, dir } => {
             let mut net = Devnet::open(&dir.dir)?;
             let bar = Arc::new(Bar::new());
             net.set_progress(Some(bar.clone()));
-            let mut stop = Stop::listen()?;
-            let added = tokio::select! {
-                r = net.node_add(*vendor) => r,
-                s = stop.requested() => Err(interrupted(s)),
-            };
+            let added = unless_stopped(&mut Stop::listen()?, net.node_add(*vendor)).await;
             bar.finish();
             Ok(render::devnet::node_added(&added?, &dir.dir))
         }
+    }
+}
+
+/// `work`'s result, or `interrupted` if a stop signal comes first (`work` is then
+/// dropped, and with it what it had started).
+async fn unless_stopped<T>(
+    stop: &mut Stop,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::select! {
+        r = work => r,
+        s = stop.requested() => Err(interrupted(s)),
     }
 }
 

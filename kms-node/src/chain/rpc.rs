@@ -2,6 +2,8 @@
 //! ([`governance_contract::Governance`]) on the shared transport
 //! ([`governance_contract::rpc`]), every call pinned with `.block(..)`.
 
+use std::collections::BTreeMap;
+
 use alloy::contract::{CallBuilder, CallDecoder};
 use alloy::eips::BlockId;
 use alloy::primitives::{Address, FixedBytes};
@@ -10,8 +12,6 @@ use alloy::rpc::types::Filter;
 use alloy::sol_types::{SolEvent, SolEventInterface};
 use governance_contract::policy::OnChainPolicy;
 use governance_contract::{EpochInfo, Governance, NodeRecord};
-
-use std::collections::BTreeMap;
 
 use super::{
     AppApproval, BlockRef, ChainEvent, Error, GovernanceView, NodeId, NodeInfo, ReadGovernance,

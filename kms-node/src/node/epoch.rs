@@ -148,18 +148,22 @@ impl ProtocolClock {
     }
 
     fn stop(&self) -> ProtocolTime {
-        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         // `checked_sub`, not `duration_since`, which subtracts and would panic if the
         // clock ever read less.
         let cpu_ms = self.cpu.and_then(|c| {
             let now = cpu_time::ProcessTime::try_now().ok()?;
-            Some(ms(now.as_duration().checked_sub(c.as_duration())?))
+            Some(millis(now.as_duration().checked_sub(c.as_duration())?))
         });
         ProtocolTime {
-            wall_ms: ms(self.wall.elapsed()),
+            wall_ms: millis(self.wall.elapsed()),
             cpu_ms,
         }
     }
+}
+
+/// `d` in whole milliseconds (saturating).
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 struct Finished {
@@ -345,7 +349,7 @@ where
             attempts: summary.attempts,
             epoch: p.number,
             result,
-            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            duration_ms: millis(started.elapsed()),
             culprits: summary.culprits,
             protocol: summary.protocol,
         }
@@ -613,7 +617,7 @@ where
             }
             Err(err) => Err(err.to_string()),
         };
-        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let duration_ms = millis(started.elapsed());
         self.metrics.record_run(
             "repair",
             result.is_ok(),
